@@ -1,0 +1,101 @@
+/**
+ * Typed errors. Library code throws these; only the command layer renders them (src/cli/base-command.ts).
+ * Each kind has a stable exit code that scripts can branch on (documented in docs/errors.md).
+ */
+export const ExitCode = {
+  ok: 0,
+  bug: 1,
+  usage: 2,
+  notFound: 3,
+  precondition: 4,
+  timeout: 5,
+  kubeUnreachable: 6,
+  redisUnreachable: 7,
+  authFailed: 8,
+  unhealthy: 10,
+  interrupted: 130,
+} as const
+
+export type ExitCodeName = keyof typeof ExitCode
+
+/** A problem the user can fix: says what was wrong and what to do about it. */
+export class RedisctlError extends Error {
+  readonly kind: ExitCodeName
+  readonly suggestions: string[]
+
+  constructor(kind: ExitCodeName, message: string, suggestions: string[] = [], options?: {cause?: unknown}) {
+    super(message, options)
+    this.name = 'RedisctlError'
+    this.kind = kind
+    this.suggestions = suggestions
+  }
+
+  get exitCode(): number {
+    return ExitCode[this.kind]
+  }
+}
+
+export class UsageError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('usage', message, suggestions)
+    this.name = 'UsageError'
+  }
+}
+
+export class NotFoundError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('notFound', message, suggestions)
+    this.name = 'NotFoundError'
+  }
+}
+
+export class PreconditionError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('precondition', message, suggestions)
+    this.name = 'PreconditionError'
+  }
+}
+
+export class TimeoutError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('timeout', message, suggestions)
+    this.name = 'TimeoutError'
+  }
+}
+
+export class KubeUnreachableError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = [], options?: {cause?: unknown}) {
+    super('kubeUnreachable', message, suggestions, options)
+    this.name = 'KubeUnreachableError'
+  }
+}
+
+export class RedisUnreachableError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = [], options?: {cause?: unknown}) {
+    super('redisUnreachable', message, suggestions, options)
+    this.name = 'RedisUnreachableError'
+  }
+}
+
+export class AuthFailedError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('authFailed', message, suggestions)
+    this.name = 'AuthFailedError'
+  }
+}
+
+/** The cluster was inspected and found unhealthy (used by `check`). */
+export class UnhealthyError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('unhealthy', message, suggestions)
+    this.name = 'UnhealthyError'
+  }
+}
+
+/** A condition that should never happen: a defect in redisctl, not the user's doing. */
+export class BugError extends RedisctlError {
+  constructor(message: string) {
+    super('bug', message, ['This is a bug in redisctl; please report it with the command you ran.'])
+    this.name = 'BugError'
+  }
+}

@@ -1,0 +1,94 @@
+import {Redis} from 'ioredis'
+
+import {AuthFailedError, RedisUnreachableError} from '../errors.js'
+
+/** Where a Redis node listens, as the cluster knows it (the pod IP, never a forwarded port). */
+export interface NodeAddress {
+  host: string
+  port: number
+}
+
+export const addressKey = (addr: NodeAddress): string => `${addr.host}:${addr.port}`
+
+export interface ConnectorOptions {
+  /** Redis password (from a Secret or REDISCTL_PASSWORD); never logged. */
+  password?: string
+  /** Maps a cluster address to the local address that reaches it (port-forward); identity when absent. */
+  route?: (addr: NodeAddress) => NodeAddress
+  connectTimeoutMs?: number
+  commandTimeoutMs?: number
+}
+
+/**
+ * One admin connection per node, opened on first use and reused. Admin work wants plain RESP2 replies,
+ * no offline queue and a bounded retry so that an unreachable node fails fast with a typed error.
+ */
+export class RedisConnector {
+  private readonly clients = new Map<string, Redis>()
+
+  constructor(private readonly options: ConnectorOptions = {}) {}
+
+  /** A connected client for the node, or a RedisUnreachableError / AuthFailedError. */
+  async client(addr: NodeAddress): Promise<Redis> {
+    const key = addressKey(addr)
+    const existing = this.clients.get(key)
+    if (existing && existing.status === 'ready') return existing
+    if (existing) {
+      existing.disconnect()
+      this.clients.delete(key)
+    }
+    const target = this.options.route ? this.options.route(addr) : addr
+    const client = new Redis({
+      host: target.host,
+      port: target.port,
+      password: this.options.password,
+      protocol: 2,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: this.options.connectTimeoutMs ?? 3000,
+      commandTimeout: this.options.commandTimeoutMs,
+      retryStrategy: () => null,
+    })
+    client.on('error', () => {
+      // Errors surface through the failing command; an unhandled 'error' event would crash the CLI.
+    })
+    try {
+      await client.connect()
+      await client.ping()
+    } catch (error) {
+      client.disconnect()
+      throw connectionError(addr, error)
+    }
+    this.clients.set(key, client)
+    return client
+  }
+
+  async closeAll(): Promise<void> {
+    const clients = [...this.clients.values()]
+    this.clients.clear()
+    await Promise.all(clients.map(async (c) => {
+      try {
+        await c.quit()
+      } catch {
+        c.disconnect()
+      }
+    }))
+  }
+}
+
+export function connectionError(addr: NodeAddress, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error)
+  if (/WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i.test(message)) {
+    return new AuthFailedError(`Redis at ${addressKey(addr)} refused the password (${firstLine(message)}).`, [
+      'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.',
+    ])
+  }
+  return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message)}.`, [
+    'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
+    'Outside the cluster network, use --connect port-forward.',
+  ], {cause: error})
+}
+
+const firstLine = (s: string): string => s.split('\n')[0]

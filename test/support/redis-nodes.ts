@@ -1,0 +1,91 @@
+import {spawn, type ChildProcess} from 'node:child_process'
+import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {Redis} from 'ioredis'
+
+/**
+ * Real redis-server processes for tests that need Redis without Kubernetes, each on its own loopback
+ * address (127.a.b.c) so that they look like pods on a network. Stopped by PID in stop().
+ */
+export interface RedisNode {
+  host: string
+  port: number
+  dir: string
+  process: ChildProcess
+}
+
+export interface RedisNodes {
+  nodes: RedisNode[]
+  stop(): Promise<void>
+}
+
+let subnet = 0
+
+function nextSubnet(): string {
+  // A different /24 per call and per worker so that parallel test files never share an address.
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) % 50
+  subnet += 1
+  return `127.${200 + (worker % 50)}.${(process.pid + subnet) % 250}`
+}
+
+export async function startRedisNodes(count: number, options: {cluster?: boolean; password?: string; extraConfig?: string[]} = {}): Promise<RedisNodes> {
+  const base = nextSubnet()
+  const root = await mkdtemp(join(tmpdir(), 'redisctl-test-'))
+  const nodes: RedisNode[] = []
+  for (let i = 0; i < count; i++) {
+    const host = `${base}.${i + 1}`
+    const dir = join(root, `node-${i}`)
+    await mkdir(dir, {recursive: true})
+    const conf = [
+      `bind ${host}`,
+      `bind-source-addr ${host}`,
+      'port 6379',
+      `dir ${dir}`,
+      'save ""',
+      'appendonly no',
+      'protected-mode no',
+      ...(options.cluster === false ? [] : ['cluster-enabled yes', 'cluster-config-file nodes.conf', 'cluster-node-timeout 5000']),
+      ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
+      ...(options.extraConfig ?? []),
+    ]
+    await writeFile(join(dir, 'redis.conf'), conf.join('\n') + '\n')
+    const child = spawn('redis-server', [join(dir, 'redis.conf')], {stdio: 'ignore'})
+    nodes.push({host, port: 6379, dir, process: child})
+  }
+  await Promise.all(nodes.map((n) => waitForPing(n, options.password)))
+  return {
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((n) => stopProcess(n.process)))
+      await rm(root, {recursive: true, force: true})
+    },
+  }
+}
+
+async function waitForPing(node: RedisNode, password?: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const client = new Redis({host: node.host, port: node.port, password, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0})
+    client.on('error', () => {})
+    try {
+      await client.connect()
+      await client.ping()
+      client.disconnect()
+      return
+    } catch {
+      client.disconnect()
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  throw new Error(`redis-server on ${node.host}:${node.port} did not start`)
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+  await exited
+  clearTimeout(timer)
+}
