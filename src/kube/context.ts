@@ -1,0 +1,84 @@
+import {existsSync} from 'node:fs'
+
+import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PolicyV1Api} from '@kubernetes/client-node'
+
+import {NotFoundError} from '../errors.js'
+import {isNotFound, kubeCall} from './api-errors.js'
+
+export interface KubeTarget {
+  kubeconfig?: string
+  context?: string
+  namespace?: string
+}
+
+/** A Kubernetes client bound to one context and namespace. */
+export interface Kube {
+  kc: KubeConfig
+  namespace: string
+  server: string
+  core: CoreV1Api
+  apps: AppsV1Api
+  policy: PolicyV1Api
+  objects: KubernetesObjectApi
+  /** Runs an API call, turning its failure into a typed error that names the server. */
+  call<T>(doing: string, call: () => Promise<T>): Promise<T>
+}
+
+export function loadKubeConfig(target: KubeTarget): KubeConfig {
+  const kc = new KubeConfig()
+  if (target.kubeconfig) {
+    if (!existsSync(target.kubeconfig)) {
+      throw new NotFoundError(`The kubeconfig file ${target.kubeconfig} does not exist.`, [
+        'Pass the path of an existing kubeconfig with --kubeconfig, or start the sandbox: redisctl sandbox up.',
+      ])
+    }
+    kc.loadFromFile(target.kubeconfig)
+  } else {
+    kc.loadFromDefault()
+  }
+  if (target.context) {
+    if (!kc.getContextObject(target.context)) {
+      const known = kc.getContexts().map((c) => c.name)
+      throw new NotFoundError(`The context "${target.context}" is not in the kubeconfig.`, [
+        known.length > 0 ? `Known contexts: ${known.join(', ')}.` : 'The kubeconfig has no contexts.',
+      ])
+    }
+    kc.setCurrentContext(target.context)
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new NotFoundError('No Kubernetes cluster is configured (no kubeconfig, or its current context names no cluster).', [
+      'Set KUBECONFIG or pass --kubeconfig; to try redisctl locally: redisctl sandbox up, then export the KUBECONFIG it prints.',
+    ])
+  }
+  return kc
+}
+
+export function connectKube(target: KubeTarget): Kube {
+  const kc = loadKubeConfig(target)
+  const server = kc.getCurrentCluster()?.server ?? ''
+  const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace
+  return {
+    kc,
+    server,
+    namespace: target.namespace ?? contextNamespace ?? 'default',
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    call: (doing, call) => kubeCall(doing, call, server),
+  }
+}
+
+/** Fails with a clear NotFoundError when the namespace does not exist (also proves the API answers). */
+export async function requireNamespace(kube: Kube): Promise<void> {
+  try {
+    await kube.call(`reading namespace ${kube.namespace}`, () => kube.core.readNamespace({name: kube.namespace}))
+  } catch (error) {
+    if (error instanceof NotFoundError || isNotFound(error)) {
+      throw new NotFoundError(`The namespace "${kube.namespace}" does not exist.`, [
+        'Check -n/--namespace (kubectl get namespaces), or create it: kubectl create namespace ' + kube.namespace + '.',
+      ])
+    }
+    throw error
+  }
+}

@@ -1,0 +1,105 @@
+import type {V1Container, V1Pod} from '@kubernetes/client-node'
+
+import {NotFoundError} from '../errors.js'
+import type {Kube} from './context.js'
+
+const ZONE_LABELS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone']
+
+/** A pod as redisctl needs it: where Redis listens and where the pod runs. */
+export interface RedisPod {
+  name: string
+  uid: string
+  ordinal?: number
+  ip?: string
+  port: number
+  k8sNode?: string
+  zone?: string
+  phase: string
+  ready: boolean
+  terminating: boolean
+  owner?: {kind: string; name: string}
+  annotations: Record<string, string>
+}
+
+export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
+  const [pods, zones] = await Promise.all([
+    kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
+      () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector})),
+    nodeZones(kube),
+  ])
+  return pods.items.map((pod) => toRedisPod(pod, zones)).sort(byOrdinalThenName)
+}
+
+/** Like listRedisPods, but no match is a NotFoundError that says how to fix the selector. */
+export async function requireRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
+  const pods = await listRedisPods(kube, selector)
+  if (pods.length === 0) {
+    throw new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
+      'Check -n/--namespace and -l/--selector (kubectl get pods --show-labels), or create the cluster: redisctl cluster create.',
+    ])
+  }
+  return pods
+}
+
+async function nodeZones(kube: Kube): Promise<Map<string, string>> {
+  const zones = new Map<string, string>()
+  try {
+    const nodes = await kube.core.listNode()
+    for (const node of nodes.items) {
+      const labels = node.metadata?.labels ?? {}
+      const zone = ZONE_LABELS.map((l) => labels[l]).find(Boolean)
+      if (node.metadata?.name && zone) zones.set(node.metadata.name, zone)
+    }
+  } catch {
+    // Reading nodes needs cluster-scoped rights that namespace-bound users often lack: zones are then unknown.
+  }
+  return zones
+}
+
+export function toRedisPod(pod: V1Pod, zones: Map<string, string> = new Map()): RedisPod {
+  const name = pod.metadata?.name ?? ''
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.controller) ?? pod.metadata?.ownerReferences?.[0]
+  const k8sNode = pod.spec?.nodeName
+  return {
+    name,
+    uid: pod.metadata?.uid ?? '',
+    ordinal: podOrdinal(pod),
+    ip: pod.status?.podIP,
+    port: redisPort(pod.spec?.containers ?? []),
+    k8sNode,
+    zone: k8sNode ? zones.get(k8sNode) : undefined,
+    phase: pod.status?.phase ?? 'Unknown',
+    ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    terminating: Boolean(pod.metadata?.deletionTimestamp),
+    owner: owner ? {kind: owner.kind, name: owner.name} : undefined,
+    annotations: pod.metadata?.annotations ?? {},
+  }
+}
+
+function podOrdinal(pod: V1Pod): number | undefined {
+  const label = pod.metadata?.labels?.['apps.kubernetes.io/pod-index']
+  const match = label ?? /-(\d+)$/.exec(pod.metadata?.name ?? '')?.[1]
+  return match === undefined ? undefined : Number(match)
+}
+
+/**
+ * The client port of the Redis container, read from the pod spec rather than assumed: a port named like "redis",
+ * else the first port that is not the cluster bus, else `--port N` in the container's command line, else 6379.
+ */
+export function redisPort(containers: V1Container[]): number {
+  const container = containers.find((c) => /redis|valkey/.test(`${c.name} ${c.image ?? ''}`)) ?? containers[0]
+  if (!container) return 6379
+  const ports = container.ports ?? []
+  const named = ports.find((p) => /^(redis|client|tcp-redis)$/.test(p.name ?? ''))
+  if (named) return named.containerPort
+  const busPorts = new Set(ports.map((p) => p.containerPort + 10000))
+  const first = ports.find((p) => !/bus|gossip/.test(p.name ?? '') && !busPorts.has(p.containerPort))
+  if (first) return first.containerPort
+  const argv = [...(container.command ?? []), ...(container.args ?? [])]
+  const flag = argv.indexOf('--port')
+  if (flag >= 0 && Number(argv[flag + 1]) > 0) return Number(argv[flag + 1])
+  return 6379
+}
+
+const byOrdinalThenName = (a: RedisPod, b: RedisPod): number =>
+  (a.ordinal ?? Number.MAX_SAFE_INTEGER) - (b.ordinal ?? Number.MAX_SAFE_INTEGER) || a.name.localeCompare(b.name)

@@ -1,0 +1,32 @@
+import {NotFoundError, UsageError} from '../errors.js'
+import {isNotFound, kubeError} from './api-errors.js'
+import type {Kube} from './context.js'
+
+export const PASSWORD_ENV = 'REDISCTL_PASSWORD'
+
+/**
+ * The Redis password: from the Secret named by --password-secret (key "password"), else REDISCTL_PASSWORD, else none.
+ * It is only ever handed to Redis clients: never printed, logged, put in JSON or in a child process's arguments.
+ */
+export async function resolvePassword(kube: Kube, secretName: string | undefined): Promise<string | undefined> {
+  if (!secretName) return process.env[PASSWORD_ENV] || undefined
+  let secret
+  try {
+    secret = await kube.core.readNamespacedSecret({name: secretName, namespace: kube.namespace})
+  } catch (error) {
+    if (isNotFound(error)) {
+      throw new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
+        `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
+      ])
+    }
+    throw kubeError(error, `reading Secret ${secretName}`, kube.server)
+  }
+  const encoded = secret.data?.password
+  const plain = secret.stringData?.password
+  if (!encoded && !plain) {
+    throw new UsageError(`The Secret "${secretName}" has no key "password".`, [
+      `Put the Redis password under the key "password": kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
+    ])
+  }
+  return plain ?? Buffer.from(encoded!, 'base64').toString('utf8')
+}

@@ -1,0 +1,171 @@
+import type {
+  V1ConfigMap, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, KubernetesObject,
+} from '@kubernetes/client-node'
+
+import {clusterLabels, COMPONENT} from './labels.js'
+
+export const REDIS_PORT = 6379
+export const BUS_PORT = REDIS_PORT + 10000
+const CONF_DIR = '/etc/redis'
+const AUTH_DIR = '/etc/redis-auth'
+const DATA_DIR = '/data'
+
+export interface ClusterSpec {
+  name: string
+  namespace: string
+  masters: number
+  replicasPerMaster: number
+  image: string
+  storage: string
+  storageClass?: string
+  /** Container memory limit, e.g. 512Mi; maxmemory is set below it so that Redis evicts nothing and refuses writes instead of being OOM-killed. */
+  memory?: string
+  /** Name of the Secret redisctl derives the auth config from; the password itself never enters a manifest. */
+  authSecret?: string
+}
+
+export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'>): number =>
+  spec.masters * (1 + spec.replicasPerMaster)
+
+export const headlessServiceName = (name: string): string => `${name}-headless`
+export const configMapName = (name: string): string => `${name}-config`
+export const authConfigSecretName = (name: string): string => `${name}-auth-conf`
+
+export function redisConf(spec: ClusterSpec): string {
+  return [
+    `port ${REDIS_PORT}`,
+    'cluster-enabled yes',
+    `cluster-config-file ${DATA_DIR}/nodes.conf`,
+    'cluster-node-timeout 5000',
+    'appendonly yes',
+    `dir ${DATA_DIR}`,
+    'protected-mode no',
+    ...(spec.memory ? [`maxmemory ${maxMemoryBytes(spec.memory)}`, 'maxmemory-policy noeviction'] : []),
+    ...(spec.authSecret ? [`include ${AUTH_DIR}/auth.conf`] : []),
+  ].join('\n') + '\n'
+}
+
+/** 80% of a Kubernetes memory quantity, in bytes, leaving room for Redis's own overhead and forks. */
+export function maxMemoryBytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity)
+  if (!match) throw new Error(`not a memory quantity: ${quantity}`)
+  const units: Record<string, number> = {Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12}
+  return Math.floor(Number(match[1]) * (match[2] ? units[match[2]] : 1) * 0.8)
+}
+
+/** The auth config Redis includes: requirepass for clients, masterauth for replication. Kept in a Secret. */
+export function authConfigSecret(spec: ClusterSpec, password: string): V1Secret {
+  const conf = `requirepass ${quoteConf(password)}\nmasterauth ${quoteConf(password)}\n`
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {name: authConfigSecretName(spec.name), namespace: spec.namespace, labels: clusterLabels(spec.name)},
+    type: 'Opaque',
+    data: {'auth.conf': Buffer.from(conf).toString('base64')},
+  }
+}
+
+const quoteConf = (value: string): string => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
+
+export function configMap(spec: ClusterSpec): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {name: configMapName(spec.name), namespace: spec.namespace, labels: clusterLabels(spec.name)},
+    data: {'redis.conf': redisConf(spec)},
+  }
+}
+
+export function headlessService(spec: ClusterSpec): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: headlessServiceName(spec.name), namespace: spec.namespace, labels: clusterLabels(spec.name)},
+    spec: {
+      clusterIP: 'None',
+      // Nodes must find each other before they are Ready: readiness needs the cluster formed.
+      publishNotReadyAddresses: true,
+      selector: clusterLabels(spec.name),
+      ports: [{name: 'redis', port: REDIS_PORT, targetPort: 'redis'}, {name: 'bus', port: BUS_PORT, targetPort: 'bus'}],
+    },
+  }
+}
+
+export function clientService(spec: ClusterSpec): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: spec.name, namespace: spec.namespace, labels: clusterLabels(spec.name)},
+    spec: {selector: clusterLabels(spec.name), ports: [{name: 'redis', port: REDIS_PORT, targetPort: 'redis'}]},
+  }
+}
+
+export function podDisruptionBudget(spec: ClusterSpec): V1PodDisruptionBudget {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: {name: spec.name, namespace: spec.namespace, labels: clusterLabels(spec.name)},
+    spec: {maxUnavailable: 1, selector: {matchLabels: clusterLabels(spec.name)}},
+  }
+}
+
+export function statefulSet(spec: ClusterSpec): V1StatefulSet {
+  const labels = clusterLabels(spec.name)
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {name: spec.name, namespace: spec.namespace, labels},
+    spec: {
+      serviceName: headlessServiceName(spec.name),
+      replicas: podCount(spec),
+      // Redis Cluster nodes do not depend on each other to start: starting all at once is faster and safe.
+      podManagementPolicy: 'Parallel',
+      selector: {matchLabels: labels},
+      template: {
+        metadata: {labels: {...labels, [COMPONENT]: 'node'}},
+        spec: {
+          affinity: {
+            podAntiAffinity: {
+              preferredDuringSchedulingIgnoredDuringExecution: [{
+                weight: 100,
+                podAffinityTerm: {topologyKey: 'kubernetes.io/hostname', labelSelector: {matchLabels: labels}},
+              }],
+            },
+          },
+          containers: [{
+            name: 'redis',
+            image: spec.image,
+            command: ['redis-server', `${CONF_DIR}/redis.conf`, '--cluster-announce-ip', '$(POD_IP)'],
+            env: [{name: 'POD_IP', valueFrom: {fieldRef: {fieldPath: 'status.podIP'}}}],
+            ports: [{name: 'redis', containerPort: REDIS_PORT}, {name: 'bus', containerPort: BUS_PORT}],
+            readinessProbe: {tcpSocket: {port: 'redis'}, periodSeconds: 2, timeoutSeconds: 1},
+            livenessProbe: {tcpSocket: {port: 'redis'}, initialDelaySeconds: 10, periodSeconds: 10},
+            ...(spec.memory ? {resources: {requests: {memory: spec.memory}, limits: {memory: spec.memory}}} : {}),
+            volumeMounts: [
+              {name: 'data', mountPath: DATA_DIR},
+              {name: 'config', mountPath: CONF_DIR},
+              ...(spec.authSecret ? [{name: 'auth', mountPath: AUTH_DIR}] : []),
+            ],
+          }],
+          volumes: [
+            {name: 'config', configMap: {name: configMapName(spec.name)}},
+            ...(spec.authSecret ? [{name: 'auth', secret: {secretName: authConfigSecretName(spec.name)}}] : []),
+          ],
+        },
+      },
+      volumeClaimTemplates: [{
+        metadata: {name: 'data', labels},
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: {requests: {storage: spec.storage}},
+          ...(spec.storageClass ? {storageClassName: spec.storageClass} : {}),
+        },
+      }],
+    },
+  }
+}
+
+/** Everything `cluster create` applies, in dependency order. The auth Secret comes separately: it carries the password. */
+export function clusterManifests(spec: ClusterSpec): KubernetesObject[] {
+  return [configMap(spec), headlessService(spec), clientService(spec), podDisruptionBudget(spec), statefulSet(spec)]
+}
