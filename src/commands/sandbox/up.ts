@@ -1,0 +1,30 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
+import {sandboxUp, type UpResult} from '../../sandbox/lifecycle.js'
+import {sandboxDir} from '../../sandbox/paths.js'
+
+export default class SandboxUp extends BaseCommand {
+  static override summary = 'Start the embedded Kubernetes: an API server, a StatefulSet controller and a kubelet whose pods are real redis-server processes.'
+  static override description = 'Runs in the background and returns when the API answers. Point kubectl and redisctl at it with the KUBECONFIG it prints. Running it again while it is up only says so.'
+  static override examples = ['<%= config.bin %> sandbox up', 'eval "$(<%= config.bin %> sandbox up | grep ^export)"', '<%= config.bin %> sandbox up --nodes 6 --zones 3 --json']
+
+  static override flags = {
+    ...sandboxDirFlag,
+    nodes: Flags.integer({description: 'How many fake Kubernetes nodes to schedule pods on.', default: 3, min: 1, max: 20}),
+    zones: Flags.integer({description: 'How many zones the nodes are spread over.', default: 3, min: 1, max: 20}),
+    port: Flags.integer({description: 'API server port on 127.0.0.1 (default: a free one).', default: 0, min: 0, max: 65535}),
+    timeout: Flags.integer({description: 'Seconds to wait for the API to answer.', default: 30, min: 1}),
+  }
+
+  async run(): Promise<UpResult> {
+    const {flags} = await this.parse(SandboxUp)
+    const dir = sandboxDir(flags.dir)
+    const result = await sandboxUp({dir, nodes: flags.nodes, zones: flags.zones, port: flags.port, timeoutMs: flags.timeout * 1000})
+    this.log(result.alreadyUp ? `The sandbox is already up at ${result.server}.` : `The sandbox is up at ${result.server}.`)
+    this.log(`kubeconfig: ${result.kubeconfig}`)
+    this.log(`export KUBECONFIG=${result.kubeconfig}`)
+    return result
+  }
+}

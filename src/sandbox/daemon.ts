@@ -1,0 +1,81 @@
+import {mkdir, rm, writeFile} from 'node:fs/promises'
+
+import {CoreV1Api, KubeConfig} from '@kubernetes/client-node'
+
+import {startApiServer} from './apiserver/server.js'
+import {startControllers} from './controllers/index.js'
+import {sandboxKubeconfig} from './kubeconfig.js'
+import {startKubelet} from './kubelet/index.js'
+import {sandboxFiles} from './paths.js'
+import {writeState} from './state.js'
+
+export interface SandboxOptions {
+  dir: string
+  nodes: number
+  zones: number
+  port: number
+  log: (line: string) => void
+}
+
+export interface RunningSandbox {
+  server: string
+  stop(): Promise<void>
+}
+
+export const sandboxNodeName = (i: number): string => `sandbox-node-${i + 1}`
+export const sandboxZoneName = (i: number): string => `zone-${String.fromCharCode(97 + i)}`
+
+/**
+ * The whole embedded Kubernetes in one process: API server, controllers and the loopback kubelet. The last two
+ * reach the first only through the Kubernetes API, as they would beside a real API server.
+ */
+export async function runSandbox(options: SandboxOptions): Promise<RunningSandbox> {
+  const files = sandboxFiles(options.dir)
+  await mkdir(files.volumes, {recursive: true})
+  await mkdir(files.kubelet, {recursive: true})
+  const api = await startApiServer({port: options.port, log: options.log})
+  const stops: Array<() => Promise<void>> = [() => api.close()]
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch((error: unknown) => options.log(`stop: ${String(error)}`))
+    await rm(files.state, {force: true})
+  }
+  try {
+    await writeFile(files.kubeconfig, sandboxKubeconfig(api.url))
+    const kc = new KubeConfig()
+    kc.loadFromFile(files.kubeconfig)
+    const nodeNames = await createNodesAndNamespaces(kc, options)
+    const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
+    stops.push(() => controllers.stop())
+    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, log: options.log})
+    stops.push(() => kubelet.stop())
+    await writeState({
+      pid: process.pid, server: api.url, port: api.port, kubeconfig: files.kubeconfig, dir: options.dir,
+      nodes: options.nodes, zones: options.zones, startedAt: new Date().toISOString(),
+    })
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {server: api.url, stop}
+}
+
+async function createNodesAndNamespaces(kc: KubeConfig, options: SandboxOptions): Promise<string[]> {
+  const core = kc.makeApiClient(CoreV1Api)
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    await core.createNamespace({body: {metadata: {name}}})
+  }
+  const names = Array.from({length: options.nodes}, (_, i) => sandboxNodeName(i))
+  await Promise.all(names.map((name, i) => core.createNode({
+    body: {
+      metadata: {
+        name,
+        labels: {
+          'kubernetes.io/hostname': name,
+          'kubernetes.io/os': 'linux',
+          'topology.kubernetes.io/zone': sandboxZoneName(i % options.zones),
+        },
+      },
+    },
+  })))
+  return names
+}

@@ -1,0 +1,43 @@
+/**
+ * The redis-server command line the kubelet runs: the container's own arguments, then the options that make
+ * the process behave like a container on its pod IP. They come last so that they win over the config file
+ * and the container's arguments. Without bind-source-addr, peers would see every cluster-bus connection
+ * coming from 127.0.0.1 and the cluster would never join.
+ */
+export function serverArgs(containerArgs: readonly string[], podIp: string): string[] {
+  return [...containerArgs, '--bind', podIp, '--bind-source-addr', podIp, '--daemonize', 'no']
+}
+
+/** The config file redis-server reads: its first argument unless that is an option. */
+export function configFileOf(args: readonly string[]): string | undefined {
+  const first = args[0]
+  return first !== undefined && !first.startsWith('--') && first !== '-' ? first : undefined
+}
+
+/**
+ * The port redis-server will listen on: the last `--port` argument, else the last `port` directive of the
+ * config file, else 6379.
+ */
+export function listeningPort(args: readonly string[], configText = ''): number {
+  const fromArgs = lastValue(args, '--port')
+  if (fromArgs !== undefined) return toPort(fromArgs)
+  let fromConfig: string | undefined
+  for (const line of configText.split('\n')) {
+    const match = /^\s*port\s+"?(\d+)"?\s*$/i.exec(line)
+    if (match) fromConfig = match[1]
+  }
+  return fromConfig === undefined ? 6379 : toPort(fromConfig)
+}
+
+function lastValue(args: readonly string[], option: string): string | undefined {
+  let value: string | undefined
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].toLowerCase() === option && i + 1 < args.length) value = args[i + 1]
+  }
+  return value
+}
+
+function toPort(text: string): number {
+  const port = Number(text)
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 6379
+}

@@ -1,0 +1,143 @@
+import {spawn} from 'node:child_process'
+import {accessSync, constants, mkdirSync, openSync, closeSync} from 'node:fs'
+import {readFile, rm} from 'node:fs/promises'
+import {createServer} from 'node:net'
+import {fileURLToPath} from 'node:url'
+
+import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
+import {findExecutable} from './executables.js'
+import {sandboxFiles} from './paths.js'
+import {isAlive, readState, type SandboxState} from './state.js'
+
+export interface UpOptions {
+  dir: string
+  nodes: number
+  zones: number
+  /** 0 picks a free port. */
+  port: number
+  timeoutMs: number
+}
+
+export interface UpResult {
+  alreadyUp: boolean
+  kubeconfig: string
+  server: string
+  pid: number
+  dir: string
+}
+
+const DAEMON = fileURLToPath(new URL('./daemon-main.js', import.meta.url))
+
+export async function sandboxUp(options: UpOptions): Promise<UpResult> {
+  const running = await runningState(options.dir)
+  if (running) {
+    const differs = running.nodes !== options.nodes || running.zones !== options.zones || (options.port !== 0 && options.port !== running.port)
+    if (differs) {
+      throw new UsageError(`The sandbox in ${options.dir} is already up with other settings (${running.nodes} nodes, ${running.zones} zones, port ${running.port}).`, [
+        'Stop it first with redisctl sandbox down, or use another --dir.',
+      ])
+    }
+    return {alreadyUp: true, kubeconfig: running.kubeconfig, server: running.server, pid: running.pid, dir: options.dir}
+  }
+  if (options.zones > options.nodes) throw new UsageError(`--zones (${options.zones}) cannot exceed --nodes (${options.nodes}).`)
+  if (!findExecutable('redis-server')) {
+    throw new PreconditionError('redis-server is not installed: the sandbox runs every pod as a real redis-server process.', [
+      'Install it: sudo apt-get install -y redis-server (Debian/Ubuntu).',
+    ])
+  }
+  prepareDir(options.dir)
+  if (options.port !== 0) await requireFreePort(options.port)
+  const files = sandboxFiles(options.dir)
+  await rm(files.state, {force: true})
+  const logFd = openSync(files.log, 'a')
+  const child = spawn(process.execPath, [DAEMON, '--dir', options.dir, '--nodes', String(options.nodes), '--zones', String(options.zones), '--port', String(options.port)], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd],
+  })
+  closeSync(logFd)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.unref()
+  const state = await waitForDaemon(options.dir, child.pid!, exited, options.timeoutMs)
+  return {alreadyUp: false, kubeconfig: state.kubeconfig, server: state.server, pid: state.pid, dir: options.dir}
+}
+
+async function runningState(dir: string): Promise<SandboxState | undefined> {
+  const state = await readState(dir)
+  return state && isAlive(state.pid) ? state : undefined
+}
+
+function prepareDir(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true})
+    accessSync(dir, constants.W_OK)
+  } catch (error) {
+    throw new UsageError(`The sandbox folder ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, [
+      'Pass a writable folder with --dir or REDISCTL_SANDBOX_DIR.',
+    ])
+  }
+}
+
+async function requireFreePort(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', (error: NodeJS.ErrnoException) => {
+      reject(new UsageError(`Port ${port} on 127.0.0.1 is not available (${error.code}).`, ['Choose another --port, or omit it to pick a free one.']))
+    })
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()))
+  })
+}
+
+async function waitForDaemon(dir: string, pid: number, exited: Promise<number | null>, timeoutMs: number): Promise<SandboxState> {
+  const deadline = Date.now() + timeoutMs
+  let exitCode: number | null | undefined
+  void exited.then((code) => {
+    exitCode = code
+  })
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      throw new PreconditionError(`The sandbox failed to start: ${await lastLogLine(dir)}`, [`See the full log: ${sandboxFiles(dir).log}`])
+    }
+    const state = await readState(dir)
+    if (state && state.pid === pid && (await answers(state.server))) return state
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  process.kill(pid, 'SIGTERM')
+  throw new TimeoutError(`The sandbox did not come up within ${Math.round(timeoutMs / 1000)} s.`, [`See the log: ${sandboxFiles(dir).log}`])
+}
+
+async function answers(server: string): Promise<boolean> {
+  try {
+    return (await fetch(`${server}/version`, {signal: AbortSignal.timeout(1000)})).ok
+  } catch {
+    return false
+  }
+}
+
+async function lastLogLine(dir: string): Promise<string> {
+  try {
+    const lines = (await readFile(sandboxFiles(dir).log, 'utf8')).trim().split('\n')
+    return lines.at(-1)?.replace(/^\S+Z /, '') ?? 'no log'
+  } catch {
+    return 'no log'
+  }
+}
+
+export interface DownResult {
+  wasRunning: boolean
+  purged: boolean
+  dir: string
+}
+
+export async function sandboxDown(dir: string, options: {purge: boolean; timeoutMs: number}): Promise<DownResult> {
+  const state = await runningState(dir)
+  if (state) {
+    process.kill(state.pid, 'SIGTERM')
+    const deadline = Date.now() + options.timeoutMs
+    while (isAlive(state.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+    if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL')
+  }
+  await stopLeftovers(sandboxFiles(dir).kubelet)
+  await rm(sandboxFiles(dir).state, {force: true})
+  if (options.purge) await rm(dir, {recursive: true, force: true})
+  return {wasRunning: Boolean(state), purged: options.purge, dir}
+}
