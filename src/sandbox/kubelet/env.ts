@@ -42,11 +42,11 @@ export function resolveEnv(pod: V1Pod, container: V1Container, facts: PodFacts, 
     for (const from of container.envFrom ?? []) {
       const prefix = from.prefix ?? ''
       if (from.configMapRef) {
-        const data = configMapData(sources, from.configMapRef.name, from.configMapRef.optional)
+        const data = configMapData(sources, from.configMapRef.name ?? '', from.configMapRef.optional)
         for (const [key, value] of Object.entries(data ?? {})) env.set(prefix + key, value)
       }
       if (from.secretRef) {
-        const data = secretData(sources, from.secretRef.name, from.secretRef.optional)
+        const data = secretData(sources, from.secretRef.name ?? '', from.secretRef.optional)
         for (const [key, value] of Object.entries(data ?? {})) env.set(prefix + key, value)
       }
     }
@@ -68,14 +68,14 @@ type ValueFrom = NonNullable<NonNullable<V1Container['env']>[number]['valueFrom'
 function valueFrom(pod: V1Pod, name: string, from: ValueFrom, facts: PodFacts, sources: ObjectSources): string | undefined {
   if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath, facts)
   if (from.configMapKeyRef) {
-    const {name: source, key, optional} = from.configMapKeyRef
+    const {name: source = '', key, optional} = from.configMapKeyRef
     const data = configMapData(sources, source, optional)
     if (data && key in data) return data[key]
     if (data && !optional) throw new EnvError(`couldn't find key ${key} in ConfigMap ${pod.metadata?.namespace}/${source}`)
     return undefined
   }
   if (from.secretKeyRef) {
-    const {name: source, key, optional} = from.secretKeyRef
+    const {name: source = '', key, optional} = from.secretKeyRef
     const data = secretData(sources, source, optional)
     if (data && key in data) return data[key]
     if (data && !optional) throw new EnvError(`couldn't find key ${key} in Secret ${pod.metadata?.namespace}/${source}`)

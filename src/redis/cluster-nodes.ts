@@ -1,0 +1,147 @@
+import {BugError} from '../errors.js'
+import type {SlotRange} from '../topology/slots.js'
+
+/** The flags CLUSTER NODES prints; `fail?` is PFAIL (suspected by this node), `fail` is agreed by a majority. */
+export type NodeFlag = 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags'
+
+const KNOWN_FLAGS: ReadonlySet<string> = new Set<NodeFlag>(['myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags'])
+
+/** One line of CLUSTER NODES: how the answering node sees one node of the cluster (itself included). */
+export interface ClusterNodeLine {
+  id: string
+  /** Empty while the node has not learned its own address (a fresh node reports `:6379@16379`). */
+  host: string
+  port: number
+  busPort: number
+  hostname?: string
+  flags: NodeFlag[]
+  myself: boolean
+  role: 'master' | 'replica'
+  masterId?: string
+  pingSentMs: number
+  pongReceivedMs: number
+  configEpoch: number
+  linkState: 'connected' | 'disconnected'
+  slots: SlotRange[]
+  /** Only on the answering node's own line: slots it is handing over, and to whom. */
+  migrating: {slot: number; to: string}[]
+  /** Only on the answering node's own line: slots it is taking over, and from whom. */
+  importing: {slot: number; from: string}[]
+}
+
+/** Parses the whole reply of CLUSTER NODES (Redis 7.0 format: `id ip:port@cport[,hostname] flags master ping pong epoch link slots...`). */
+export function parseClusterNodes(reply: string): ClusterNodeLine[] {
+  return reply.split('\n').map((l) => l.trim()).filter((l) => l.length > 0).map(parseClusterNodeLine)
+}
+
+export function parseClusterNodeLine(line: string): ClusterNodeLine {
+  const fields = line.split(' ')
+  if (fields.length < 8) throw new BugError(`Unexpected CLUSTER NODES line (${fields.length} fields): ${line}`)
+  const [id, address, flagField, master, ping, pong, epoch, link, ...slotFields] = fields
+  const flags = flagField.split(',').filter((f) => KNOWN_FLAGS.has(f)) as NodeFlag[]
+  const node: ClusterNodeLine = {
+    id,
+    ...parseAddress(address, line),
+    flags,
+    myself: flags.includes('myself'),
+    role: flags.includes('slave') ? 'replica' : 'master',
+    masterId: master === '-' ? undefined : master,
+    pingSentMs: Number(ping),
+    pongReceivedMs: Number(pong),
+    configEpoch: Number(epoch),
+    linkState: link === 'connected' ? 'connected' : 'disconnected',
+    slots: [],
+    migrating: [],
+    importing: [],
+  }
+  for (const field of slotFields) addSlotField(node, field, line)
+  return node
+}
+
+function parseAddress(field: string, line: string): {host: string; port: number; busPort: number; hostname?: string} {
+  const [endpoint, hostname] = splitOnce(field, ',')
+  const [hostPort, busPort] = splitOnce(endpoint, '@')
+  // IPv6 addresses contain colons: the port follows the last one.
+  const colon = hostPort.lastIndexOf(':')
+  if (colon < 0) throw new BugError(`Unexpected address "${field}" in CLUSTER NODES line: ${line}`)
+  const port = Number(hostPort.slice(colon + 1))
+  return {
+    host: hostPort.slice(0, colon),
+    port,
+    busPort: busPort === undefined ? port + 10000 : Number(busPort),
+    ...(hostname ? {hostname} : {}),
+  }
+}
+
+function addSlotField(node: ClusterNodeLine, field: string, line: string): void {
+  if (field.startsWith('[')) {
+    const migrating = /^\[(\d+)->-([0-9a-f]+)\]$/.exec(field)
+    if (migrating) {
+      node.migrating.push({slot: Number(migrating[1]), to: migrating[2]})
+      return
+    }
+    const importing = /^\[(\d+)-<-([0-9a-f]+)\]$/.exec(field)
+    if (importing) {
+      node.importing.push({slot: Number(importing[1]), from: importing[2]})
+      return
+    }
+  } else {
+    const range = /^(\d+)(?:-(\d+))?$/.exec(field)
+    if (range) {
+      node.slots.push({start: Number(range[1]), end: Number(range[2] ?? range[1])})
+      return
+    }
+  }
+  throw new BugError(`Unexpected slot field "${field}" in CLUSTER NODES line: ${line}`)
+}
+
+function splitOnce(s: string, separator: string): [string, string | undefined] {
+  const i = s.indexOf(separator)
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)]
+}
+
+/** A node that the answering node does not really know yet (or no longer can reach by address). */
+export const isTentative = (node: ClusterNodeLine): boolean => node.flags.includes('handshake') || node.flags.includes('noaddr')
+
+export const isFailing = (node: ClusterNodeLine): boolean => node.flags.includes('fail') || node.flags.includes('fail?')
+
+/** CLUSTER INFO's `key:value` lines, with the fields redisctl reasons on typed. */
+export interface ClusterInfo {
+  state: 'ok' | 'fail'
+  slotsAssigned: number
+  slotsOk: number
+  slotsPfail: number
+  slotsFail: number
+  knownNodes: number
+  size: number
+  currentEpoch: number
+  myEpoch: number
+}
+
+export function parseClusterInfo(reply: string): ClusterInfo {
+  const fields = parseInfoFields(reply)
+  const num = (key: string): number => Number(fields.get(key) ?? 0)
+  return {
+    state: fields.get('cluster_state') === 'ok' ? 'ok' : 'fail',
+    slotsAssigned: num('cluster_slots_assigned'),
+    slotsOk: num('cluster_slots_ok'),
+    slotsPfail: num('cluster_slots_pfail'),
+    slotsFail: num('cluster_slots_fail'),
+    knownNodes: num('cluster_known_nodes'),
+    size: num('cluster_size'),
+    currentEpoch: num('cluster_current_epoch'),
+    myEpoch: num('cluster_my_epoch'),
+  }
+}
+
+/** `key:value` lines of INFO or CLUSTER INFO; section headers and blank lines are skipped. */
+export function parseInfoFields(reply: string): Map<string, string> {
+  const fields = new Map<string, string>()
+  for (const raw of reply.split('\n')) {
+    const line = raw.trim()
+    if (line === '' || line.startsWith('#')) continue
+    const [key, value] = splitOnce(line, ':')
+    if (value !== undefined) fields.set(key, value)
+  }
+  return fields
+}

@@ -1,0 +1,181 @@
+import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {type ClusterInfo, type ClusterNodeLine, isTentative, parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
+import {formatRanges, SLOT_COUNT, type SlotRange, slotsToRanges} from '../topology/slots.js'
+
+/** What one node says about itself and the cluster, read in one round trip. */
+export interface NodeView {
+  address: NodeAddress
+  id: string
+  myself: ClusterNodeLine
+  /** The node's whole CLUSTER NODES view, its own line included. */
+  nodes: ClusterNodeLine[]
+  info: ClusterInfo
+  keys: number
+  usedMemory: number
+  /** 0 when no limit is set. */
+  maxMemory: number
+  replication: ReplicationInfo
+}
+
+export interface ReplicationInfo {
+  role: 'master' | 'replica'
+  /** On a replica: the master it follows and whether the replication link is up (initial sync done). */
+  master?: NodeAddress & {linkUp: boolean}
+  /** On a master: the replicas connected to it right now, whatever their sync state. */
+  replicas: (NodeAddress & {state: string})[]
+}
+
+export type NodeErrorKind = 'unreachable' | 'authFailed' | 'clusterDisabled' | 'failed'
+
+export type NodeObservation =
+  | {address: NodeAddress; ok: true; view: NodeView}
+  | {address: NodeAddress; ok: false; error: {kind: NodeErrorKind; message: string}}
+
+export interface OpenSlot {
+  slot: number
+  /** The node (id) whose own line shows the slot open. */
+  node: string
+  state: 'migrating' | 'importing'
+  /** The other end: target when migrating, source when importing. */
+  peer: string
+}
+
+export interface ClusterObservation {
+  /** One entry per address asked, in the same order; failures are kept as data for the caller to judge. */
+  nodes: NodeObservation[]
+  views: NodeView[]
+  /** Slots as each node claims them on its own line (what `redis-cli --cluster check` trusts), by node id. */
+  claims: {id: string; slots: SlotRange[]}[]
+  /** Slots claimed by more than one node. */
+  conflicts: {slots: SlotRange[]; ids: string[]}[]
+  /** Slots no reachable node claims. */
+  uncovered: SlotRange[]
+  /** Every reachable node sees the same owner for every slot. */
+  agreed: boolean
+  openSlots: OpenSlot[]
+  /** The highest cluster_current_epoch seen. */
+  currentEpoch: number
+}
+
+// INFO with several sections needs Redis >= 7.0, which redisctl requires anyway (CLUSTER ADDSLOTSRANGE).
+const INFO_SECTIONS = ['keyspace', 'memory', 'replication'] as const
+
+/** Asks every node concurrently, one pipelined round trip each (after the connection exists). */
+export async function observeCluster(connector: RedisConnector, addresses: readonly NodeAddress[]): Promise<ClusterObservation> {
+  const nodes = await Promise.all(addresses.map((address) => observeNode(connector, address)))
+  return summarize(nodes)
+}
+
+export async function observeNode(connector: RedisConnector, address: NodeAddress): Promise<NodeObservation> {
+  try {
+    const client = await connector.client(address)
+    const replies = await client.pipeline()
+      .call('CLUSTER', 'NODES')
+      .call('CLUSTER', 'INFO')
+      .call('INFO', ...INFO_SECTIONS)
+      .exec()
+    if (!replies) throw new Error('the pipeline was not executed')
+    const [nodesReply, infoReply, serverInfo] = replies.map(([error, reply]) => {
+      if (error) throw error
+      return String(reply)
+    })
+    return {address, ok: true, view: toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo)}
+  } catch (error) {
+    return {address, ok: false, error: classify(error)}
+  }
+}
+
+function toView(address: NodeAddress, nodes: ClusterNodeLine[], info: ClusterInfo, serverInfo: string): NodeView {
+  const myself = nodes.find((n) => n.myself)
+  if (!myself) throw new Error('CLUSTER NODES has no line flagged myself')
+  const fields = parseInfoFields(serverInfo)
+  let keys = 0
+  for (const [key, value] of fields) {
+    if (/^db\d+$/.test(key)) keys += Number(/keys=(\d+)/.exec(value)?.[1] ?? 0)
+  }
+  return {
+    address,
+    id: myself.id,
+    myself,
+    nodes,
+    info,
+    keys,
+    usedMemory: Number(fields.get('used_memory') ?? 0),
+    maxMemory: Number(fields.get('maxmemory') ?? 0),
+    replication: parseReplication(fields),
+  }
+}
+
+function parseReplication(fields: Map<string, string>): ReplicationInfo {
+  const replicas: ReplicationInfo['replicas'] = []
+  for (const [key, value] of fields) {
+    if (!/^slave\d+$/.test(key)) continue
+    const attrs = new Map(value.split(',').map((kv) => kv.split('=') as [string, string]))
+    replicas.push({host: attrs.get('ip') ?? '', port: Number(attrs.get('port')), state: attrs.get('state') ?? ''})
+  }
+  if (fields.get('role') !== 'slave') return {role: 'master', replicas}
+  return {
+    role: 'replica',
+    master: {host: fields.get('master_host') ?? '', port: Number(fields.get('master_port')), linkUp: fields.get('master_link_status') === 'up'},
+    replicas,
+  }
+}
+
+function classify(error: unknown): {kind: NodeErrorKind; message: string} {
+  const message = error instanceof Error ? error.message : String(error)
+  if (error instanceof Error && error.name === 'AuthFailedError') return {kind: 'authFailed', message}
+  if (error instanceof Error && error.name === 'RedisUnreachableError') return {kind: 'unreachable', message}
+  if (/cluster support disabled/i.test(message)) return {kind: 'clusterDisabled', message}
+  if (/NOAUTH|WRONGPASS/.test(message)) return {kind: 'authFailed', message}
+  if (/ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|Connection is closed|timed out/i.test(message)) return {kind: 'unreachable', message}
+  return {kind: 'failed', message}
+}
+
+function summarize(nodes: NodeObservation[]): ClusterObservation {
+  const views = nodes.flatMap((n) => (n.ok ? [n.view] : []))
+  const owners = new Map<number, string[]>()
+  for (const view of views) {
+    for (const {start, end} of view.myself.slots) {
+      for (let slot = start; slot <= end; slot++) {
+        const ids = owners.get(slot)
+        if (ids) ids.push(view.id)
+        else owners.set(slot, [view.id])
+      }
+    }
+  }
+  const bySignature = new Map<string, number[]>()
+  const claimed = new Map<string, number[]>()
+  for (const [slot, ids] of owners) {
+    const key = ids.join(',')
+    if (ids.length > 1) (bySignature.get(key) ?? bySignature.set(key, []).get(key)!).push(slot)
+    else (claimed.get(key) ?? claimed.set(key, []).get(key)!).push(slot)
+  }
+  const uncovered: number[] = []
+  for (let slot = 0; slot < SLOT_COUNT; slot++) if (!owners.has(slot)) uncovered.push(slot)
+  const signatures = new Set(views.map(slotMapSignature))
+  return {
+    nodes,
+    views,
+    claims: [...claimed].map(([id, slots]) => ({id, slots: slotsToRanges(slots)})),
+    conflicts: [...bySignature].map(([ids, slots]) => ({slots: slotsToRanges(slots), ids: ids.split(',')})),
+    uncovered: slotsToRanges(uncovered),
+    agreed: signatures.size <= 1,
+    openSlots: views.flatMap((v) => [
+      ...v.myself.migrating.map((m) => ({slot: m.slot, node: v.id, state: 'migrating' as const, peer: m.to})),
+      ...v.myself.importing.map((m) => ({slot: m.slot, node: v.id, state: 'importing' as const, peer: m.from})),
+    ]),
+    currentEpoch: Math.max(0, ...views.map((v) => v.info.currentEpoch)),
+  }
+}
+
+/** Who owns which slots in one node's view, as a comparable string (redis-cli's "config signature"). */
+export function slotMapSignature(view: NodeView): string {
+  return view.nodes
+    .filter((n) => n.slots.length > 0 && !isTentative(n))
+    .map((n) => `${n.id}:${formatRanges(n.slots)}`)
+    .sort()
+    .join('|')
+}
+
+export const viewByAddress = (observation: ClusterObservation): Map<string, NodeView> =>
+  new Map(observation.views.map((v) => [addressKey(v.address), v]))

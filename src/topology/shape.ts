@@ -1,0 +1,47 @@
+import {UsageError} from '../errors.js'
+
+/** How many masters, and how many replicas each: a cluster's shape. */
+export interface ClusterShape {
+  masters: number
+  replicasPerMaster: number
+}
+
+export const MIN_MASTERS = 3
+
+export const shapePodCount = (shape: ClusterShape): number => shape.masters * (1 + shape.replicasPerMaster)
+
+/** Redis Cluster needs a majority of at least 3 masters to fail over; fewer is refused before anything changes. */
+export function requireValidShape(shape: ClusterShape): ClusterShape {
+  if (!Number.isInteger(shape.masters) || shape.masters < MIN_MASTERS) {
+    throw new UsageError(`A Redis Cluster needs at least ${MIN_MASTERS} masters; ${shape.masters} were asked for.`, [
+      `Use --masters ${MIN_MASTERS} or more.`,
+    ])
+  }
+  if (!Number.isInteger(shape.replicasPerMaster) || shape.replicasPerMaster < 0) {
+    throw new UsageError(`--replicas-per-master must be 0 or more; got ${shape.replicasPerMaster}.`)
+  }
+  return shape
+}
+
+/**
+ * The shape for pods someone else deployed: the pod count must split into masters with R replicas each.
+ * When --masters is given too, the counts must agree.
+ */
+export function shapeForPods(podCount: number, replicasPerMaster: number, masters?: number): ClusterShape {
+  const perShard = 1 + replicasPerMaster
+  if (masters !== undefined) {
+    const shape = requireValidShape({masters, replicasPerMaster})
+    if (shapePodCount(shape) !== podCount) {
+      throw new UsageError(`${podCount} pods match, but ${masters} masters with ${replicasPerMaster} replicas each need ${shapePodCount(shape)}.`, [
+        'Change --masters / --replicas-per-master, or scale the StatefulSet to that many pods.',
+      ])
+    }
+    return shape
+  }
+  if (podCount % perShard !== 0) {
+    throw new UsageError(`${podCount} pods cannot form masters with ${replicasPerMaster} replicas each: the count must be a multiple of ${perShard}.`, [
+      `Scale the StatefulSet to a multiple of ${perShard} pods, or pass --replicas-per-master to match.`,
+    ])
+  }
+  return requireValidShape({masters: podCount / perShard, replicasPerMaster})
+}

@@ -1,0 +1,66 @@
+import type {Kube} from '../kube/context.js'
+import {deleteObject, listNames, type DeletableKind, type DeletedObject} from '../kube/delete.js'
+import {listRedisPods} from '../kube/pods.js'
+import {MANAGED_BY} from '../manifests/labels.js'
+import {pollUntil} from '../util/poll.js'
+
+/** What teardown would delete; in this order, so that nothing recreates what was just deleted. */
+const ORDER: DeletableKind[] = ['StatefulSet', 'PodDisruptionBudget', 'Service', 'ConfigMap', 'Secret']
+
+export interface TeardownPlan {
+  selector: string
+  objects: DeletedObject[]
+  pvcs: DeletedObject[]
+  pods: string[]
+  withPvcs: boolean
+}
+
+export interface TeardownResult {
+  deleted: DeletedObject[]
+  keptPvcs: string[]
+  nothingToDo: boolean
+}
+
+/** Only what redisctl created: whatever the user's selector, the managed-by label is required too. */
+export function teardownSelector(selector: string): string {
+  return selector.includes(`${MANAGED_BY}=`) ? selector : `${selector},${MANAGED_BY}=redisctl`
+}
+
+export async function planTeardown(kube: Kube, selector: string, withPvcs: boolean): Promise<TeardownPlan> {
+  const ownSelector = teardownSelector(selector)
+  const [named, pvcs, pods] = await Promise.all([
+    Promise.all(ORDER.map(async (kind) => (await listNames(kube, kind, ownSelector)).map((name) => ({kind, name})))),
+    listNames(kube, 'PersistentVolumeClaim', ownSelector),
+    listRedisPods(kube, ownSelector),
+  ])
+  return {
+    selector: ownSelector,
+    objects: named.flat(),
+    pvcs: pvcs.map((name) => ({kind: 'PersistentVolumeClaim' as const, name})),
+    pods: pods.map((p) => p.name),
+    withPvcs,
+  }
+}
+
+export const teardownIsEmpty = (plan: TeardownPlan): boolean =>
+  plan.objects.length === 0 && plan.pods.length === 0 && (!plan.withPvcs || plan.pvcs.length === 0)
+
+export async function deleteObjects(kube: Kube, objects: DeletedObject[]): Promise<void> {
+  await Promise.all(objects.map((o) => deleteObject(kube, o.kind, o.name)))
+}
+
+export async function waitForPodsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {
+  let left: string[] = []
+  await pollUntil(async () => {
+    left = (await listRedisPods(kube, selector)).map((p) => p.name)
+    return left.length === 0 ? true : undefined
+  }, () => `pods still present: ${left.join(', ')}`, {timeoutMs, intervalMs: 50})
+}
+
+export async function waitForPvcsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {
+  let left: string[] = []
+  await pollUntil(async () => {
+    left = await listNames(kube, 'PersistentVolumeClaim', selector)
+    return left.length === 0 ? true : undefined
+  }, () => `PVCs still present: ${left.join(', ')}`, {timeoutMs, intervalMs: 50})
+}
