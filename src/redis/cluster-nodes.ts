@@ -103,8 +103,6 @@ function splitOnce(s: string, separator: string): [string, string | undefined] {
 /** A node that the answering node does not really know yet (or no longer can reach by address). */
 export const isTentative = (node: ClusterNodeLine): boolean => node.flags.includes('handshake') || node.flags.includes('noaddr')
 
-export const isFailing = (node: ClusterNodeLine): boolean => node.flags.includes('fail') || node.flags.includes('fail?')
-
 /** CLUSTER INFO's `key:value` lines, with the fields redisctl reasons on typed. */
 export interface ClusterInfo {
   state: 'ok' | 'fail'

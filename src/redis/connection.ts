@@ -25,18 +25,33 @@ export interface ConnectorOptions {
  */
 export class RedisConnector {
   private readonly clients = new Map<string, Redis>()
+  /** Connections being opened: concurrent callers share one, or the extra clients would leak and keep the process alive. */
+  private readonly connecting = new Map<string, Promise<Redis>>()
 
   constructor(private readonly options: ConnectorOptions = {}) {}
+
+  /** The password that node-to-node commands carry (MIGRATE ... AUTH); never log it. */
+  get password(): string | undefined {
+    return this.options.password
+  }
 
   /** A connected client for the node, or a RedisUnreachableError / AuthFailedError. */
   async client(addr: NodeAddress): Promise<Redis> {
     const key = addressKey(addr)
     const existing = this.clients.get(key)
     if (existing && existing.status === 'ready') return existing
+    const pending = this.connecting.get(key)
+    if (pending) return pending
     if (existing) {
       existing.disconnect()
       this.clients.delete(key)
     }
+    const connecting = this.connect(addr).finally(() => this.connecting.delete(key))
+    this.connecting.set(key, connecting)
+    return connecting
+  }
+
+  private async connect(addr: NodeAddress): Promise<Redis> {
     const target = this.options.route ? this.options.route(addr) : addr
     const client = new Redis({
       host: target.host,
@@ -61,11 +76,12 @@ export class RedisConnector {
       client.disconnect()
       throw connectionError(addr, error)
     }
-    this.clients.set(key, client)
+    this.clients.set(addressKey(addr), client)
     return client
   }
 
   async closeAll(): Promise<void> {
+    await Promise.allSettled(this.connecting.values())
     const clients = [...this.clients.values()]
     this.clients.clear()
     await Promise.all(clients.map(async (c) => {

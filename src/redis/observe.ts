@@ -1,4 +1,5 @@
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {AuthFailedError, PreconditionError, RedisUnreachableError, type RedisctlError} from '../errors.js'
 import {type ClusterInfo, type ClusterNodeLine, isTentative, parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
 import {formatRanges, SLOT_COUNT, type SlotRange, slotsToRanges} from '../topology/slots.js'
 
@@ -63,7 +64,7 @@ const INFO_SECTIONS = ['keyspace', 'memory', 'replication'] as const
 /** Asks every node concurrently, one pipelined round trip each (after the connection exists). */
 export async function observeCluster(connector: RedisConnector, addresses: readonly NodeAddress[]): Promise<ClusterObservation> {
   const nodes = await Promise.all(addresses.map((address) => observeNode(connector, address)))
-  return summarize(nodes)
+  return summarizeObservation(nodes)
 }
 
 export async function observeNode(connector: RedisConnector, address: NodeAddress): Promise<NodeObservation> {
@@ -131,25 +132,20 @@ function classify(error: unknown): {kind: NodeErrorKind; message: string} {
   return {kind: 'failed', message}
 }
 
-function summarize(nodes: NodeObservation[]): ClusterObservation {
+/** Merges the nodes' answers: who claims which slots, conflicts, coverage, agreement, open slots. */
+export function summarizeObservation(nodes: NodeObservation[]): ClusterObservation {
   const views = nodes.flatMap((n) => (n.ok ? [n.view] : []))
   const owners = new Map<number, string[]>()
   for (const view of views) {
     for (const {start, end} of view.myself.slots) {
       for (let slot = start; slot <= end; slot++) {
-        const ids = owners.get(slot)
-        if (ids) ids.push(view.id)
-        else owners.set(slot, [view.id])
+        append(owners, slot, view.id)
       }
     }
   }
-  const bySignature = new Map<string, number[]>()
+  const contested = new Map<string, number[]>()
   const claimed = new Map<string, number[]>()
-  for (const [slot, ids] of owners) {
-    const key = ids.join(',')
-    if (ids.length > 1) (bySignature.get(key) ?? bySignature.set(key, []).get(key)!).push(slot)
-    else (claimed.get(key) ?? claimed.set(key, []).get(key)!).push(slot)
-  }
+  for (const [slot, ids] of owners) append(ids.length > 1 ? contested : claimed, ids.join(','), slot)
   const uncovered: number[] = []
   for (let slot = 0; slot < SLOT_COUNT; slot++) if (!owners.has(slot)) uncovered.push(slot)
   const signatures = new Set(views.map(slotMapSignature))
@@ -157,7 +153,7 @@ function summarize(nodes: NodeObservation[]): ClusterObservation {
     nodes,
     views,
     claims: [...claimed].map(([id, slots]) => ({id, slots: slotsToRanges(slots)})),
-    conflicts: [...bySignature].map(([ids, slots]) => ({slots: slotsToRanges(slots), ids: ids.split(',')})),
+    conflicts: [...contested].map(([ids, slots]) => ({slots: slotsToRanges(slots), ids: ids.split(',')})),
     uncovered: slotsToRanges(uncovered),
     agreed: signatures.size <= 1,
     openSlots: views.flatMap((v) => [
@@ -165,6 +161,27 @@ function summarize(nodes: NodeObservation[]): ClusterObservation {
       ...v.myself.importing.map((m) => ({slot: m.slot, node: v.id, state: 'importing' as const, peer: m.from})),
     ]),
     currentEpoch: Math.max(0, ...views.map((v) => v.info.currentEpoch)),
+  }
+}
+
+function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
+/** The typed error for a node that could not be observed, for callers that cannot go on without it. */
+export function observationError(node: Extract<NodeObservation, {ok: false}>): RedisctlError {
+  const where = addressKey(node.address)
+  switch (node.error.kind) {
+    case 'authFailed':
+      return new AuthFailedError(node.error.message, ['Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'])
+    case 'clusterDisabled':
+      return new PreconditionError(`Redis at ${where} runs without cluster support.`, ['Set cluster-enabled yes in its redis.conf.'])
+    case 'unreachable':
+      return new RedisUnreachableError(node.error.message, ['Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).'])
+    case 'failed':
+      return new RedisUnreachableError(`Redis at ${where} could not be observed: ${node.error.message}`)
   }
 }
 
@@ -176,6 +193,3 @@ export function slotMapSignature(view: NodeView): string {
     .sort()
     .join('|')
 }
-
-export const viewByAddress = (observation: ClusterObservation): Map<string, NodeView> =>
-  new Map(observation.views.map((v) => [addressKey(v.address), v]))

@@ -34,6 +34,8 @@ export interface Informers {
 
 const FIRST_RESTART_MS = 50
 const MAX_RESTART_MS = 2000
+/** A watch answers with its headers at once on a real API server; one that does not is not usable. */
+const START_TIMEOUT_MS = 10_000
 
 export function createInformers(kc: KubeConfig, log: (line: string) => void): Informers {
   const core = kc.makeApiClient(CoreV1Api)
@@ -51,7 +53,14 @@ export function createInformers(kc: KubeConfig, log: (line: string) => void): In
     nodes: make('/api/v1/nodes', () => core.listNode()),
     statefulSets: make('/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces()),
     async start() {
-      await Promise.all(managed.map((m) => m.start()))
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), START_TIMEOUT_MS)))
+      const outcome = await Promise.race([Promise.all(managed.map((m) => m.start())).then(() => 'started' as const), deadline])
+      clearTimeout(timer)
+      if (outcome === 'timeout') {
+        await this.stop()
+        throw new KubeUnreachableError(`the API server at ${kc.getCurrentCluster()?.server} did not open its watches within ${START_TIMEOUT_MS / 1000} s`)
+      }
       const failed = managed.find((m) => !m.synced)
       if (failed) {
         await this.stop()

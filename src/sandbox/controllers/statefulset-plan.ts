@@ -98,7 +98,7 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
   if (set.spec?.updateStrategy?.type === 'OnDelete') return done()
 
   const partition = set.spec?.updateStrategy?.rollingUpdate?.partition ?? 0
-  for (let index = count - 1; index >= partition - start && index >= 0; index--) {
+  for (let index = count - 1; index >= partition; index--) {
     const pod = replicas[index]
     if (!pod) return done()
     if (revisionOf(pod) !== updateRevision && !isTerminating(pod)) {

@@ -108,3 +108,17 @@ function terminated(state: Extract<ContainerState, {kind: 'terminated'}>): Recor
 }
 
 const toIso = (time: Date | string | undefined): string | undefined => (time instanceof Date ? time.toISOString() : time)
+
+/**
+ * The pod phase from its containers, as the kubelet derives it: Running once a container runs (or has run
+ * and will be restarted), Succeeded or Failed when every container has ended for good, else Pending.
+ */
+export function podPhase(containers: readonly ContainerView[], restartPolicy: 'Always' | 'OnFailure' | 'Never'): PodPhase {
+  const ended = (c: ContainerView) =>
+    c.state.kind === 'terminated' && (restartPolicy === 'Never' || (restartPolicy === 'OnFailure' && c.state.exitCode === 0))
+  if (containers.length > 0 && containers.every(ended)) {
+    return containers.every((c) => c.state.kind === 'terminated' && c.state.exitCode === 0) ? 'Succeeded' : 'Failed'
+  }
+  if (containers.some((c) => c.state.kind === 'running' || c.lastTerminated || c.state.kind === 'terminated')) return 'Running'
+  return 'Pending'
+}

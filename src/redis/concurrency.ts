@@ -1,0 +1,31 @@
+import {RedisctlError} from '../errors.js'
+
+/** Raised between batches once the caller's AbortSignal fires; what is done so far stays consistent. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new RedisctlError('interrupted', 'Slot migration interrupted; some slots may still be open (MIGRATING/IMPORTING).', [
+      'Run the same command again: it finishes the open slots and moves the rest.',
+    ])
+  }
+}
+
+/**
+ * Runs fn over the items with at most `limit` running at once. After the first failure no new item starts;
+ * the ones running are awaited, so nothing keeps talking to Redis once this returns, and the first error is thrown.
+ */
+export async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: {error: unknown} | undefined
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const item = items[next++]
+      try {
+        await fn(item)
+      } catch (error) {
+        failure ??= {error}
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  if (failure) throw failure.error
+}

@@ -1,0 +1,132 @@
+import {TimeoutError, UsageError} from '../errors.js'
+import type {SlotMove} from '../topology/rebalance.js'
+import {countSlots, rangesToSlots} from '../topology/slots.js'
+import {parseClusterNodes} from './cluster-nodes.js'
+import {commandFailed} from './commands.js'
+import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {type MasterRef, migrateSlots, type MigrateOptions} from './migrate-slots.js'
+
+export interface ExecuteOptions extends Omit<MigrateOptions, 'otherMasters' | 'onProgress'> {
+  onProgress?: (progress: PlanProgress) => void
+  /** How long the masters may take to agree on the new owners once every move is done. */
+  convergeTimeoutMs?: number
+}
+
+export interface PlanProgress {
+  movesDone: number
+  movesTotal: number
+  slotsDone: number
+  slotsTotal: number
+  keysMoved: number
+  keysPerSecond: number
+}
+
+/**
+ * Runs a plan of moves: moves between disjoint pairs of masters at the same time, moves sharing a master one
+ * after the other in plan order. Then waits until every master names the new owner of every moved slot.
+ * `masters` holds every master of the cluster by ID (the ones outside the plan are told the new owners too).
+ */
+export async function executeMoves(connector: RedisConnector, moves: readonly SlotMove[], masters: ReadonlyMap<string, NodeAddress>,
+  options: ExecuteOptions = {}): Promise<PlanProgress> {
+  const ref = (id: string): MasterRef => {
+    const address = masters.get(id)
+    if (!address) throw new UsageError(`The plan names master ${id}, which is not among the cluster's masters.`)
+    return {id, address}
+  }
+  const work = moves.filter((m) => countSlots(m.slots) > 0).map((m) => ({from: ref(m.from), to: ref(m.to), slots: rangesToSlots(m.slots)}))
+  // One failing move stops the others between batches, so that nothing is still moving when this throws.
+  const stop = new AbortController()
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
+  const finished = new Set<number>()
+  const running = new Map<number, Promise<void>>()
+  const busy = new Set<string>()
+  let failure: {error: unknown} | undefined
+
+  const started = Date.now()
+  const done = work.map(() => ({slots: 0, keys: 0}))
+  const progress = (): PlanProgress => {
+    const keysMoved = done.reduce((n, d) => n + d.keys, 0)
+    return {
+      movesDone: finished.size,
+      movesTotal: work.length,
+      slotsDone: done.reduce((n, d) => n + d.slots, 0),
+      slotsTotal: work.reduce((n, w) => n + w.slots.length, 0),
+      keysMoved,
+      keysPerSecond: Math.round(keysMoved / Math.max(0.001, (Date.now() - started) / 1000)),
+    }
+  }
+
+  const startable = (i: number): boolean => {
+    const {from, to} = work[i]
+    if (busy.has(from.id) || busy.has(to.id)) return false
+    // An earlier move waiting for one of these masters goes first.
+    return !work.slice(0, i).some((w, j) => !finished.has(j) && !running.has(j) && [w.from.id, w.to.id].some((id) => id === from.id || id === to.id))
+  }
+  const start = (i: number): void => {
+    const {from, to, slots} = work[i]
+    busy.add(from.id).add(to.id)
+    const others = [...masters].filter(([id]) => id !== from.id && id !== to.id).map(([id, address]) => ({id, address}))
+    running.set(i, migrateSlots(connector, from, to, slots, {
+      ...options, signal, otherMasters: others,
+      onProgress: (p) => {
+        done[i] = {slots: p.slotsDone, keys: p.keysMoved}
+        options.onProgress?.(progress())
+      },
+    }).then(() => {
+      finished.add(i)
+      options.onProgress?.(progress())
+    }, (error: unknown) => {
+      failure ??= {error}
+      stop.abort()
+    }).finally(() => {
+      running.delete(i)
+      busy.delete(from.id)
+      busy.delete(to.id)
+    }))
+  }
+
+  for (;;) {
+    if (!failure) work.forEach((_, i) => { if (!finished.has(i) && !running.has(i) && startable(i)) start(i) })
+    if (running.size === 0) break
+    await Promise.race(running.values())
+  }
+  if (failure) throw failure.error
+
+  const owners = new Map<number, string>()
+  for (const w of work) for (const s of w.slots) owners.set(s, w.to.id)
+  await waitForOwners(connector, [...masters.values()], owners, options.convergeTimeoutMs ?? 30_000)
+  options.onProgress?.(progress())
+  return progress()
+}
+
+/** Polls every master's CLUSTER NODES until each one names the expected owner of every slot given. */
+export async function waitForOwners(connector: RedisConnector, masters: readonly NodeAddress[], owners: ReadonlyMap<number, string>,
+  timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const disagreeing = (await Promise.all(masters.map(async (addr) => (await agrees(connector, addr, owners)) ? [] : [addr]))).flat()
+    if (disagreeing.length === 0) return
+    if (Date.now() > deadline) {
+      throw new TimeoutError(`After ${timeoutMs} ms, ${disagreeing.map(addressKey).join(', ')} still disagree on the owners of the moved slots.`, [
+        'Check that every node reaches every other on the cluster bus (redisctl check), then run the command again.',
+      ])
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+async function agrees(connector: RedisConnector, addr: NodeAddress, owners: ReadonlyMap<number, string>): Promise<boolean> {
+  const client = await connector.client(addr)
+  let reply: string
+  try {
+    reply = String(await client.call('CLUSTER', 'NODES'))
+  } catch (error) {
+    throw commandFailed(addr, 'CLUSTER NODES', error)
+  }
+  const lines = parseClusterNodes(reply)
+  // A master drained of its last slot may have become a replica meanwhile: it is no longer asked to agree.
+  if (lines.find((l) => l.myself)?.role === 'replica') return true
+  const seen = new Map<number, string>()
+  for (const line of lines) for (const s of rangesToSlots(line.slots)) if (owners.has(s)) seen.set(s, line.id)
+  return [...owners].every(([slot, id]) => seen.get(slot) === id)
+}

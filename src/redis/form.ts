@@ -1,0 +1,277 @@
+import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {isTentative} from './cluster-nodes.js'
+import {type ClusterObservation, type NodeView, observationError, observeCluster, slotMapSignature} from './observe.js'
+import {waitUntil, type Probe} from './wait.js'
+import {BugError, PreconditionError} from '../errors.js'
+import type {ClusterLayout, PodRef} from '../topology/model.js'
+import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
+
+export type FormStep = 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'replicate' | 'attach' | 'ready'
+
+export interface FormProgress {
+  step: FormStep
+  message: string
+}
+
+export interface FormOptions {
+  /** Bound of each wait for the cluster to converge. */
+  timeoutMs?: number
+  intervalMs?: number
+  onProgress?: (progress: FormProgress) => void
+}
+
+export interface FormReport {
+  /** Every command that changed a node, in words; empty when the cluster was already formed. */
+  actions: string[]
+}
+
+/**
+ * Forms the cluster step by step; each step reads the nodes, skips what is already true and verifies its
+ * result, so running it again after an interruption (or on a formed cluster) finishes or changes nothing.
+ */
+export async function formCluster(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<FormReport> {
+  const actions: string[] = []
+  for (const step of FORM_STEPS) actions.push(...await step.run(connector, layout, options))
+  return {actions}
+}
+
+/** The steps in order, for workflows that show each one as its own task. */
+export const FORM_STEPS: readonly {step: FormStep; title: string; run: (c: RedisConnector, l: ClusterLayout, o: FormOptions) => Promise<string[]>}[] = [
+  {step: 'assign-slots', title: 'Assign slots to masters', run: assignSlots},
+  {step: 'config-epochs', title: 'Give every node its own config epoch', run: setConfigEpochs},
+  {step: 'meet', title: 'Introduce the nodes to each other', run: meetNodes},
+  {step: 'converge', title: 'Wait until every node knows every node and agrees on the slots', run: waitForAgreement},
+  {step: 'replicate', title: 'Attach replicas to their masters', run: replicate},
+  {step: 'attach', title: 'Wait until every replica is connected to its master', run: waitForReplicas},
+  {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
+]
+
+export async function assignSlots(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const views = await observeAll(connector, layout)
+  const actions = await Promise.all(layout.shards.map(async ({master, slots}) => {
+    const view = viewOf(views, master)
+    const owned = new Set(rangesToSlots(view.myself.slots))
+    const missing = slotsToRanges(rangesToSlots(slots).filter((s) => !owned.has(s)))
+    if (missing.length === 0) return []
+    await send(connector, master, [['CLUSTER', 'ADDSLOTSRANGE', ...missing.flatMap((r) => [r.start, r.end])]])
+    return [`${master.pod}: CLUSTER ADDSLOTSRANGE ${formatRanges(missing)}`]
+  }))
+  const after = await observeAll(connector, layout)
+  for (const {master, slots} of layout.shards) {
+    const owned = new Set(rangesToSlots(viewOf(after, master).myself.slots))
+    const absent = rangesToSlots(slots).filter((s) => !owned.has(s))
+    if (absent.length > 0) throw new BugError(`${master.pod} still lacks slots ${formatRanges(slotsToRanges(absent))} after CLUSTER ADDSLOTSRANGE.`)
+  }
+  options.onProgress?.({step: 'assign-slots', message: `slots assigned on ${layout.shards.length} masters`})
+  return actions.flat()
+}
+
+/**
+ * Distinct config epochs before the nodes meet, as redis-cli does: otherwise the nodes settle epoch collisions
+ * one bump at a time. Redis accepts SET-CONFIG-EPOCH only while a node knows no other node and its epoch is 0,
+ * so a node that has already met others keeps what it has.
+ */
+export async function setConfigEpochs(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const views = await observeAll(connector, layout)
+  const pods = podsOf(layout)
+  const actions = await Promise.all(pods.map(async (pod, i) => {
+    const view = viewOf(views, pod)
+    if (view.myself.configEpoch !== 0 || view.info.currentEpoch !== 0 || view.nodes.length > 1) return []
+    await send(connector, pod, [['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]])
+    return [`${pod.pod}: CLUSTER SET-CONFIG-EPOCH ${i + 1}`]
+  }))
+  options.onProgress?.({step: 'config-epochs', message: `config epochs set on ${actions.flat().length} of ${pods.length} nodes`})
+  return actions.flat()
+}
+
+/**
+ * Each pair of nodes that do not know each other meets once, all pairs at once (by pod IP and bus port).
+ * Meeting one node and letting gossip spread the rest is enough in the end, but gossip carries only a few
+ * nodes per ping and pings each node about once per second: 6 nodes took 2 s, 60 nodes much longer.
+ */
+export async function meetNodes(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const views = await observeAll(connector, layout)
+  const pods = podsOf(layout)
+  const actions = await Promise.all(pods.map(async (pod, i) => {
+    const view = viewOf(views, pod)
+    const strangers = pods.slice(i + 1).filter((other) => {
+      const peer = viewOf(views, other)
+      return !knows(view, peer.id) && !knows(peer, view.id)
+    })
+    if (strangers.length === 0) return []
+    await meetAll(connector, pod, strangers, views)
+    return [`${pod.pod}: CLUSTER MEET ${strangers.map((o) => o.pod).join(', ')}`]
+  }))
+  options.onProgress?.({step: 'meet', message: `${actions.flat().length} nodes met the nodes they did not know`})
+  return actions.flat()
+}
+
+/**
+ * Waits until every node knows every node, then has each master announce its slots to the nodes that do not
+ * see them yet, and waits until all agree. A node learns a new peer's slots from that peer's next ping, which
+ * comes after up to cluster-node-timeout / 2; a MEET carries them at once and, between nodes that already know
+ * each other, changes nothing else.
+ */
+export async function waitForAgreement(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const waitOptions = {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
+  }
+  const views = await waitUntil('every node to know every node', async () => {
+    const current = await observeAll(connector, layout)
+    const missing = unknownPeers(layout, current)
+    return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
+  }, waitOptions)
+  const actions = await Promise.all(layout.shards.map(async ({master}) => {
+    const own = viewOf(views, master)
+    const unaware = podsOf(layout).filter((p) => p !== master && !seesSlotsOf(viewOf(views, p), own))
+    if (unaware.length === 0) return []
+    await meetAll(connector, master, unaware, views)
+    return [`${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`]
+  }))
+  await waitUntil('every node to agree on the slots', async () => agreementProbe(layout, await observeAll(connector, layout)), waitOptions)
+  options.onProgress?.({step: 'converge', message: `${podsOf(layout).length} nodes know each other and agree on the slots`})
+  return actions.flat()
+}
+
+function seesSlotsOf(view: NodeView, master: NodeView): boolean {
+  const line = view.nodes.find((n) => n.id === master.id)
+  return line !== undefined && formatRanges(line.slots) === formatRanges(master.myself.slots)
+}
+
+async function meetAll(connector: RedisConnector, from: PodRef, to: readonly PodRef[], views: Map<string, NodeView>): Promise<void> {
+  await send(connector, from, to.map((other) => ['CLUSTER', 'MEET', other.ip, other.port, viewOf(views, other).myself.busPort]))
+}
+
+/**
+ * The last wait, not the first: a master turns cluster_state:ok only once it has not been in a minority (for a
+ * node with no slots, always) for min(cluster-node-timeout, 5 s), Redis's rejoin delay; replicas are attached
+ * meanwhile.
+ */
+export async function waitForClusterOk(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  await waitUntil('every node to report cluster_state:ok', async () => {
+    const views = await observeAll(connector, layout)
+    const agreement = agreementProbe(layout, views)
+    if (!agreement.done) return agreement
+    const failing = podsOf(layout).filter((p) => viewOf(views, p).info.state !== 'ok').map((p) => p.pod)
+    return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `cluster_state:fail on ${summarize(failing)}`}
+  }, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    onWaiting: (missing) => options.onProgress?.({step: 'ready', message: missing}),
+  })
+  options.onProgress?.({step: 'ready', message: 'cluster_state:ok on every node'})
+  return []
+}
+
+/** CLUSTER REPLICATE needs the replica to know its master ("No such master ID"), hence after waitForAgreement. */
+export async function replicate(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const views = await observeAll(connector, layout)
+  const actions = await Promise.all(layout.shards.flatMap(({master, replicas}) => replicas.map(async (replica) => {
+    const masterId = viewOf(views, master).id
+    const view = viewOf(views, replica)
+    if (view.myself.role === 'replica' && view.myself.masterId === masterId) return []
+    if (!knows(view, masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
+    // A node's new role reaches the others with its next ping to each, about once per node timeout / 2. A MEET
+    // carries the role in its header right away, and to a node that already knows the sender it changes nothing.
+    await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
+    await meetAll(connector, replica, podsOf(layout).filter((p) => p !== replica), views)
+    return [`${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`]
+  })))
+  options.onProgress?.({step: 'replicate', message: `${actions.length} replicas follow their masters`})
+  return actions.flat()
+}
+
+/**
+ * A replica counts as attached once its master lists it as a connected replica (whatever its sync state: with
+ * diskless sync the first transfer waits repl-diskless-sync-delay) and every node's view shows it as that
+ * master's replica.
+ */
+export async function waitForReplicas(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  await waitUntil('every replica to be connected to its master', async () => {
+    const views = await observeAll(connector, layout)
+    const agreement = agreementProbe(layout, views)
+    if (!agreement.done) return agreement
+    const missing: string[] = []
+    for (const {master, replicas} of layout.shards) {
+      const masterView = viewOf(views, master)
+      for (const replica of replicas) {
+        const replicaId = viewOf(views, replica).id
+        const connected = masterView.replication.replicas.some((r) => r.host === replica.ip && r.port === replica.port)
+        if (!connected) missing.push(`${replica.pod} is not connected to ${master.pod}`)
+        const unaware = [...views.values()].filter((v) => {
+          const line = v.nodes.find((n) => n.id === replicaId)
+          return line?.role !== 'replica' || line.masterId !== masterView.id
+        })
+        if (unaware.length > 0) missing.push(`${unaware.length} nodes do not yet see ${replica.pod} as a replica of ${master.pod}`)
+      }
+    }
+    return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
+  }, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    onWaiting: (missing) => options.onProgress?.({step: 'attach', message: missing}),
+  })
+  options.onProgress?.({step: 'attach', message: 'every replica is connected to its master'})
+  return []
+}
+
+function unknownPeers(layout: ClusterLayout, views: Map<string, NodeView>): string[] {
+  const pods = podsOf(layout)
+  return pods.flatMap((pod) => {
+    const view = viewOf(views, pod)
+    const unknown = pods.filter((p) => p !== pod && !knows(view, viewOf(views, p).id)).map((p) => p.pod)
+    return unknown.length === 0 ? [] : [`${pod.pod} does not know ${unknown.length === 1 ? unknown[0] : `${unknown.length} nodes`} yet`]
+  })
+}
+
+/** Done when every node knows every other node by id and sees the slot map of the layout. */
+function agreementProbe(layout: ClusterLayout, views: Map<string, NodeView>): Probe<void> {
+  const missing = unknownPeers(layout, views)
+  const expected = layout.shards.map(({master, slots}) => `${viewOf(views, master).id}:${formatRanges(slotsToRanges(rangesToSlots(slots)))}`).sort().join('|')
+  const disagreeing = podsOf(layout).filter((p) => slotMapSignature(viewOf(views, p)) !== expected)
+  if (disagreeing.length > 0) missing.push(`${disagreeing.length} nodes do not yet see the planned slot map`)
+  return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
+}
+
+const summarize = (missing: string[]): string =>
+  missing.length <= 3 ? missing.join('; ') : `${missing.slice(0, 3).join('; ')}; and ${missing.length - 3} more`
+
+function knows(view: NodeView, id: string): boolean {
+  const line = view.nodes.find((n) => n.id === id)
+  return line !== undefined && !isTentative(line)
+}
+
+/** Sends the commands to one node in one pipeline; a refused command becomes a typed error naming pod and command. */
+async function send(connector: RedisConnector, pod: PodRef, commands: (string | number)[][]): Promise<void> {
+  const pipeline = (await connector.client(addressOf(pod))).pipeline()
+  for (const [name, ...args] of commands) pipeline.call(String(name), ...args)
+  const replies = (await pipeline.exec()) ?? []
+  replies.forEach(([error], i) => {
+    if (error) {
+      throw new PreconditionError(`${pod.pod} refused ${commands[i].join(' ')}: ${error.message}`, [
+        'redisctl check shows the state of every node; run the same command again once it is fixed.',
+      ])
+    }
+  })
+}
+
+const podsOf = (layout: ClusterLayout): PodRef[] => layout.shards.flatMap((s) => [s.master, ...s.replicas])
+
+const addressOf = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port})
+
+/** Reads every node of the layout; a node that cannot be read stops the forming with its typed error. */
+async function observeAll(connector: RedisConnector, layout: ClusterLayout): Promise<Map<string, NodeView>> {
+  const observation: ClusterObservation = await observeCluster(connector, podsOf(layout).map(addressOf))
+  for (const node of observation.nodes) {
+    if (!node.ok) throw observationError(node)
+  }
+  return new Map(observation.views.map((v) => [addressKey(v.address), v]))
+}
+
+function viewOf(views: Map<string, NodeView>, pod: PodRef): NodeView {
+  const view = views.get(addressKey(addressOf(pod)))
+  if (!view) throw new PreconditionError(`${pod.pod} (${pod.ip}:${pod.port}) was not observed.`)
+  return view
+}

@@ -1,0 +1,123 @@
+import type {Redis} from 'ioredis'
+
+import {PreconditionError, RedisUnreachableError} from '../errors.js'
+import {type Arg, commandFailed, isReplyError, pipelined, pipelinedOk} from './commands.js'
+import {forEachConcurrently, throwIfInterrupted} from './concurrency.js'
+import {addressKey, type NodeAddress} from './connection.js'
+
+export interface DrainOptions {
+  source: NodeAddress
+  target: NodeAddress
+  password?: string
+  /** Keys fetched by one GETKEYSINSLOT and carried by one MIGRATE. */
+  keysPerCall: number
+  /** Slots drained at once, in two waves whose GETKEYSINSLOT and MIGRATE calls are pipelined on the source's connection. */
+  slotsInFlight: number
+  /** MIGRATE's timeout for a full batch; doubled on each retry after an I/O error, up to 16 times this value. */
+  timeoutMs: number
+  /**
+   * Answer BUSYKEY by migrating again with REPLACE. Only right while the slot is MIGRATING on the source
+   * (see drainBatch in migrate-slots.ts); a cold move out of a stray node must not overwrite the owner's keys.
+   */
+  replaceOnBusyKey: boolean
+  signal?: AbortSignal
+  onKeysMoved?: (count: number) => void
+}
+
+/** Passes over the slots before concluding that something keeps writing into them on the source. */
+const MAX_PASSES = 10
+
+/**
+ * Moves every key of the slots from source to target. Keys pass through the CLI a wave at a time (at most
+ * slotsInFlight x keysPerCall of them); values never do, MIGRATE carries them node to node. A slot is done
+ * when a GETKEYSINSLOT comes back short; one pipelined COUNTKEYSINSLOT per pass then confirms every slot empty.
+ */
+export async function drainSlots(client: Redis, slots: readonly number[], options: DrainOptions): Promise<void> {
+  const perWave = Math.max(1, Math.ceil(options.slotsInFlight / 2))
+  let pending = [...slots]
+  for (let pass = 0; pending.length > 0; pass++) {
+    if (pass === MAX_PASSES) {
+      throw new PreconditionError(`Keys keep appearing in ${pending.length} slot(s) of ${addressKey(options.source)} while they are being moved.`, [
+        'Check that no client writes to the source node without following ASK redirections.',
+      ])
+    }
+    const waves: number[][] = []
+    for (let i = 0; i < pending.length; i += perWave) waves.push(pending.slice(i, i + perWave))
+    // Two waves in flight: the source works through one wave's MIGRATEs while the other's keys are fetched.
+    await forEachConcurrently(waves, 2, (wave) => drainWave(client, wave, options))
+    const counts = await pipelinedOk(client, options.source, pending.map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s]), 'CLUSTER COUNTKEYSINSLOT')
+    pending = pending.filter((_, i) => Number(counts[i]) > 0)
+  }
+}
+
+/** One pipeline of GETKEYSINSLOT for the wave's slots, one of MIGRATE for those with keys, until every slot comes back short. */
+async function drainWave(client: Redis, wave: readonly number[], options: DrainOptions): Promise<void> {
+  let slots = wave
+  const first = {timeoutMs: options.timeoutMs, replace: false}
+  while (slots.length > 0) {
+    throwIfInterrupted(options.signal)
+    const fetched = await pipelined(client, options.source, slots.map((s) => ['CLUSTER', 'GETKEYSINSLOT', s, options.keysPerCall]), 'buffers')
+    const batches = slots.map((slot, i) => {
+      const reply = fetched[i]
+      if (!reply.ok) throw commandFailed(options.source, `CLUSTER GETKEYSINSLOT ${slot}`, reply.error)
+      return {slot, keys: reply.value as Buffer[]}
+    }).filter((b) => b.keys.length > 0)
+    const migrated = await pipelined(client, options.source, batches.map((b) => migrateCommand(b.keys, options, first)))
+    for (const [i, {slot, keys}] of batches.entries()) {
+      const reply = migrated[i]
+      if (!reply.ok) await recover(client, slot, keys, options, first, reply.error)
+      options.onKeysMoved?.(keys.length)
+    }
+    slots = batches.filter((b) => b.keys.length === options.keysPerCall).map((b) => b.slot)
+  }
+}
+
+function migrateCommand(keys: Buffer[], options: DrainOptions, attempt: {timeoutMs: number; replace: boolean}): Arg[] {
+  const {host, port} = options.target
+  return ['MIGRATE', host, port, '', 0, attempt.timeoutMs, ...(attempt.replace ? ['REPLACE'] : []),
+    ...(options.password ? ['AUTH', options.password] : []), 'KEYS', ...keys]
+}
+
+async function migrate(client: Redis, slot: number, keys: Buffer[], options: DrainOptions, attempt: {timeoutMs: number; replace: boolean}): Promise<void> {
+  const [name, ...args] = migrateCommand(keys, options, attempt)
+  try {
+    await client.callBuffer(String(name), ...args)
+  } catch (error) {
+    if (!isReplyError(error)) throw commandFailed(options.source, `MIGRATE of slot ${slot}`, error)
+    await recover(client, slot, keys, options, attempt, error)
+  }
+}
+
+/** Answers a MIGRATE that Redis refused: BUSYKEY, or an I/O error on the way to the target. */
+async function recover(client: Redis, slot: number, keys: Buffer[], options: DrainOptions, attempt: {timeoutMs: number; replace: boolean},
+  error: Error): Promise<void> {
+  if (/BUSYKEY/.test(error.message)) {
+    if (attempt.replace || !options.replaceOnBusyKey) throw busyKeys(slot, keys, options)
+    return migrate(client, slot, keys, options, {...attempt, replace: true})
+  }
+  // Redis bounds each 64 KB write and each reply read by the timeout: a batch of large values, or a target
+  // slow to restore one, fails with IOERR. Keys not acknowledged stay on the source, so retrying is safe
+  // (a copy that did land answers BUSYKEY next time). Failing to connect at all is not retried.
+  const retryable = /^IOERR/.test(error.message) && !/connecting/.test(error.message)
+  const timeoutMs = attempt.timeoutMs * 2
+  if (retryable && timeoutMs <= options.timeoutMs * 16) {
+    const half = Math.ceil(keys.length / 2)
+    await migrate(client, slot, keys.slice(0, half), options, {...attempt, timeoutMs})
+    if (half < keys.length) await migrate(client, slot, keys.slice(half), options, {...attempt, timeoutMs})
+    return
+  }
+  if (/^IOERR/.test(error.message)) {
+    throw new RedisUnreachableError(`${addressKey(options.source)} could not MIGRATE slot ${slot} to ${addressKey(options.target)}: ${error.message}`, [
+      'Check that the nodes reach each other on their cluster addresses (pod IPs).',
+    ])
+  }
+  throw commandFailed(options.source, `MIGRATE of slot ${slot} to ${addressKey(options.target)}`, error)
+}
+
+function busyKeys(slot: number, keys: Buffer[], options: DrainOptions): PreconditionError {
+  const sample = keys.slice(0, 5).map((k) => k.toString()).join(', ')
+  return new PreconditionError(
+    `Keys of slot ${slot} exist both on ${addressKey(options.source)} and on ${addressKey(options.target)} (among: ${sample}).`,
+    ['Compare the copies and delete the stale one, then run the command again.'],
+  )
+}

@@ -1,0 +1,58 @@
+/** The resource types this API server serves, with what discovery, routing and storage need to know about each. */
+export interface ResourceType {
+  group: string
+  version: string
+  plural: string
+  singular: string
+  kind: string
+  namespaced: boolean
+  shortNames: string[]
+  /** Subresources beyond the resource itself, as discovery names them (`status`, `scale`, `binding`, `portforward`). */
+  subresources: string[]
+  /** The registry's strategy bumps metadata.generation on spec changes (workload and policy kinds do; pods do not in 1.32). */
+  tracksGeneration: boolean
+  categories?: string[]
+}
+
+const core = (plural: string, kind: string, namespaced: boolean, shortNames: string[], subresources: string[] = [], categories?: string[]): ResourceType =>
+  ({group: '', version: 'v1', plural, singular: kind.toLowerCase(), kind, namespaced, shortNames, subresources, tracksGeneration: false, categories})
+
+export const RESOURCES: ResourceType[] = [
+  core('namespaces', 'Namespace', false, ['ns'], ['status']),
+  core('nodes', 'Node', false, ['no'], ['status']),
+  core('pods', 'Pod', true, ['po'], ['status', 'binding', 'portforward'], ['all']),
+  core('services', 'Service', true, ['svc'], ['status'], ['all']),
+  core('endpoints', 'Endpoints', true, ['ep']),
+  core('configmaps', 'ConfigMap', true, ['cm']),
+  core('secrets', 'Secret', true, []),
+  core('persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc'], ['status']),
+  core('persistentvolumes', 'PersistentVolume', false, ['pv'], ['status']),
+  core('events', 'Event', true, ['ev']),
+  core('serviceaccounts', 'ServiceAccount', true, ['sa']),
+  {group: 'apps', version: 'v1', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true,
+    shortNames: ['sts'], subresources: ['status', 'scale'], tracksGeneration: true, categories: ['all']},
+  {group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', kind: 'PodDisruptionBudget',
+    namespaced: true, shortNames: ['pdb'], subresources: ['status'], tracksGeneration: true},
+]
+
+export const GROUP_VERSIONS: Array<{group: string; version: string}> = [
+  {group: '', version: 'v1'},
+  {group: 'apps', version: 'v1'},
+  {group: 'policy', version: 'v1'},
+]
+
+export const apiVersionOf = (r: ResourceType): string => (r.group ? `${r.group}/${r.version}` : r.version)
+
+/** `pods`, `statefulsets.apps`: how the real API names a resource in error messages. */
+export const qualifiedName = (r: ResourceType): string => (r.group ? `${r.plural}.${r.group}` : r.plural)
+
+/** `Pod`, `StatefulSet.apps`: how the real API names a kind in validation messages. */
+export const qualifiedKind = (r: ResourceType): string => (r.group ? `${r.kind}.${r.group}` : r.kind)
+
+export function findResource(group: string, version: string, plural: string): ResourceType | undefined {
+  return RESOURCES.find((r) => r.group === group && r.version === version && r.plural === plural)
+}
+
+export const NAMESPACES = RESOURCES.find((r) => r.plural === 'namespaces')!
+export const PODS = RESOURCES.find((r) => r.plural === 'pods')!
+export const STATEFULSETS = RESOURCES.find((r) => r.plural === 'statefulsets')!

@@ -1,0 +1,133 @@
+import {CoreV1Api, type KubeConfig, type V1Pod} from '@kubernetes/client-node'
+
+import {EventRecorder, objectKey, splitKey, strategicMergePatch, tolerate} from './api.js'
+import type {Informers} from './informers.js'
+import {isFinished} from './pod-state.js'
+import {schedule} from './scheduler-plan.js'
+import {WorkQueue} from './workqueue.js'
+
+const SCHEDULER_NAME = 'default-scheduler'
+
+/**
+ * Binds pending pods to nodes through pods/binding, as kube-scheduler does. One pod at a time, so that each
+ * decision sees the previous ones: a bound pod is "assumed" on its node until the watch shows the binding.
+ * A pod waits (silently) until its claims are Bound; an unschedulable pod gets PodScheduled=False and a
+ * FailedScheduling event, and is tried again whenever a pod goes away or a node changes.
+ */
+export class Scheduler {
+  private readonly core: CoreV1Api
+  private readonly events: EventRecorder
+  private readonly queue: WorkQueue
+  private readonly assumed = new Map<string, V1Pod>()
+  private readonly unschedulable = new Set<string>()
+
+  constructor(
+    kc: KubeConfig,
+    private readonly informers: Informers,
+    private readonly log: (line: string) => void,
+  ) {
+    this.core = kc.makeApiClient(CoreV1Api)
+    this.events = new EventRecorder(this.core, SCHEDULER_NAME, log)
+    this.queue = new WorkQueue((key) => this.scheduleOne(key), {
+      concurrency: 1,
+      onError: (key, error) => log(`scheduling ${key}: ${error instanceof Error ? error.message : String(error)}`),
+    })
+    informers.pods.on('add', (pod) => this.onPod(pod))
+    informers.pods.on('update', (pod) => this.onPod(pod))
+    informers.pods.on('delete', (pod) => {
+      const key = objectKey(pod.metadata)
+      this.assumed.delete(key)
+      this.unschedulable.delete(key)
+      this.retryUnschedulable()
+    })
+    informers.nodes.on('change', () => this.retryUnschedulable())
+    informers.claims.on('change', (claim) => {
+      for (const pod of this.informers.pods.list(claim.metadata?.namespace)) {
+        if (needsScheduling(pod) && claimNames(pod).includes(claim.metadata?.name ?? '')) this.queue.add(objectKey(pod.metadata))
+      }
+    })
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.stop()
+    await this.events.flush()
+  }
+
+  private onPod(pod: V1Pod): void {
+    const key = objectKey(pod.metadata)
+    if (pod.spec?.nodeName) this.assumed.delete(key)
+    if (needsScheduling(pod)) this.queue.add(key)
+    else if (isFinished(pod)) this.retryUnschedulable()
+  }
+
+  private retryUnschedulable(): void {
+    for (const key of this.unschedulable) this.queue.add(key)
+  }
+
+  private async scheduleOne(key: string): Promise<void> {
+    const {namespace, name} = splitKey(key)
+    const pod = this.informers.pods.get(name, namespace)
+    if (!pod || !needsScheduling(pod) || this.assumed.has(key)) {
+      this.unschedulable.delete(key)
+      return
+    }
+    const claimsBound = claimNames(pod).every((claim) => this.informers.claims.get(claim, namespace)?.status?.phase === 'Bound')
+    if (!claimsBound) return
+
+    const placement = schedule(pod, this.informers.nodes.list(), this.podsByNode())
+    if ('unschedulable' in placement) {
+      this.unschedulable.add(key)
+      await this.reportUnschedulable(pod, placement.unschedulable)
+      return
+    }
+    this.unschedulable.delete(key)
+    this.assumed.set(key, {...pod, spec: {...pod.spec!, nodeName: placement.node}})
+    try {
+      await this.core.createNamespacedPodBinding({
+        namespace,
+        name,
+        body: {apiVersion: 'v1', kind: 'Binding', metadata: {name, namespace}, target: {apiVersion: 'v1', kind: 'Node', name: placement.node}},
+      })
+    } catch (error) {
+      this.assumed.delete(key)
+      throw error
+    }
+    this.events.record({apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata}, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${placement.node}`)
+  }
+
+  /** Pods that occupy a node: bound (or assumed) and not finished; terminating pods still hold their place. */
+  private podsByNode(): Map<string, V1Pod[]> {
+    const byNode = new Map<string, V1Pod[]>()
+    const add = (node: string, pod: V1Pod) => byNode.set(node, [...(byNode.get(node) ?? []), pod])
+    for (const pod of this.informers.pods.list()) {
+      if (pod.spec?.nodeName && !isFinished(pod)) add(pod.spec.nodeName, pod)
+    }
+    for (const pod of this.assumed.values()) add(pod.spec!.nodeName!, pod)
+    return byNode
+  }
+
+  private async reportUnschedulable(pod: V1Pod, message: string): Promise<void> {
+    const current = pod.status?.conditions?.find((condition) => condition.type === 'PodScheduled')
+    if (current?.status === 'False' && current.message === message) return
+    const {namespace = '', name = ''} = pod.metadata ?? {}
+    this.events.record({apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata}, 'Warning', 'FailedScheduling', message)
+    await tolerate([404], () =>
+      this.core.patchNamespacedPodStatus(
+        {
+          namespace,
+          name,
+          body: {status: {conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message, lastProbeTime: null, lastTransitionTime: new Date()}]}},
+        },
+        strategicMergePatch,
+      ),
+    )
+  }
+}
+
+function needsScheduling(pod: V1Pod): boolean {
+  return !pod.spec?.nodeName && !pod.metadata?.deletionTimestamp && (pod.spec?.schedulerName || SCHEDULER_NAME) === SCHEDULER_NAME && !isFinished(pod)
+}
+
+function claimNames(pod: V1Pod): string[] {
+  return (pod.spec?.volumes ?? []).flatMap((volume) => (volume.persistentVolumeClaim ? [volume.persistentVolumeClaim.claimName] : []))
+}

@@ -1,0 +1,106 @@
+import type {NodeFlag} from '../redis/cluster-nodes.js'
+import {type Topology, type TopologyNode, podName} from './model.js'
+import {formatRanges, SLOT_COUNT} from './slots.js'
+
+export type Severity = 'error' | 'warning'
+
+export type FindingCode =
+  | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod'
+  | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
+  | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
+  | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
+
+export interface Finding {
+  code: FindingCode
+  severity: Severity
+  message: string
+  /** The pods concerned (a node without a pod is named by its address and id). */
+  pods: string[]
+}
+
+export interface CheckOptions {
+  /** A master's share of slots may differ from an even share by this many percent (redis-cli rebalance: 2). */
+  balanceThresholdPercent?: number
+}
+
+/**
+ * What is wrong with the cluster: what `redis-cli --cluster check` checks (agreement on the configuration, open
+ * slots, coverage) plus what only Kubernetes knows (pods outside the cluster, nodes without a pod, masters and
+ * replicas sharing a node or zone). Errors mean the cluster does not serve all slots safely; warnings, that it
+ * is fragile.
+ */
+export function checkTopology(topology: Topology, options: CheckOptions = {}): Finding[] {
+  const findings: Finding[] = []
+  const add = (code: FindingCode, severity: Severity, message: string, nodes: readonly TopologyNode[] = []): void => {
+    findings.push({code, severity, message, pods: nodes.map(podName)})
+  }
+  const {nodes} = topology
+  const byId = new Map(nodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
+  const reachable = nodes.filter((n) => n.pod && n.reachable)
+  const masters = nodes.filter((n) => n.role === 'master' && n.slotCount > 0)
+
+  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${podName(n)} did not answer: ${n.error?.message ?? 'unknown error'}`, [n])
+  if (masters.length === 0) {
+    if (reachable.length > 0) add('not-formed', 'error', 'No node holds any slot: the cluster has not been formed (redisctl cluster create).', reachable)
+    return findings
+  }
+  for (const n of reachable.filter((n) => !n.inCluster)) add('pod-not-in-cluster', 'warning', `${podName(n)} is not part of the cluster.`, [n])
+  for (const n of nodes.filter((n) => !n.pod && !n.flags.includes('handshake'))) {
+    const owns = n.slotCount > 0
+    add('node-without-pod', owns ? 'error' : 'warning',
+      `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for${owns ? `, as owner of ${n.slotCount} slots` : ''} (stale address: redisctl repair).`, [n])
+  }
+  const flagged = (flag: NodeFlag): TopologyNode[] => nodes.filter((n) => n.flags.includes(flag))
+  const failed = flagged('fail')
+  if (failed.length > 0) add('node-failed', 'error', `The cluster marks ${names(failed)} as failed.`, failed)
+  const suspected = flagged('fail?').filter((n) => !failed.includes(n))
+  if (suspected.length > 0) add('node-suspected', 'warning', `Some nodes cannot reach ${names(suspected)} (fail?).`, suspected)
+  const noaddr = flagged('noaddr')
+  if (noaddr.length > 0) add('node-noaddr', 'error', `The cluster has no address for ${names(noaddr)}.`, noaddr)
+  const handshake = flagged('handshake')
+  if (handshake.length > 0) add('node-handshake', 'warning', `Nodes are still being introduced: ${names(handshake)}.`, handshake)
+
+  if (!topology.agreed) add('config-disagreement', 'error', 'The nodes do not agree on which master owns which slots.', reachable)
+  for (const c of topology.conflicts) {
+    add('slot-conflict', 'error', `Slots ${formatRanges(c.slots)} are claimed by several nodes.`, c.ids.flatMap((id) => byId.get(id) ?? []))
+  }
+  if (topology.uncovered.length > 0) {
+    const count = topology.uncovered.reduce((n, r) => n + r.end - r.start + 1, 0)
+    add('slots-uncovered', 'error', `${count} of ${SLOT_COUNT} slots have no owner: ${formatRanges(topology.uncovered)}.`)
+  }
+  if (topology.openSlots.length > 0) {
+    const open = [...new Set(topology.openSlots.map((o) => o.node))].flatMap((id) => byId.get(id) ?? [])
+    add('open-slots', 'error', `Slots ${[...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b).join(', ')} are open (migrating/importing): redisctl repair.`, open)
+  }
+  const failing = reachable.filter((n) => n.clusterState === 'fail')
+  if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)
+
+  for (const master of masters) {
+    const replicas = nodes.filter((n) => n.role === 'replica' && n.masterId === master.id)
+    if (replicas.length === 0) add('master-without-replica', 'warning', `${podName(master)} has no replica: losing it loses its slots.`, [master])
+    for (const replica of replicas) {
+      if (replica.reachable && replica.replication?.master && !replica.replication.master.linkUp) {
+        add('replica-link-down', 'warning', `${podName(replica)} is not in sync with its master ${podName(master)}.`, [replica, master])
+      }
+      const [m, r] = [master.pod, replica.pod]
+      if (m?.k8sNode && m.k8sNode === r?.k8sNode) {
+        add('same-node', 'warning', `${podName(replica)} runs on the same Kubernetes node as its master ${podName(master)} (${m.k8sNode}).`, [master, replica])
+      } else if (m?.zone && m.zone === r?.zone) {
+        add('same-zone', 'warning', `${podName(replica)} runs in the same zone as its master ${podName(master)} (${m.zone}).`, [master, replica])
+      }
+    }
+  }
+
+  const threshold = options.balanceThresholdPercent ?? 2
+  const even = SLOT_COUNT / masters.length
+  const unbalanced = masters.filter((m) => (Math.abs(m.slotCount - even) / even) * 100 > threshold)
+  if (unbalanced.length > 0) {
+    add('slots-unbalanced', 'warning', `Slots are unbalanced (even share ${Math.round(even)}): ${unbalanced.map((m) => `${podName(m)} has ${m.slotCount}`).join(', ')}.`, unbalanced)
+  }
+  for (const c of topology.epochCollisions) {
+    add('epoch-collision', 'warning', `Masters share config epoch ${c.epoch}.`, c.ids.flatMap((id) => byId.get(id) ?? []))
+  }
+  return findings
+}
+
+const names = (nodes: readonly TopologyNode[]): string => nodes.map(podName).join(', ')

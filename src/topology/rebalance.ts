@@ -1,0 +1,149 @@
+import {PreconditionError, UsageError} from '../errors.js'
+import {rangesToSlots, SLOT_COUNT, type SlotRange, slotsToRanges} from './slots.js'
+
+/** A master as the planners see it: what it owns now and how big a share it should own. */
+export interface MasterSlots {
+  id: string
+  slots: readonly SlotRange[]
+  /** Relative share of the slots (redis-cli's --cluster-weight); 1 when absent, 0 empties the master. */
+  weight?: number
+}
+
+/** Hand these slots from one master to another. */
+export interface SlotMove {
+  from: string
+  to: string
+  slots: SlotRange[]
+}
+
+export interface RebalanceOptions {
+  /** Do nothing unless some master is off its share by more than this many percent (redis-cli's default: 2). */
+  thresholdPercent?: number
+  /** Give slots to masters that own none (redis-cli's --cluster-use-empty-masters); they are left out otherwise. */
+  useEmptyMasters?: boolean
+}
+
+interface Participant {
+  id: string
+  /** Owned slots, ascending. */
+  slots: number[]
+  weight: number
+  target: number
+}
+
+/**
+ * Moves that bring every master to its weighted share of the slots (within one slot), moving no slot twice and
+ * no more slots than the masters above their share hold in excess. Like redis-cli's rebalance, but each giving
+ * master hands over one block from an end of its slots, and blocks are dealt out in slot order, so receivers
+ * get contiguous ranges where the givers are neighbours, and the moves form a chain that runs mostly in parallel.
+ */
+export function planRebalance(masters: readonly MasterSlots[], options: RebalanceOptions = {}): SlotMove[] {
+  const threshold = options.thresholdPercent ?? 2
+  const participants = withTargets(masters.map((m) => {
+    const slots = rangesToSlots(slotsToRanges(rangesToSlots(m.slots)))
+    const weight = weightOf(m)
+    const eligible = slots.length > 0 || options.useEmptyMasters === true
+    return {id: m.id, slots, weight: eligible ? weight : 0, target: 0}
+  }))
+  if (!participants.some((p) => offShare(p, threshold))) return []
+  return dealOut(participants)
+}
+
+/**
+ * Moves that empty the removed masters into the ones that stay, ending with every staying master (empty ones
+ * included) at its share.
+ */
+export function planDrain(masters: readonly MasterSlots[], removedIds: readonly string[]): SlotMove[] {
+  const removed = new Set(removedIds)
+  const unknown = [...removed].filter((id) => !masters.some((m) => m.id === id))
+  if (unknown.length > 0) throw new UsageError(`Cannot drain unknown master(s): ${unknown.join(', ')}.`)
+  if (masters.every((m) => removed.has(m.id))) {
+    throw new PreconditionError('Cannot drain every master: the slots need at least one master that stays.')
+  }
+  const weighted = masters.map((m) => ({...m, weight: removed.has(m.id) ? 0 : weightOf(m)}))
+  return planRebalance(weighted, {thresholdPercent: 0, useEmptyMasters: true})
+}
+
+function weightOf(master: MasterSlots): number {
+  const weight = master.weight ?? 1
+  if (!Number.isFinite(weight) || weight < 0) throw new UsageError(`Weight of master ${master.id} must be a number >= 0, got ${weight}.`)
+  return weight
+}
+
+/**
+ * Integer shares that add up to the slots held. Where the exact share has a fraction, the extra slot goes first
+ * to the masters holding the most above their rounded-down share: each such slot is one fewer to move.
+ */
+function withTargets(participants: Participant[]): Participant[] {
+  const total = participants.reduce((n, p) => n + p.slots.length, 0)
+  const totalWeight = participants.reduce((n, p) => n + p.weight, 0)
+  if (totalWeight === 0) {
+    if (total === 0) return participants
+    throw new PreconditionError('No master can take slots: every master holding slots has weight 0.', [
+      'Give at least one master a weight above 0, or allow empty masters to receive slots.',
+    ])
+  }
+  const exact = participants.map((p) => (total * p.weight) / totalWeight)
+  const floors = exact.map((e) => Math.floor(e + 1e-9))
+  let remainder = total - floors.reduce((a, b) => a + b, 0)
+  const byClaim = participants.map((_, i) => i)
+    .filter((i) => participants[i].weight > 0)
+    .sort((a, b) => (participants[b].slots.length - floors[b]) - (participants[a].slots.length - floors[a]) || a - b)
+  const fractional = byClaim.filter((i) => exact[i] - floors[i] > 1e-9)
+  for (const i of [...fractional, ...byClaim.filter((i) => !fractional.includes(i))]) {
+    if (remainder === 0) break
+    floors[i] += 1
+    remainder -= 1
+  }
+  participants.forEach((p, i) => { p.target = floors[i] })
+  return participants
+}
+
+function offShare(p: Participant, thresholdPercent: number): boolean {
+  if (p.target === 0) return p.slots.length > 0
+  return (Math.abs(p.slots.length - p.target) / p.target) * 100 > thresholdPercent
+}
+
+function dealOut(participants: Participant[]): SlotMove[] {
+  const givers = participants.filter((p) => p.slots.length > p.target).sort((a, b) => a.slots[0] - b.slots[0])
+  const takers = participants.filter((p) => p.slots.length < p.target)
+    .sort((a, b) => (a.slots[0] ?? SLOT_COUNT) - (b.slots[0] ?? SLOT_COUNT))
+  // Even givers hand over their highest slots, odd ones their lowest: neighbouring givers' blocks then touch.
+  const given = givers.map((g, i) => {
+    const surplus = g.slots.length - g.target
+    return {id: g.id, slots: i % 2 === 0 ? g.slots.slice(-surplus) : g.slots.slice(0, surplus)}
+  })
+  const moves: SlotMove[] = []
+  let giver = 0
+  let offset = 0
+  for (const taker of takers) {
+    let need = taker.target - taker.slots.length
+    while (need > 0) {
+      const block = given[giver]
+      const take = Math.min(need, block.slots.length - offset)
+      moves.push({from: block.id, to: taker.id, slots: slotsToRanges(block.slots.slice(offset, offset + take))})
+      need -= take
+      offset += take
+      if (offset === block.slots.length) {
+        giver += 1
+        offset = 0
+      }
+    }
+  }
+  return inParallelRounds(moves)
+}
+
+/** Orders moves so that each run of moves touching disjoint masters comes together (greedy edge colouring). */
+function inParallelRounds(moves: SlotMove[]): SlotMove[] {
+  const rounds: {moves: SlotMove[]; busy: Set<string>}[] = []
+  for (const move of moves) {
+    let round = rounds.find((r) => !r.busy.has(move.from) && !r.busy.has(move.to))
+    if (!round) {
+      round = {moves: [], busy: new Set()}
+      rounds.push(round)
+    }
+    round.moves.push(move)
+    round.busy.add(move.from).add(move.to)
+  }
+  return rounds.flatMap((r) => r.moves)
+}

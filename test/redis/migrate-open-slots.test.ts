@@ -1,0 +1,110 @@
+import type {Redis} from 'ioredis'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {RedisConnector} from '../../src/redis/connection.js'
+import {finishOpenSlots} from '../../src/redis/open-slots.js'
+import {SLOT_COUNT} from '../../src/topology/slots.js'
+import {fillEverySlot, missingOrWrong, observedMasters, openSlots, startTestCluster, type TestCluster,
+  type TestData} from '../support/form-for-tests.js'
+
+// One cluster for the file: each test opens its own slot (all in A's range, 0-5460) and expects it closed.
+let c: TestCluster
+let data: TestData
+let connector: RedisConnector
+let a: Redis
+let b: Redis
+let cNode: Redis
+const ids = {a: '', b: '', c: ''}
+
+beforeAll(async () => {
+  c = await startTestCluster({masters: 3})
+  data = await fillEverySlot(c, SLOT_COUNT * 3)
+  connector = new RedisConnector()
+  ;[a, b, cNode] = c.clients
+  ;[ids.a, ids.b, ids.c] = c.masters.map((m) => m.id)
+})
+
+afterAll(async () => {
+  await connector?.closeAll()
+  await c?.stop()
+})
+
+const keysOf = (slot: number): number[] => [0, 1, 2].map((k) => slot + k * SLOT_COUNT)
+/** The hash tag of the test keys in the slot: a new key with it lands in the same slot. */
+const tagOf = (slot: number): string => data.key(slot).slice(0, data.key(slot).indexOf('}') + 1)
+const ownerOf = async (slot: number): Promise<string | undefined> =>
+  (await observedMasters(c)).find((m) => m.slots.some((r) => r.start <= slot && slot <= r.end))?.id
+const count = async (node: Redis, slot: number): Promise<number> => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot))
+
+/** A key written straight onto a node that is importing the slot, as a client sent there by ASK would. */
+async function writeAsked(node: Redis, key: string): Promise<void> {
+  await node.call('ASKING')
+  await node.set(key, 'asked')
+}
+
+describe('finishOpenSlots', () => {
+  it('moves a slot migrating on its owner and importing on another to the importing node, keys included', async () => {
+    await b.call('CLUSTER', 'SETSLOT', 100, 'IMPORTING', ids.a)
+    await a.call('CLUSTER', 'SETSLOT', 100, 'MIGRATING', ids.b)
+
+    expect(await finishOpenSlots(connector, c.masters)).toEqual([100])
+
+    expect(await openSlots(c)).toEqual([])
+    expect(await ownerOf(100)).toBe(ids.b)
+    expect(await count(b, 100)).toBe(3)
+    expect(await missingOrWrong(c, data, keysOf(100))).toEqual([])
+  })
+
+  it('moves keys from a node importing a slot back to its owner and closes it', async () => {
+    await b.call('CLUSTER', 'SETSLOT', 200, 'IMPORTING', ids.a)
+    await writeAsked(b, `${tagOf(200)}:asked`)
+
+    expect(await finishOpenSlots(connector, c.masters)).toEqual([200])
+
+    expect(await openSlots(c)).toEqual([])
+    expect(await ownerOf(200)).toBe(ids.a)
+    expect(await count(a, 200)).toBe(4)
+    expect(await count(b, 200)).toBe(0)
+    expect(await missingOrWrong(c, data, keysOf(200))).toEqual([])
+  })
+
+  it('closes a slot left migrating on its owner when no node imports it', async () => {
+    await a.call('CLUSTER', 'SETSLOT', 300, 'MIGRATING', ids.b)
+
+    expect(await finishOpenSlots(connector, c.masters)).toEqual([300])
+
+    expect(await openSlots(c)).toEqual([])
+    expect(await ownerOf(300)).toBe(ids.a)
+    expect(await missingOrWrong(c, data, keysOf(300))).toEqual([])
+  })
+
+  it('gathers keys of a slot found on several nodes onto the node holding most of them', async () => {
+    const tag = tagOf(400)
+    await b.call('CLUSTER', 'SETSLOT', 400, 'IMPORTING', ids.a)
+    await writeAsked(b, `${tag}:on-b`)
+    // A stray key on C with the slot closed again: C holds keys of a slot it neither owns nor imports.
+    await cNode.call('CLUSTER', 'SETSLOT', 400, 'IMPORTING', ids.a)
+    await writeAsked(cNode, `${tag}:on-c`)
+    await cNode.call('CLUSTER', 'SETSLOT', 400, 'STABLE')
+
+    expect(await finishOpenSlots(connector, c.masters)).toEqual([400])
+
+    expect(await openSlots(c)).toEqual([])
+    expect(await ownerOf(400)).toBe(ids.a)
+    expect([await count(a, 400), await count(b, 400), await count(cNode, 400)]).toEqual([5, 0, 0])
+    expect(await missingOrWrong(c, data, keysOf(400))).toEqual([])
+  })
+
+  it('settles a half-moved slot on the node holding most of its keys, like redis-cli --cluster fix', async () => {
+    await b.call('CLUSTER', 'SETSLOT', 500, 'IMPORTING', ids.a)
+    await a.call('CLUSTER', 'SETSLOT', 500, 'MIGRATING', ids.b)
+    await a.call('MIGRATE', c.masters[1].address.host, 6379, '', 0, 5000, 'KEYS', data.key(500), data.key(500 + SLOT_COUNT))
+
+    expect(await finishOpenSlots(connector, c.masters)).toEqual([500])
+
+    expect(await openSlots(c)).toEqual([])
+    expect(await ownerOf(500)).toBe(ids.b)
+    expect([await count(a, 500), await count(b, 500)]).toEqual([0, 3])
+    expect(await missingOrWrong(c, data, keysOf(500))).toEqual([])
+  })
+})

@@ -1,0 +1,72 @@
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {RedisctlError} from '../../src/errors.js'
+import {RedisConnector} from '../../src/redis/connection.js'
+import {executeMoves} from '../../src/redis/execute-moves.js'
+import {finishOpenSlots} from '../../src/redis/open-slots.js'
+import {planRebalance, type SlotMove} from '../../src/topology/rebalance.js'
+import {countSlots, SLOT_COUNT} from '../../src/topology/slots.js'
+import {addressesById, fillEverySlot, missingOrWrong, observedMasters, openSlots, redisCliCheck, startTestCluster,
+  type TestCluster, type TestData} from '../support/form-for-tests.js'
+
+let cluster: TestCluster | undefined
+let connector: RedisConnector | undefined
+
+afterEach(async () => {
+  await connector?.closeAll()
+  await cluster?.stop()
+  cluster = undefined
+  connector = undefined
+})
+
+/** A rebalance onto an empty master, aborted once a few thousand keys have moved. */
+async function interruptedRebalance(): Promise<{c: TestCluster; data: TestData; moves: SlotMove[]; error: unknown}> {
+  const c = cluster = await startTestCluster({masters: 3, emptyMasters: 1})
+  connector = new RedisConnector()
+  const data = await fillEverySlot(c, 20_000)
+  const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+  const abort = new AbortController()
+  const error = await executeMoves(connector, moves, addressesById(c), {
+    signal: abort.signal,
+    onProgress: (p) => { if (p.keysMoved >= 1_500) abort.abort() },
+  }).then(() => undefined, (e: unknown) => e)
+  return {c, data, moves, error}
+}
+
+async function expectEvenAndWhole(c: TestCluster, data: TestData): Promise<void> {
+  expect(await openSlots(c)).toEqual([])
+  expect(await missingOrWrong(c, data)).toEqual([])
+  for (const m of await observedMasters(c)) expect(Math.abs(countSlots(m.slots) - SLOT_COUNT / 4)).toBeLessThanOrEqual(SLOT_COUNT / 4 / 100)
+  const check = redisCliCheck(c)
+  expect(check.ok, check.output).toBe(true)
+}
+
+describe('an interrupted rebalance', () => {
+  it('stops between batches with an "interrupted" error, leaving slots open and no key lost', async () => {
+    const {c, data, error} = await interruptedRebalance()
+
+    expect(error).toBeInstanceOf(RedisctlError)
+    expect((error as RedisctlError).kind).toBe('interrupted')
+    expect((await openSlots(c)).length).toBeGreaterThan(0)
+    expect(await missingOrWrong(c, data)).toEqual([])
+  })
+
+  it('finishes when the same moves run again', async () => {
+    const {c, data, moves} = await interruptedRebalance()
+
+    await executeMoves(connector!, moves, addressesById(c))
+
+    await expectEvenAndWhole(c, data)
+  })
+
+  it('has its open slots closed by finishOpenSlots, and a fresh plan moves the rest', async () => {
+    const {c, data} = await interruptedRebalance()
+    const open = await openSlots(c)
+
+    expect(await finishOpenSlots(connector!, c.masters)).toEqual(open)
+    expect(await openSlots(c)).toEqual([])
+    await executeMoves(connector!, planRebalance(await observedMasters(c), {useEmptyMasters: true}), addressesById(c))
+
+    await expectEvenAndWhole(c, data)
+  })
+})

@@ -1,0 +1,185 @@
+import {afterEach, describe, expect, it} from 'vitest'
+
+import {RedisConnector} from '../../src/redis/connection.js'
+import {executeMoves} from '../../src/redis/execute-moves.js'
+import {migrateSlots} from '../../src/redis/migrate-slots.js'
+import {planDrain, planRebalance, type SlotMove} from '../../src/topology/rebalance.js'
+import {countSlots, rangesToSlots, SLOT_COUNT} from '../../src/topology/slots.js'
+import {addressesById, clusterClient, fillEverySlot, missingOrWrong, observedMasters, openSlots, redisCliCheck,
+  startTestCluster, type TestCluster} from '../support/form-for-tests.js'
+
+let cluster: TestCluster | undefined
+let connector: RedisConnector | undefined
+
+afterEach(async () => {
+  await connector?.closeAll()
+  await cluster?.stop()
+  cluster = undefined
+  connector = undefined
+})
+
+async function threeMastersAndAnEmptyOne(): Promise<TestCluster> {
+  cluster = await startTestCluster({masters: 3, emptyMasters: 1})
+  connector = new RedisConnector()
+  return cluster
+}
+
+describe('rebalancing onto an empty master', () => {
+  it('keeps every key with its value, evens out the slots and passes redis-cli --cluster check', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    const data = await fillEverySlot(c, 20_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+
+    const result = await executeMoves(connector!, moves, addressesById(c))
+
+    expect(result.keysMoved).toBe(await c.clients[3].dbsize())
+    expect(await missingOrWrong(c, data)).toEqual([])
+    for (const m of await observedMasters(c)) expect(Math.abs(countSlots(m.slots) - SLOT_COUNT / 4)).toBeLessThanOrEqual(SLOT_COUNT / 4 / 100)
+    expect(await openSlots(c)).toEqual([])
+    const check = redisCliCheck(c)
+    expect(check.ok, check.output).toBe(true)
+  })
+
+  it('reports progress: slots done of total, keys moved, keys per second', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    await fillEverySlot(c, 5_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    const seen: {slotsDone: number; slotsTotal: number; keysMoved: number; keysPerSecond: number}[] = []
+
+    await executeMoves(connector!, moves, addressesById(c), {onProgress: (p) => seen.push(p)})
+
+    const last = seen.at(-1)!
+    expect(last.slotsDone).toBe(last.slotsTotal)
+    expect(last.slotsTotal).toBe(moves.reduce((n, m) => n + countSlots(m.slots), 0))
+    expect(last.keysMoved).toBeGreaterThan(0)
+    expect(last.keysPerSecond).toBeGreaterThan(0)
+    expect(seen.map((p) => p.keysMoved)).toEqual([...seen.map((p) => p.keysMoved)].sort((a, b) => a - b))
+  })
+})
+
+describe('draining a master', () => {
+  it('empties it into the others, which end even, every key kept', async () => {
+    const c = cluster = await startTestCluster({masters: 4})
+    connector = new RedisConnector()
+    const data = await fillEverySlot(c, 10_000)
+    const removed = c.masters[3].id
+
+    await executeMoves(connector, planDrain(await observedMasters(c), [removed]), addressesById(c))
+
+    const after = await observedMasters(c)
+    expect(countSlots(after.find((m) => m.id === removed)!.slots)).toBe(0)
+    expect(await c.clients[3].dbsize()).toBe(0)
+    for (const m of after.filter((m) => m.id !== removed)) expect(Math.abs(countSlots(m.slots) - SLOT_COUNT / 3)).toBeLessThan(1)
+    expect(await missingOrWrong(c, data)).toEqual([])
+  })
+})
+
+describe('a key already on the target (left by an interrupted MIGRATE)', () => {
+  it('is replaced by the source\'s copy, which clients kept writing to', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    const data = await fillEverySlot(c, 2_000)
+    const [source, , , target] = c.masters
+    const [sourceClient, , , targetClient] = c.clients
+    const key = data.key(7)
+    // What an interrupted run leaves: the slot open on both sides and the key copied without being deleted.
+    await targetClient.call('CLUSTER', 'SETSLOT', 7, 'IMPORTING', source.id)
+    await sourceClient.call('CLUSTER', 'SETSLOT', 7, 'MIGRATING', target.id)
+    await sourceClient.call('MIGRATE', target.address.host, target.address.port, key, 0, 5000, 'COPY')
+    await sourceClient.set(key, 'written after the copy')
+
+    await migrateSlots(connector!, source, target, [7, 8, 9], {otherMasters: c.masters.slice(1, 3)})
+
+    const client = clusterClient(c)
+    try {
+      expect(await client.get(key)).toBe('written after the copy')
+    } finally {
+      client.disconnect()
+    }
+    expect(await sourceClient.call('CLUSTER', 'COUNTKEYSINSLOT', 7)).toBe(0)
+    expect(await openSlots(c)).toEqual([])
+  })
+})
+
+describe('clients using the cluster during a rebalance', () => {
+  it('read back every write the cluster acknowledged', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    const data = await fillEverySlot(c, 20_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    const inMovedSlots = movedKeyIndexes(data.count, moves)
+    const client = clusterClient(c)
+    const acknowledged = new Map<string, string>()
+    const wrongReads: string[] = []
+    let moving = true
+    // A bounded writer on the slots being moved: overwrites keys still on the source, creates new keys (which
+    // ASK sends to the importing node) and reads its own writes back.
+    const writer = (async () => {
+      for (let round = 0; moving && round < 5_000; round++) {
+        await Promise.all(Array.from({length: 10}, async (_, j) => {
+          const i = inMovedSlots[((round * 10 + j) * 7919) % inMovedSlots.length]
+          const key = data.key(i)
+          const fresh = `fresh:${round}:${j}:${key.slice(0, key.indexOf('}') + 1)}`
+          const value = `round ${round}`
+          await client.set(key, value)
+          acknowledged.set(key, value)
+          await client.set(fresh, value)
+          acknowledged.set(fresh, value)
+          if ((await client.get(key)) !== value) wrongReads.push(key)
+        }))
+      }
+    })()
+
+    try {
+      await executeMoves(connector!, moves, addressesById(c), {slotsPerBatch: 128})
+    } finally {
+      moving = false
+      await writer
+    }
+
+    expect(acknowledged.size).toBeGreaterThan(500)
+    const lost = []
+    for (const [key, value] of acknowledged) if ((await client.get(key)) !== value) lost.push(key)
+    client.disconnect()
+    expect(lost).toEqual([])
+    expect(wrongReads).toEqual([])
+  })
+})
+
+function movedKeyIndexes(count: number, moves: readonly SlotMove[]): number[] {
+  const moved = new Set(moves.flatMap((m) => rangesToSlots(m.slots)))
+  return Array.from({length: count}, (_, i) => i).filter((i) => moved.has(i % SLOT_COUNT))
+}
+
+describe('running a plan', () => {
+  /** slotsDone when the first move completes: equal to that move's size unless another move progressed meanwhile. */
+  async function slotsDoneAtFirstFinish(c: TestCluster, moves: readonly SlotMove[]): Promise<number> {
+    let atFirst = -1
+    await executeMoves(connector!, moves, addressesById(c), {slotsPerBatch: 64, onProgress: (p) => {
+      if (p.movesDone === 1 && atFirst < 0) atFirst = p.slotsDone
+    }})
+    return atFirst
+  }
+
+  it('runs moves between disjoint pairs of masters at the same time', async () => {
+    const c = cluster = await startTestCluster({masters: 2, emptyMasters: 2})
+    connector = new RedisConnector()
+    const data = await fillEverySlot(c, 5_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    expect(moves).toHaveLength(2)
+    expect(new Set(moves.flatMap((m) => [m.from, m.to])).size).toBe(4)
+
+    const atFirst = await slotsDoneAtFirstFinish(c, moves)
+
+    expect(atFirst).toBeGreaterThan(Math.max(...moves.map((m) => countSlots(m.slots))))
+    expect(await missingOrWrong(c, data)).toEqual([])
+  })
+
+  it('runs moves sharing a master one after the other', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    await fillEverySlot(c, 5_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+
+    const atFirst = await slotsDoneAtFirstFinish(c, moves)
+
+    expect(moves.map((m) => countSlots(m.slots))).toContain(atFirst)
+  })
+})

@@ -1,0 +1,96 @@
+import {execFile} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {ApiException, AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, type V1Pod} from '@kubernetes/client-node'
+import {expect} from 'vitest'
+import {parse, stringify} from 'yaml'
+
+import {startApiServer, type ApiServerOptions, type RunningApiServer} from '../../src/sandbox/apiserver/server.js'
+import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
+
+/** A running API server with client-node clients and a kubeconfig file for kubectl, as the sandbox's users see it. */
+export interface ApiFixture {
+  server: RunningApiServer
+  kc: KubeConfig
+  kubeconfig: string
+  core: CoreV1Api
+  apps: AppsV1Api
+  policy: PolicyV1Api
+  stop(): Promise<void>
+}
+
+export async function startApiFixture(options: ApiServerOptions = {}): Promise<ApiFixture> {
+  const server = await startApiServer(options)
+  const dir = await mkdtemp(join(tmpdir(), 'redisctl-apiserver-'))
+  const kubeconfig = join(dir, 'kubeconfig')
+  // client-node 2.x refuses plain HTTP unless the cluster says insecure-skip-tls-verify (createDispatcherOptions).
+  const config = parse(sandboxKubeconfig(server.url))
+  config.clusters[0].cluster['insecure-skip-tls-verify'] = true
+  await writeFile(kubeconfig, stringify(config))
+  const kc = new KubeConfig()
+  kc.loadFromFile(kubeconfig)
+  const core = kc.makeApiClient(CoreV1Api)
+  await core.createNamespace({body: {metadata: {name: 'default'}}})
+  return {
+    server, kc, kubeconfig, core,
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    async stop() {
+      await server.close()
+      await rm(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** The Status body of a failed call, so that tests can assert on the exact shape the real API server returns. */
+export async function failure(call: Promise<unknown>): Promise<{code: number; body: Record<string, unknown>}> {
+  try {
+    await call
+  } catch (error) {
+    if (!(error instanceof ApiException)) throw error
+    const raw = (error as ApiException<unknown>).body
+    return {code: error.code, body: typeof raw === 'string' ? JSON.parse(raw) : raw as Record<string, unknown>}
+  }
+  throw new Error('expected the call to fail')
+}
+
+export async function expectStatus(call: Promise<unknown>, code: number, reason: string, message: string): Promise<Record<string, unknown>> {
+  const {code: actual, body} = await failure(call)
+  expect(actual).toBe(code)
+  expect(body).toMatchObject({kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code})
+  return body
+}
+
+export function podManifest(name: string, labels: Record<string, string> = {}): V1Pod {
+  return {metadata: {name, labels}, spec: {containers: [{name: 'redis', image: 'redis:7.0', command: ['redis-server']}]}}
+}
+
+/** Polls fast until the check holds, for state that other actors (watches, port-forwards) change. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+}
+
+export interface KubectlResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs kubectl against the fixture's server; bounded by a timeout so a hang fails the test instead of the run. */
+export function kubectl(api: ApiFixture, args: string[], env: Record<string, string> = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', api.kubeconfig, ...args], {timeout: 15_000, env: {...process.env, ...env}}, (error, stdout, stderr) => {
+      resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})
+    })
+  })
+}

@@ -1,0 +1,88 @@
+import {CoreV1Api} from '@kubernetes/client-node'
+import {type ChildProcess, spawn} from 'node:child_process'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {startApiServer} from '../../src/sandbox/apiserver/server.js'
+import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
+import {isRedisProcess, kubeConfigFor, NAMESPACE, pidOf, podGone, prepareCluster, readyPod, redisCommand, redisPod, waitFor} from './kubelet-harness.js'
+
+const NODE = 'kubelet-node-p'
+
+let api: Awaited<ReturnType<typeof startApiServer>>
+let core: CoreV1Api
+let root: string
+let kubeconfig: string
+const started: ChildProcess[] = []
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'kubelet-process-test-'))
+  api = await startApiServer({host: '127.0.0.1', port: 0})
+  core = kubeConfigFor(api.url).makeApiClient(CoreV1Api)
+  await prepareCluster(core, [NODE])
+  kubeconfig = join(root, 'kubeconfig')
+  await writeFile(kubeconfig, sandboxKubeconfig(api.url))
+})
+
+afterAll(async () => {
+  for (const child of started) await stopChild(child, 'SIGKILL')
+  await api?.close()
+  await rm(root, {recursive: true, force: true})
+})
+
+/** The kubelet as its own process, the way the sandbox daemon or a user would start it. */
+function runKubelet(): ChildProcess {
+  const args = ['--import', 'tsx', 'src/sandbox/kubelet/main.ts', '--kubeconfig', kubeconfig, '--nodes', NODE, '--state-dir', join(root, 'state'), '--ip-range', '127.97.0.0/16']
+  const child = spawn(process.execPath, args, {stdio: ['ignore', 'ignore', 'pipe']})
+  child.stderr?.resume()
+  started.push(child)
+  return child
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+  const code = await exited
+  clearTimeout(timer)
+  return code
+}
+
+describe('the kubelet as a separate process', () => {
+  it('runs pods like the in-process kubelet and stops their servers on SIGTERM', async () => {
+    const kubelet = runKubelet()
+    await core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('proc', NODE)})
+    const pod = await readyPod(core, 'proc', 30_000)
+    expect(pod.status!.podIP).toMatch(/^127\.97\./)
+    expect(await redisCommand(pod.status!.podIP!, 6379, 'PING')).toBe('PONG')
+
+    expect(await stopChild(kubelet, 'SIGTERM')).toBe(0)
+    expect(await isRedisProcess(pidOf(pod))).toBe(false)
+  })
+
+  it('stops the servers a killed kubelet left behind, and runs the pod again on the same IP', async () => {
+    const first = runKubelet()
+    const before = await waitFor('proc running under the new kubelet', async () => {
+      const pod = await readyPod(core, 'proc', 30_000)
+      return (await isRedisProcess(pidOf(pod))) ? pod : undefined
+    }, 30_000)
+    await stopChild(first, 'SIGKILL')
+    expect(await isRedisProcess(pidOf(before))).toBe(true)
+
+    const second = runKubelet()
+    const after = await waitFor('proc restarted by the next kubelet', async () => {
+      const pod = await core.readNamespacedPod({name: 'proc', namespace: NAMESPACE})
+      return pidOf(pod) !== pidOf(before) && pod.status?.containerStatuses?.[0]?.ready ? pod : undefined
+    }, 30_000)
+    expect(await isRedisProcess(pidOf(before))).toBe(false)
+    expect(after.status!.podIP).toBe(before.status!.podIP)
+
+    await core.deleteNamespacedPod({name: 'proc', namespace: NAMESPACE})
+    await podGone(core, 'proc', after.metadata!.uid!)
+    expect(await isRedisProcess(pidOf(after))).toBe(false)
+    expect(await stopChild(second, 'SIGTERM')).toBe(0)
+  })
+})

@@ -1,0 +1,168 @@
+import {spawnSync} from 'node:child_process'
+
+import {Cluster, Redis} from 'ioredis'
+
+import {parseClusterInfo, parseClusterNodes} from '../../src/redis/cluster-nodes.js'
+import type {NodeAddress} from '../../src/redis/connection.js'
+import type {MasterRef} from '../../src/redis/migrate-slots.js'
+import type {MasterSlots} from '../../src/topology/rebalance.js'
+import {rangesToSlots, SLOT_COUNT, splitEvenly} from '../../src/topology/slots.js'
+import {type RedisNodes, startRedisNodes} from './redis-nodes.js'
+
+/**
+ * A small cluster formed with plain commands (ADDSLOTSRANGE, SET-CONFIG-EPOCH, MEET) for the migration tests,
+ * plus test data that covers every slot. To be folded into the forming code once that lands.
+ */
+export interface TestCluster {
+  servers: RedisNodes
+  /** Every master, the ones holding slots first (splitEvenly order), then the empty ones. */
+  masters: MasterRef[]
+  /** A plain client per master, for assertions. */
+  clients: Redis[]
+  stop(): Promise<void>
+}
+
+export async function startTestCluster(options: {masters: number; emptyMasters?: number; extraConfig?: string[]}): Promise<TestCluster> {
+  const servers = await startRedisNodes(options.masters + (options.emptyMasters ?? 0), {extraConfig: options.extraConfig})
+  const clients = servers.nodes.map((n) => new Redis({host: n.host, port: n.port, protocol: 2, maxRetriesPerRequest: 1}))
+  try {
+    const ids = await Promise.all(clients.map(async (c) => String(await c.call('CLUSTER', 'MYID'))))
+    const ranges = splitEvenly(options.masters)
+    await Promise.all(clients.map(async (c, i) => {
+      if (i < options.masters) await c.call('CLUSTER', 'ADDSLOTSRANGE', ranges[i].start, ranges[i].end)
+      await c.call('CLUSTER', 'SET-CONFIG-EPOCH', i + 1)
+    }))
+    await Promise.all(clients.slice(1).map((c) => c.call('CLUSTER', 'MEET', servers.nodes[0].host, servers.nodes[0].port)))
+    await waitUntil(async () => (await Promise.all(clients.map(async (c) => {
+      const lines = parseClusterNodes(String(await c.call('CLUSTER', 'NODES')))
+      const known = lines.filter((l) => ids.includes(l.id) && !l.flags.includes('handshake')).length === ids.length
+      return known && parseClusterInfo(String(await c.call('CLUSTER', 'INFO'))).state === 'ok'
+    }))).every(Boolean), 30_000, 'the test cluster to form')
+    const masters = servers.nodes.map((n, i) => ({id: ids[i], address: {host: n.host, port: n.port}}))
+    return {
+      servers, masters, clients,
+      async stop() {
+        clients.forEach((c) => c.disconnect())
+        await servers.stop()
+      },
+    }
+  } catch (error) {
+    clients.forEach((c) => c.disconnect())
+    await servers.stop()
+    throw error
+  }
+}
+
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+let tagsBySlot: string[] | undefined
+
+/** For every slot, a hash tag that lands in it, found by asking Redis (CLUSTER KEYSLOT) rather than re-implementing CRC16. */
+async function slotTags(client: Redis): Promise<string[]> {
+  if (tagsBySlot) return tagsBySlot
+  const tags: string[] = new Array(SLOT_COUNT)
+  let found = 0
+  for (let base = 0; found < SLOT_COUNT; base += 20_000) {
+    const candidates = Array.from({length: 20_000}, (_, i) => (base + i).toString(36))
+    const pipeline = client.pipeline()
+    for (const c of candidates) pipeline.call('CLUSTER', 'KEYSLOT', c)
+    const slots = (await pipeline.exec())!.map(([, slot]) => Number(slot))
+    slots.forEach((slot, i) => {
+      if (tags[slot] === undefined) {
+        tags[slot] = candidates[i]
+        found += 1
+      }
+    })
+  }
+  tagsBySlot = tags
+  return tags
+}
+
+export interface TestData {
+  count: number
+  key(i: number): string
+  value(i: number): string
+}
+
+/**
+ * Writes `count` keys with values of `valueBytes` bytes, key i in slot i mod 16384, so that every slot holds
+ * keys. Written to each slot's owner directly, pipelined.
+ */
+export async function fillEverySlot(cluster: TestCluster, count: number, valueBytes = 100): Promise<TestData> {
+  const tags = await slotTags(cluster.clients[0])
+  const data: TestData = {
+    count,
+    key: (i) => `{${tags[i % SLOT_COUNT]}}:${i}`,
+    value: (i) => `${i}:`.padEnd(valueBytes, 'v'),
+  }
+  const ownerOfSlot = new Int32Array(SLOT_COUNT)
+  for (const line of parseClusterNodes(String(await cluster.clients[0].call('CLUSTER', 'NODES')))) {
+    const index = cluster.masters.findIndex((m) => m.id === line.id)
+    for (const s of rangesToSlots(line.slots)) ownerOfSlot[s] = index
+  }
+  const chunk = 5000
+  for (let start = 0; start < count; start += chunk) {
+    const pipelines = cluster.clients.map((c) => c.pipeline())
+    for (let i = start; i < Math.min(count, start + chunk); i++) pipelines[ownerOfSlot[i % SLOT_COUNT]].set(data.key(i), data.value(i))
+    await Promise.all(pipelines.map((p) => p.exec()))
+  }
+  return data
+}
+
+/** Reads keys back through a cluster client (following MOVED/ASK), all or the given ones; returns those missing or wrong. */
+export async function missingOrWrong(cluster: TestCluster, data: TestData, only?: readonly number[]): Promise<number[]> {
+  const client = clusterClient(cluster)
+  const all = only ?? Array.from({length: data.count}, (_, i) => i)
+  try {
+    const bad: number[] = []
+    const chunk = 5000
+    for (let start = 0; start < all.length; start += chunk) {
+      const indexes = all.slice(start, start + chunk)
+      const values = await Promise.all(indexes.map((i) => client.get(data.key(i))))
+      indexes.forEach((i, j) => { if (values[j] !== data.value(i)) bad.push(i) })
+    }
+    return bad
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * A cluster client following MOVED/ASK. Without auto-pipelining: while slots move, ioredis fails a pipelined
+ * command with the redirection itself when its neighbours in the pipeline were not redirected.
+ */
+export function clusterClient(cluster: TestCluster): Cluster {
+  return new Cluster([cluster.masters[0].address], {redisOptions: {protocol: 2}})
+}
+
+/** Each master's slots as node 0 sees them, for the planners. */
+export async function observedMasters(cluster: TestCluster): Promise<MasterSlots[]> {
+  const lines = parseClusterNodes(String(await cluster.clients[0].call('CLUSTER', 'NODES')))
+  return cluster.masters.map((m) => ({id: m.id, slots: lines.find((l) => l.id === m.id)?.slots ?? []}))
+}
+
+/** Every master's address by ID, as executeMoves takes them. */
+export const addressesById = (cluster: TestCluster): Map<string, NodeAddress> => new Map(cluster.masters.map((m) => [m.id, m.address]))
+
+/** Slots some master still has MIGRATING or IMPORTING, by that master's own account. */
+export async function openSlots(cluster: TestCluster): Promise<number[]> {
+  const open = await Promise.all(cluster.clients.map(async (c) => {
+    const myself = parseClusterNodes(String(await c.call('CLUSTER', 'NODES'))).find((l) => l.myself)!
+    return [...myself.migrating.map((m) => m.slot), ...myself.importing.map((i) => i.slot)]
+  }))
+  return [...new Set(open.flat())].sort((a, b) => a - b)
+}
+
+/** `redis-cli --cluster check`: its output, and whether it found nothing to complain about. */
+export function redisCliCheck(cluster: TestCluster): {ok: boolean; output: string} {
+  const {host, port} = cluster.masters[0].address
+  const run = spawnSync('redis-cli', ['--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
+  const output = `${run.stdout}${run.stderr}`
+  return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}
+}

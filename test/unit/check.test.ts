@@ -1,0 +1,119 @@
+import {describe, expect, it} from 'vitest'
+
+import {checkTopology, type FindingCode} from '../../src/topology/check.js'
+import {buildTopology} from '../../src/topology/model.js'
+import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
+
+const check = (states: NodeState[], pods = states.map((s) => s.pod)) => checkTopology(buildTopology(pods, observe(states)))
+const codes = (states: NodeState[], pods?: Parameters<typeof check>[1]): FindingCode[] => check(states, pods).map((f) => f.code)
+
+describe('checking a cluster', () => {
+  it('finds nothing wrong with a healthy cluster spread over Kubernetes nodes', () => {
+    expect(check(formedCluster())).toEqual([])
+  })
+
+  it('reports a pod whose Redis does not answer, as an error', () => {
+    const states = formedCluster()
+    states[2].unreachable = true
+    const finding = check(states).find((f) => f.code === 'unreachable')
+    expect(finding).toMatchObject({severity: 'error', pods: ['redis-2']})
+  })
+
+  it('reports pods that were never formed into a cluster', () => {
+    const states = Array.from({length: 3}, (_, i) => ({pod: pod(i), id: nodeId(`n${i}`)}))
+    expect(check(states)).toEqual([expect.objectContaining({code: 'not-formed', severity: 'error'})])
+  })
+
+  it('reports a pod that is not part of the cluster', () => {
+    const states = formedCluster()
+    for (const s of states) s.knows = states.map((o) => o.id).filter((id) => id !== s.id)
+    states.push({pod: pod(6), id: nodeId('n6')})
+    expect(check(states).find((f) => f.code === 'pod-not-in-cluster')).toMatchObject({severity: 'warning', pods: ['redis-6']})
+  })
+
+  it('reports a cluster node that no pod answers for (a stale address), as an error when it owns slots', () => {
+    const states = formedCluster()
+    for (const s of states) s.strangers = [{id: nodeId('gone'), address: '10.0.9.9:6379', slots: '100-200', flags: 'master,fail'}]
+    const stale = check(states).find((f) => f.code === 'node-without-pod')
+    expect(stale?.severity).toBe('error')
+    expect(stale?.message).toContain('10.0.9.9:6379')
+  })
+
+  it('reports failed nodes as errors and suspected ones as warnings', () => {
+    const states = formedCluster()
+    states[0].sees = {[nodeId('n1')]: 'fail?'}
+    states[2].sees = {[nodeId('n5')]: 'fail'}
+    const findings = check(states)
+    expect(findings.find((f) => f.code === 'node-suspected')).toMatchObject({severity: 'warning', pods: ['redis-1']})
+    expect(findings.find((f) => f.code === 'node-failed')).toMatchObject({severity: 'error', pods: ['redis-5']})
+  })
+
+  it('reports nodes without an address and nodes still in handshake', () => {
+    const states = formedCluster()
+    states[0].sees = {[nodeId('n1')]: 'noaddr'}
+    states[1].strangers = [{id: nodeId('hs'), address: '10.0.0.1:6379', flags: 'handshake'}]
+    expect(codes(states)).toEqual(expect.arrayContaining(['node-noaddr', 'node-handshake']))
+  })
+
+  it('reports nodes that disagree about who owns which slots', () => {
+    const states = formedCluster()
+    states[3].seesSlots = {[nodeId('n0')]: '0-5000'}
+    expect(codes(states)).toContain('config-disagreement')
+  })
+
+  it('reports slots claimed by two masters', () => {
+    const states = formedCluster()
+    states[1].slots = '5000-10922'
+    expect(codes(states)).toContain('slot-conflict')
+  })
+
+  it('reports slots that no master covers', () => {
+    const states = formedCluster()
+    states[2].slots = '11000-16383'
+    expect(check(states).find((f) => f.code === 'slots-uncovered')?.message).toContain('77 of 16384 slots have no owner: 10923-10999')
+  })
+
+  it('reports open slots left by an interrupted migration', () => {
+    const states = formedCluster()
+    states[0].migrating = [{slot: 100, to: nodeId('n1')}]
+    expect(check(states).find((f) => f.code === 'open-slots')).toMatchObject({severity: 'error', pods: ['redis-0']})
+  })
+
+  it('reports nodes that say cluster_state:fail', () => {
+    const states = formedCluster()
+    states[4].state = 'fail'
+    expect(check(states).find((f) => f.code === 'cluster-state-fail')?.pods).toEqual(['redis-4'])
+  })
+
+  it('warns about a master without a replica', () => {
+    const states = formedCluster()
+    delete states[5].replicaOf
+    expect(check(states).find((f) => f.code === 'master-without-replica')).toMatchObject({severity: 'warning', pods: ['redis-2']})
+  })
+
+  it('warns when a master and its replica share a Kubernetes node', () => {
+    const states = formedCluster()
+    states[3].pod = {...states[3].pod, k8sNode: 'a'}
+    expect(check(states).find((f) => f.code === 'same-node')).toMatchObject({severity: 'warning', pods: ['redis-0', 'redis-3']})
+  })
+
+  it('warns when a master and its replica share a zone, on different nodes', () => {
+    const states = formedCluster()
+    states[0].pod = {...states[0].pod, zone: 'z1'}
+    states[3].pod = {...states[3].pod, zone: 'z1'}
+    expect(codes(states)).toEqual(['same-zone'])
+  })
+
+  it('warns when a master holds more than 2% over or under an even share of slots', () => {
+    const states = formedCluster()
+    states[0].slots = '0-5000'
+    states[1].slots = '5001-10922'
+    expect(check(states).find((f) => f.code === 'slots-unbalanced')?.pods).toEqual(['redis-0', 'redis-1'])
+  })
+
+  it('warns about masters sharing a config epoch', () => {
+    const states = formedCluster()
+    states[1].epoch = 1
+    expect(codes(states)).toContain('epoch-collision')
+  })
+})
