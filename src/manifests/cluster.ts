@@ -20,8 +20,8 @@ export interface ClusterSpec {
   storageClass?: string
   /** Container memory limit, e.g. 512Mi; maxmemory is set below it so that Redis evicts nothing and refuses writes instead of being OOM-killed. */
   memory?: string
-  /** Name of the Secret redisctl derives the auth config from; the password itself never enters a manifest. */
-  authSecret?: string
+  /** Redis requires a password: it comes from the auth Secret (authConfigSecret), never from a manifest or argv. */
+  withAuth?: boolean
 }
 
 export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'>): number =>
@@ -41,7 +41,7 @@ export function redisConf(spec: ClusterSpec): string {
     `dir ${DATA_DIR}`,
     'protected-mode no',
     ...(spec.memory ? [`maxmemory ${maxMemoryBytes(spec.memory)}`, 'maxmemory-policy noeviction'] : []),
-    ...(spec.authSecret ? [`include ${AUTH_DIR}/auth.conf`] : []),
+    ...(spec.withAuth ? [`include ${AUTH_DIR}/auth.conf`] : []),
   ].join('\n') + '\n'
 }
 
@@ -144,12 +144,12 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
             volumeMounts: [
               {name: 'data', mountPath: DATA_DIR},
               {name: 'config', mountPath: CONF_DIR},
-              ...(spec.authSecret ? [{name: 'auth', mountPath: AUTH_DIR}] : []),
+              ...(spec.withAuth ? [{name: 'auth', mountPath: AUTH_DIR}] : []),
             ],
           }],
           volumes: [
             {name: 'config', configMap: {name: configMapName(spec.name)}},
-            ...(spec.authSecret ? [{name: 'auth', secret: {secretName: authConfigSecretName(spec.name)}}] : []),
+            ...(spec.withAuth ? [{name: 'auth', secret: {secretName: authConfigSecretName(spec.name)}}] : []),
           ],
         },
       },

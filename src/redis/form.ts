@@ -1,7 +1,7 @@
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
 import {isTentative} from './cluster-nodes.js'
 import {type ClusterObservation, type NodeView, observationError, observeCluster, slotMapSignature} from './observe.js'
-import {waitUntil, type Probe} from './wait.js'
+import {waitUntil, type Probe} from '../util/wait.js'
 import {BugError, PreconditionError} from '../errors.js'
 import type {ClusterLayout, PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'

@@ -6,6 +6,7 @@ import {fileURLToPath} from 'node:url'
 
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
 import {findExecutable} from './executables.js'
+import {stopLeftoverServers} from './kubelet/index.js'
 import {sandboxFiles} from './paths.js'
 import {isAlive, readState, type SandboxState} from './state.js'
 
@@ -136,7 +137,7 @@ export async function sandboxDown(dir: string, options: {purge: boolean; timeout
     while (isAlive(state.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
     if (isAlive(state.pid)) process.kill(state.pid, 'SIGKILL')
   }
-  await stopLeftovers(sandboxFiles(dir).kubelet)
+  await stopLeftoverServers(sandboxFiles(dir).kubelet)
   await rm(sandboxFiles(dir).state, {force: true})
   if (options.purge) await rm(dir, {recursive: true, force: true})
   return {wasRunning: Boolean(state), purged: options.purge, dir}

@@ -2,7 +2,7 @@ import type {Kube} from '../kube/context.js'
 import {deleteObject, listNames, type DeletableKind, type DeletedObject} from '../kube/delete.js'
 import {listRedisPods} from '../kube/pods.js'
 import {MANAGED_BY} from '../manifests/labels.js'
-import {pollUntil} from '../util/poll.js'
+import {waitUntil} from '../util/wait.js'
 
 /** What teardown would delete; in this order, so that nothing recreates what was just deleted. */
 const ORDER: DeletableKind[] = ['StatefulSet', 'PodDisruptionBudget', 'Service', 'ConfigMap', 'Secret']
@@ -50,17 +50,15 @@ export async function deleteObjects(kube: Kube, objects: DeletedObject[]): Promi
 }
 
 export async function waitForPodsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {
-  let left: string[] = []
-  await pollUntil(async () => {
-    left = (await listRedisPods(kube, selector)).map((p) => p.name)
-    return left.length === 0 ? true : undefined
-  }, () => `pods still present: ${left.join(', ')}`, {timeoutMs, intervalMs: 50})
+  await waitUntil('the pods to be gone', async () => {
+    const left = (await listRedisPods(kube, selector)).map((p) => p.name)
+    return left.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${left.join(', ')}`}
+  }, {timeoutMs, intervalMs: 50})
 }
 
 export async function waitForPvcsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {
-  let left: string[] = []
-  await pollUntil(async () => {
-    left = await listNames(kube, 'PersistentVolumeClaim', selector)
-    return left.length === 0 ? true : undefined
-  }, () => `PVCs still present: ${left.join(', ')}`, {timeoutMs, intervalMs: 50})
+  await waitUntil('the PersistentVolumeClaims to be gone', async () => {
+    const left = await listNames(kube, 'PersistentVolumeClaim', selector)
+    return left.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${left.join(', ')}`}
+  }, {timeoutMs, intervalMs: 50})
 }

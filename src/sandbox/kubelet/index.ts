@@ -137,3 +137,8 @@ async function collectGarbage(podsDir: string, allocator: IpAllocator, live: Set
   }
   await allocator.release(allocator.leasedUids().filter((uid) => !liveUids.has(uid)))
 }
+
+/** Stops redis-servers a killed kubelet left behind in stateDir (used by `sandbox down` after a crash). */
+export async function stopLeftoverServers(stateDir: string): Promise<number[]> {
+  return stopStaleServers(join(stateDir, 'pods'), SHUTDOWN_GRACE_MS)
+}

@@ -1,0 +1,107 @@
+import {Flags} from '@oclif/core'
+import {stringify} from 'yaml'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {runTasks} from '../../cli/tasks.js'
+import type {AppliedObject} from '../../kube/apply.js'
+import {clusterManifests} from '../../manifests/cluster.js'
+import {requireValidShape} from '../../topology/shape.js'
+import {formatRanges} from '../../topology/slots.js'
+import {clusterSpec, createTasks, type CreateContext, type CreateInput} from '../../workflows/create.js'
+import {openTarget} from '../../workflows/session.js'
+
+export interface CreateResult {
+  namespace: string
+  name: string
+  dryRun: boolean
+  alreadyFormed: boolean
+  resumed: boolean
+  applied: AppliedObject[]
+  masters: Array<{pod: string; k8sNode?: string; zone?: string; slots: string}>
+  replicas: Array<{pod: string; master: string; k8sNode?: string; zone?: string}>
+  warnings: string[]
+  changes: number
+}
+
+export default class ClusterCreate extends BaseCommand {
+  static override summary = 'Deploy a Redis Cluster as a StatefulSet and form it, or form pods someone else deployed (--selector).'
+  static override description = `Applies a ConfigMap, a headless and a client Service, a PodDisruptionBudget and a StatefulSet, waits for the pods, then forms the cluster: slots split evenly, replicas placed on another Kubernetes node (and zone) than their master whenever the pods allow it, and waits until every node reports cluster_state:ok.
+
+With --selector it adopts pods that are already deployed and applies nothing. Running it again on a formed cluster changes nothing; after an interruption it finishes the job.`
+  static override examples = [
+    '<%= config.bin %> cluster create',
+    '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
+    '<%= config.bin %> cluster create --selector app=redis-cluster',
+    '<%= config.bin %> cluster create --dry-run -o yaml',
+  ]
+
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    ...actionFlags,
+    masters: Flags.integer({description: 'Number of masters (at least 3). With --selector, derived from the pod count when not given.', default: 3}),
+    'replicas-per-master': Flags.integer({description: 'Replicas for each master.', default: 1, min: 0}),
+    image: Flags.string({description: 'Redis container image.', default: 'redis:7.0'}),
+    storage: Flags.string({description: 'Size of each pod\'s data volume.', default: '1Gi'}),
+    'storage-class': Flags.string({description: 'StorageClass of the data volumes (default: the cluster\'s default).'}),
+    memory: Flags.string({description: 'Memory limit per pod, e.g. 512Mi; maxmemory is set to 80% of it.'}),
+    output: Flags.option({char: 'o', description: 'With --dry-run: also print the manifests, for GitOps.', options: ['yaml'] as const})(),
+  }
+
+  async run(): Promise<CreateResult> {
+    const {flags} = await this.parse(ClusterCreate)
+    const adopt = flags.selector !== undefined
+    if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
+    const target = await openTarget({...flags, passwordSecret: flags['password-secret']})
+    const input: CreateInput = {
+      spec: {
+        name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
+        storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
+      },
+      adopt,
+      mastersGiven: this.argv.some((a) => a === '--masters' || a.startsWith('--masters=')),
+      connect: flags.connect,
+      timeoutMs: flags.timeout * 1000,
+    }
+    const ctx: CreateContext = {target, input, applied: [], pods: [], actions: []}
+    if (flags['dry-run']) return this.dryRun(ctx, flags.output === 'yaml')
+    try {
+      await runTasks(createTasks(), ctx, this.jsonEnabled())
+    } finally {
+      await ctx.access?.close()
+    }
+    const result = this.result(ctx, false)
+    this.log(result.alreadyFormed ? `The cluster ${flags.name} is already formed; nothing changed.` :
+      `The cluster ${flags.name} is formed: ${result.masters.length} masters, ${result.replicas.length} replicas.`)
+    for (const warning of result.warnings) this.warn(warning)
+    return result
+  }
+
+  private dryRun(ctx: CreateContext, yaml: boolean): CreateResult {
+    const spec = clusterSpec(ctx)
+    this.log(ctx.input.adopt
+      ? `Would form the pods matching "${ctx.target.selector}" in namespace ${spec.namespace} into a cluster (no manifests applied).`
+      : `Would apply to namespace ${spec.namespace}: ${clusterManifests(spec).map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')},` +
+        ` then form ${spec.masters} masters with ${spec.replicasPerMaster} replicas each.`)
+    if (yaml && !ctx.input.adopt) this.log(clusterManifests(spec).map((o) => stringify(o)).join('---\n'))
+    return this.result(ctx, true)
+  }
+
+  private result(ctx: CreateContext, dryRun: boolean): CreateResult {
+    const shards = ctx.plan?.layout.shards ?? []
+    return {
+      namespace: ctx.target.kube.namespace,
+      name: ctx.input.spec.name,
+      dryRun,
+      alreadyFormed: ctx.plan?.kind === 'formed',
+      resumed: ctx.plan?.kind === 'resume',
+      applied: ctx.applied,
+      masters: shards.map((s) => ({pod: s.master.pod, k8sNode: s.master.k8sNode, zone: s.master.zone, slots: formatRanges(s.slots)})),
+      replicas: shards.flatMap((s) => s.replicas.map((r) => ({pod: r.pod, master: s.master.pod, k8sNode: r.k8sNode, zone: r.zone}))),
+      warnings: (ctx.plan?.placement.violations ?? []).map((v) =>
+        `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}): one failure there loses the shard.`),
+      changes: ctx.actions.length,
+    }
+  }
+}
