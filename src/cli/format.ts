@@ -1,0 +1,12 @@
+/** Bytes as people read them (1.2M), for tables. */
+export function humanBytes(bytes: number | undefined): string | undefined {
+  if (bytes === undefined) return undefined
+  const units = ['B', 'K', 'M', 'G', 'T']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`
+}

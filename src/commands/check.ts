@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {kubeFlags, redisFlags} from '../cli/flags.js'
+import {renderTable} from '../cli/table.js'
+import {ExitCode} from '../errors.js'
+import {checkTopology, type Finding} from '../topology/check.js'
+import {inspectCluster} from '../workflows/inspect.js'
+
+export interface CheckResult {
+  namespace: string
+  healthy: boolean
+  errors: number
+  warnings: number
+  findings: Finding[]
+}
+
+export default class Check extends BaseCommand {
+  static override summary = 'Check the cluster: what redis-cli --cluster check checks, plus what only Kubernetes knows.'
+  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica, unbalanced slots.
+
+Exit code 0 when there are no errors (warnings allowed), 10 when there are errors; --json lists every finding with its severity.`
+  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json']
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    'balance-threshold': Flags.integer({description: 'Percent a master\'s slot count may differ from an even share before it is reported.', default: 2, min: 0}),
+  }
+
+  async run(): Promise<CheckResult> {
+    const {flags} = await this.parse(Check)
+    const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
+    const findings = checkTopology(topology, {balanceThresholdPercent: flags['balance-threshold']})
+    const errors = findings.filter((f) => f.severity === 'error').length
+    const warnings = findings.length - errors
+    if (findings.length === 0) this.log(`[OK] ${topology.nodes.length} nodes agree, all 16384 slots covered, no open slots, replicas apart from their masters.`)
+    else this.log(renderTable(['severity', 'finding', 'pods', 'message'], findings.map((f) => [f.severity, f.code, f.pods.join(','), f.message])))
+    if (errors > 0) {
+      this.log(`\n${errors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.`)
+      process.exitCode = ExitCode.unhealthy
+    } else if (warnings > 0) {
+      this.log(`\nNo errors; ${warnings} warning(s).`)
+    }
+    return {namespace, healthy: errors === 0, errors, warnings, findings}
+  }
+}

@@ -1,0 +1,63 @@
+import {requireRedisPods} from '../kube/pods.js'
+import {observeCluster} from '../redis/observe.js'
+import {buildTopology, podName, type Topology} from '../topology/model.js'
+import {formatRanges} from '../topology/slots.js'
+import {toPodRefs} from './pods.js'
+import {openRedis, openTarget, type TargetOptions} from './session.js'
+
+/** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
+export async function inspectCluster(options: TargetOptions): Promise<{namespace: string; topology: Topology}> {
+  const target = await openTarget(options)
+  const pods = await requireRedisPods(target.kube, target.selector)
+  const access = await openRedis(target, pods, options.connect)
+  try {
+    const refs = toPodRefs(pods)
+    const observation = await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
+    return {namespace: target.kube.namespace, topology: buildTopology(refs, observation)}
+  } finally {
+    await access.close()
+  }
+}
+
+/** One row of `redisctl status`: who is where, and what it holds. */
+export interface NodeStatus {
+  pod: string
+  k8sNode?: string
+  zone?: string
+  ip: string
+  port: number
+  id?: string
+  role?: 'master' | 'replica'
+  masterPod?: string
+  slots: string
+  slotCount: number
+  keys?: number
+  usedMemoryBytes?: number
+  link: 'connected' | 'disconnected'
+  flags: string[]
+  reachable: boolean
+}
+
+export function nodeStatuses(topology: Topology): NodeStatus[] {
+  const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
+  return topology.nodes.map((n) => {
+    const master = n.masterId ? byId.get(n.masterId) : undefined
+    return {
+      pod: podName(n),
+      k8sNode: n.pod?.k8sNode,
+      zone: n.pod?.zone,
+      ip: n.address.host,
+      port: n.address.port,
+      id: n.id,
+      role: n.role,
+      masterPod: master ? podName(master) : n.masterId,
+      slots: formatRanges(n.slots),
+      slotCount: n.slotCount,
+      keys: n.keys,
+      usedMemoryBytes: n.usedMemory,
+      link: n.link,
+      flags: n.flags,
+      reachable: n.reachable,
+    }
+  })
+}
