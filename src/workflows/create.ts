@@ -95,7 +95,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
     },
     ...FORM_STEPS.map((step): ListrTask<CreateContext> => ({
       title: step.title,
-      skip: (ctx) => ctx.plan?.kind === 'formed',
+      skip: (ctx) => (ctx.plan?.kind === 'formed' ? 'already formed' : false),
       task: async (ctx, task) => {
         const actions = await step.run(ctx.access!.connector, ctx.plan!.layout, {
           timeoutMs: ctx.input.timeoutMs,

@@ -1,21 +1,39 @@
 import {requireRedisPods} from '../kube/pods.js'
 import {observeCluster} from '../redis/observe.js'
-import {buildTopology, podName, type Topology} from '../topology/model.js'
+import {buildTopology, podName, type PodRef, type Topology} from '../topology/model.js'
 import {formatRanges} from '../topology/slots.js'
 import {toPodRefs} from './pods.js'
-import {openRedis, openTarget, type TargetOptions} from './session.js'
+import {openRedis, openTarget, type KubeTargetSession, type RedisAccess, type TargetOptions} from './session.js'
 
-/** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
-export async function inspectCluster(options: TargetOptions): Promise<{namespace: string; topology: Topology}> {
+export interface OpenCluster {
+  target: KubeTargetSession
+  access: RedisAccess
+  pods: PodRef[]
+  /** Reads every node again: the pods from Kubernetes are kept, the Redis side is fresh. */
+  observe(): Promise<Topology>
+}
+
+/** Connects to Kubernetes and to every matching pod's Redis; the caller closes `access`. */
+export async function openCluster(options: TargetOptions): Promise<OpenCluster> {
   const target = await openTarget(options)
   const pods = await requireRedisPods(target.kube, target.selector)
   const access = await openRedis(target, pods, options.connect)
+  const refs = toPodRefs(pods)
+  return {
+    target,
+    access,
+    pods: refs,
+    observe: async () => buildTopology(refs, await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))),
+  }
+}
+
+/** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
+export async function inspectCluster(options: TargetOptions): Promise<{namespace: string; topology: Topology}> {
+  const cluster = await openCluster(options)
   try {
-    const refs = toPodRefs(pods)
-    const observation = await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
-    return {namespace: target.kube.namespace, topology: buildTopology(refs, observation)}
+    return {namespace: cluster.target.kube.namespace, topology: await cluster.observe()}
   } finally {
-    await access.close()
+    await cluster.access.close()
   }
 }
 

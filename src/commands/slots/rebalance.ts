@@ -1,0 +1,86 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {runTasks} from '../../cli/tasks.js'
+import {UsageError} from '../../errors.js'
+import {planRebalance} from '../../topology/rebalance.js'
+import {openCluster} from '../../workflows/inspect.js'
+import {blockingFindings, describeMoves, mastersForPlan, rebalanceTasks, type RebalanceContext} from '../../workflows/rebalance.js'
+
+export interface RebalanceResult {
+  namespace: string
+  dryRun: boolean
+  moves: Array<{from: string; to: string; slots: number}>
+  slotsMoved: number
+  keysMoved: number
+  keysPerSecond: number
+  closedOpenSlots: number
+}
+
+export default class SlotsRebalance extends BaseCommand {
+  static override summary = 'Even out the slots between masters with the fewest moves, keys and all.'
+  static override description = 'Like redis-cli --cluster rebalance, but many slots per round trip, hundreds of keys per MIGRATE and moves between disjoint masters in parallel. Slots left open by an interrupted move are finished first, so running it again resumes.'
+  static override examples = [
+    '<%= config.bin %> slots rebalance --use-empty-masters',
+    '<%= config.bin %> slots rebalance --weight redis-cluster-0=2 --threshold 1',
+    '<%= config.bin %> slots rebalance --dry-run --json',
+  ]
+
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    ...actionFlags,
+    threshold: Flags.integer({description: 'Only move when some master is off its share by more than this many percent.', default: 2, min: 0}),
+    weight: Flags.string({description: 'POD=W: give this master W times a normal share (0 empties it). Repeatable.', multiple: true, default: []}),
+    'use-empty-masters': Flags.boolean({description: 'Give slots to masters that own none (new masters).', default: false}),
+    force: Flags.boolean({description: 'Move slots even when check finds errors in the cluster.', default: false}),
+  }
+
+  async run(): Promise<RebalanceResult> {
+    const {flags} = await this.parse(SlotsRebalance)
+    const weights = parseWeights(flags.weight)
+    const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
+    const ctx: RebalanceContext = {
+      cluster,
+      input: {thresholdPercent: flags.threshold, useEmptyMasters: flags['use-empty-masters'], weights, force: flags.force, timeoutMs: flags.timeout * 1000},
+      closedSlots: [],
+      moves: [],
+    }
+    try {
+      if (flags['dry-run']) {
+        const topology = await cluster.observe()
+        const blocking = blockingFindings(topology)
+        if (blocking.length > 0) this.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
+        ctx.topology = topology
+        ctx.moves = planRebalance(mastersForPlan(topology, weights), {thresholdPercent: flags.threshold, useEmptyMasters: flags['use-empty-masters']})
+      } else {
+        await runTasks(rebalanceTasks(), ctx, this.jsonEnabled())
+      }
+    } finally {
+      await cluster.access.close()
+    }
+    const moves = describeMoves(ctx.topology!, ctx.moves)
+    for (const m of moves) this.log(`${flags['dry-run'] ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
+    if (moves.length === 0) this.log('The slots are balanced; nothing to move.')
+    return {
+      namespace: cluster.target.kube.namespace,
+      dryRun: flags['dry-run'],
+      moves,
+      slotsMoved: ctx.progress?.slotsDone ?? 0,
+      keysMoved: ctx.progress?.keysMoved ?? 0,
+      keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
+      closedOpenSlots: ctx.closedSlots.length,
+    }
+  }
+}
+
+function parseWeights(specs: string[]): Map<string, number> {
+  const weights = new Map<string, number>()
+  for (const spec of specs) {
+    const match = /^([^=]+)=(\d+(?:\.\d+)?)$/.exec(spec)
+    if (!match) throw new UsageError(`--weight takes POD=NUMBER, got "${spec}".`)
+    weights.set(match[1], Number(match[2]))
+  }
+  return weights
+}

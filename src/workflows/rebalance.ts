@@ -1,0 +1,108 @@
+import type {ListrTask} from 'listr2'
+
+import {PreconditionError, UsageError} from '../errors.js'
+import type {NodeAddress} from '../redis/connection.js'
+import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
+import type {MasterRef} from '../redis/migrate-slots.js'
+import {finishOpenSlots} from '../redis/open-slots.js'
+import {checkTopology} from '../topology/check.js'
+import {podName, type Topology} from '../topology/model.js'
+import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
+import {countSlots} from '../topology/slots.js'
+import type {OpenCluster} from './inspect.js'
+
+export interface RebalanceInput {
+  thresholdPercent: number
+  useEmptyMasters: boolean
+  /** Pod name → relative weight. */
+  weights: Map<string, number>
+  force: boolean
+  timeoutMs: number
+}
+
+export interface RebalanceContext {
+  cluster: OpenCluster
+  input: RebalanceInput
+  topology?: Topology
+  closedSlots: number[]
+  moves: SlotMove[]
+  progress?: PlanProgress
+}
+
+/** Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first. */
+export function blockingFindings(topology: Topology): string[] {
+  return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
+}
+
+const masterRefs = (topology: Topology): MasterRef[] =>
+  topology.nodes.filter((n) => n.pod && n.reachable && n.role === 'master' && n.id).map((n) => ({id: n.id!, address: n.address}))
+
+export function mastersForPlan(topology: Topology, weights: Map<string, number>): MasterSlots[] {
+  const masters = topology.nodes.filter((n) => n.pod && n.role === 'master' && n.id)
+  for (const pod of weights.keys()) {
+    if (!masters.some((m) => m.pod!.pod === pod)) throw new UsageError(`--weight names ${pod}, which is not a master of this cluster.`)
+  }
+  return masters.map((m) => ({id: m.id!, slots: m.slots, weight: weights.get(m.pod!.pod)}))
+}
+
+export function describeMoves(topology: Topology, moves: SlotMove[]): Array<{from: string; to: string; slots: number}> {
+  const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, podName(n)] as const] : [])))
+  return moves.map((m) => ({from: byId.get(m.from) ?? m.from, to: byId.get(m.to) ?? m.to, slots: countSlots(m.slots)}))
+}
+
+export const progressLine = (p: PlanProgress): string =>
+  `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
+  (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
+
+export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
+  return [
+    {
+      title: 'Read every node',
+      task: async (ctx) => {
+        ctx.topology = await ctx.cluster.observe()
+        const blocking = blockingFindings(ctx.topology)
+        if (blocking.length > 0 && !ctx.input.force) {
+          throw new PreconditionError(`The cluster is not healthy, so no slots were moved: ${blocking.join(' ')}`, [
+            'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to move slots anyway.',
+          ])
+        }
+      },
+    },
+    {
+      title: 'Finish slots left open by an interrupted move',
+      skip: (ctx) => (ctx.topology!.openSlots.length === 0 ? 'no slot is open' : false),
+      task: async (ctx) => {
+        ctx.closedSlots = await finishOpenSlots(ctx.cluster.access.connector, masterRefs(ctx.topology!))
+        ctx.topology = await ctx.cluster.observe()
+      },
+    },
+    {
+      title: 'Plan the moves',
+      task: (ctx, task) => {
+        ctx.moves = planRebalance(mastersForPlan(ctx.topology!, ctx.input.weights), {
+          thresholdPercent: ctx.input.thresholdPercent, useEmptyMasters: ctx.input.useEmptyMasters,
+        })
+        const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
+        task.title = ctx.moves.length === 0 ? 'The slots are already balanced' : `Planned ${ctx.moves.length} moves of ${slots} slots`
+      },
+    },
+    {
+      title: 'Move the slots',
+      skip: (ctx) => (ctx.moves.length === 0 ? 'nothing to move' : false),
+      task: async (ctx, task) => {
+        const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
+        let last = 0
+        ctx.progress = await executeMoves(ctx.cluster.access.connector, ctx.moves, masters, {
+          convergeTimeoutMs: ctx.input.timeoutMs,
+          onProgress: (p) => {
+            // A line per second at most: the plain renderer prints every update.
+            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
+            last = Date.now()
+            task.output = progressLine(p)
+          },
+        })
+        task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
+      },
+    },
+  ]
+}
