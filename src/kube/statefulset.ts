@@ -1,3 +1,4 @@
+import {PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
 import {isNotFound} from './api-errors.js'
@@ -12,4 +13,11 @@ export async function readStatefulSet(kube: Kube, name: string): Promise<V1State
       throw error
     }
   })
+}
+
+/** Sets spec.replicas through the scale subresource, as `kubectl scale` does. */
+export async function scaleStatefulSet(kube: Kube, name: string, replicas: number): Promise<void> {
+  await kube.call(`scaling StatefulSet ${name} to ${replicas} pods`, () =>
+    kube.apps.patchNamespacedStatefulSetScale({name, namespace: kube.namespace, body: {spec: {replicas}}},
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
 }

@@ -43,21 +43,18 @@ export async function startE2eSandbox(options: {fileBase: number; json?: boolean
   await seedPodIpBlock(dir, podIpBlock(options.fileBase))
   const up = await runCli(['sandbox', 'up', '--dir', dir, ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
   if (up.code !== 0) throw new Error(`sandbox up failed (${up.code}): ${up.stdout}${up.stderr}`)
-  let kubeconfig = join(dir, 'kubeconfig')
-  let server = ''
-  let pid = 0
-  if (options.json === false) {
-    const state = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as {server: string; pid: number; kubeconfig: string}
-    ;({server, pid, kubeconfig} = state)
-  } else {
-    ;({kubeconfig, server, pid} = json<{kubeconfig: string; server: string; pid: number}>(up))
-  }
+  // Text output names no pid: then the daemon's own state file gives the same facts.
+  const {kubeconfig, server, pid} = options.json === false
+    ? JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as {server: string; pid: number; kubeconfig: string}
+    : json<{kubeconfig: string; server: string; pid: number}>(up)
   return {
     dir, kubeconfig, server, pid, up,
     cli: (args, opts = {}) => runCli(args, {...opts, env: {KUBECONFIG: kubeconfig, ...opts.env}}),
     kubectl: (args, input) => run('kubectl', ['--kubeconfig', kubeconfig, ...args], {input}),
     async down() {
       const down = await runCli(['sandbox', 'down', '--dir', dir, '--purge', '--json'])
+      // Keep the folder (state.json names the daemon) when down failed, so that it can be stopped by hand.
+      if (down.code !== 0) throw new Error(`sandbox down --dir ${dir} failed (${down.code}): ${down.stdout}${down.stderr}`)
       await rm(dir, {recursive: true, force: true})
       return down
     },

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm} from 'node:fs/promises'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -117,6 +117,20 @@ describe('redisctl sandbox', () => {
     expect(await names(sandbox, 'pvc')).toEqual(['persistentvolumeclaim/data-web-0', 'persistentvolumeclaim/data-web-1'])
   })
 
+  // BUG (reported): the official redis:7.0 image is built with protected-mode off; the sandbox runs the host's
+  // redis-server with its default (on), and pods talk from their own 127.x address, so one pod's redis-server
+  // DENIES another's replication link ("-DENIED Redis is running in protected mode" in the replica's log) although a real cluster would carry it.
+  it.fails('pods of a redis:7.0 StatefulSet reach each other as on a real cluster (protected mode off, as in the image)', async () => {
+    const [web0, web1] = await pods(sandbox, 'app=web')
+    expect((await redisCli(['-h', web1.ip!, 'REPLICAOF', web0.ip!, '6379'])).stdout.trim()).toBe('OK')
+    try {
+      await waitFor('web-1 to replicate web-0', async () =>
+        (await redisCli(['-h', web1.ip!, 'INFO', 'replication'])).stdout.includes('master_link_status:up'), 4000)
+    } finally {
+      await redisCli(['-h', web1.ip!, 'REPLICAOF', 'NO', 'ONE'])
+    }
+  }, 15_000)
+
   it('kubectl scale sts --replicas=1 removes the highest ordinal and keeps its PVC', async () => {
     const before = await pods(sandbox, 'app=web')
     const gone = before.find((p) => p.name === 'web-1')!
@@ -179,14 +193,26 @@ describe('redisctl sandbox', () => {
     expect(body.pods).toEqual([expect.objectContaining({namespace: 'default', name: 'web-0', ip: web0.ip, node: web0.node, ready: true})])
   })
 
-  it('up with --dir on a path that cannot be written fails with usage (2) and starts nothing', async () => {
-    const before = (await redisServerProcesses()).length
-    const up = await runCli(['sandbox', 'up', '--dir', '/proc/x', '--json'])
+  it('up with --dir under a regular file (not writable) fails with usage (2) and starts nothing', async () => {
+    const file = join(sandbox.dir, 'not-a-folder')
+    await writeFile(file, '')
+    const dir = join(file, 'sandbox')
+    const up = await runCli(['sandbox', 'up', '--dir', dir, '--json'], {timeoutMs: 15_000})
+    expect(up.code).toBe(2)
+    expect(json<{error: {kind: string; message: string}}>(up).error).toMatchObject({kind: 'usage'})
+    expect(json<{error: {message: string}}>(up).error.message).toContain(dir)
+    expect(await daemonPids(dir)).toEqual([])
+  })
+
+  // BUG (reported): `sandbox up --dir /proc/x` never returns: prepareDir's mkdirSync(dir, {recursive: true}) spins
+  // at 100% CPU on Node 24 when the parent is /proc (mkdir gives ENOENT, the recursive walk retries forever). The
+  // CLI is killed after 5 s here so the suite stays fast; remove .fails once it exits 2.
+  it.fails('up with --dir /proc/x (not writable) fails with usage (2) and starts nothing', async () => {
+    const up = await runCli(['sandbox', 'up', '--dir', '/proc/x', '--json'], {timeoutMs: 5_000})
+    expect(await daemonPids('/proc/x')).toEqual([])
     expect(up.code).toBe(2)
     expect(json<{error: {kind: string; message: string}}>(up).error.message).toContain('/proc/x')
-    expect(await daemonPids('/proc/x')).toEqual([])
-    expect((await redisServerProcesses()).length).toBeLessThanOrEqual(before)
-  })
+  }, 15_000)
 
   it('up with a --port already in use fails with usage (2) and starts nothing', async () => {
     const busy: Server = createServer()

@@ -1,0 +1,29 @@
+import type {ClusterLayout, PodRef, Topology} from './model.js'
+import {placeReplicas, placeShards, type Placement, type Shard} from './placement.js'
+
+/**
+ * The layout after growing to `masters` masters with `replicasPerMaster` replicas each. Masters that own slots stay
+ * masters with their replicas; every other pod is free: some become the new (empty) masters, the rest replicas where
+ * shards lack them. Pods that already joined in an interrupted run are free too until they own slots or replicate,
+ * so running the plan again picks up where it stopped.
+ */
+export function planScaleOut(topology: Topology, masters: number, replicasPerMaster: number): {layout: ClusterLayout; placement: Placement} {
+  const owners = topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0)
+  const shards: Array<Shard & {slots: typeof owners[number]['slots']}> = owners.map((m) => ({
+    master: m.pod!,
+    slots: m.slots,
+    replicas: topology.nodes.filter((r) => r.pod && r.role === 'replica' && r.masterId === m.id).map((r) => r.pod!),
+  }))
+  const used = new Set(shards.flatMap((s) => [s.master.pod, ...s.replicas.map((r) => r.pod)]))
+  const free: PodRef[] = topology.pods.filter((p) => !used.has(p.pod))
+  const newMasters = Math.max(0, masters - shards.length)
+  const chosen = newMasters > 0 ? placeShards(free, newMasters, 0).shards.map((s) => s.master) : []
+  const chosenNames = new Set(chosen.map((p) => p.pod))
+  const all: Shard[] = [...shards, ...chosen.map((master) => ({master, replicas: []}))]
+  const placement = placeReplicas(all, free.filter((p) => !chosenNames.has(p.pod)), replicasPerMaster)
+  const slotsOf = new Map(shards.map((s) => [s.master.pod, s.slots]))
+  return {
+    placement,
+    layout: {shards: placement.shards.map((s) => ({master: s.master, slots: [...(slotsOf.get(s.master.pod) ?? [])], replicas: s.replicas}))},
+  }
+}
