@@ -66,15 +66,18 @@ export class RedisConnector {
       commandTimeout: this.options.commandTimeoutMs,
       retryStrategy: () => null,
     })
-    client.on('error', () => {
-      // Errors surface through the failing command; an unhandled 'error' event would crash the CLI.
+    // A refused AUTH during connect arrives only as an 'error' event and the next command just sees a closed
+    // connection, so the event is kept to tell a wrong password from an unreachable node.
+    let lastError: unknown
+    client.on('error', (error: unknown) => {
+      lastError = error
     })
     try {
       await client.connect()
       await client.ping()
     } catch (error) {
       client.disconnect()
-      throw connectionError(addr, error)
+      throw connectionError(addr, isAuthError(lastError) ? lastError : error)
     }
     this.clients.set(addressKey(addr), client)
     return client
@@ -94,14 +97,18 @@ export class RedisConnector {
   }
 }
 
+const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i
+
+const isAuthError = (error: unknown): boolean => error instanceof Error && AUTH_FAILURE.test(error.message)
+
 export function connectionError(addr: NodeAddress, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error)
-  if (/WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i.test(message)) {
+  if (AUTH_FAILURE.test(message)) {
     return new AuthFailedError(`Redis at ${addressKey(addr)} refused the password (${firstLine(message)}).`, [
       'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.',
     ])
   }
-  return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message)}.`, [
+  return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ], {cause: error})

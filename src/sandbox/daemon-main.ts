@@ -7,7 +7,7 @@ import {parseArgs} from 'node:util'
 import {runSandbox} from './daemon.js'
 
 const {values} = parseArgs({
-  options: {dir: {type: 'string'}, nodes: {type: 'string'}, zones: {type: 'string'}, port: {type: 'string'}},
+  options: {dir: {type: 'string'}, nodes: {type: 'string'}, zones: {type: 'string'}, port: {type: 'string'}, 'pod-ip-range': {type: 'string'}},
 })
 
 const log = (line: string): void => {
@@ -20,6 +20,7 @@ try {
     nodes: Number(values.nodes),
     zones: Number(values.zones),
     port: Number(values.port),
+    podIpRange: values['pod-ip-range']!,
     log,
   })
   log(`sandbox up: ${sandbox.server}`)

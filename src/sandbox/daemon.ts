@@ -14,6 +14,8 @@ export interface SandboxOptions {
   nodes: number
   zones: number
   port: number
+  /** Where pod IPs come from, e.g. 127.80.0.0/16: distinct per sandbox, so two sandboxes never hand out one IP. */
+  podIpRange: string
   log: (line: string) => void
 }
 
@@ -46,11 +48,11 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
     const nodeNames = await createNodesAndNamespaces(kc, options)
     const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
     stops.push(() => controllers.stop())
-    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, log: options.log})
+    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, log: options.log})
     stops.push(() => kubelet.stop())
     await writeState({
       pid: process.pid, server: api.url, port: api.port, kubeconfig: files.kubeconfig, dir: options.dir,
-      nodes: options.nodes, zones: options.zones, startedAt: new Date().toISOString(),
+      nodes: options.nodes, zones: options.zones, podIpRange: options.podIpRange, startedAt: new Date().toISOString(),
     })
   } catch (error) {
     await stop()

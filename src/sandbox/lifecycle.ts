@@ -1,5 +1,7 @@
 import {spawn} from 'node:child_process'
-import {accessSync, constants, mkdirSync, openSync, closeSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {accessSync, constants, existsSync, mkdirSync, openSync, closeSync} from 'node:fs'
+import {dirname} from 'node:path'
 import {readFile, rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
@@ -7,6 +9,7 @@ import {fileURLToPath} from 'node:url'
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
 import {findExecutable} from './executables.js'
 import {stopLeftoverServers} from './kubelet/index.js'
+import {parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
 import {isAlive, readState, type SandboxState} from './state.js'
 
@@ -16,6 +19,8 @@ export interface UpOptions {
   zones: number
   /** 0 picks a free port. */
   port: number
+  /** Undefined: a /16 derived from the folder, so sandboxes in different folders do not share pod IPs. */
+  podIpRange?: string
   timeoutMs: number
 }
 
@@ -32,7 +37,8 @@ const DAEMON = fileURLToPath(new URL('./daemon-main.js', import.meta.url))
 export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   const running = await runningState(options.dir)
   if (running) {
-    const differs = running.nodes !== options.nodes || running.zones !== options.zones || (options.port !== 0 && options.port !== running.port)
+    const differs = running.nodes !== options.nodes || running.zones !== options.zones || (options.port !== 0 && options.port !== running.port) ||
+      (options.podIpRange !== undefined && options.podIpRange !== running.podIpRange)
     if (differs) {
       throw new UsageError(`The sandbox in ${options.dir} is already up with other settings (${running.nodes} nodes, ${running.zones} zones, port ${running.port}).`, [
         'Stop it first with redisctl sandbox down, or use another --dir.',
@@ -40,6 +46,7 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
     }
     return {alreadyUp: true, kubeconfig: running.kubeconfig, server: running.server, pid: running.pid, dir: options.dir}
   }
+  if (options.podIpRange !== undefined) parseIpRange(options.podIpRange)
   if (options.zones > options.nodes) throw new UsageError(`--zones (${options.zones}) cannot exceed --nodes (${options.nodes}).`)
   if (!findExecutable('redis-server')) {
     throw new PreconditionError('redis-server is not installed: the sandbox runs every pod as a real redis-server process.', [
@@ -51,7 +58,7 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   const files = sandboxFiles(options.dir)
   await rm(files.state, {force: true})
   const logFd = openSync(files.log, 'a')
-  const child = spawn(process.execPath, [DAEMON, '--dir', options.dir, '--nodes', String(options.nodes), '--zones', String(options.zones), '--port', String(options.port)], {
+  const child = spawn(process.execPath, [DAEMON, '--dir', options.dir, '--nodes', String(options.nodes), '--zones', String(options.zones), '--port', String(options.port), '--pod-ip-range', options.podIpRange ?? defaultPodIpRange(options.dir)], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
   })
@@ -62,6 +69,12 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   return {alreadyUp: false, kubeconfig: state.kubeconfig, server: state.server, pid: state.pid, dir: options.dir}
 }
 
+/** 127.X.0.0/16 with X from a hash of the folder (64-223): stable for a folder, different across folders. */
+export function defaultPodIpRange(dir: string): string {
+  const hash = createHash('sha256').update(dir).digest()
+  return `127.${64 + (hash.readUInt16BE(0) % 160)}.0.0/16`
+}
+
 async function runningState(dir: string): Promise<SandboxState | undefined> {
   const state = await readState(dir)
   return state && isAlive(state.pid) ? state : undefined
@@ -69,13 +82,23 @@ async function runningState(dir: string): Promise<SandboxState | undefined> {
 
 function prepareDir(dir: string): void {
   try {
-    mkdirSync(dir, {recursive: true})
+    makeDirs(dir)
     accessSync(dir, constants.W_OK)
   } catch (error) {
     throw new UsageError(`The sandbox folder ${dir} is not writable (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, [
       'Pass a writable folder with --dir or REDISCTL_SANDBOX_DIR.',
     ])
   }
+}
+
+/**
+ * mkdir -p one level at a time: Node 24's recursive mkdir never returns for a path under /proc,
+ * while a plain mkdir fails at once with the reason.
+ */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return
+  makeDirs(dirname(dir))
+  mkdirSync(dir)
 }
 
 async function requireFreePort(port: number): Promise<void> {

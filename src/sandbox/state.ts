@@ -11,6 +11,7 @@ export interface SandboxState {
   dir: string
   nodes: number
   zones: number
+  podIpRange: string
   startedAt: string
 }
 

@@ -49,6 +49,21 @@ async function requireMatchingStatefulSet(ctx: CreateContext): Promise<void> {
   }
 }
 
+/**
+ * Re-applying would write the given password (or none) into the auth config of running pods; a wrong one would
+ * lock clients and replicas out at the next restart. So a pod that is already up must accept it first.
+ */
+async function requireWorkingPassword(ctx: CreateContext): Promise<void> {
+  const running = (await listRedisPods(ctx.target.kube, ctx.target.selector)).filter((p) => p.ready && p.ip)
+  if (running.length === 0) return
+  const access = await openRedis(ctx.target, running.slice(0, 1), ctx.input.connect)
+  try {
+    await access.connector.client({host: running[0].ip!, port: running[0].port})
+  } finally {
+    await access.close()
+  }
+}
+
 /** The create procedure as data: each task re-checks what is already true, so the whole list can run again. */
 export function createTasks(): ListrTask<CreateContext>[] {
   return [
@@ -58,6 +73,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
       task: async (ctx) => {
         ctx.shape = requireValidShape(ctx.input.spec)
         await requireMatchingStatefulSet(ctx)
+        await requireWorkingPassword(ctx)
         const spec = clusterSpec(ctx)
         const objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...clusterManifests(spec)]
         ctx.applied = await applyObjects(ctx.target.kube, objects)

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises'
+import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -24,24 +24,14 @@ export interface E2eSandbox {
 }
 
 /**
- * Work-around, see the report: every sandbox's kubelet hands out pod IPs from the same 127.64.0.0/12, starting at
- * 127.64.0.1, and `sandbox up` has no flag to change that, so two sandboxes on one machine (two test files in
- * parallel, or a developer's own sandbox) give pods the same IP and the second redis-server fails to bind (or,
- * worse, a readiness probe reaches the other sandbox's pod). Each file seeds its kubelet's IP allocator
- * (kubelet/pod-ips.json, "next" index per range) so that its pods start in a /24 block of its own.
+ * A /16 of pod IPs for this file: test files run in parallel, each with its own sandbox, and beside a developer's
+ * sandbox, so each names its own range rather than trusting the per-folder default not to collide.
  */
-export async function seedPodIpBlock(dir: string, block: number): Promise<void> {
-  await mkdir(join(dir, 'kubelet'), {recursive: true})
-  await writeFile(join(dir, 'kubelet', 'pod-ips.json'), JSON.stringify({next: {'127.64.0.0/12': block * 254}, leases: {}}))
-}
-
-/** A /24 block for this file in this run: fileBase picks a file's band of 500 blocks, the pid a block inside it. */
-export const podIpBlock = (fileBase: number): number => fileBase + (process.pid % 450)
+export const podIpRange = (fileBase: number): string => `127.${224 + (fileBase % 30)}.0.0/16`
 
 export async function startE2eSandbox(options: {fileBase: number; json?: boolean}): Promise<E2eSandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'redisctl-e2e-'))
-  await seedPodIpBlock(dir, podIpBlock(options.fileBase))
-  const up = await runCli(['sandbox', 'up', '--dir', dir, ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
+  const up = await runCli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange(options.fileBase), ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
   if (up.code !== 0) throw new Error(`sandbox up failed (${up.code}): ${up.stdout}${up.stderr}`)
   // Text output names no pid: then the daemon's own state file gives the same facts.
   const {kubeconfig, server, pid} = options.json === false

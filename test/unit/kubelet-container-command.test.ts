@@ -53,7 +53,7 @@ describe('which process a container runs', () => {
 
 describe('the server command line', () => {
   it('binds the server to the pod IP, as the source of its connections too, in the foreground', () => {
-    expect(serverArgs(['/conf/redis.conf'], '127.64.0.9')).toEqual(['/conf/redis.conf', '--bind', '127.64.0.9', '--bind-source-addr', '127.64.0.9', '--daemonize', 'no'])
+    expect(serverArgs(['/conf/redis.conf'], '127.64.0.9')).toEqual(['/conf/redis.conf', '--protected-mode', 'no', '--bind', '127.64.0.9', '--bind-source-addr', '127.64.0.9', '--daemonize', 'no'])
   })
 
   it('finds the config file only in first position', () => {

@@ -15,13 +15,14 @@ export default class SandboxUp extends BaseCommand {
     nodes: Flags.integer({description: 'How many fake Kubernetes nodes to schedule pods on.', default: 3, min: 1, max: 20}),
     zones: Flags.integer({description: 'How many zones the nodes are spread over.', default: 3, min: 1, max: 20}),
     port: Flags.integer({description: 'API server port on 127.0.0.1 (default: a free one).', default: 0, min: 0, max: 65535}),
+    'pod-ip-range': Flags.string({description: 'CIDR in 127.0.0.0/8 that pod IPs come from (default: a /16 derived from --dir, so two sandboxes never share an IP).'}),
     timeout: Flags.integer({description: 'Seconds to wait for the API to answer.', default: 30, min: 1}),
   }
 
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(SandboxUp)
     const dir = sandboxDir(flags.dir)
-    const result = await sandboxUp({dir, nodes: flags.nodes, zones: flags.zones, port: flags.port, timeoutMs: flags.timeout * 1000})
+    const result = await sandboxUp({dir, nodes: flags.nodes, zones: flags.zones, port: flags.port, podIpRange: flags['pod-ip-range'], timeoutMs: flags.timeout * 1000})
     this.log(result.alreadyUp ? `The sandbox is already up at ${result.server}.` : `The sandbox is up at ${result.server}.`)
     this.log(`kubeconfig: ${result.kubeconfig}`)
     this.log(`export KUBECONFIG=${result.kubeconfig}`)

@@ -5,7 +5,12 @@
  * coming from 127.0.0.1 and the cluster would never join.
  */
 export function serverArgs(containerArgs: readonly string[], podIp: string): string[] {
-  return [...containerArgs, '--bind', podIp, '--bind-source-addr', podIp, '--daemonize', 'no']
+  // The official redis image is built with protected mode off, since clients and peers come from other pods; the
+  // host's redis-server has it on. Stating it first (after the config file) keeps that default while the
+  // container's own arguments can still turn it on; a config file's own protected-mode line is overridden.
+  const config = configFileOf(containerArgs)
+  const rest = config === undefined ? containerArgs : containerArgs.slice(1)
+  return [...(config === undefined ? [] : [config]), '--protected-mode', 'no', ...rest, '--bind', podIp, '--bind-source-addr', podIp, '--daemonize', 'no']
 }
 
 /** The config file redis-server reads: its first argument unless that is an option. */
