@@ -2,16 +2,17 @@ import {spawnSync} from 'node:child_process'
 
 import {Cluster, Redis} from 'ioredis'
 
-import {parseClusterInfo, parseClusterNodes} from '../../src/redis/cluster-nodes.js'
-import type {NodeAddress} from '../../src/redis/connection.js'
+import {parseClusterNodes} from '../../src/redis/cluster-nodes.js'
+import {RedisConnector, type NodeAddress} from '../../src/redis/connection.js'
+import {formCluster} from '../../src/redis/form.js'
 import type {MasterRef} from '../../src/redis/migrate-slots.js'
 import type {MasterSlots} from '../../src/topology/rebalance.js'
 import {rangesToSlots, SLOT_COUNT, splitEvenly} from '../../src/topology/slots.js'
 import {type RedisNodes, startRedisNodes} from './redis-nodes.js'
 
 /**
- * A small cluster formed with plain commands (ADDSLOTSRANGE, SET-CONFIG-EPOCH, MEET) for the migration tests,
- * plus test data that covers every slot. To be folded into the forming code once that lands.
+ * A small cluster of masters (some of them empty) formed by redisctl's own forming code, for the migration
+ * tests, plus test data that covers every slot.
  */
 export interface TestCluster {
   servers: RedisNodes
@@ -28,16 +29,13 @@ export async function startTestCluster(options: {masters: number; emptyMasters?:
   try {
     const ids = await Promise.all(clients.map(async (c) => String(await c.call('CLUSTER', 'MYID'))))
     const ranges = splitEvenly(options.masters)
-    await Promise.all(clients.map(async (c, i) => {
-      if (i < options.masters) await c.call('CLUSTER', 'ADDSLOTSRANGE', ranges[i].start, ranges[i].end)
-      await c.call('CLUSTER', 'SET-CONFIG-EPOCH', i + 1)
-    }))
-    await Promise.all(clients.slice(1).map((c) => c.call('CLUSTER', 'MEET', servers.nodes[0].host, servers.nodes[0].port)))
-    await waitUntil(async () => (await Promise.all(clients.map(async (c) => {
-      const lines = parseClusterNodes(String(await c.call('CLUSTER', 'NODES')))
-      const known = lines.filter((l) => ids.includes(l.id) && !l.flags.includes('handshake')).length === ids.length
-      return known && parseClusterInfo(String(await c.call('CLUSTER', 'INFO'))).state === 'ok'
-    }))).every(Boolean), 30_000, 'the test cluster to form')
+    const pods = servers.nodes.map((n, i) => ({pod: `node-${i}`, ordinal: i, ip: n.host, port: n.port}))
+    const connector = new RedisConnector()
+    try {
+      await formCluster(connector, {shards: pods.map((master, i) => ({master, slots: i < options.masters ? [ranges[i]] : [], replicas: []}))}, {timeoutMs: 30_000})
+    } finally {
+      await connector.closeAll()
+    }
     const masters = servers.nodes.map((n, i) => ({id: ids[i], address: {host: n.host, port: n.port}}))
     return {
       servers, masters, clients,
@@ -50,14 +48,6 @@ export async function startTestCluster(options: {masters: number; emptyMasters?:
     clients.forEach((c) => c.disconnect())
     await servers.stop()
     throw error
-  }
-}
-
-export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
   }
 }
 
