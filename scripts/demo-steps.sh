@@ -25,8 +25,6 @@ node scripts/demo-load.mjs write 20000
 
 step redisctl status
 redisctl status
-
-
 step redisctl scale --masters 4
 redisctl scale --masters 4
 node scripts/demo-load.mjs verify 20000
