@@ -146,6 +146,12 @@ describe('redisctl cluster create', () => {
     expect(json(check)).toMatchObject({healthy: true, errors: 0, warnings: 0, findings: []})
   })
 
+  it('reaches the nodes through the Kubernetes API with --connect port-forward, as from a laptop', async () => {
+    const check = await sandbox.cli(['check', '--connect', 'port-forward', '--json'])
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    expect(json(check)).toMatchObject({healthy: true, errors: 0})
+  })
+
   it('--dry-run -o yaml prints a StatefulSet manifest and creates nothing', async () => {
     const before = await names(sandbox, 'statefulsets,services,configmaps,pdb,pvc,pods')
     const dry = await sandbox.cli(['cluster', 'create', '--name', 'dry', '--dry-run', '-o', 'yaml'])
