@@ -51,5 +51,5 @@ fi
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund >/dev/null || { say "npm ci failed"; exit 3; }
+  npm ci --no-audit --no-fund >/dev/null || { say "npm ci failed (see the errors above)"; exit 3; }
 fi
