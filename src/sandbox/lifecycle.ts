@@ -7,7 +7,7 @@ import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
-import {findExecutable} from './executables.js'
+import {findServerBinary} from './kubelet/container-command.js'
 import {stopLeftoverServers} from './kubelet/index.js'
 import {parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
@@ -48,7 +48,7 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   }
   if (options.podIpRange !== undefined) parseIpRange(options.podIpRange)
   if (options.zones > options.nodes) throw new UsageError(`--zones (${options.zones}) cannot exceed --nodes (${options.nodes}).`)
-  if (!findExecutable('redis-server')) {
+  if (!findServerBinary('redis-server')) {
     throw new PreconditionError('redis-server is not installed: the sandbox runs every pod as a real redis-server process.', [
       'Install it: sudo apt-get install -y redis-server (Debian/Ubuntu).',
     ])
