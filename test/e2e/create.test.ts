@@ -50,7 +50,7 @@ describe('redisctl cluster create', () => {
   let created: CliResult
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({fileBase: 600})
+    sandbox = await startE2eSandbox({podIpOctet: 241})
     created = await sandbox.cli(['cluster', 'create', '--json'])
   })
 

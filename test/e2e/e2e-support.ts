@@ -24,14 +24,15 @@ export interface E2eSandbox {
 }
 
 /**
- * A /16 of pod IPs for this file: test files run in parallel, each with its own sandbox, and beside a developer's
- * sandbox, so each names its own range rather than trusting the per-folder default not to collide.
+ * A /16 of pod IPs for each e2e file, 127.240-254.x: test files run in parallel, each with its own sandbox, beside
+ * the redis-server nodes of test/support/redis-nodes.ts (127.200-239.x) and a developer's own sandbox, so each file
+ * names its own range rather than trusting the per-folder default not to collide.
  */
-export const podIpRange = (fileBase: number): string => `127.${224 + (fileBase % 30)}.0.0/16`
+export const podIpRange = (octet: number): string => `127.${octet}.0.0/16`
 
-export async function startE2eSandbox(options: {fileBase: number; json?: boolean}): Promise<E2eSandbox> {
+export async function startE2eSandbox(options: {podIpOctet: number; json?: boolean}): Promise<E2eSandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'redisctl-e2e-'))
-  const up = await runCli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange(options.fileBase), ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
+  const up = await runCli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange(options.podIpOctet), ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
   if (up.code !== 0) throw new Error(`sandbox up failed (${up.code}): ${up.stdout}${up.stderr}`)
   // Text output names no pid: then the daemon's own state file gives the same facts.
   const {kubeconfig, server, pid} = options.json === false

@@ -53,7 +53,7 @@ describe('redisctl sandbox', () => {
   const remember = (list: Array<{ip?: string}>) => list.forEach((p) => p.ip && seenIps.add(p.ip))
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({fileBase: 100, json: false})
+    sandbox = await startE2eSandbox({podIpOctet: 240, json: false})
   })
 
   afterAll(async () => {

@@ -58,7 +58,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({fileBase: 1600})
+    sandbox = await startE2eSandbox({podIpOctet: 243})
     const created = await sandbox.cli(['cluster', 'create', '--json'])
     if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
     const cluster = await clusterClient(sandbox)

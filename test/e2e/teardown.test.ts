@@ -35,7 +35,7 @@ describe('redisctl teardown', () => {
   const redisctlObjects = () => names(sandbox, 'statefulsets,services,configmaps,pdb', 'app.kubernetes.io/managed-by=redisctl')
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({fileBase: 1100})
+    sandbox = await startE2eSandbox({podIpOctet: 242})
     const created = await sandbox.cli(['cluster', 'create', '--replicas-per-master', '0', '--json'])
     if (created.code !== 0) throw new Error(`cluster create failed (${created.code}): ${created.stdout}${created.stderr}`)
     const applied = await sandbox.kubectl(['apply', '-f', '-'], UNRELATED)

@@ -23,10 +23,11 @@ export interface RedisNodes {
 let subnet = 0
 
 function nextSubnet(): string {
-  // A different /24 per call and per worker so that parallel test files never share an address.
-  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) % 50
+  // A different /24 per call and per worker so that parallel test files never share an address; 127.200-239 only,
+  // as the e2e sandboxes use 127.240-254.
+  const worker = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) % 40
   subnet += 1
-  return `127.${200 + (worker % 50)}.${(process.pid + subnet) % 250}`
+  return `127.${200 + worker}.${(process.pid + subnet) % 250}`
 }
 
 export async function startRedisNodes(count: number, options: {cluster?: boolean; password?: string; extraConfig?: string[]} = {}): Promise<RedisNodes> {
