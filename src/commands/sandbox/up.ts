@@ -15,7 +15,7 @@ export default class SandboxUp extends BaseCommand {
     nodes: Flags.integer({description: 'How many fake Kubernetes nodes to schedule pods on.', default: 3, min: 1, max: 20}),
     zones: Flags.integer({description: 'How many zones the nodes are spread over.', default: 3, min: 1, max: 20}),
     port: Flags.integer({description: 'API server port on 127.0.0.1 (default: a free one).', default: 0, min: 0, max: 65535}),
-    'pod-ip-range': Flags.string({description: 'CIDR in 127.0.0.0/8 that pod IPs come from (default: a /16 derived from --dir, so two sandboxes never share an IP).'}),
+    'pod-ip-range': Flags.string({description: 'CIDR in 127.0.0.0/8 that pod IPs come from (default: a /16 derived from --dir; name distinct ones when running several sandboxes at once).'}),
     timeout: Flags.integer({description: 'Seconds to wait for the API to answer.', default: 30, min: 1}),
   }
 
