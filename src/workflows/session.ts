@@ -1,11 +1,10 @@
-import {connect as tcpConnect} from 'node:net'
-
 import {connectKube, requireNamespace, type Kube} from '../kube/context.js'
 import {openPortForwards} from '../kube/port-forward.js'
 import type {RedisPod} from '../kube/pods.js'
 import {resolvePassword} from '../kube/secrets.js'
 import {clusterSelector} from '../manifests/labels.js'
 import {RedisConnector} from '../redis/connection.js'
+import {tcpOpen} from '../redis/probe.js'
 
 export type ConnectMode = 'auto' | 'direct' | 'port-forward'
 
@@ -46,7 +45,7 @@ export interface RedisAccess {
  */
 export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mode: ConnectMode): Promise<RedisAccess> {
   const reachable = pods.filter((p) => p.ip)
-  const direct = mode === 'direct' || (mode === 'auto' && (reachable.length === 0 || (await answersTcp(reachable[0].ip!, reachable[0].port))))
+  const direct = mode === 'direct' || (mode === 'auto' && (reachable.length === 0 || (await tcpOpen(reachable[0].ip!, reachable[0].port, 500))))
   if (direct) {
     const connector = new RedisConnector({password: target.password})
     return {connector, mode: 'direct', close: () => connector.closeAll()}
@@ -61,17 +60,4 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
       await forwards.close()
     },
   }
-}
-
-function answersTcp(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({host, port})
-    const done = (ok: boolean): void => {
-      socket.destroy()
-      resolve(ok)
-    }
-    socket.setTimeout(timeoutMs, () => done(false))
-    socket.once('connect', () => done(true))
-    socket.once('error', () => done(false))
-  })
 }

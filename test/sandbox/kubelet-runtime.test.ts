@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {pingServer, tcpOpen} from '../../src/sandbox/kubelet/probe.js'
+import {pingServer, tcpOpen} from '../../src/redis/probe.js'
 import {startServer, stopStaleServers} from '../../src/sandbox/kubelet/process.js'
 import {serverArgs} from '../../src/sandbox/kubelet/server-args.js'
 import {isRedisProcess, waitFor} from './kubelet-harness.js'
