@@ -64,6 +64,18 @@ function networkDetail(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** Like kubeCall, but an object that does not exist (404) is undefined rather than an error. */
+export async function kubeFind<T>(doing: string, call: () => Promise<T>, server?: string): Promise<T | undefined> {
+  return kubeCall(doing, async () => {
+    try {
+      return await call()
+    } catch (error) {
+      if (isNotFound(error)) return undefined
+      throw error
+    }
+  }, server)
+}
+
 /** Runs a Kubernetes API call and converts its failure into a typed error. */
 export async function kubeCall<T>(doing: string, call: () => Promise<T>, server?: string): Promise<T> {
   try {

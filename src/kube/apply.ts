@@ -1,7 +1,6 @@
 import type {KubernetesObject} from '@kubernetes/client-node'
 import {PatchStrategy} from '@kubernetes/client-node'
 
-import {isNotFound} from './api-errors.js'
 import type {Kube} from './context.js'
 
 export type ApplyAction = 'created' | 'configured'
@@ -22,15 +21,8 @@ export async function applyObjects(kube: Kube, objects: KubernetesObject[]): Pro
   const applied: AppliedObject[] = []
   for (const object of objects) {
     const spec = {...object, metadata: {...object.metadata, namespace: object.metadata?.namespace ?? kube.namespace}}
-    const exists = await kube.call(`reading ${describe(spec)}`, async () => {
-      try {
-        await kube.objects.read({apiVersion: spec.apiVersion, kind: spec.kind, metadata: {name: spec.metadata.name!, namespace: spec.metadata.namespace}})
-        return true
-      } catch (error) {
-        if (isNotFound(error)) return false
-        throw error
-      }
-    })
+    const exists = (await kube.find(`reading ${describe(spec)}`, () =>
+      kube.objects.read({apiVersion: spec.apiVersion, kind: spec.kind, metadata: {name: spec.metadata.name!, namespace: spec.metadata.namespace}}))) !== undefined
     if (exists) {
       await kube.call(`updating ${describe(spec)}`, () =>
         kube.objects.patch(spec, undefined, undefined, 'redisctl', undefined, PatchStrategy.MergePatch))

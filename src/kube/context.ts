@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PolicyV1Api} from '@kubernetes/client-node'
 
 import {NotFoundError} from '../errors.js'
-import {isNotFound, kubeCall} from './api-errors.js'
+import {kubeCall, kubeFind} from './api-errors.js'
 
 export interface KubeTarget {
   kubeconfig?: string
@@ -22,6 +22,8 @@ export interface Kube {
   objects: KubernetesObjectApi
   /** Runs an API call, turning its failure into a typed error that names the server. */
   call<T>(doing: string, call: () => Promise<T>): Promise<T>
+  /** Like call, but an object that does not exist is undefined (reads, and deletes of what is already gone). */
+  find<T>(doing: string, call: () => Promise<T>): Promise<T | undefined>
 }
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
@@ -66,19 +68,16 @@ export function connectKube(target: KubeTarget): Kube {
     policy: kc.makeApiClient(PolicyV1Api),
     objects: KubernetesObjectApi.makeApiClient(kc),
     call: (doing, call) => kubeCall(doing, call, server),
+    find: (doing, call) => kubeFind(doing, call, server),
   }
 }
 
 /** Fails with a clear NotFoundError when the namespace does not exist (also proves the API answers). */
 export async function requireNamespace(kube: Kube): Promise<void> {
-  try {
-    await kube.call(`reading namespace ${kube.namespace}`, () => kube.core.readNamespace({name: kube.namespace}))
-  } catch (error) {
-    if (error instanceof NotFoundError || isNotFound(error)) {
-      throw new NotFoundError(`The namespace "${kube.namespace}" does not exist.`, [
-        'Check -n/--namespace (kubectl get namespaces), or create it: kubectl create namespace ' + kube.namespace + '.',
-      ])
-    }
-    throw error
+  const namespace = await kube.find(`reading namespace ${kube.namespace}`, () => kube.core.readNamespace({name: kube.namespace}))
+  if (!namespace) {
+    throw new NotFoundError(`The namespace "${kube.namespace}" does not exist.`, [
+      'Check -n/--namespace (kubectl get namespaces), or create it: kubectl create namespace ' + kube.namespace + '.',
+    ])
   }
 }

@@ -1,4 +1,3 @@
-import {isNotFound} from './api-errors.js'
 import type {Kube} from './context.js'
 
 /** What teardown removes, in an order that stops pods from being recreated first. */
@@ -31,18 +30,14 @@ export async function listNames(kube: Kube, kind: DeletableKind, selector: strin
 export async function deleteObject(kube: Kube, kind: DeletableKind, name: string): Promise<void> {
   const namespace = kube.namespace
   const target = {name, namespace, propagationPolicy: 'Background'}
-  await kube.call(`deleting ${kind} ${name}`, async () => {
-    try {
-      switch (kind) {
-        case 'StatefulSet': await kube.apps.deleteNamespacedStatefulSet(target); break
-        case 'PodDisruptionBudget': await kube.policy.deleteNamespacedPodDisruptionBudget(target); break
-        case 'Service': await kube.core.deleteNamespacedService(target); break
-        case 'ConfigMap': await kube.core.deleteNamespacedConfigMap(target); break
-        case 'Secret': await kube.core.deleteNamespacedSecret(target); break
-        case 'PersistentVolumeClaim': await kube.core.deleteNamespacedPersistentVolumeClaim(target); break
-      }
-    } catch (error) {
-      if (!isNotFound(error)) throw error
+  await kube.find(`deleting ${kind} ${name}`, async () => {
+    switch (kind) {
+      case 'StatefulSet': return kube.apps.deleteNamespacedStatefulSet(target)
+      case 'PodDisruptionBudget': return kube.policy.deleteNamespacedPodDisruptionBudget(target)
+      case 'Service': return kube.core.deleteNamespacedService(target)
+      case 'ConfigMap': return kube.core.deleteNamespacedConfigMap(target)
+      case 'Secret': return kube.core.deleteNamespacedSecret(target)
+      case 'PersistentVolumeClaim': return kube.core.deleteNamespacedPersistentVolumeClaim(target)
     }
   })
 }

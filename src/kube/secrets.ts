@@ -1,5 +1,4 @@
 import {NotFoundError, UsageError} from '../errors.js'
-import {isNotFound, kubeError} from './api-errors.js'
 import type {Kube} from './context.js'
 
 export const PASSWORD_ENV = 'REDISCTL_PASSWORD'
@@ -10,16 +9,11 @@ export const PASSWORD_ENV = 'REDISCTL_PASSWORD'
  */
 export async function resolvePassword(kube: Kube, secretName: string | undefined): Promise<string | undefined> {
   if (!secretName) return process.env[PASSWORD_ENV] || undefined
-  let secret
-  try {
-    secret = await kube.core.readNamespacedSecret({name: secretName, namespace: kube.namespace})
-  } catch (error) {
-    if (isNotFound(error)) {
-      throw new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
-        `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
-      ])
-    }
-    throw kubeError(error, `reading Secret ${secretName}`, kube.server)
+  const secret = await kube.find(`reading Secret ${secretName}`, () => kube.core.readNamespacedSecret({name: secretName, namespace: kube.namespace}))
+  if (!secret) {
+    throw new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
+      `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
+    ])
   }
   const encoded = secret.data?.password
   const plain = secret.stringData?.password
