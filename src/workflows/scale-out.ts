@@ -22,6 +22,8 @@ export interface ScaleOutContext {
   shape: ClusterShape
   force: boolean
   timeoutMs: number
+  /** The StatefulSet's replicas when the scale began. */
+  podsBefore?: number
   cluster?: OpenCluster
   layout?: ClusterLayout
   placement?: Placement
@@ -52,7 +54,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
     {
       title: 'Check the cluster before changing it',
       task: async (ctx) => {
-        await requireGrowableStatefulSet(ctx)
+        ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options)
         try {
           const blocking = blockingFindings(await cluster.observe())
@@ -70,7 +72,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
       title: 'Scale the StatefulSet',
       task: async (ctx, task) => {
         const wanted = shapePodCount(ctx.shape)
-        if ((await requireGrowableStatefulSet(ctx)) === wanted) {
+        if (ctx.podsBefore === wanted) {
           task.skip(`already ${wanted} pods`)
           return
         }
