@@ -1,31 +1,55 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
+import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
 import {runTasks} from '../cli/tasks.js'
-import {requireValidShape} from '../topology/shape.js'
+import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
+import type {ClusterLayout, Topology} from '../topology/model.js'
+import type {PlacementViolation} from '../topology/placement.js'
 import {describeMoves} from '../workflows/rebalance.js'
+import {scaleDirection} from '../workflows/scale-direction.js'
+import {describePlan, prepareScaleIn, scaleInTasks, type ScaleInContext} from '../workflows/scale-in.js'
 import {requireGrowableStatefulSet, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
-import {openTarget} from '../workflows/session.js'
+import {openTarget, type KubeTargetSession, type TargetOptions} from '../workflows/session.js'
 
 export interface ScaleResult {
   namespace: string
   name: string
+  direction: 'out' | 'in'
   dryRun: boolean
   masters: Array<{pod: string; k8sNode?: string; slots: string; replicas: string[]}>
   moves: Array<{from: string; to: string; slots: number}>
   keysMoved: number
   keysPerSecond: number
+  /** Scale in: pods removed, masters failed over to a replica that stays, and what became of the PVCs. */
+  removedPods: string[]
+  failovers: Array<{from: string; to: string}>
+  pvcs: {kept: string[]; deleted: string[]}
   warnings: string[]
 }
 
-export default class Scale extends BaseCommand {
-  static override summary = 'Grow the cluster to N masters (and R replicas each), data kept: new pods, joined, slots rebalanced.'
-  static override description = `Scales the StatefulSet, waits for the new pods, introduces them to the cluster, makes the chosen ones masters and the others replicas (on another Kubernetes node and zone than their master whenever the pods allow it), then moves slots onto the new masters with the fewest moves.
+interface Run {
+  flags: {name: string; force: boolean; timeout: number; 'delete-pvcs': boolean; 'dry-run': boolean; yes: boolean}
+  shape: ClusterShape
+  options: TargetOptions
+  target: KubeTargetSession
+}
 
-Idempotent and resumable: killed at any point, the same command finishes the job; a half-moved slot is completed. Scaling in is not available yet and is refused without changing anything.`
-  static override examples = ['<%= config.bin %> scale --masters 4', '<%= config.bin %> scale --masters 3 --replicas-per-master 2', '<%= config.bin %> scale --masters 5 --dry-run']
+export default class Scale extends BaseCommand {
+  static override summary = 'Scale the cluster to N masters with R replicas each, out or in, data kept.'
+  static override description = `Out: scales the StatefulSet up, waits for the new pods, introduces them to the cluster, makes the chosen ones masters and the others replicas (on another Kubernetes node and zone than their master whenever the pods allow it), then moves slots onto the new masters with the fewest moves.
+
+In: the StatefulSet removes its highest ordinals, whatever their role is today, so the plan starts from them: a master on a removed pod whose replica stays is failed over to it when that is cheaper than moving its data, other masters that go are drained evenly into the masters that stay (replica migration off meanwhile), the pods that stay are re-homed so every master has R replicas, the removed nodes are forgotten by every node and reset, and only then does the StatefulSet shrink. Their PersistentVolumeClaims are kept unless --delete-pvcs.
+
+Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unless --force), masters that stay without the memory for the data, pods owned by an operator. Idempotent and resumable: killed at any point, the same command finishes the job; a half-moved slot is completed.`
+  static override examples = [
+    '<%= config.bin %> scale --masters 4',
+    '<%= config.bin %> scale --masters 3 --replicas-per-master 2',
+    '<%= config.bin %> scale --masters 3 --dry-run',
+    '<%= config.bin %> scale --masters 3 --delete-pvcs --yes',
+  ]
 
   static override flags = {
     ...kubeFlags,
@@ -34,6 +58,7 @@ Idempotent and resumable: killed at any point, the same command finishes the job
     masters: Flags.integer({description: 'Number of masters wanted (at least 3).', required: true}),
     'replicas-per-master': Flags.integer({description: 'Replicas for each master.', default: 1, min: 0}),
     force: Flags.boolean({description: 'Scale even when check finds errors in the cluster.', default: false}),
+    'delete-pvcs': Flags.boolean({description: 'Scaling in: delete the PersistentVolumeClaims of the removed pods (asks first; --yes without a TTY).', default: false}),
   }
 
   async run(): Promise<ScaleResult> {
@@ -41,13 +66,18 @@ Idempotent and resumable: killed at any point, the same command finishes the job
     const shape = requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const options = {...flags, passwordSecret: flags['password-secret']}
     const target = await openTarget(options)
+    const run: Run = {flags, shape, options, target}
+    return await scaleDirection(target, options, flags.name, shape) === 'in' ? this.scaleIn(run) : this.scaleOut(run)
+  }
+
+  private async scaleOut({flags, shape, options, target}: Run): Promise<ScaleResult> {
     const ctx: ScaleOutContext = {
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     if (flags['dry-run']) {
       const current = await requireGrowableStatefulSet(ctx)
       this.log(`Would scale StatefulSet ${flags.name} from ${current} to ${shape.masters * (1 + shape.replicasPerMaster)} pods, join the new pods, then rebalance the slots over ${shape.masters} masters.`)
-      return {namespace: target.kube.namespace, name: flags.name, dryRun: true, masters: [], moves: [], keysMoved: 0, keysPerSecond: 0, warnings: []}
+      return this.result(target, flags.name, 'out', true)
     }
     let after
     try {
@@ -57,18 +87,77 @@ Idempotent and resumable: killed at any point, the same command finishes the job
       await ctx.cluster?.access.close()
     }
     const topology = ctx.rebalance?.topology
-    const masters = (ctx.layout?.shards ?? []).map((s) => {
-      const node = after.nodes.find((n) => n.pod?.pod === s.master.pod)
-      return {pod: s.master.pod, k8sNode: s.master.k8sNode, slots: formatRanges(node?.slots ?? s.slots), replicas: s.replicas.map((r) => r.pod)}
-    })
-    const moves = topology ? describeMoves(topology, ctx.rebalance!.moves) : []
-    const warnings = (ctx.placement?.violations ?? []).map((v) =>
-      `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}).`)
-    this.log(`The cluster ${flags.name} has ${masters.length} masters with ${shape.replicasPerMaster} replicas each.`)
+    const warnings = placementWarnings(ctx.placement?.violations ?? [])
+    this.log(`The cluster ${flags.name} has ${ctx.layout?.shards.length ?? 0} masters with ${shape.replicasPerMaster} replicas each.`)
     for (const w of warnings) this.warn(w)
     return {
-      namespace: target.kube.namespace, name: flags.name, dryRun: false, masters, moves,
-      keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0, keysPerSecond: Math.round(ctx.rebalance?.progress?.keysPerSecond ?? 0), warnings,
+      ...this.result(target, flags.name, 'out', false),
+      masters: mastersOf(ctx.layout?.shards ?? [], after),
+      moves: topology ? describeMoves(topology, ctx.rebalance!.moves) : [],
+      keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0,
+      keysPerSecond: Math.round(ctx.rebalance?.progress?.keysPerSecond ?? 0),
+      warnings,
+    }
+  }
+
+  private async scaleIn({flags, shape, options, target}: Run): Promise<ScaleResult> {
+    const ctx: ScaleInContext = {
+      options, target, statefulSet: flags.name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
+      timeoutMs: flags.timeout * 1000, actions: [], pvcs: {kept: [], deleted: []},
+    }
+    let after: Topology | undefined
+    try {
+      if (flags['dry-run']) {
+        await prepareScaleIn(ctx)
+        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${ctx.plan!.podsAfter} pods.`)
+        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${m.slots} slots from ${m.from} to ${m.to}`)
+        return this.scaleInResult(ctx, true, ctx.topology!)
+      }
+      if (flags['delete-pvcs'] && !(await confirm(`Scale ${flags.name} in and delete the PersistentVolumeClaims of the removed pods?`, {yes: flags.yes, action: 'delete PersistentVolumeClaims'}))) {
+        this.log('Nothing was changed.')
+        return this.result(target, flags.name, 'in', false)
+      }
+      await runTasks(scaleInTasks(), ctx, this.jsonEnabled())
+      after = await ctx.cluster!.observe()
+    } finally {
+      await ctx.cluster?.access.close()
+    }
+    const result = this.scaleInResult(ctx, false, after)
+    this.log(`The cluster ${flags.name} has ${result.masters.length} masters with ${shape.replicasPerMaster} replicas each on ${ctx.plan!.podsAfter} pods.`)
+    if (ctx.pvcs.kept.length > 0) this.log(`Kept PersistentVolumeClaims: ${ctx.pvcs.kept.join(', ')} (redisctl scale ... --delete-pvcs, or kubectl delete pvc, removes them).`)
+    for (const w of result.warnings) this.warn(w)
+    return result
+  }
+
+  private scaleInResult(ctx: ScaleInContext, dryRun: boolean, after: Topology): ScaleResult {
+    const plan = ctx.firstPlan ?? ctx.plan!
+    return {
+      ...this.result(ctx.target, ctx.statefulSet, 'in', dryRun),
+      masters: mastersOf(dryRun ? plan.layout.shards : ctx.plan!.layout.shards, dryRun ? undefined : after),
+      moves: describeMoves(ctx.topology!, plan.moves),
+      keysMoved: ctx.progress?.keysMoved ?? 0,
+      keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
+      removedPods: plan.removed.map((p) => p.pod),
+      failovers: plan.failovers.map((f) => ({from: f.master.pod, to: f.replica.pod})),
+      pvcs: ctx.pvcs,
+      warnings: placementWarnings(plan.placement.violations),
+    }
+  }
+
+  private result(target: KubeTargetSession, name: string, direction: 'in' | 'out', dryRun: boolean): ScaleResult {
+    return {
+      namespace: target.kube.namespace, name, direction, dryRun, masters: [], moves: [], keysMoved: 0, keysPerSecond: 0,
+      removedPods: [], failovers: [], pvcs: {kept: [], deleted: []}, warnings: [],
     }
   }
 }
+
+function mastersOf(shards: ClusterLayout['shards'], after?: Topology): ScaleResult['masters'] {
+  return shards.map((s) => {
+    const node = after?.nodes.find((n) => n.pod?.pod === s.master.pod)
+    return {pod: s.master.pod, k8sNode: s.master.k8sNode, slots: formatRanges(node?.slots ?? s.slots), replicas: s.replicas.map((r) => r.pod)}
+  })
+}
+
+const placementWarnings = (violations: readonly PlacementViolation[]): string[] => violations.map((v) =>
+  `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}).`)

@@ -2,6 +2,7 @@ import {addressKey, type NodeAddress, type RedisConnector} from './connection.js
 import {AuthFailedError, PreconditionError, RedisUnreachableError, type RedisctlError} from '../errors.js'
 import {type ClusterInfo, type ClusterNodeLine, isTentative, parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
 import {formatRanges, SLOT_COUNT, type SlotRange, slotsToRanges} from '../topology/slots.js'
+import {waitUntil} from '../util/wait.js'
 
 /** What one node says about itself and the cluster, read in one round trip. */
 export interface NodeView {
@@ -26,7 +27,7 @@ export interface ReplicationInfo {
   replicas: (NodeAddress & {state: string})[]
 }
 
-export type NodeErrorKind = 'unreachable' | 'authFailed' | 'clusterDisabled' | 'failed'
+export type NodeErrorKind = 'unreachable' | 'loading' | 'authFailed' | 'clusterDisabled' | 'failed'
 
 export type NodeObservation =
   | {address: NodeAddress; ok: true; view: NodeView}
@@ -125,6 +126,8 @@ function parseReplication(fields: Map<string, string>): ReplicationInfo {
 function classify(error: unknown): {kind: NodeErrorKind; message: string} {
   const message = error instanceof Error ? error.message : String(error)
   if (error instanceof Error && error.name === 'AuthFailedError') return {kind: 'authFailed', message}
+  // Also when the connection's own handshake met it, so before the unreachable case.
+  if (/\bLOADING Redis is loading\b/.test(message)) return {kind: 'loading', message}
   if (error instanceof Error && error.name === 'RedisUnreachableError') return {kind: 'unreachable', message}
   if (/cluster support disabled/i.test(message)) return {kind: 'clusterDisabled', message}
   if (/NOAUTH|WRONGPASS/.test(message)) return {kind: 'authFailed', message}
@@ -180,9 +183,28 @@ export function observationError(node: Extract<NodeObservation, {ok: false}>): R
       return new PreconditionError(`Redis at ${where} runs without cluster support.`, ['Set cluster-enabled yes in its redis.conf.'])
     case 'unreachable':
       return new RedisUnreachableError(node.error.message, ['Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).'])
+    case 'loading':
+      return new RedisUnreachableError(`Redis at ${where} is still loading its data from disk.`, ['Wait until it has loaded (redisctl status), then run the same command again.'])
     case 'failed':
       return new RedisUnreachableError(`Redis at ${where} could not be observed: ${node.error.message}`)
   }
+}
+
+/**
+ * Waits while any node is still loading its data set: a pod whose readiness probe only opens a TCP connection is
+ * Ready before Redis answers anything but LOADING. Any other failure to answer is thrown at once.
+ */
+export async function waitWhileLoading(connector: RedisConnector, addresses: readonly NodeAddress[], timeoutMs: number): Promise<void> {
+  await waitUntil('Redis to finish loading its data on every pod', async () => {
+    const observation = await observeCluster(connector, addresses)
+    const loading: string[] = []
+    for (const node of observation.nodes) {
+      if (node.ok) continue
+      if (node.error.kind !== 'loading') throw observationError(node)
+      loading.push(addressKey(node.address))
+    }
+    return loading.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still loading: ${loading.join(', ')}`}
+  }, {timeoutMs, intervalMs: 100})
 }
 
 /** Who owns which slots in one node's view, as a comparable string (redis-cli's "config signature"). */

@@ -1,3 +1,4 @@
+import {PreconditionError} from '../errors.js'
 import type {ClusterLayout, PodRef, Topology} from './model.js'
 import {placeReplicas, placeShards, type Placement, type Shard} from './placement.js'
 
@@ -16,6 +17,7 @@ export function planScaleOut(topology: Topology, masters: number, replicasPerMas
   }))
   const used = new Set(shards.flatMap((s) => [s.master.pod, ...s.replicas.map((r) => r.pod)]))
   const free: PodRef[] = topology.pods.filter((p) => !used.has(p.pod))
+  refuseStaleData(topology, free)
   const newMasters = Math.max(0, masters - shards.length)
   const chosen = newMasters > 0 ? placeShards(free, newMasters, 0).shards.map((s) => s.master) : []
   const chosenNames = new Set(chosen.map((p) => p.pod))
@@ -26,4 +28,17 @@ export function planScaleOut(topology: Topology, masters: number, replicasPerMas
     placement,
     layout: {shards: placement.shards.map((s) => ({master: s.master, slots: [...(slotsOf.get(s.master.pod) ?? [])], replicas: s.replicas}))},
   }
+}
+
+/**
+ * A new pod outside the cluster that holds keys or claims slots runs on a volume left by an earlier member
+ * (a PVC kept on scale-in): Redis takes the slots of the keys it loads as its own, so meeting it would pit its
+ * claims against the owners'. It must start empty.
+ */
+function refuseStaleData(topology: Topology, free: readonly PodRef[]): void {
+  const stale = topology.nodes.filter((n) => n.pod && free.includes(n.pod) && !n.inCluster && ((n.keys ?? 0) > 0 || n.slotCount > 0))
+  if (stale.length === 0) return
+  throw new PreconditionError(`${stale.map((n) => `${n.pod!.pod} (${n.keys ?? 0} keys, ${n.slotCount} slots)`).join(', ')} ${stale.length === 1 ? 'is' : 'are'} not in the cluster but hold data, likely from a volume an earlier member left: joining would conflict with the slots' owners.`, [
+    'If that data is not needed, empty the pod (redis-cli -h <pod-ip> FLUSHALL, then CLUSTER RESET HARD) or delete its PersistentVolumeClaim and pod, and run this again.',
+  ])
 }

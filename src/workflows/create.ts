@@ -6,7 +6,7 @@ import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
 import {authConfigSecret, clusterManifests, podCount, type ClusterSpec} from '../manifests/cluster.js'
 import {FORM_STEPS} from '../redis/form.js'
-import {observeCluster} from '../redis/observe.js'
+import {observeCluster, waitWhileLoading} from '../redis/observe.js'
 import {planCreate, type CreatePlan} from '../topology/create-plan.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
@@ -102,6 +102,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
       task: async (ctx, task) => {
         ctx.access = await openRedis(ctx.target, ctx.pods, ctx.input.connect)
         const refs = toPodRefs(ctx.pods)
+        await waitWhileLoading(ctx.access.connector, refs.map((p) => ({host: p.ip, port: p.port})), ctx.input.timeoutMs)
         const observation = await observeCluster(ctx.access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
         ctx.plan = planCreate(refs, observation, {masters: ctx.shape!.masters, replicasPerMaster: ctx.shape!.replicasPerMaster})
         task.title = ctx.plan.kind === 'formed' ? 'The cluster is already formed' :

@@ -34,7 +34,7 @@ export function blockingFindings(topology: Topology): string[] {
   return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
 }
 
-const masterRefs = (topology: Topology): MasterRef[] =>
+export const masterRefs = (topology: Topology): MasterRef[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.role === 'master' && n.id).map((n) => ({id: n.id!, address: n.address}))
 
 export function mastersForPlan(topology: Topology, weights: Map<string, number>): MasterSlots[] {

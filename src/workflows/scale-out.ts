@@ -3,6 +3,7 @@ import type {ListrTask} from 'listr2'
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
 import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
 import {FORM_STEPS} from '../redis/form.js'
+import {waitWhileLoading} from '../redis/observe.js'
 import type {ClusterLayout} from '../topology/model.js'
 import type {Placement} from '../topology/placement.js'
 import {planScaleOut} from '../topology/scale-out-plan.js'
@@ -85,6 +86,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
       task: async (ctx) => {
         await waitForReadyPods(ctx.target.kube, ctx.target.selector, shapePodCount(ctx.shape), ctx.timeoutMs)
         ctx.cluster = await openCluster(ctx.options)
+        await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port})), ctx.timeoutMs)
         const planned = planScaleOut(await ctx.cluster.observe(), ctx.shape.masters, ctx.shape.replicasPerMaster)
         ctx.layout = planned.layout
         ctx.placement = planned.placement

@@ -1,0 +1,44 @@
+import {waitUntil} from '../util/wait.js'
+import {commandFailed} from './commands.js'
+import type {NodeAddress, RedisConnector} from './connection.js'
+import {observeCluster} from './observe.js'
+import type {NodeRef} from './remove-nodes.js'
+
+/** Redis's CLUSTER_MF_TIMEOUT: how long a manual failover may take before the replica gives it up. */
+const MANUAL_FAILOVER_TIMEOUT_MS = 5000
+
+/**
+ * Makes the replica its master's master with CLUSTER FAILOVER (the coordinated kind: the master stops writes
+ * until the replica has caught up, so no acknowledged write is lost), then waits until every node names the
+ * replica as owner of the slots and the old master as its replica. Done already when the replica is a master.
+ */
+export async function failOver(connector: RedisConnector, replica: NodeRef, master: NodeRef, everyone: readonly NodeAddress[], timeoutMs: number): Promise<string[]> {
+  const client = await connector.client(replica.address)
+  const actions: string[] = []
+  let asked = 0
+  const askIfStillReplica = async (): Promise<void> => {
+    // A manual failover that the master does not confirm in time is dropped silently: ask again after that.
+    if (Date.now() - asked < MANUAL_FAILOVER_TIMEOUT_MS) return
+    if (String(((await client.call('ROLE')) as unknown[])[0]) === 'master') return
+    try {
+      await client.call('CLUSTER', 'FAILOVER')
+    } catch (error) {
+      throw commandFailed(replica.address, 'CLUSTER FAILOVER', error)
+    }
+    asked = Date.now()
+    actions.push(`${replica.address.host}: CLUSTER FAILOVER (takes over from ${master.id})`)
+  }
+  await waitUntil(`${replica.address.host} to take over from its master`, async () => {
+    await askIfStillReplica()
+    const observation = await observeCluster(connector, everyone)
+    const lagging = observation.views.filter((v) => {
+      const promoted = v.nodes.find((n) => n.id === replica.id)
+      const demoted = v.nodes.find((n) => n.id === master.id)
+      return promoted?.role !== 'master' || promoted.slots.length === 0 || (demoted !== undefined && demoted.slots.length > 0)
+    })
+    return lagging.length === 0 && observation.agreed
+      ? {done: true, value: undefined}
+      : {done: false, missing: `${lagging.length} nodes do not yet see the new master`}
+  }, {timeoutMs})
+  return actions
+}

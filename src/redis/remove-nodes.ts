@@ -1,0 +1,77 @@
+import {PreconditionError} from '../errors.js'
+import {waitUntil} from '../util/wait.js'
+import {commandFailed, pipelined, pipelinedOk} from './commands.js'
+import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {observationError, observeCluster, observeNode} from './observe.js'
+
+/** A cluster node by where it listens and its id. */
+export interface NodeRef {
+  address: NodeAddress
+  id: string
+}
+
+/**
+ * Has every node that stays forget the given ids, all nodes at once: a forgotten id is banned for 60 s on the
+ * node that forgot it, so every node must forget within that window or gossip from one that has not yet
+ * teaches the others again. A node that does not know an id any more counts as done. Returns what was sent.
+ */
+export async function forgetNodes(connector: RedisConnector, staying: readonly NodeAddress[], ids: readonly string[]): Promise<string[]> {
+  const gone = new Set(ids)
+  const observation = await observeCluster(connector, staying)
+  const sent = await Promise.all(observation.nodes.map(async (node) => {
+    if (!node.ok) throw observationError(node)
+    const {view} = node
+    const known = view.nodes.filter((n) => !n.myself && gone.has(n.id)).map((n) => n.id)
+    if (gone.has(view.id)) throw new PreconditionError(`${addressKey(node.address)} is itself one of the nodes to forget.`)
+    if (view.myself.masterId && gone.has(view.myself.masterId)) {
+      throw new PreconditionError(`${addressKey(node.address)} still replicates ${view.myself.masterId}, which is to be forgotten.`, [
+        'Its replica must follow a master that stays first; run the same command again.',
+      ])
+    }
+    const client = await connector.client(node.address)
+    const replies = await pipelined(client, node.address, known.map((id) => ['CLUSTER', 'FORGET', id]))
+    replies.forEach((reply, i) => {
+      if (!reply.ok && !/unknown node/i.test(reply.error.message)) throw commandFailed(node.address, `CLUSTER FORGET ${known[i]}`, reply.error)
+    })
+    return known.map((id) => `${addressKey(node.address)}: CLUSTER FORGET ${id}`)
+  }))
+  return sent.flat()
+}
+
+/**
+ * Leaves the nodes outside any cluster with nothing in them, so that a pod that later comes back on the same
+ * volume starts empty instead of rejoining with its old id. CLUSTER RESET HARD gives a new id, no peers and
+ * epoch 0, and empties a replica's memory but not its append-only file: on restart the node would load the
+ * keys, take the slots they hash to as unassigned ones, and claim them against their owners. So FLUSHALL goes
+ * in the same pipeline, which Redis runs back to back, logged to the AOF. A node already alone (reset by an
+ * earlier run) is left as it is. Refuses a node that still owns slots or, as a master, holds keys.
+ */
+export async function resetNodes(connector: RedisConnector, nodes: readonly NodeRef[]): Promise<string[]> {
+  const sent = await Promise.all(nodes.map(async ({address, id}) => {
+    const node = await observeNode(connector, address)
+    if (!node.ok) throw observationError(node)
+    const {view} = node
+    if (view.nodes.length === 1 && view.myself.slots.length === 0) return []
+    if (view.myself.slots.length > 0) {
+      throw new PreconditionError(`${addressKey(address)} still owns slots, so it was not reset.`, ['Move its slots away first: redisctl slots reshard --from it --to-all.'])
+    }
+    if (view.myself.role === 'master' && view.keys > 0) {
+      throw new PreconditionError(`${addressKey(address)} is a master without slots that still holds ${view.keys} keys, so it was not reset.`, [
+        'Those keys are not served by the cluster; move or delete them by hand first (redisctl repair finishes open slots).',
+      ])
+    }
+    await pipelinedOk(await connector.client(address), address, [['CLUSTER', 'RESET', 'HARD'], ['FLUSHALL']], 'resetting a removed node')
+    return [`${addressKey(address)}: CLUSTER RESET HARD, FLUSHALL (was ${id})`]
+  }))
+  return sent.flat()
+}
+
+/** Waits until no node that stays lists any of the ids. */
+export async function waitUntilForgotten(connector: RedisConnector, staying: readonly NodeAddress[], ids: readonly string[], timeoutMs: number): Promise<void> {
+  const gone = new Set(ids)
+  await waitUntil('every node to forget the removed nodes', async () => {
+    const observation = await observeCluster(connector, staying)
+    const remembering = observation.views.filter((v) => v.nodes.some((n) => !n.myself && gone.has(n.id)))
+    return remembering.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${remembering.length} nodes still list a removed node`}
+  }, {timeoutMs})
+}

@@ -1,0 +1,250 @@
+import type {V1StatefulSet} from '@kubernetes/client-node'
+import type {ListrTask} from 'listr2'
+
+import {NotFoundError, PreconditionError} from '../errors.js'
+import type {Kube} from '../kube/context.js'
+import {deleteObject} from '../kube/delete.js'
+import {requireSelfManaged} from '../kube/ownership.js'
+import {listRedisPods} from '../kube/pods.js'
+import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
+import type {NodeAddress} from '../redis/connection.js'
+import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
+import {failOver} from '../redis/failover.js'
+import {FORM_STEPS} from '../redis/form.js'
+import {finishOpenSlots} from '../redis/open-slots.js'
+import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
+import {setReplicaMigration} from '../redis/replica-migration.js'
+import {memoryShortfalls} from '../topology/capacity.js'
+import type {Topology} from '../topology/model.js'
+import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
+import type {ClusterShape} from '../topology/shape.js'
+import {waitUntil} from '../util/wait.js'
+import {openCluster, type OpenCluster} from './inspect.js'
+import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
+import type {KubeTargetSession, TargetOptions} from './session.js'
+
+/** The join steps that make the pods that stay follow their planned masters, and the final wait. */
+const REHOME_STEPS = FORM_STEPS.filter((s) => ['meet', 'converge', 'replicate', 'attach'].includes(s.step))
+const READY_STEP = FORM_STEPS.find((s) => s.step === 'ready')!
+
+export interface ScaleInContext {
+  options: TargetOptions
+  target: KubeTargetSession
+  statefulSet: string
+  shape: ClusterShape
+  force: boolean
+  deletePvcs: boolean
+  timeoutMs: number
+  sts?: V1StatefulSet
+  cluster?: OpenCluster
+  topology?: Topology
+  plan?: ScaleInPlan
+  /** The plan as first made, for the result: later re-plans see the work done and plan less. */
+  firstPlan?: ScaleInPlan
+  actions: string[]
+  progress?: PlanProgress
+  pvcs: {kept: string[]; deleted: string[]}
+}
+
+/**
+ * Reads the StatefulSet, the pods and every node, refuses what is unsafe, and plans. Changes nothing; `scale
+ * --dry-run` stops here.
+ */
+export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
+  ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
+  requireSelfManaged(ctx.sts, await listRedisPods(ctx.target.kube, ctx.target.selector))
+  ctx.cluster = await openCluster(ctx.options)
+  await replan(ctx)
+  const blocking = blockingFindings(ctx.topology!)
+  if (blocking.length > 0 && !ctx.force) {
+    throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
+      'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to scale anyway.',
+    ])
+  }
+  const short = memoryShortfalls(ctx.topology!, ctx.plan!)
+  if (short.length > 0) {
+    const mb = (bytes: number): string => `${Math.round(bytes / 1048576)} MB`
+    throw new PreconditionError(`The masters that stay cannot hold the data, so nothing was changed: ${short.map((s) => `${s.pod} would hold about ${mb(s.projectedBytes)} with maxmemory ${mb(s.maxMemoryBytes)}`).join('; ')}.`, [
+      'Raise maxmemory (or the pods\' memory), delete data, or keep more masters.',
+    ])
+  }
+  ctx.firstPlan = ctx.plan
+}
+
+export async function requireStatefulSet(kube: Kube, name: string): Promise<V1StatefulSet> {
+  const sts = await readStatefulSet(kube, name)
+  if (!sts) {
+    throw new NotFoundError(`There is no StatefulSet ${name} in namespace ${kube.namespace}.`, [
+      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
+    ])
+  }
+  return sts
+}
+
+async function replan(ctx: ScaleInContext): Promise<void> {
+  ctx.topology = await ctx.cluster!.observe()
+  ctx.plan = planScaleIn(ctx.topology, ctx.shape)
+}
+
+const stayingAddresses = (ctx: ScaleInContext): NodeAddress[] =>
+  ctx.topology!.pods.filter((p) => p.ordinal < ctx.plan!.podsAfter).map((p) => ({host: p.ip, port: p.port}))
+
+const podAddresses = (ctx: ScaleInContext): NodeAddress[] => ctx.topology!.pods.map((p) => ({host: p.ip, port: p.port}))
+
+/** Named predicates for the task list: each says why a step has nothing to do. */
+const noOpenSlots = (ctx: ScaleInContext): string | false => (ctx.topology!.openSlots.length === 0 ? 'no slot is open' : false)
+const nothingToReshape = (ctx: ScaleInContext): string | false =>
+  (ctx.plan!.failovers.length === 0 && ctx.plan!.moves.length === 0 ? 'no master to fail over or drain' : false)
+const noFailover = (ctx: ScaleInContext): string | false => (ctx.plan!.failovers.length === 0 ? 'every master that stays is on a pod that stays' : false)
+const noMoves = (ctx: ScaleInContext): string | false => (ctx.plan!.moves.length === 0 ? 'no slot to move' : false)
+const nothingToForget = (ctx: ScaleInContext): string | false => (ctx.plan!.forget.length === 0 ? 'no node of a removed pod is left' : false)
+const statefulSetScaled = (ctx: ScaleInContext): string | false =>
+  ((ctx.sts!.spec?.replicas ?? 0) <= ctx.plan!.podsAfter ? `already ${ctx.sts!.spec?.replicas ?? 0} pods` : false)
+
+export function scaleInTasks(): ListrTask<ScaleInContext>[] {
+  return [
+    {
+      title: 'Check the cluster before changing it',
+      task: async (ctx, task) => {
+        await prepareScaleIn(ctx)
+        task.title = `Planned: ${describePlan(ctx.plan!)}`
+      },
+    },
+    {
+      title: 'Finish slots left open by an interrupted move',
+      skip: noOpenSlots,
+      task: async (ctx) => {
+        ctx.actions.push(...(await finishOpenSlots(ctx.cluster!.access.connector, masterRefs(ctx.topology!))).map((s) => `finished open slot ${s}`))
+        await replan(ctx)
+      },
+    },
+    {
+      title: 'Keep replica migration off while masters are drained',
+      skip: nothingToReshape,
+      task: async (ctx) => {
+        await setReplicaMigration(ctx.cluster!.access.connector, podAddresses(ctx), false)
+      },
+    },
+    {
+      title: 'Fail over masters on removed pods to their replicas that stay',
+      skip: noFailover,
+      task: async (ctx, task) => {
+        for (const f of ctx.plan!.failovers) {
+          task.output = `${f.replica.pod} takes over from ${f.master.pod}`
+          ctx.actions.push(...await failOver(ctx.cluster!.access.connector,
+            {id: f.replicaId, address: {host: f.replica.ip, port: f.replica.port}},
+            {id: f.masterId, address: {host: f.master.ip, port: f.master.port}},
+            podAddresses(ctx), ctx.timeoutMs))
+        }
+        await replan(ctx)
+      },
+    },
+    {
+      title: 'Move the slots off the masters that go',
+      skip: noMoves,
+      task: async (ctx, task) => {
+        const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
+        let last = 0
+        ctx.progress = await executeMoves(ctx.cluster!.access.connector, ctx.plan!.moves, masters, {
+          convergeTimeoutMs: ctx.timeoutMs,
+          onProgress: (p) => {
+            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
+            last = Date.now()
+            task.output = progressLine(p)
+          },
+        })
+        task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
+        await replan(ctx)
+      },
+    },
+    ...REHOME_STEPS.map((step): ListrTask<ScaleInContext> => ({
+      title: step.step === 'replicate' ? 'Re-home replicas onto the masters that stay' : step.title,
+      task: async (ctx, task) => {
+        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.plan!.layout, {
+          timeoutMs: ctx.timeoutMs,
+          onProgress: (p) => {
+            if (task.output !== p.message) task.output = p.message
+          },
+        }))
+      },
+    })),
+    {
+      title: 'Forget the nodes of the removed pods and reset them',
+      skip: nothingToForget,
+      task: async (ctx) => {
+        const {connector} = ctx.cluster!.access
+        const ids = ctx.plan!.forget.map((f) => f.id)
+        ctx.actions.push(...await forgetNodes(connector, stayingAddresses(ctx), ids))
+        ctx.actions.push(...await resetNodes(connector, ctx.plan!.forget.map((f) => ({id: f.id, address: {host: f.pod.ip, port: f.pod.port}}))))
+        await waitUntilForgotten(connector, stayingAddresses(ctx), ids, ctx.timeoutMs)
+      },
+    },
+    {
+      title: 'Turn replica migration back on',
+      task: async (ctx) => {
+        await setReplicaMigration(ctx.cluster!.access.connector, stayingAddresses(ctx), true)
+      },
+    },
+    {
+      title: 'Scale the StatefulSet down',
+      skip: statefulSetScaled,
+      task: async (ctx, task) => {
+        const {podsAfter} = ctx.plan!
+        await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, podsAfter)
+        await waitForPodCount(ctx.target.kube, ctx.target.selector, podsAfter, ctx.timeoutMs)
+        task.title = `Scaled the StatefulSet down to ${podsAfter} pods`
+      },
+    },
+    {
+      title: 'PersistentVolumeClaims of the removed pods',
+      task: async (ctx, task) => {
+        const leftover = await removedPvcs(ctx.target.kube, ctx.sts!, ctx.plan!.podsAfter)
+        if (ctx.deletePvcs) {
+          await Promise.all(leftover.map((name) => deleteObject(ctx.target.kube, 'PersistentVolumeClaim', name)))
+          ctx.pvcs.deleted = leftover
+          task.title = leftover.length === 0 ? 'No PersistentVolumeClaim of a removed pod is left' : `Deleted ${leftover.length} PersistentVolumeClaims: ${leftover.join(', ')}`
+        } else {
+          ctx.pvcs.kept = leftover
+          task.title = leftover.length === 0 ? 'No PersistentVolumeClaim of a removed pod is left' : `Kept ${leftover.length} PersistentVolumeClaims (--delete-pvcs deletes them): ${leftover.join(', ')}`
+        }
+      },
+    },
+    {
+      title: READY_STEP.title,
+      task: async (ctx) => {
+        await READY_STEP.run(ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs})
+      },
+    },
+  ]
+}
+
+export function describePlan(plan: ScaleInPlan): string {
+  const parts = [
+    plan.removed.length > 0 ? `remove ${plan.removed.length} pods (${plan.removed.map((p) => p.pod).join(', ')})` : undefined,
+    plan.failovers.length > 0 ? `fail over ${plan.failovers.map((f) => `${f.master.pod} to ${f.replica.pod}`).join(', ')}` : undefined,
+    plan.drained.length > 0 ? `drain ${plan.drained.map((d) => d.pod.pod).join(', ')}` : undefined,
+  ].filter(Boolean)
+  return parts.length === 0 ? 'nothing to remove' : parts.join('; ')
+}
+
+async function waitForPodCount(kube: Kube, selector: string, count: number, timeoutMs: number): Promise<void> {
+  await waitUntil(`the StatefulSet to come down to ${count} pods`, async () => {
+    const pods = await listRedisPods(kube, selector)
+    const extra = pods.filter((p) => (p.ordinal ?? 0) >= count).map((p) => p.name)
+    return extra.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${extra.join(', ')}`}
+  }, {timeoutMs, intervalMs: 50})
+}
+
+/** PVCs the StatefulSet made for ordinals at or above `podsAfter`: `<template>-<statefulset>-<ordinal>`. */
+async function removedPvcs(kube: Kube, sts: V1StatefulSet, podsAfter: number): Promise<string[]> {
+  const templates = (sts.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name).filter((n): n is string => Boolean(n))
+  if (templates.length === 0) return []
+  const pvcs = await kube.call(`listing PersistentVolumeClaims in namespace ${kube.namespace}`,
+    () => kube.core.listNamespacedPersistentVolumeClaim({namespace: kube.namespace}))
+  const stsName = sts.metadata?.name ?? ''
+  return pvcs.items.map((p) => p.metadata?.name ?? '').filter((name) => templates.some((t) => {
+    const prefix = `${t}-${stsName}-`
+    const ordinal = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN
+    return Number.isInteger(ordinal) && ordinal >= podsAfter
+  })).sort()
+}

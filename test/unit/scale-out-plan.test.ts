@@ -1,0 +1,29 @@
+import {describe, expect, it} from 'vitest'
+
+import {PreconditionError} from '../../src/errors.js'
+import {buildTopology} from '../../src/topology/model.js'
+import {planScaleOut} from '../../src/topology/scale-out-plan.js'
+import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
+
+/** The formed 3x1 cluster and new pods that nobody has met yet. */
+function withNewPods(...extra: NodeState[]): NodeState[] {
+  const formed = formedCluster()
+  for (const s of formed) s.knows = formed.map((o) => o.id).filter((id) => id !== s.id)
+  return [...formed, ...extra]
+}
+
+describe('planning a scale out', () => {
+  it('refuses a new pod that holds keys from a volume an earlier member left', () => {
+    const states = withNewPods({pod: pod(6), id: nodeId('n6'), keys: 500}, {pod: pod(7), id: nodeId('n7')})
+    const topology = buildTopology(states.map((s) => s.pod), observe(states))
+    expect(() => planScaleOut(topology, 4, 1)).toThrow(PreconditionError)
+    expect(() => planScaleOut(topology, 4, 1)).toThrow(/redis-6 \(500 keys/)
+  })
+
+  it('makes an empty new pod a master and the other its replica', () => {
+    const states = withNewPods({pod: pod(6, 'a'), id: nodeId('n6')}, {pod: pod(7, 'b'), id: nodeId('n7')})
+    const {layout} = planScaleOut(buildTopology(states.map((s) => s.pod), observe(states)), 4, 1)
+    expect(layout.shards).toHaveLength(4)
+    expect(layout.shards[3]).toMatchObject({slots: [], replicas: [expect.anything()]})
+  })
+})
