@@ -20,7 +20,7 @@ export default class Status extends BaseCommand {
     const {flags} = await this.parse(Status)
     const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
     const nodes = nodeStatuses(topology)
-    const states = new Set(topology.nodes.filter((n) => n.pod && n.reachable).map((n) => n.clusterState))
+    const states = new Set(topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster).map((n) => n.clusterState))
     const clusterState = states.size === 1 && states.has('ok') ? 'ok' : states.has('fail') ? 'fail' : 'unknown'
     this.log(renderTable(
       ['pod', 'node', 'zone', 'ip', 'role', 'master', 'slots', 'count', 'keys', 'memory', 'link'],
@@ -28,7 +28,7 @@ export default class Status extends BaseCommand {
         n.slots, n.role === 'master' ? n.slotCount : undefined, n.keys, humanBytes(n.usedMemoryBytes),
         [n.link, ...n.flags].join(',')]),
     ))
-    this.log(`\ncluster_state: ${clusterState}; slot map ${topology.agreed ? 'agreed by every node' : 'NOT agreed'}`)
+    this.log(`\ncluster_state: ${clusterState}; slot map ${topology.agreed ? 'agreed by every node in the cluster' : 'NOT agreed'}`)
     return {namespace, clusterState, slotsAgreed: topology.agreed, nodes}
   }
 }

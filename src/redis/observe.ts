@@ -151,7 +151,8 @@ export function summarizeObservation(nodes: NodeObservation[]): ClusterObservati
   for (const [slot, ids] of owners) append(ids.length > 1 ? contested : claimed, ids.join(','), slot)
   const uncovered: number[] = []
   for (let slot = 0; slot < SLOT_COUNT; slot++) if (!owners.has(slot)) uncovered.push(slot)
-  const signatures = new Set(views.map(slotMapSignature))
+  // A node alone that claims nothing (new, or reset on its way out) has no say in the slot map; it is not in a cluster.
+  const signatures = new Set(views.filter((v) => v.nodes.length > 1 || v.myself.slots.length > 0).map(slotMapSignature))
   return {
     nodes,
     views,

@@ -72,7 +72,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     const open = [...new Set(topology.openSlots.map((o) => o.node))].flatMap((id) => byId.get(id) ?? [])
     add('open-slots', 'error', `Slots ${[...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b).join(', ')} are open (migrating/importing): redisctl repair.`, open)
   }
-  const failing = reachable.filter((n) => n.clusterState === 'fail')
+  const failing = reachable.filter((n) => n.clusterState === 'fail' && n.inCluster)
   if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)
 
   for (const master of masters) {

@@ -64,6 +64,41 @@ export function planDrain(masters: readonly MasterSlots[], removedIds: readonly 
   return planRebalance(weighted, {thresholdPercent: 0, useEmptyMasters: true})
 }
 
+/**
+ * Moves `count` slots (all when absent) of one master to the given masters, each slot to whichever receiver
+ * holds the fewest at that point, so the receivers end as even as they can. The source gives its highest slots
+ * first, and each receiver gets them as contiguous a block as that allows.
+ */
+export function planReshard(masters: readonly MasterSlots[], from: string, to: readonly string[], count?: number): SlotMove[] {
+  const source = masters.find((m) => m.id === from)
+  if (!source) throw new UsageError(`Cannot reshard from ${from}: it is not a master of this cluster.`)
+  if (to.length === 0) throw new UsageError('Reshard needs at least one master to receive the slots.')
+  if (to.includes(from)) throw new UsageError('A master cannot reshard slots to itself.')
+  const held = rangesToSlots(source.slots).sort((a, b) => a - b)
+  if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > held.length)) {
+    throw new UsageError(`--slots must be between 1 and the ${held.length} slots the source owns; got ${count}.`)
+  }
+  const giving = held.slice(held.length - (count ?? held.length))
+  const receivers = to.map((id) => {
+    const master = masters.find((m) => m.id === id)
+    if (!master) throw new UsageError(`Cannot reshard to ${id}: it is not a master of this cluster.`)
+    return {id, owned: rangesToSlots(master.slots).length, given: [] as number[]}
+  })
+  for (const slot of giving) {
+    const fewest = receivers.reduce((a, b) => (b.owned + b.given.length < a.owned + a.given.length ? b : a))
+    fewest.given.push(slot)
+  }
+  // Slot by slot the receivers take turns; regrouped, each takes one stretch of the source's slots instead.
+  let offset = 0
+  const moves: SlotMove[] = []
+  for (const r of receivers) {
+    const stretch = giving.slice(offset, offset + r.given.length)
+    offset += r.given.length
+    if (stretch.length > 0) moves.push({from, to: r.id, slots: slotsToRanges(stretch)})
+  }
+  return moves
+}
+
 function weightOf(master: MasterSlots): number {
   const weight = master.weight ?? 1
   if (!Number.isFinite(weight) || weight < 0) throw new UsageError(`Weight of master ${master.id} must be a number >= 0, got ${weight}.`)

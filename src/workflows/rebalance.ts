@@ -5,6 +5,7 @@ import type {NodeAddress} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
+import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
 import {podName, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
@@ -23,6 +24,10 @@ export interface RebalanceInput {
 export interface RebalanceContext {
   cluster: OpenCluster
   input: RebalanceInput
+  /** Plans other moves than an even spread (slots reshard); read again after open slots are finished. */
+  planMoves?: (topology: Topology) => SlotMove[]
+  /** Keep replica migration off while moving, so that a master emptied by the moves stays a master (reshard before node del). */
+  holdReplicaMigration?: boolean
   topology?: Topology
   closedSlots: number[]
   moves: SlotMove[]
@@ -79,11 +84,11 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     {
       title: 'Plan the moves',
       task: (ctx, task) => {
-        ctx.moves = planRebalance(mastersForPlan(ctx.topology!, ctx.input.weights), {
+        ctx.moves = ctx.planMoves ? ctx.planMoves(ctx.topology!) : planRebalance(mastersForPlan(ctx.topology!, ctx.input.weights), {
           thresholdPercent: ctx.input.thresholdPercent, useEmptyMasters: ctx.input.useEmptyMasters,
         })
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? 'The slots are already balanced' : `Planned ${ctx.moves.length} moves of ${slots} slots`
+        task.title = ctx.moves.length === 0 ? (ctx.planMoves ? 'Nothing to move' : 'The slots are already balanced') : `Planned ${ctx.moves.length} moves of ${slots} slots`
       },
     },
     {
@@ -91,8 +96,11 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       skip: (ctx) => (ctx.moves.length === 0 ? 'nothing to move' : false),
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
+        const {connector} = ctx.cluster.access
+        const everyPod = ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port}))
+        if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
         let last = 0
-        ctx.progress = await executeMoves(ctx.cluster.access.connector, ctx.moves, masters, {
+        ctx.progress = await executeMoves(connector, ctx.moves, masters, {
           convergeTimeoutMs: ctx.input.timeoutMs,
           onProgress: (p) => {
             // A line per second at most: the plain renderer prints every update.
@@ -101,6 +109,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
             task.output = progressLine(p)
           },
         })
+        if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, true)
         task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
       },
     },

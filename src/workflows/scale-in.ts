@@ -24,7 +24,7 @@ import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
-const REHOME_STEPS = FORM_STEPS.filter((s) => ['meet', 'converge', 'replicate', 'attach'].includes(s.step))
+export const REHOME_STEPS = FORM_STEPS.filter((s) => ['meet', 'converge', 'replicate', 'attach'].includes(s.step))
 const READY_STEP = FORM_STEPS.find((s) => s.step === 'ready')!
 
 export interface ScaleInContext {
@@ -227,7 +227,7 @@ export function describePlan(plan: ScaleInPlan): string {
   return parts.length === 0 ? 'nothing to remove' : parts.join('; ')
 }
 
-async function waitForPodCount(kube: Kube, selector: string, count: number, timeoutMs: number): Promise<void> {
+export async function waitForPodCount(kube: Kube, selector: string, count: number, timeoutMs: number): Promise<void> {
   await waitUntil(`the StatefulSet to come down to ${count} pods`, async () => {
     const pods = await listRedisPods(kube, selector)
     const extra = pods.filter((p) => (p.ordinal ?? 0) >= count).map((p) => p.name)

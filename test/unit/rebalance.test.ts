@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {PreconditionError, UsageError} from '../../src/errors.js'
-import {type MasterSlots, planDrain, planRebalance, type SlotMove} from '../../src/topology/rebalance.js'
+import {type MasterSlots, planDrain, planRebalance, planReshard, type SlotMove} from '../../src/topology/rebalance.js'
 import {countSlots, rangesToSlots, SLOT_COUNT, slotsToRanges, splitEvenly} from '../../src/topology/slots.js'
 
 const threeFormed = (): MasterSlots[] => splitEvenly(3).map((r, i) => ({id: `m${i}`, slots: [r]}))
@@ -148,5 +148,33 @@ describe('planDrain', () => {
 
   it('refuses a master it does not know', () => {
     expect(() => planDrain(threeFormed(), ['nope'])).toThrow(UsageError)
+  })
+})
+
+describe('planning a reshard from one master', () => {
+  it('moves every slot of the source, evening out the receivers', () => {
+    const masters = threeFormed()
+    const moves = planReshard(masters, 'm0', ['m1', 'm2'])
+    const after = apply(masters, moves)
+    expect(after.get('m0')).toEqual([])
+    expect(Math.abs(after.get('m1')!.length - after.get('m2')!.length)).toBeLessThanOrEqual(1)
+  })
+
+  it('moves only the number of slots asked, from the top of the source\'s slots', () => {
+    const masters = threeFormed()
+    const moves = planReshard(masters, 'm0', ['m1'], 100)
+    expect(moves).toEqual([{from: 'm0', to: 'm1', slots: [{start: 5361, end: 5460}]}])
+  })
+
+  it('gives the slots to the receiver that holds the fewest first', () => {
+    const masters = plusEmpty(threeFormed(), 'm3')
+    const moves = planReshard(masters, 'm0', ['m1', 'm3'], 1000)
+    expect(moves).toEqual([{from: 'm0', to: 'm3', slots: [{start: 4461, end: 5460}]}])
+  })
+
+  it('refuses a slot count above what the source owns, or a receiver that is not a master', () => {
+    expect(() => planReshard(threeFormed(), 'm0', ['m1'], 6000)).toThrow(UsageError)
+    expect(() => planReshard(threeFormed(), 'm0', ['nope'])).toThrow(UsageError)
+    expect(() => planReshard(threeFormed(), 'm0', ['m0'])).toThrow(UsageError)
   })
 })

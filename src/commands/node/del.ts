@@ -1,0 +1,67 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {runTasks} from '../../cli/tasks.js'
+import {removeNodeTasks, type RemoveNodeContext} from '../../workflows/remove-node.js'
+import {openTarget} from '../../workflows/session.js'
+
+export interface NodeDelResult {
+  namespace: string
+  pod: string
+  /** False when an earlier run had already taken it out (or the pod is gone). */
+  removed: boolean
+  rehomed: Array<{replica: string; master: string}>
+  /** The StatefulSet's pods afterwards. */
+  podsAfter?: number
+  /** Pods that are empty and outside the cluster but still run: the StatefulSet removes only its highest ordinals. */
+  outside: string[]
+}
+
+export default class NodeDel extends BaseCommand {
+  /** del-replica refuses masters; del takes masters that own no slots too. */
+  static replicaOnly = false
+
+  static override summary = 'Take a node out of the cluster: a replica, or a master that owns no slots.'
+  static override description = `Its replicas (for a master) follow the masters with the fewest replicas first; then every node forgets it, it is reset and emptied so its volume cannot bring it back, and the StatefulSet shrinks over the pods at its top that are out of the cluster. A master that still owns slots is refused: move them first with redisctl slots reshard --from POD --to-all.
+
+Running it again after an interruption finishes the job; a pod that is gone already is success.`
+  static override examples = ['<%= config.bin %> node del redis-cluster-7', '<%= config.bin %> node del-replica redis-cluster-5 --json']
+
+  static override args = {
+    pod: Args.string({description: 'The pod whose node goes.', required: true}),
+  }
+
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    ...actionFlags,
+    force: Flags.boolean({description: 'Remove the node even when check finds errors in the cluster.', default: false}),
+  }
+
+  async run(): Promise<NodeDelResult> {
+    const command = this.constructor as typeof NodeDel
+    const {args, flags} = await this.parse(command)
+    const options = {...flags, passwordSecret: flags['password-secret']}
+    const target = await openTarget(options)
+    const ctx: RemoveNodeContext = {
+      options, target, statefulSet: flags.name, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,
+      timeoutMs: flags.timeout * 1000, gone: false, actions: [], outside: [],
+    }
+    try {
+      // A dry run is the check alone: it plans and changes nothing.
+      await runTasks(flags['dry-run'] ? removeNodeTasks().slice(0, 1) : removeNodeTasks(), ctx, this.jsonEnabled())
+    } finally {
+      await ctx.cluster?.access.close()
+    }
+    const rehomed = (ctx.plan?.rehomed ?? []).map((r) => ({replica: r.replica.pod, master: r.master.pod}))
+    const removed = !ctx.gone && !ctx.plan?.alreadyOut
+    if (flags['dry-run']) {
+      this.log(removed ? `Would take ${args.pod} out of the cluster${rehomed.length > 0 ? `, its replicas following ${rehomed.map((r) => `${r.replica} → ${r.master}`).join(', ')}` : ''}.` : `${args.pod} is out of the cluster already.`)
+    } else {
+      this.log(removed ? `${args.pod} left the cluster.` : `${args.pod} was out of the cluster already.`)
+      for (const pod of ctx.outside) this.log(`${pod} runs empty outside the cluster (the StatefulSet removes only its highest ordinals); redisctl scale reuses it.`)
+    }
+    return {namespace: target.kube.namespace, pod: args.pod, removed, rehomed, podsAfter: ctx.podsAfter, outside: ctx.outside}
+  }
+}

@@ -1,0 +1,87 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base-command.js'
+import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {runTasks} from '../../cli/tasks.js'
+import {UsageError} from '../../errors.js'
+import type {Topology} from '../../topology/model.js'
+import {planReshard, type SlotMove} from '../../topology/rebalance.js'
+import {openCluster} from '../../workflows/inspect.js'
+import {blockingFindings, describeMoves, rebalanceTasks, type RebalanceContext} from '../../workflows/rebalance.js'
+import {requireMaster, requireNode} from '../../topology/remove-node-plan.js'
+
+export interface ReshardResult {
+  namespace: string
+  dryRun: boolean
+  moves: Array<{from: string; to: string; slots: number}>
+  slotsMoved: number
+  keysMoved: number
+  keysPerSecond: number
+  closedOpenSlots: number
+}
+
+export default class SlotsReshard extends BaseCommand {
+  static override summary = 'Move slots, keys and all, from one master to another or to all the others.'
+  static override description = `Like redis-cli --cluster reshard, with the batched migration of slots rebalance. Without --slots every slot of --from moves, which empties it for redisctl node del. Slots left open by an interrupted move are finished first; a source that owns no slots any more has nothing to move, so running the same command again after it finished changes nothing.`
+  static override examples = [
+    '<%= config.bin %> slots reshard --from redis-cluster-3 --to-all',
+    '<%= config.bin %> slots reshard --from redis-cluster-0 --to redis-cluster-1 --slots 100',
+  ]
+
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    ...actionFlags,
+    from: Flags.string({description: 'Pod of the master that gives the slots.', required: true}),
+    to: Flags.string({description: 'Pod of the master that receives them.', exactlyOne: ['to', 'to-all']}),
+    'to-all': Flags.boolean({description: 'Spread the slots over every other master that owns slots.', exactlyOne: ['to', 'to-all']}),
+    slots: Flags.integer({description: 'How many slots to move (default: all the source owns).', min: 1}),
+    force: Flags.boolean({description: 'Move slots even when check finds errors in the cluster.', default: false}),
+  }
+
+  async run(): Promise<ReshardResult> {
+    const {flags} = await this.parse(SlotsReshard)
+    const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
+    const planMoves = (topology: Topology): SlotMove[] => {
+      const source = requireNode(topology, flags.from)
+      if (source.slotCount === 0) return []
+      const receivers = flags.to ? [requireMaster(topology, flags.to)] :
+        topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0 && n !== source)
+      if (receivers.some((r) => r === source)) throw new UsageError('--from and --to name the same master.')
+      return planReshard(topology.nodes.filter((n) => n.role === 'master' && n.id).map((m) => ({id: m.id!, slots: m.slots})),
+        source.id!, receivers.map((r) => r.id!), flags.slots === undefined ? undefined : Math.min(flags.slots, source.slotCount))
+    }
+    const ctx: RebalanceContext = {
+      cluster,
+      input: {thresholdPercent: 0, useEmptyMasters: true, weights: new Map(), force: flags.force, timeoutMs: flags.timeout * 1000},
+      planMoves,
+      holdReplicaMigration: true,
+      closedSlots: [],
+      moves: [],
+    }
+    try {
+      if (flags['dry-run']) {
+        ctx.topology = await cluster.observe()
+        const blocking = blockingFindings(ctx.topology)
+        if (blocking.length > 0) this.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
+        ctx.moves = planMoves(ctx.topology)
+      } else {
+        await runTasks(rebalanceTasks(), ctx, this.jsonEnabled())
+      }
+    } finally {
+      await cluster.access.close()
+    }
+    const moves = describeMoves(ctx.topology!, ctx.moves)
+    for (const m of moves) this.log(`${flags['dry-run'] ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
+    if (moves.length === 0) this.log(`${flags.from} owns no slots; nothing to move.`)
+    return {
+      namespace: cluster.target.kube.namespace,
+      dryRun: flags['dry-run'],
+      moves,
+      slotsMoved: ctx.progress?.slotsDone ?? 0,
+      keysMoved: ctx.progress?.keysMoved ?? 0,
+      keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
+      closedOpenSlots: ctx.closedSlots.length,
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import type {V1StatefulSet} from '@kubernetes/client-node'
+import type {ListrTask} from 'listr2'
+
+import {PreconditionError} from '../errors.js'
+import {requireSelfManaged} from '../kube/ownership.js'
+import {listRedisPods} from '../kube/pods.js'
+import {scaleStatefulSet} from '../kube/statefulset.js'
+import type {NodeAddress} from '../redis/connection.js'
+import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
+import type {Topology} from '../topology/model.js'
+import {planNodeRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
+import {openCluster, type OpenCluster} from './inspect.js'
+import {blockingFindings} from './rebalance.js'
+import {REHOME_STEPS, requireStatefulSet, waitForPodCount} from './scale-in.js'
+import type {KubeTargetSession, TargetOptions} from './session.js'
+
+export interface RemoveNodeContext {
+  options: TargetOptions
+  target: KubeTargetSession
+  statefulSet: string
+  pod: string
+  replicaOnly: boolean
+  force: boolean
+  timeoutMs: number
+  sts?: V1StatefulSet
+  cluster?: OpenCluster
+  topology?: Topology
+  plan?: NodeRemovalPlan
+  /** The pod no longer exists: removed by an earlier run. */
+  gone: boolean
+  actions: string[]
+  podsAfter?: number
+  /** Pods left running outside the cluster because the StatefulSet only removes its highest ordinals. */
+  outside: string[]
+}
+
+const others = (ctx: RemoveNodeContext): NodeAddress[] =>
+  ctx.topology!.pods.filter((p) => p.pod !== ctx.pod).map((p) => ({host: p.ip, port: p.port}))
+
+const goneOrOut = (ctx: RemoveNodeContext): string | false =>
+  (ctx.gone ? `${ctx.pod} is gone already` : ctx.plan!.alreadyOut ? `${ctx.pod} is out of the cluster already` : false)
+const noOrphans = (ctx: RemoveNodeContext): string | false => goneOrOut(ctx) || (ctx.plan!.rehomed.length === 0 ? 'no replica follows it' : false)
+
+export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
+  return [
+    {
+      title: 'Check the node and the cluster',
+      task: async (ctx, task) => {
+        ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
+        const pods = await listRedisPods(ctx.target.kube, ctx.target.selector)
+        requireSelfManaged(ctx.sts, pods)
+        ctx.cluster = await openCluster(ctx.options)
+        ctx.topology = await ctx.cluster.observe()
+        ctx.gone = !pods.some((p) => p.name === ctx.pod) && isBeyondStatefulSet(ctx.pod, ctx.statefulSet, ctx.sts)
+        if (ctx.gone) {
+          task.title = `${ctx.pod} is gone already`
+          return
+        }
+        ctx.plan = planNodeRemoval(ctx.topology, ctx.pod, ctx.replicaOnly)
+        const blocking = blockingFindings(ctx.topology)
+        if (blocking.length > 0 && !ctx.force && !ctx.plan.alreadyOut) {
+          throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
+            'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to remove the node anyway.',
+          ])
+        }
+      },
+    },
+    ...REHOME_STEPS.map((step): ListrTask<RemoveNodeContext> => ({
+      title: step.step === 'replicate' ? 'Re-home the replicas that followed it' : step.title,
+      skip: noOrphans,
+      task: async (ctx) => {
+        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs}))
+      },
+    })),
+    {
+      title: 'Forget it on every node and reset it',
+      skip: goneOrOut,
+      task: async (ctx) => {
+        const {connector} = ctx.cluster!.access
+        const {node} = ctx.plan!
+        ctx.actions.push(...await forgetNodes(connector, others(ctx), [node.id]))
+        ctx.actions.push(...await resetNodes(connector, [{id: node.id, address: node.address}]))
+        await waitUntilForgotten(connector, others(ctx), [node.id], ctx.timeoutMs)
+      },
+    },
+    {
+      title: 'Scale the StatefulSet down over the pods that left the cluster',
+      skip: (ctx) => (ctx.gone ? 'nothing left to remove' : false),
+      task: async (ctx, task) => {
+        const topology = await ctx.cluster!.observe()
+        const current = ctx.sts!.spec?.replicas ?? 0
+        // The StatefulSet removes only its highest ordinals: as many as are out of the cluster, from the top.
+        const byOrdinal = [...topology.nodes].filter((n) => n.pod).sort((a, b) => b.pod!.ordinal - a.pod!.ordinal)
+        let podsAfter = current
+        for (const n of byOrdinal) {
+          if (n.pod!.ordinal !== podsAfter - 1 || n.inCluster || n.slotCount > 0 || (n.keys ?? 0) > 0) break
+          podsAfter -= 1
+        }
+        ctx.podsAfter = podsAfter
+        ctx.outside = topology.nodes.filter((n) => n.pod && n.pod.ordinal < podsAfter && !n.inCluster).map((n) => n.pod!.pod)
+        if (podsAfter === current) {
+          task.skip(`${ctx.pod} is not among the highest ordinals: it stays running, empty and outside the cluster`)
+          return
+        }
+        await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, podsAfter)
+        await waitForPodCount(ctx.target.kube, ctx.target.selector, podsAfter, ctx.timeoutMs)
+        task.title = `Scaled the StatefulSet down to ${podsAfter} pods`
+      },
+    },
+  ]
+}
+
+/** A pod name of the StatefulSet whose ordinal is at or above its replicas: scaled away. */
+function isBeyondStatefulSet(pod: string, statefulSet: string, sts: V1StatefulSet): boolean {
+  const ordinal = pod.startsWith(`${statefulSet}-`) ? Number(pod.slice(statefulSet.length + 1)) : Number.NaN
+  return Number.isInteger(ordinal) && ordinal >= (sts.spec?.replicas ?? 0)
+}
