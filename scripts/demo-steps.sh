@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # The demo's steps, run with the built CLI. Each step is what a user would type.
-# Scale-in comes into the demo with the scale-in commands (issue 5).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 redisctl() { node bin/run.js "$@"; }
@@ -34,6 +33,16 @@ redisctl status
 
 step redisctl check
 redisctl check
+
+step redisctl scale --masters 3 --dry-run
+redisctl scale --masters 3 --dry-run
+
+step redisctl scale --masters 3
+redisctl scale --masters 3
+node scripts/demo-load.mjs verify 20000
+
+step redisctl status
+redisctl status
 
 step redisctl teardown --with-pvcs --yes
 redisctl teardown --with-pvcs --yes
