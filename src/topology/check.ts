@@ -5,7 +5,7 @@ import {formatRanges, SLOT_COUNT} from './slots.js'
 export type Severity = 'error' | 'warning'
 
 export type FindingCode =
-  | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod'
+  | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod' | 'stale-address'
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
@@ -49,6 +49,12 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     const owns = n.slotCount > 0
     add('node-without-pod', owns ? 'error' : 'warning',
       `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for${owns ? `, as owner of ${n.slotCount} slots` : ''} (stale address: redisctl repair).`, [n])
+  }
+  const staleIds = new Set(topology.staleAddresses.map((s) => s.id))
+  if (staleIds.size > 0) {
+    const moved = nodes.filter((n) => n.id && staleIds.has(n.id))
+    const viewers = new Set(topology.staleAddresses.map((s) => s.viewer)).size
+    add('stale-address', 'error', `${viewers} nodes still know ${names(moved)} at old addresses (pods restarted with new IPs), so they cannot reach them: redisctl repair introduces them again.`, moved)
   }
   const flagged = (flag: NodeFlag): TopologyNode[] => nodes.filter((n) => n.flags.includes(flag))
   const failed = flagged('fail')
