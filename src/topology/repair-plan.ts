@@ -137,7 +137,6 @@ export function planCoverage(topology: Topology, keyHolders: KeyHolders): Repair
   if (masters.length === 0 || masters.every((m) => m.slotCount === 0)) {
     return {actions: [], refusals: [{problem: 'No master owns any slot: the cluster has not been formed.', todo: 'Form it with redisctl cluster create.'}]}
   }
-  const owners = masters.filter((m) => m.slotCount > 0)
   const nodes = byId(topology)
   const gets = new Map<string, number[]>()
   const give = (id: string, slot: number): void => {
@@ -159,7 +158,7 @@ export function planCoverage(topology: Topology, keyHolders: KeyHolders): Repair
       todo: 'Decide which copy to keep: move or delete the keys of those slots on the other masters (CLUSTER GETKEYSINSLOT, MIGRATE), then run redisctl repair again.',
     })
   }
-  const counts = new Map(owners.map((m) => [m.id!, m.slotCount + (gets.get(m.id!)?.length ?? 0)]))
+  const counts = new Map(masters.map((m) => [m.id!, m.slotCount + (gets.get(m.id!)?.length ?? 0)]))
   for (const [id, share] of spread(free, counts)) for (const slot of share) give(id, slot)
   // Slots with keys and slots without go to a master as separate actions, so that each says why.
   const actions = [...gets].flatMap(([id, slots]) => splitByReason(podName(nodes.get(id)!), id, slots, keyHolders))

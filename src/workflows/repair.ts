@@ -2,6 +2,7 @@ import type {ListrTask} from 'listr2'
 
 import {PreconditionError} from '../errors.js'
 import {pipelined, pipelinedOk} from '../redis/commands.js'
+import {parseClusterNodes} from '../redis/cluster-nodes.js'
 import {addressKey, type NodeAddress} from '../redis/connection.js'
 import {FORM_STEPS} from '../redis/form.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
@@ -11,7 +12,7 @@ import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicas,
   type Refusal, type RepairAction, type RepairPlan} from '../topology/repair-plan.js'
-import {formatRanges, rangesToSlots} from '../topology/slots.js'
+import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import type {OpenCluster} from './inspect.js'
 
@@ -231,10 +232,17 @@ async function coverSlots(ctx: RepairContext, task: Task): Promise<void> {
   const others = (id: string): TopologyNode[] => nodes.filter((n) => n.pod && n.reachable && n.id !== id)
   await Promise.all([...byMaster].map(async ([id, actions]) => {
     const master = nodes.find((n) => n.id === id)!
-    // A bumped epoch makes this master's claim win any later conflict over these slots, as redis-cli fix does;
+    const slots = actions.flatMap((a) => rangesToSlots(a.slots))
+    // The master may still think another node owns some of them (that node dropped them only in its own view);
+    // ADDSLOTS refuses a slot it sees as busy, so those are dropped from its view first, as redis-cli fix does.
+    const view = parseClusterNodes(String((await send(ctx, master.address, [['CLUSTER', 'NODES']], 'CLUSTER NODES'))[0]))
+    const elsewhere = new Set(view.flatMap((line) => (line.myself ? [] : rangesToSlots(line.slots))))
+    const busy = slotsToRanges(slots.filter((s) => elsewhere.has(s)))
+    // A bumped epoch makes this master's claim win over what other nodes still remember, as redis-cli fix does;
     // a MEET carries the new slots to every node at once instead of with the next ping.
     await send(ctx, master.address, [
-      ['CLUSTER', 'ADDSLOTSRANGE', ...actions.flatMap((a) => a.slots.flatMap((r) => [r.start, r.end]))],
+      ...(busy.length > 0 ? [['CLUSTER', 'DELSLOTSRANGE', ...busy.flatMap((r) => [r.start, r.end])]] : []),
+      ['CLUSTER', 'ADDSLOTSRANGE', ...slotsToRanges(slots).flatMap((r) => [r.start, r.end])],
       ['CLUSTER', 'BUMPEPOCH'],
       ...others(id).map((n) => ['CLUSTER', 'MEET', n.address.host, n.address.port]),
     ], 'CLUSTER ADDSLOTSRANGE')
