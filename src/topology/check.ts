@@ -1,6 +1,6 @@
 import type {NodeFlag} from '../redis/cluster-nodes.js'
 import {type Topology, type TopologyNode, podName} from './model.js'
-import {formatRanges, SLOT_COUNT} from './slots.js'
+import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -76,7 +76,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   }
   if (topology.openSlots.length > 0) {
     const open = [...new Set(topology.openSlots.map((o) => o.node))].flatMap((id) => byId.get(id) ?? [])
-    add('open-slots', 'error', `Slots ${[...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b).join(', ')} are open (migrating/importing): redisctl repair.`, open)
+    add('open-slots', 'error', `Slots ${formatRanges(slotsToRanges(topology.openSlots.map((o) => o.slot)))} are open (migrating/importing): redisctl repair.`, open)
   }
   const failing = reachable.filter((n) => n.clusterState === 'fail')
   if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)

@@ -1,6 +1,6 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError, UsageError} from '../errors.js'
+import {PreconditionError, RedisUnreachableError, UsageError} from '../errors.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
@@ -54,6 +54,14 @@ export const progressLine = (p: PlanProgress): string =>
   `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
   (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
 
+/** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
+function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
+  return new RedisUnreachableError(error.message, [
+    'If a pod was deleted or restarted during the move (kubectl get pods), wait until it is Ready again, run redisctl repair to close the slots left open, then run the same command again: it moves the rest.',
+    ...error.suggestions,
+  ], {cause: error})
+}
+
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
   return [
     {
@@ -92,15 +100,19 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
         let last = 0
-        ctx.progress = await executeMoves(ctx.cluster.access.connector, ctx.moves, masters, {
-          convergeTimeoutMs: ctx.input.timeoutMs,
-          onProgress: (p) => {
-            // A line per second at most: the plain renderer prints every update.
-            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-            last = Date.now()
-            task.output = progressLine(p)
-          },
-        })
+        try {
+          ctx.progress = await executeMoves(ctx.cluster.access.connector, ctx.moves, masters, {
+            convergeTimeoutMs: ctx.input.timeoutMs,
+            onProgress: (p) => {
+              // A line per second at most: the plain renderer prints every update.
+              if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
+              last = Date.now()
+              task.output = progressLine(p)
+            },
+          })
+        } catch (error) {
+          throw error instanceof RedisUnreachableError ? interruptedMove(error) : error
+        }
         task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
       },
     },
