@@ -7,7 +7,7 @@ import {addressKey, type NodeAddress} from '../redis/connection.js'
 import {FORM_STEPS} from '../redis/form.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
 import {observationError} from '../redis/observe.js'
-import {finishOpenSlots} from '../redis/open-slots.js'
+import {finishOpenSlots, OpenSlotRefusedError} from '../redis/open-slots.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicas,
@@ -194,14 +194,22 @@ async function closeOpenSlots(ctx: RepairContext, task: Task): Promise<void> {
   refuse(ctx, plan.refusals)
   const action = plan.actions[0] as ActionOf<'close-open-slots'> | undefined
   if (!action) return task.skip(plan.refusals.length > 0 ? 'refused (below)' : 'no slot is open')
-  try {
-    await finishOpenSlots(ctx.cluster.access.connector, masterRefs(ctx.topology!))
-  } catch (error) {
-    // A slot open in a shape redis-cli --cluster fix would not close either: left as it is, for a person.
-    if (!(error instanceof PreconditionError)) throw error
-    refuse(ctx, [{problem: error.message, todo: error.suggestions.join(' ')}])
-    return task.skip('refused (below)')
-  }
+  // A node that just restarted refuses to import (CLUSTERDOWN) until it counts itself in the majority again,
+  // for up to min(cluster-node-timeout, 5 s): that is waited out, and each attempt resumes where the last stopped.
+  const closed = await waitUntil('the open slots to close', async () => {
+    try {
+      await finishOpenSlots(ctx.cluster.access.connector, masterRefs(await fresh(ctx)))
+      return {done: true, value: true}
+    } catch (error) {
+      if (error instanceof OpenSlotRefusedError) {
+        refuse(ctx, [{problem: error.message, todo: error.suggestions.join(' ')}])
+        return {done: true, value: false}
+      }
+      if (error instanceof Error && /CLUSTERDOWN/.test(error.message)) return {done: false, missing: error.message}
+      throw error
+    }
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 200, onWaiting: progress(task)})
+  if (!closed) return task.skip('refused (below)')
   ctx.done.push(action)
   task.title = `Closed ${action.slots.length} open slots`
 }
