@@ -38,11 +38,17 @@ async function missingKeys(sandbox: E2eSandbox): Promise<number> {
   return missing
 }
 
-/** Each pod's CLUSTER NODES without ping/pong times and link state, which change by themselves. */
+/**
+ * Each pod's CLUSTER NODES as far as a command could change it: ids, addresses, roles, masters, epochs, slots.
+ * Ping/pong times, link states and failure flags change by themselves.
+ */
 async function clusterConfigs(sandbox: E2eSandbox): Promise<string[]> {
   return Promise.all((await pods(sandbox, SELECTOR)).map(async (p) => {
     const nodes = await redisCli(['-h', p.ip!, '-p', '6379', 'CLUSTER', 'NODES'])
-    return nodes.stdout.trim().split('\n').map((l) => l.split(' ').filter((_, i) => i !== 4 && i !== 5 && i !== 7).join(' ')).sort().join('\n')
+    return nodes.stdout.trim().split('\n').map((line) => {
+      const [id, address, flags, master, , , epoch, , ...slots] = line.split(' ')
+      return [id, address, flags.includes('slave') ? 'replica' : 'master', master, epoch, ...slots].join(' ')
+    }).sort().join('\n')
   }))
 }
 
