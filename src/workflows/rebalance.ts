@@ -34,7 +34,8 @@ export function blockingFindings(topology: Topology): string[] {
   return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
 }
 
-const masterRefs = (topology: Topology): MasterRef[] =>
+/** The masters of the cluster that answered, as the migration primitives take them. */
+export const masterRefs = (topology: Topology): MasterRef[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.role === 'master' && n.id).map((n) => ({id: n.id!, address: n.address}))
 
 export function mastersForPlan(topology: Topology, weights: Map<string, number>): MasterSlots[] {

@@ -5,7 +5,6 @@ import {pipelined, pipelinedOk} from '../redis/commands.js'
 import {parseClusterNodes} from '../redis/cluster-nodes.js'
 import {addressKey, type NodeAddress} from '../redis/connection.js'
 import {FORM_STEPS} from '../redis/form.js'
-import type {MasterRef} from '../redis/migrate-slots.js'
 import {observationError} from '../redis/observe.js'
 import {finishOpenSlots, OpenSlotRefusedError} from '../redis/open-slots.js'
 import {checkTopology, type Finding} from '../topology/check.js'
@@ -15,6 +14,7 @@ import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import type {OpenCluster} from './inspect.js'
+import {masterRefs} from './rebalance.js'
 
 /** What repair needs of a cluster: its pods, admin connections to them, and a fresh read of every node. */
 export type RepairCluster = Pick<OpenCluster, 'pods' | 'access' | 'observe'>
@@ -70,7 +70,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
       title: 'Read every node and plan the repair',
       task: async (ctx, task) => {
         await observeAndPlan(ctx)
-        task.title = ctx.healthy ? 'Nothing needs repair' : `Found ${errors(ctx.before).length} errors; planned ${ctx.plan!.actions.length} actions`
+        task.title = ctx.healthy ? 'Nothing needs repair' : `Found ${errors(ctx.before).length} error(s); planned ${ctx.plan!.actions.length} action(s)`
       },
     },
     {title: 'Introduce nodes to pods at their current addresses', skip: skipWhenHealthy, task: reintroduce},
@@ -160,16 +160,12 @@ async function forget(ctx: RepairContext, task: Task): Promise<void> {
  */
 async function forgetEverywhere(ctx: RepairContext, ids: string[]): Promise<void> {
   const nodes = ctx.topology!.nodes.filter((n): n is TopologyNode & {pod: object} => Boolean(n.pod && n.reachable))
-  const views = await Promise.all(nodes.map((n) => send(ctx, n.address, [['CLUSTER', 'NODES']], 'CLUSTER NODES')))
-  for (const view of views) {
-    for (const line of String(view[0]).split('\n')) {
-      const [id, address, , , , , , , ...slots] = line.split(' ')
-      if (ids.includes(id) && slots.some((s) => /^\d/.test(s))) {
-        throw new PreconditionError(`Node ${id} (${address}) owns slots in some node's view, so it was not forgotten.`, [
-          'Run redisctl check, then redisctl repair again once the slot map has settled.',
-        ])
-      }
-    }
+  const views = await Promise.all(nodes.map(async (n) => parseClusterNodes(String((await send(ctx, n.address, [['CLUSTER', 'NODES']], 'CLUSTER NODES'))[0]))))
+  const owner = views.flat().find((line) => ids.includes(line.id) && line.slots.length > 0)
+  if (owner) {
+    throw new PreconditionError(`Node ${owner.id} (${owner.host}:${owner.port}) owns slots ${formatRanges(owner.slots)} in some node's view, so it was not forgotten.`, [
+      'Run redisctl check, then redisctl repair again once the slot map has settled.',
+    ])
   }
   await Promise.all(nodes.map(async (n) => {
     const replies = await pipelined(await ctx.cluster.access.connector.client(n.address), n.address, ids.map((id) => ['CLUSTER', 'FORGET', id]))
@@ -185,9 +181,6 @@ async function forgetEverywhere(ctx: RepairContext, ids: string[]): Promise<void
     return still.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${still.length} still known`}
   }, {timeoutMs: ctx.timeoutMs})
 }
-
-const masterRefs = (topology: Topology): MasterRef[] =>
-  topology.nodes.filter((n) => n.pod && n.reachable && n.role === 'master' && n.id).map((n) => ({id: n.id!, address: n.address}))
 
 async function closeOpenSlots(ctx: RepairContext, task: Task): Promise<void> {
   const plan = planOpenSlots(await fresh(ctx))
