@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {Cluster} from 'ioredis'
 import {mkdtemp, readdir, readFile, rm} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -167,4 +168,59 @@ export function isAlive(pid: number): boolean {
 export async function clusterInfo(host: string, port: number, env: Record<string, string> = {}): Promise<Record<string, string>> {
   const got = await redisCli(['-h', host, '-p', String(port), 'CLUSTER', 'INFO'], env)
   return Object.fromEntries(got.stdout.split(/\r?\n/).filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]))
+}
+
+/** The value the e2e specifications write under `key:<i>`, about 100 bytes. */
+export const testValue = (i: number): string => `v${i}-${'x'.repeat(90)}`
+
+/** A cluster client seeded with every pod's current IP, reading from masters. */
+export async function clusterClient(sandbox: E2eSandbox, selector: string): Promise<Cluster> {
+  const seeds = (await pods(sandbox, selector)).map((p) => ({host: p.ip!, port: 6379}))
+  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
+}
+
+/** Writes key:0 .. key:<count - 1> through a cluster client, 5,000 at a time. */
+export async function writeKeys(sandbox: E2eSandbox, selector: string, count: number): Promise<void> {
+  const cluster = await clusterClient(sandbox, selector)
+  try {
+    for (let start = 0; start < count; start += 5000) {
+      await Promise.all(Array.from({length: Math.min(5000, count - start)}, (_, j) => cluster.set(`key:${start + j}`, testValue(start + j))))
+    }
+  } finally {
+    cluster.disconnect()
+  }
+}
+
+/** How many of the keys writeKeys wrote are missing or hold another value. */
+export async function missingKeys(sandbox: E2eSandbox, selector: string, count: number): Promise<number> {
+  const cluster = await clusterClient(sandbox, selector)
+  let missing = 0
+  try {
+    for (let start = 0; start < count; start += 5000) {
+      const batch = Array.from({length: Math.min(5000, count - start)}, (_, j) => start + j)
+      const got = await Promise.all(batch.map((i) => cluster.get(`key:${i}`)))
+      got.forEach((v, j) => {
+        if (v !== testValue(batch[j])) missing++
+      })
+    }
+  } finally {
+    cluster.disconnect()
+  }
+  return missing
+}
+
+/** A sandbox of the file's own with `cluster create` (3x1) done and `keys` keys written. */
+export async function startClusterWithKeys(options: {podIpOctet: number; selector: string; keys: number}): Promise<E2eSandbox> {
+  const sandbox = await startE2eSandbox({podIpOctet: options.podIpOctet})
+  const created = await sandbox.cli(['cluster', 'create', '--json'])
+  if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
+  await writeKeys(sandbox, options.selector, options.keys)
+  return sandbox
+}
+
+/** `redis-cli --cluster check` against the first pod finds every slot covered and no error. */
+export async function redisCliCheckPasses(sandbox: E2eSandbox, selector: string): Promise<boolean> {
+  const [first] = await pods(sandbox, selector)
+  const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
+  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered') && !check.stdout.includes('[ERR]')
 }

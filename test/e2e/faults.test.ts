@@ -1,37 +1,13 @@
 import {spawn} from 'node:child_process'
-import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI, json} from '../support/cli.js'
-import {isAlive, pods, redisServerProcesses, startE2eSandbox, waitFor, type E2eSandbox} from './e2e-support.js'
+import {isAlive, missingKeys, pods, redisServerProcesses, startClusterWithKeys, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
 const KEYS = 300_000
-const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
 interface StatusNode {pod: string; ip: string; role?: string; slotCount: number}
-
-async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
-  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
-}
-
-async function missingKeys(sandbox: E2eSandbox): Promise<number> {
-  const cluster = await clusterClient(sandbox)
-  let missing = 0
-  try {
-    for (let start = 0; start < KEYS; start += 5000) {
-      const batch = Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => start + j)
-      const got = await Promise.all(batch.map((i) => cluster.get(`key:${i}`)))
-      got.forEach((v, j) => {
-        if (v !== value(batch[j])) missing++
-      })
-    }
-  } finally {
-    cluster.disconnect()
-  }
-  return missing
-}
 
 async function masters(sandbox: E2eSandbox): Promise<StatusNode[]> {
   const status = await sandbox.cli(['status', '--json'])
@@ -64,17 +40,7 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 247})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    const cluster = await clusterClient(sandbox)
-    try {
-      for (let start = 0; start < KEYS; start += 5000) {
-        await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
-      }
-    } finally {
-      cluster.disconnect()
-    }
+    sandbox = await startClusterWithKeys({podIpOctet: 247, selector: SELECTOR, keys: KEYS})
     // appendfsync everysec: a write is on disk within a second; a SIGKILL may lose what is younger.
     await new Promise((resolve) => setTimeout(resolve, 1500))
   }, 120_000)
@@ -103,7 +69,7 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
     const repaired = await sandbox.cli(['repair', '--json'])
     expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
     expect(json<{refused: unknown[]}>(repaired).refused).toEqual([])
-    expect(await missingKeys(sandbox)).toBe(0)
+    expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
   }, 120_000)
 
   it('a pod deleted in the middle of slots rebalance: the command stops with what to run; repair and a re-run converge, no key lost', async () => {
@@ -137,6 +103,6 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
     await checkPasses(sandbox)
     const weighted = (await masters(sandbox)).find((m) => m.pod === target.pod)
     expect(weighted?.slotCount).toBeGreaterThan(9000)
-    expect(await missingKeys(sandbox)).toBe(0)
+    expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
   }, 180_000)
 })

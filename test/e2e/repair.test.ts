@@ -1,12 +1,10 @@
-import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {pods, redisCli, startE2eSandbox, waitFor, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, pods, redisCli, redisCliCheckPasses, startClusterWithKeys, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
 const KEYS = 30_000
-const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
 interface RepairJson {
   dryRun: boolean
@@ -14,28 +12,6 @@ interface RepairJson {
   actions: Array<{kind: string; description: string}>
   refused: unknown[]
   seconds: number
-}
-
-async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
-  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
-}
-
-async function missingKeys(sandbox: E2eSandbox): Promise<number> {
-  const cluster = await clusterClient(sandbox)
-  let missing = 0
-  try {
-    for (let start = 0; start < KEYS; start += 5000) {
-      const batch = Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => start + j)
-      const got = await Promise.all(batch.map((i) => cluster.get(`key:${i}`)))
-      got.forEach((v, j) => {
-        if (v !== value(batch[j])) missing++
-      })
-    }
-  } finally {
-    cluster.disconnect()
-  }
-  return missing
 }
 
 /**
@@ -52,27 +28,11 @@ async function clusterConfigs(sandbox: E2eSandbox): Promise<string[]> {
   }))
 }
 
-async function redisCliCheckPasses(sandbox: E2eSandbox): Promise<boolean> {
-  const [first] = await pods(sandbox, SELECTOR)
-  const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
-  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered') && !check.stdout.includes('[ERR]')
-}
-
 describe('redisctl repair on the sandbox, 3x1 with keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 246})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    const cluster = await clusterClient(sandbox)
-    try {
-      for (let start = 0; start < KEYS; start += 5000) {
-        await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
-      }
-    } finally {
-      cluster.disconnect()
-    }
+    sandbox = await startClusterWithKeys({podIpOctet: 246, selector: SELECTOR, keys: KEYS})
   }, 120_000)
 
   afterAll(async () => {
@@ -132,8 +92,8 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       expect(result.seconds).toBeLessThan(30)
       const check = await sandbox.cli(['check'])
       expect(check.code, check.stdout).toBe(0)
-      expect(await redisCliCheckPasses(sandbox)).toBe(true)
-      expect(await missingKeys(sandbox)).toBe(0)
+      expect(await redisCliCheckPasses(sandbox, SELECTOR)).toBe(true)
+      expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
     }, 90_000)
   })
 })

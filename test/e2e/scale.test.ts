@@ -1,48 +1,17 @@
-import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, pods, redisCliCheckPasses, startClusterWithKeys, type E2eSandbox} from './e2e-support.js'
 
 const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
 const KEYS = 100_000
-const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
 interface StatusNode {pod: string; k8sNode?: string; role?: string; masterPod?: string; slotCount: number}
-
-async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
-  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
-}
-
-/** Every key written before is there with its value: the count of those missing or wrong. */
-async function missingKeys(sandbox: E2eSandbox): Promise<number> {
-  const cluster = await clusterClient(sandbox)
-  let missing = 0
-  try {
-    for (let start = 0; start < KEYS; start += 5000) {
-      const batch = Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => start + j)
-      const got = await Promise.all(batch.map((i) => cluster.get(`key:${i}`)))
-      got.forEach((v, j) => {
-        if (v !== value(batch[j])) missing++
-      })
-    }
-  } finally {
-    cluster.disconnect()
-  }
-  return missing
-}
 
 async function statusNodes(sandbox: E2eSandbox): Promise<StatusNode[]> {
   const status = await sandbox.cli(['status', '--json'])
   expect(status.code, status.stderr).toBe(0)
   return json<{nodes: StatusNode[]}>(status).nodes
-}
-
-async function redisCliCheckPasses(sandbox: E2eSandbox): Promise<boolean> {
-  const [first] = await pods(sandbox, SELECTOR)
-  const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
-  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered')
 }
 
 function slotSpreadPercent(nodes: StatusNode[]): number {
@@ -58,17 +27,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 243})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    const cluster = await clusterClient(sandbox)
-    try {
-      for (let start = 0; start < KEYS; start += 5000) {
-        await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
-      }
-    } finally {
-      cluster.disconnect()
-    }
+    sandbox = await startClusterWithKeys({podIpOctet: 243, selector: SELECTOR, keys: KEYS})
   }, 120_000)
 
   afterAll(async () => {
@@ -83,8 +42,8 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(4)
     expect(nodes.filter((n) => n.role === 'replica')).toHaveLength(4)
     expect(slotSpreadPercent(nodes)).toBeLessThanOrEqual(1)
-    expect(await redisCliCheckPasses(sandbox)).toBe(true)
-    expect(await missingKeys(sandbox)).toBe(0)
+    expect(await redisCliCheckPasses(sandbox, SELECTOR)).toBe(true)
+    expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
   }, 120_000)
 
   it('to 5 masters keeps replicas off their master\'s Kubernetes node', async () => {
@@ -94,7 +53,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(5)
     expect(replicasBesideTheirMaster(nodes)).toEqual([])
     expect(slotSpreadPercent(nodes)).toBeLessThanOrEqual(1)
-    expect(await missingKeys(sandbox)).toBe(0)
+    expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
   }, 120_000)
 
   it('to 2 replicas per master adds a replica to every master, data kept', async () => {
@@ -103,8 +62,8 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
     const nodes = await statusNodes(sandbox)
     const masters = nodes.filter((n) => n.role === 'master')
     for (const master of masters) expect(nodes.filter((n) => n.masterPod === master.pod), master.pod).toHaveLength(2)
-    expect(await redisCliCheckPasses(sandbox)).toBe(true)
-    expect(await missingKeys(sandbox)).toBe(0)
+    expect(await redisCliCheckPasses(sandbox, SELECTOR)).toBe(true)
+    expect(await missingKeys(sandbox, SELECTOR, KEYS)).toBe(0)
   }, 120_000)
 
   it('run again, changes nothing and exits 0', async () => {

@@ -1,11 +1,11 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {fillEverySlot, missingOrWrong, observedMasters, openSlots, redisCliCheck, startTestCluster, testPods, type TestCluster,
-  type TestData} from '../support/form-for-tests.js'
+import {fillEverySlot, hashTagOf, keysInSlot, missingOrWrong, observedMasters, openSlots, redisCliCheck, slotOwner, startTestCluster, testPods, type TestCluster,
+  type TestData, writeAsked} from '../support/form-for-tests.js'
 import {checkErrors, runRepair} from '../support/repair-cluster.js'
 
-// One cluster of 3 masters for the file. Keys fill slots 0-7999 only, three per slot, so that slots 8000 and up
+// One cluster of 3 masters for the file. Keys fill slots 0-7999 only, one per slot, so that slots 8000 and up
 // are empty: each test damages its own slots, runs the whole repair, and proves every key is still there.
 let c: TestCluster
 let data: TestData
@@ -25,15 +25,6 @@ afterAll(async () => {
   await c?.stop()
 })
 
-const ownerOf = async (slot: number): Promise<string | undefined> =>
-  (await observedMasters(c)).find((m) => m.slots.some((r) => r.start <= slot && slot <= r.end))?.id
-const count = async (node: Redis, slot: number): Promise<number> => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot))
-const tagOf = (slot: number): string => data.key(slot).slice(0, data.key(slot).indexOf('}') + 1)
-
-async function writeAsked(node: Redis, key: string): Promise<void> {
-  await node.call('ASKING')
-  await node.set(key, 'asked')
-}
 
 async function repair(): Promise<string[]> {
   const ctx = await runRepair(testPods(c.servers))
@@ -47,6 +38,9 @@ async function expectHealthyWithEveryKey(): Promise<void> {
   expect(await missingOrWrong(c, data)).toEqual([])
 }
 
+const tagOf = (slot: number): string => hashTagOf(data, slot)
+const ownerOf = (slot: number): Promise<string | undefined> => slotOwner(c, slot)
+
 describe('redisctl repair on open slots (each case redis-cli --cluster fix handles)', () => {
   it('finishes a slot migrating on its owner and importing on another, toward the importing node', async () => {
     await b.call('CLUSTER', 'SETSLOT', 100, 'IMPORTING', ids.a)
@@ -55,7 +49,7 @@ describe('redisctl repair on open slots (each case redis-cli --cluster fix handl
     expect(await repair()).toEqual(['close-open-slots'])
 
     expect(await ownerOf(100)).toBe(ids.b)
-    expect(await count(b, 100)).toBe(1)
+    expect(await keysInSlot(b, 100)).toBe(1)
     await expectHealthyWithEveryKey()
   })
 
@@ -66,7 +60,7 @@ describe('redisctl repair on open slots (each case redis-cli --cluster fix handl
     expect(await repair()).toEqual(['close-open-slots'])
 
     expect(await ownerOf(200)).toBe(ids.a)
-    expect([await count(a, 200), await count(b, 200)]).toEqual([2, 0])
+    expect([await keysInSlot(a, 200), await keysInSlot(b, 200)]).toEqual([2, 0])
     await expectHealthyWithEveryKey()
   })
 
@@ -90,7 +84,7 @@ describe('redisctl repair on open slots (each case redis-cli --cluster fix handl
     expect(await repair()).toEqual(['close-open-slots'])
 
     expect(await ownerOf(400)).toBe(ids.a)
-    expect([await count(a, 400), await count(b, 400), await count(cNode, 400)]).toEqual([3, 0, 0])
+    expect([await keysInSlot(a, 400), await keysInSlot(b, 400), await keysInSlot(cNode, 400)]).toEqual([3, 0, 0])
     await expectHealthyWithEveryKey()
   })
 })
@@ -136,7 +130,7 @@ describe('redisctl repair on uncovered slots', () => {
 
     expect(ctx.refusals).toEqual([expect.objectContaining({problem: expect.stringContaining('Uncovered slots 700 have keys on several masters')})])
     expect(ctx.refusals[0].todo).toContain('redisctl repair again')
-    expect([await count(a, slot), await count(b, slot)]).toEqual([1, 1])
+    expect([await keysInSlot(a, slot), await keysInSlot(b, slot)]).toEqual([1, 1])
 
     // Settled by hand as the message says (B's stray copy deleted), repair has nothing left to refuse.
     await b.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', ids.a)

@@ -167,3 +167,18 @@ export function redisCliCheck(cluster: TestCluster): {ok: boolean; output: strin
   const output = `${run.stdout}${run.stderr}`
   return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}
 }
+
+/** The hash tag of the test keys in a slot: a new key with it lands in the same slot. */
+export const hashTagOf = (data: TestData, slot: number): string => data.key(slot).slice(0, data.key(slot).indexOf('}') + 1)
+
+/** The master that node 0 sees owning the slot. */
+export const slotOwner = async (cluster: TestCluster, slot: number): Promise<string | undefined> =>
+  (await observedMasters(cluster)).find((m) => m.slots.some((r) => r.start <= slot && slot <= r.end))?.id
+
+export const keysInSlot = async (node: Redis, slot: number): Promise<number> => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot))
+
+/** A key written straight onto a node that is importing the slot, as a client sent there by ASK would. */
+export async function writeAsked(node: Redis, key: string): Promise<void> {
+  await node.call('ASKING')
+  await node.set(key, 'asked')
+}
