@@ -25,7 +25,7 @@ interface SlotView {
  *  - importing only (nodes holding keys count as importing): their keys go to the owner, which everyone is told;
  *  - migrating on one node, importing on several without keys: finished toward the migrating node's target;
  *  - migrating only: closed when the migrating node owns the slot or holds no keys.
- * Other shapes are refused with a PreconditionError. Returns the slots it closed.
+ * Other shapes are refused with an OpenSlotRefusedError (a PreconditionError). Returns the slots it closed.
  * `masters` are all the masters of the cluster.
  */
 export async function finishOpenSlots(connector: RedisConnector, masters: readonly MasterRef[], options: OpenSlotsOptions = {}): Promise<number[]> {
@@ -182,9 +182,17 @@ function mostKeys(views: SlotView[]): SlotView {
   return [...views].sort((a, b) => b.keys - a.keys || rank(b) - rank(a))[0]
 }
 
-function cannotFix(slot: number, views: SlotView[]): PreconditionError {
+/** A slot open in a shape that redis-cli --cluster fix does not close either: it needs a person. */
+export class OpenSlotRefusedError extends PreconditionError {
+  constructor(message: string, suggestions: string[]) {
+    super(message, suggestions)
+    this.name = 'OpenSlotRefusedError'
+  }
+}
+
+function cannotFix(slot: number, views: SlotView[]): OpenSlotRefusedError {
   const describe = (v: SlotView): string => `${addressKey(v.node.address)}${v.claims ? ' owner' : ''}${v.migratingTo ? ' migrating' : ''}${v.importingFrom ? ' importing' : ''} ${v.keys} keys`
-  return new PreconditionError(`Slot ${slot} is open in a way that cannot be closed safely: ${views.filter((v) => v.claims || v.migratingTo || v.importingFrom || v.keys).map(describe).join('; ')}.`, [
+  return new OpenSlotRefusedError(`Slot ${slot} is open in a way that cannot be closed safely: ${views.filter((v) => v.claims || v.migratingTo || v.importingFrom || v.keys).map(describe).join('; ')}.`, [
     'Inspect the slot on each node (CLUSTER NODES, CLUSTER COUNTKEYSINSLOT) and settle its owner by hand.',
   ])
 }

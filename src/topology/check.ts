@@ -1,11 +1,11 @@
 import type {NodeFlag} from '../redis/cluster-nodes.js'
 import {type Topology, type TopologyNode, podName} from './model.js'
-import {formatRanges, SLOT_COUNT} from './slots.js'
+import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 
 export type Severity = 'error' | 'warning'
 
 export type FindingCode =
-  | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod'
+  | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod' | 'stale-address'
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
@@ -50,6 +50,12 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     add('node-without-pod', owns ? 'error' : 'warning',
       `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for${owns ? `, as owner of ${n.slotCount} slots` : ''} (stale address: redisctl repair).`, [n])
   }
+  const staleIds = new Set(topology.staleAddresses.map((s) => s.id))
+  if (staleIds.size > 0) {
+    const moved = nodes.filter((n) => n.id && staleIds.has(n.id))
+    const viewers = new Set(topology.staleAddresses.map((s) => s.viewer)).size
+    add('stale-address', 'error', `${viewers} nodes still know ${names(moved)} at old addresses (pods restarted with new IPs), so they cannot reach them: redisctl repair introduces them again.`, moved)
+  }
   const flagged = (flag: NodeFlag): TopologyNode[] => nodes.filter((n) => n.flags.includes(flag))
   const failed = flagged('fail')
   if (failed.length > 0) add('node-failed', 'error', `The cluster marks ${names(failed)} as failed.`, failed)
@@ -70,7 +76,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   }
   if (topology.openSlots.length > 0) {
     const open = [...new Set(topology.openSlots.map((o) => o.node))].flatMap((id) => byId.get(id) ?? [])
-    add('open-slots', 'error', `Slots ${[...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b).join(', ')} are open (migrating/importing): redisctl repair.`, open)
+    add('open-slots', 'error', `Slots ${formatRanges(slotsToRanges(topology.openSlots.map((o) => o.slot)))} are open (migrating/importing): redisctl repair.`, open)
   }
   const failing = reachable.filter((n) => n.clusterState === 'fail' && n.inCluster)
   if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)

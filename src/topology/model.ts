@@ -59,6 +59,16 @@ export interface Topology {
   currentEpoch: number
   /** Masters that share a config epoch: Redis resolves these by itself, but not while a node is down. */
   epochCollisions: {epoch: number; ids: string[]}[]
+  /** Pod nodes that another node still knows at an address where they no longer answer (their pod got a new IP). */
+  staleAddresses: StaleAddress[]
+}
+
+export interface StaleAddress {
+  /** The node (id) whose view holds the old address. */
+  viewer: string
+  /** The pod node (id) it is about, now answering at its pod's address. */
+  id: string
+  held: NodeAddress
 }
 
 const PEER_FLAGS: readonly NodeFlag[] = ['fail?', 'fail', 'handshake', 'noaddr', 'nofailover']
@@ -99,10 +109,15 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
   const nodesById = new Map(podNodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
   const nodesByAddress = new Map(podNodes.map((n) => [`${n.address.host}:${n.address.port}`, n]))
   const podless = new Map<string, TopologyNode>()
+  const staleAddresses: StaleAddress[] = []
   for (const view of observation.views) {
     for (const line of view.nodes) {
       if (line.myself) continue
       const handshake = line.flags.includes('handshake')
+      const podNode = handshake ? undefined : nodesById.get(line.id)
+      if (podNode && (line.host !== podNode.address.host || line.port !== podNode.address.port)) {
+        staleAddresses.push({viewer: view.id, id: line.id, held: {host: line.host, port: line.port}})
+      }
       // A handshake line carries a random id; when it points at a pod it is that pod being met.
       const known = handshake ? nodesByAddress.get(`${line.host}:${line.port}`) : nodesById.get(line.id)
       const node = known ?? podless.get(line.id) ?? podless.set(line.id, {
@@ -134,6 +149,7 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
     openSlots: observation.openSlots,
     currentEpoch: observation.currentEpoch,
     epochCollisions: epochCollisions(podNodes),
+    staleAddresses,
   }
 }
 

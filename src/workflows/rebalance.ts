@@ -1,6 +1,6 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError, UsageError} from '../errors.js'
+import {PreconditionError, RedisUnreachableError, UsageError} from '../errors.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
@@ -39,6 +39,7 @@ export function blockingFindings(topology: Topology): string[] {
   return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
 }
 
+/** The masters of the cluster that answered, as the migration primitives take them. */
 export const masterRefs = (topology: Topology): MasterRef[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.role === 'master' && n.id).map((n) => ({id: n.id!, address: n.address}))
 
@@ -58,6 +59,14 @@ export function describeMoves(topology: Topology, moves: SlotMove[]): Array<{fro
 export const progressLine = (p: PlanProgress): string =>
   `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
   (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
+
+/** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
+function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
+  return new RedisUnreachableError(error.message, [
+    'If a pod was deleted or restarted during the move (kubectl get pods), wait until it is Ready again, run redisctl repair to close the slots left open, then run the same command again: it moves the rest.',
+    ...error.suggestions,
+  ], {cause: error})
+}
 
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
   return [
@@ -100,15 +109,19 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
         const everyPod = ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port}))
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
         let last = 0
-        ctx.progress = await executeMoves(connector, ctx.moves, masters, {
-          convergeTimeoutMs: ctx.input.timeoutMs,
-          onProgress: (p) => {
-            // A line per second at most: the plain renderer prints every update.
-            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-            last = Date.now()
-            task.output = progressLine(p)
-          },
-        })
+        try {
+          ctx.progress = await executeMoves(connector, ctx.moves, masters, {
+            convergeTimeoutMs: ctx.input.timeoutMs,
+            onProgress: (p) => {
+              // A line per second at most: the plain renderer prints every update.
+              if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
+              last = Date.now()
+              task.output = progressLine(p)
+            },
+          })
+        } catch (error) {
+          throw error instanceof RedisUnreachableError ? interruptedMove(error) : error
+        }
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, true)
         task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
       },

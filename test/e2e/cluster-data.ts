@@ -2,7 +2,7 @@ import {Cluster} from 'ioredis'
 import {expect} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {pods, redisCli, type E2eSandbox} from './e2e-support.js'
+import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
 
 /** What the e2e specifications check about a cluster's data and shape, through a cluster client, status and redis-cli. */
 
@@ -47,6 +47,15 @@ export async function missingKeys(sandbox: E2eSandbox, count: number): Promise<n
   return missing
 }
 
+/** A sandbox of the file's own with `cluster create` (3x1 unless told) done and `keys` keys written. */
+export async function startClusterWithKeys(options: {podIpOctet: number; keys: number; masters?: number}): Promise<E2eSandbox> {
+  const sandbox = await startE2eSandbox({podIpOctet: options.podIpOctet})
+  const created = await sandbox.cli(['cluster', 'create', '--masters', String(options.masters ?? 3), '--json'])
+  if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
+  await writeKeys(sandbox, options.keys)
+  return sandbox
+}
+
 export async function statusNodes(sandbox: E2eSandbox): Promise<StatusNode[]> {
   const status = await sandbox.cli(['status', '--json'])
   expect(status.code, status.stderr).toBe(0)
@@ -56,7 +65,7 @@ export async function statusNodes(sandbox: E2eSandbox): Promise<StatusNode[]> {
 export async function redisCliCheckPasses(sandbox: E2eSandbox): Promise<boolean> {
   const [first] = await pods(sandbox, SELECTOR)
   const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
-  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered')
+  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered') && !check.stdout.includes('[ERR]')
 }
 
 export function slotSpreadPercent(nodes: StatusNode[]): number {

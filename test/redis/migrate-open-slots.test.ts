@@ -4,8 +4,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RedisConnector} from '../../src/redis/connection.js'
 import {finishOpenSlots} from '../../src/redis/open-slots.js'
 import {SLOT_COUNT} from '../../src/topology/slots.js'
-import {fillEverySlot, missingOrWrong, observedMasters, openSlots, startTestCluster, type TestCluster,
-  type TestData} from '../support/form-for-tests.js'
+import {fillEverySlot, hashTagOf, keysInSlot, missingOrWrong, openSlots, slotOwner, startTestCluster, type TestCluster,
+  type TestData, writeAsked} from '../support/form-for-tests.js'
 
 // One cluster for the file: each test opens its own slot (all in A's range, 0-5460) and expects it closed.
 let c: TestCluster
@@ -30,17 +30,9 @@ afterAll(async () => {
 })
 
 const keysOf = (slot: number): number[] => [0, 1, 2].map((k) => slot + k * SLOT_COUNT)
-/** The hash tag of the test keys in the slot: a new key with it lands in the same slot. */
-const tagOf = (slot: number): string => data.key(slot).slice(0, data.key(slot).indexOf('}') + 1)
-const ownerOf = async (slot: number): Promise<string | undefined> =>
-  (await observedMasters(c)).find((m) => m.slots.some((r) => r.start <= slot && slot <= r.end))?.id
-const count = async (node: Redis, slot: number): Promise<number> => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot))
 
-/** A key written straight onto a node that is importing the slot, as a client sent there by ASK would. */
-async function writeAsked(node: Redis, key: string): Promise<void> {
-  await node.call('ASKING')
-  await node.set(key, 'asked')
-}
+const tagOf = (slot: number): string => hashTagOf(data, slot)
+const ownerOf = (slot: number): Promise<string | undefined> => slotOwner(c, slot)
 
 describe('finishOpenSlots', () => {
   it('moves a slot migrating on its owner and importing on another to the importing node, keys included', async () => {
@@ -51,7 +43,7 @@ describe('finishOpenSlots', () => {
 
     expect(await openSlots(c)).toEqual([])
     expect(await ownerOf(100)).toBe(ids.b)
-    expect(await count(b, 100)).toBe(3)
+    expect(await keysInSlot(b, 100)).toBe(3)
     expect(await missingOrWrong(c, data, keysOf(100))).toEqual([])
   })
 
@@ -63,8 +55,8 @@ describe('finishOpenSlots', () => {
 
     expect(await openSlots(c)).toEqual([])
     expect(await ownerOf(200)).toBe(ids.a)
-    expect(await count(a, 200)).toBe(4)
-    expect(await count(b, 200)).toBe(0)
+    expect(await keysInSlot(a, 200)).toBe(4)
+    expect(await keysInSlot(b, 200)).toBe(0)
     expect(await missingOrWrong(c, data, keysOf(200))).toEqual([])
   })
 
@@ -91,7 +83,7 @@ describe('finishOpenSlots', () => {
 
     expect(await openSlots(c)).toEqual([])
     expect(await ownerOf(400)).toBe(ids.a)
-    expect([await count(a, 400), await count(b, 400), await count(cNode, 400)]).toEqual([5, 0, 0])
+    expect([await keysInSlot(a, 400), await keysInSlot(b, 400), await keysInSlot(cNode, 400)]).toEqual([5, 0, 0])
     expect(await missingOrWrong(c, data, keysOf(400))).toEqual([])
   })
 
@@ -104,7 +96,7 @@ describe('finishOpenSlots', () => {
 
     expect(await openSlots(c)).toEqual([])
     expect(await ownerOf(500)).toBe(ids.b)
-    expect([await count(a, 500), await count(b, 500)]).toEqual([0, 3])
+    expect([await keysInSlot(a, 500), await keysInSlot(b, 500)]).toEqual([0, 3])
     expect(await missingOrWrong(c, data, keysOf(500))).toEqual([])
   })
 })

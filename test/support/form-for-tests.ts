@@ -6,6 +6,7 @@ import {parseClusterNodes} from '../../src/redis/cluster-nodes.js'
 import {RedisConnector, type NodeAddress} from '../../src/redis/connection.js'
 import {formCluster} from '../../src/redis/form.js'
 import type {MasterRef} from '../../src/redis/migrate-slots.js'
+import type {PodRef} from '../../src/topology/model.js'
 import type {MasterSlots} from '../../src/topology/rebalance.js'
 import {rangesToSlots, SLOT_COUNT, splitEvenly} from '../../src/topology/slots.js'
 import {type RedisNodes, startRedisNodes} from './redis-nodes.js'
@@ -18,25 +19,31 @@ export interface TestCluster {
   servers: RedisNodes
   /** Every master, the ones holding slots first (splitEvenly order), then the empty ones. */
   masters: MasterRef[]
-  /** A plain client per master, for assertions. */
+  /** A plain client per node (masters first, then replicas), for assertions. */
   clients: Redis[]
   stop(): Promise<void>
 }
 
-export async function startTestCluster(options: {masters: number; emptyMasters?: number; extraConfig?: string[]}): Promise<TestCluster> {
-  const servers = await startRedisNodes(options.masters + (options.emptyMasters ?? 0), {extraConfig: options.extraConfig})
+/** `replicasOf[j]` is the index of the master that the j-th node after the masters follows. */
+export async function startTestCluster(options: {masters: number; emptyMasters?: number; replicasOf?: number[]; extraConfig?: string[]}): Promise<TestCluster> {
+  const masterCount = options.masters + (options.emptyMasters ?? 0)
+  const replicasOf = options.replicasOf ?? []
+  const servers = await startRedisNodes(masterCount + replicasOf.length, {extraConfig: options.extraConfig})
   const clients = servers.nodes.map((n) => new Redis({host: n.host, port: n.port, protocol: 2, maxRetriesPerRequest: 1}))
   try {
     const ids = await Promise.all(clients.map(async (c) => String(await c.call('CLUSTER', 'MYID'))))
     const ranges = splitEvenly(options.masters)
-    const pods = servers.nodes.map((n, i) => ({pod: `node-${i}`, ordinal: i, ip: n.host, port: n.port}))
+    const pods = testPods(servers)
     const connector = new RedisConnector()
     try {
-      await formCluster(connector, {shards: pods.map((master, i) => ({master, slots: i < options.masters ? [ranges[i]] : [], replicas: []}))}, {timeoutMs: 30_000})
+      const replicas = pods.slice(masterCount)
+      await formCluster(connector, {shards: pods.slice(0, masterCount).map((master, i) => ({
+        master, slots: i < options.masters ? [ranges[i]] : [], replicas: replicas.filter((_, j) => replicasOf[j] === i),
+      }))}, {timeoutMs: 30_000})
     } finally {
       await connector.closeAll()
     }
-    const masters = servers.nodes.map((n, i) => ({id: ids[i], address: {host: n.host, port: n.port}}))
+    const masters = servers.nodes.slice(0, masterCount).map((n, i) => ({id: ids[i], address: {host: n.host, port: n.port}}))
     return {
       servers, masters, clients,
       async stop() {
@@ -50,6 +57,9 @@ export async function startTestCluster(options: {masters: number; emptyMasters?:
     throw error
   }
 }
+
+/** Every node as a pod at its current address: node-0, node-1, ... in start order. */
+export const testPods = (servers: RedisNodes): PodRef[] => servers.nodes.map((n, i) => ({pod: `node-${i}`, ordinal: i, ip: n.host, port: n.port}))
 
 let tagsBySlot: string[] | undefined
 
@@ -128,7 +138,8 @@ export async function missingOrWrong(cluster: TestCluster, data: TestData, only?
  * command with the redirection itself when its neighbours in the pipeline were not redirected.
  */
 export function clusterClient(cluster: TestCluster): Cluster {
-  return new Cluster([cluster.masters[0].address], {redisOptions: {protocol: 2}})
+  const [first] = cluster.servers.nodes
+  return new Cluster([{host: first.host, port: first.port}], {redisOptions: {protocol: 2}})
 }
 
 /** Each master's slots as node 0 sees them, for the planners. */
@@ -151,8 +162,23 @@ export async function openSlots(cluster: TestCluster): Promise<number[]> {
 
 /** `redis-cli --cluster check`: its output, and whether it found nothing to complain about. */
 export function redisCliCheck(cluster: TestCluster): {ok: boolean; output: string} {
-  const {host, port} = cluster.masters[0].address
+  const {host, port} = cluster.servers.nodes[0]
   const run = spawnSync('redis-cli', ['--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
   const output = `${run.stdout}${run.stderr}`
   return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}
+}
+
+/** The hash tag of the test keys in a slot: a new key with it lands in the same slot. */
+export const hashTagOf = (data: TestData, slot: number): string => data.key(slot).slice(0, data.key(slot).indexOf('}') + 1)
+
+/** The master that node 0 sees owning the slot. */
+export const slotOwner = async (cluster: TestCluster, slot: number): Promise<string | undefined> =>
+  (await observedMasters(cluster)).find((m) => m.slots.some((r) => r.start <= slot && slot <= r.end))?.id
+
+export const keysInSlot = async (node: Redis, slot: number): Promise<number> => Number(await node.call('CLUSTER', 'COUNTKEYSINSLOT', slot))
+
+/** A key written straight onto a node that is importing the slot, as a client sent there by ASK would. */
+export async function writeAsked(node: Redis, key: string): Promise<void> {
+  await node.call('ASKING')
+  await node.set(key, 'asked')
 }

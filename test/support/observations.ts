@@ -17,6 +17,8 @@ export interface NodeState {
   knows?: string[] | 'all'
   /** Extra flags this node's view puts on the nodes it knows, by id (e.g. {[id]: 'fail?'}). */
   sees?: Record<string, string>
+  /** Addresses (host:port) this node's view holds for the nodes it knows, by id, where they differ from their pods'. */
+  seesAt?: Record<string, string>
   /** Slots this node's view gives the nodes it knows, by id, where it differs from what they claim. */
   seesSlots?: Record<string, string>
   /** Nodes this node knows that are none of the pods (another cluster, or a stale address). */
@@ -35,10 +37,10 @@ export const nodeId = (name: string): string => Buffer.from(name).toString('hex'
 
 export function observe(states: readonly NodeState[]): ClusterObservation {
   const byId = new Map(states.map((s) => [s.id, s]))
-  const line = (s: NodeState, self: boolean, extraFlags?: string, slots = s.slots): string => {
+  const line = (s: NodeState, self: boolean, extraFlags?: string, slots = s.slots, address = `${s.pod.ip}:${s.pod.port}`): string => {
     const flags = [self ? 'myself' : '', s.replicaOf ? 'slave' : 'master', extraFlags ?? ''].filter(Boolean).join(',')
     const open = self ? (s.migrating ?? []).map((m) => `[${m.slot}->-${m.to}]`) : []
-    return [s.id, `${s.pod.ip}:${s.pod.port}@${s.pod.port + 10000}`, flags, s.replicaOf ?? '-', 0, 0, s.epoch ?? 0, 'connected', ...(slots ? slots.split(' ') : []), ...open].join(' ')
+    return [s.id, `${address}@${s.pod.port + 10000}`, flags, s.replicaOf ?? '-', 0, 0, s.epoch ?? 0, 'connected', ...(slots ? slots.split(' ') : []), ...open].join(' ')
   }
   const nodes: NodeObservation[] = states.map((s) => {
     const address = {host: s.pod.ip, port: s.pod.port}
@@ -46,7 +48,7 @@ export function observe(states: readonly NodeState[]): ClusterObservation {
     const known = s.knows === 'all' ? states.map((o) => o.id).filter((id) => id !== s.id) : (s.knows ?? [])
     const text = [
       line(s, true),
-      ...known.map((id) => line(byId.get(id)!, false, s.sees?.[id], s.seesSlots?.[id] ?? byId.get(id)!.slots)),
+      ...known.map((id) => line(byId.get(id)!, false, s.sees?.[id], s.seesSlots?.[id] ?? byId.get(id)!.slots, s.seesAt?.[id])),
       ...(s.strangers ?? []).map((x) => [x.id, `${x.address}@16379`, x.flags ?? 'master', '-', 0, 0, 1, 'connected', ...(x.slots ? [x.slots] : [])].join(' ')),
     ].join('\n')
     const parsed = parseClusterNodes(text)

@@ -1,5 +1,5 @@
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdir, mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Redis} from 'ioredis'
@@ -62,6 +62,25 @@ export async function startRedisNodes(count: number, options: {cluster?: boolean
       await rm(root, {recursive: true, force: true})
     },
   }
+}
+
+/**
+ * Stops every node (SIGTERM: Redis flushes its AOF and nodes.conf) and starts each again on a new loopback address
+ * with the same folder, so it keeps its node id, its view of the cluster and its data: what a StatefulSet's pods
+ * look like after all of them were deleted at once and came back with new IPs.
+ */
+export async function restartAtNewAddresses(servers: RedisNodes, password?: string): Promise<void> {
+  await Promise.all(servers.nodes.map((n) => stopProcess(n.process)))
+  const base = nextSubnet()
+  await Promise.all(servers.nodes.map(async (node, i) => {
+    const host = `${base}.${i + 1}`
+    const file = join(node.dir, 'redis.conf')
+    const conf = (await readFile(file, 'utf8')).replace(/^(bind|bind-source-addr) .*$/gm, `$1 ${host}`)
+    await writeFile(file, conf)
+    node.host = host
+    node.process = spawn('redis-server', [file], {stdio: 'ignore'})
+  }))
+  await Promise.all(servers.nodes.map((n) => waitForPing(n, password)))
 }
 
 async function waitForPing(node: RedisNode, password?: string): Promise<void> {

@@ -39,6 +39,14 @@ describe('checking a cluster', () => {
     expect(stale?.message).toContain('10.0.9.9:6379')
   })
 
+  it('reports pods that other nodes still know at their old IPs, as an error, before any node is suspected', () => {
+    const states = formedCluster()
+    for (const s of states) s.seesAt = Object.fromEntries(states.filter((o) => o !== s).map((o) => [o.id, `10.1.0.${o.pod.ordinal + 1}:6379`]))
+    const stale = check(states).find((f) => f.code === 'stale-address')
+    expect(stale).toMatchObject({severity: 'error', pods: states.map((s) => s.pod.pod)})
+    expect(stale?.message).toContain('6 nodes')
+  })
+
   it('reports failed nodes as errors and suspected ones as warnings', () => {
     const states = formedCluster()
     states[0].sees = {[nodeId('n1')]: 'fail?'}
