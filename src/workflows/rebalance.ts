@@ -68,6 +68,17 @@ function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
   ], {cause: error})
 }
 
+const planMoves = (ctx: RebalanceContext, topology: Topology): SlotMove[] => ctx.planMoves
+  ? ctx.planMoves(topology)
+  : planRebalance(mastersForPlan(topology, ctx.input.weights), {thresholdPercent: ctx.input.thresholdPercent, useEmptyMasters: ctx.input.useEmptyMasters})
+
+/** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
+export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
+  ctx.topology = await ctx.cluster.observe()
+  ctx.moves = planMoves(ctx, ctx.topology)
+  return {blocking: blockingFindings(ctx.topology)}
+}
+
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
   return [
     {
@@ -93,9 +104,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     {
       title: 'Plan the moves',
       task: (ctx, task) => {
-        ctx.moves = ctx.planMoves ? ctx.planMoves(ctx.topology!) : planRebalance(mastersForPlan(ctx.topology!, ctx.input.weights), {
-          thresholdPercent: ctx.input.thresholdPercent, useEmptyMasters: ctx.input.useEmptyMasters,
-        })
+        ctx.moves = planMoves(ctx, ctx.topology!)
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
         task.title = ctx.moves.length === 0 ? (ctx.planMoves ? 'Nothing to move' : 'The slots are already balanced') : `Planned ${ctx.moves.length} moves of ${slots} slots`
       },

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, SELECTOR, statusNodes, writeKeys} from './cluster-data.js'
-import {pods, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, redisCliCheckPasses, SELECTOR, statusNodes, startClusterWithKeys} from './cluster-data.js'
+import {pods, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 20_000
 
@@ -17,10 +17,7 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 251})
-    const created = await sandbox.cli(['cluster', 'create', '--masters', '4', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await startClusterWithKeys({podIpOctet: 251, keys: KEYS, masters: 4})
   }, 120_000)
 
   afterAll(async () => {

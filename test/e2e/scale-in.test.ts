@@ -2,10 +2,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
 import {
-  missingKeys, redisCliCheckPasses, replicasBesideTheirMaster, SELECTOR, slotSpreadPercent, statusNodes, writeKeys,
+  missingKeys, redisCliCheckPasses, replicasBesideTheirMaster, SELECTOR, slotSpreadPercent, statusNodes, startClusterWithKeys,
   type StatusNode,
 } from './cluster-data.js'
-import {names, pods, redisCli, startE2eSandbox, waitFor, type E2eSandbox} from './e2e-support.js'
+import {names, pods, redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 100_000
 
@@ -36,10 +36,7 @@ describe('redisctl scale, shrinking, from 5x1 with 100,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 249})
-    const created = await sandbox.cli(['cluster', 'create', '--masters', '5', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await startClusterWithKeys({podIpOctet: 249, keys: KEYS, masters: 5})
   }, 120_000)
 
   afterAll(async () => {

@@ -2,9 +2,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
 import {
-  missingKeys, redisCliCheckPasses, replicasBesideTheirMaster, slotSpreadPercent, statusNodes, writeKeys,
+  missingKeys, redisCliCheckPasses, replicasBesideTheirMaster, slotSpreadPercent, statusNodes, startClusterWithKeys,
 } from './cluster-data.js'
-import {startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import type {E2eSandbox} from './e2e-support.js'
 
 const KEYS = 100_000
 
@@ -12,10 +12,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 243})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await startClusterWithKeys({podIpOctet: 243, keys: KEYS})
   }, 120_000)
 
   afterAll(async () => {

@@ -2,21 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {runTasks} from '../../cli/tasks.js'
+import {moveSlots, type MoveSlotsResult} from '../../cli/move-slots.js'
 import {UsageError} from '../../errors.js'
-import {planRebalance} from '../../topology/rebalance.js'
 import {openCluster} from '../../workflows/inspect.js'
-import {blockingFindings, describeMoves, mastersForPlan, rebalanceTasks, type RebalanceContext} from '../../workflows/rebalance.js'
+import type {RebalanceContext} from '../../workflows/rebalance.js'
 
-export interface RebalanceResult {
-  namespace: string
-  dryRun: boolean
-  moves: Array<{from: string; to: string; slots: number}>
-  slotsMoved: number
-  keysMoved: number
-  keysPerSecond: number
-  closedOpenSlots: number
-}
+export type RebalanceResult = MoveSlotsResult
 
 export default class SlotsRebalance extends BaseCommand {
   static override summary = 'Even out the slots between masters with the fewest moves, keys and all.'
@@ -47,31 +38,7 @@ export default class SlotsRebalance extends BaseCommand {
       closedSlots: [],
       moves: [],
     }
-    try {
-      if (flags['dry-run']) {
-        const topology = await cluster.observe()
-        const blocking = blockingFindings(topology)
-        if (blocking.length > 0) this.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
-        ctx.topology = topology
-        ctx.moves = planRebalance(mastersForPlan(topology, weights), {thresholdPercent: flags.threshold, useEmptyMasters: flags['use-empty-masters']})
-      } else {
-        await runTasks(rebalanceTasks(), ctx, this.jsonEnabled())
-      }
-    } finally {
-      await cluster.access.close()
-    }
-    const moves = describeMoves(ctx.topology!, ctx.moves)
-    for (const m of moves) this.log(`${flags['dry-run'] ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
-    if (moves.length === 0) this.log('The slots are balanced; nothing to move.')
-    return {
-      namespace: cluster.target.kube.namespace,
-      dryRun: flags['dry-run'],
-      moves,
-      slotsMoved: ctx.progress?.slotsDone ?? 0,
-      keysMoved: ctx.progress?.keysMoved ?? 0,
-      keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
-      closedOpenSlots: ctx.closedSlots.length,
-    }
+    return moveSlots(this, ctx, flags['dry-run'], 'The slots are balanced; nothing to move.')
   }
 }
 

@@ -2,23 +2,15 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {runTasks} from '../../cli/tasks.js'
+import {moveSlots, type MoveSlotsResult} from '../../cli/move-slots.js'
 import {UsageError} from '../../errors.js'
 import type {Topology} from '../../topology/model.js'
 import {planReshard, type SlotMove} from '../../topology/rebalance.js'
-import {openCluster} from '../../workflows/inspect.js'
-import {blockingFindings, describeMoves, rebalanceTasks, type RebalanceContext} from '../../workflows/rebalance.js'
 import {requireMaster, requireNode} from '../../topology/remove-node-plan.js'
+import {openCluster} from '../../workflows/inspect.js'
+import type {RebalanceContext} from '../../workflows/rebalance.js'
 
-export interface ReshardResult {
-  namespace: string
-  dryRun: boolean
-  moves: Array<{from: string; to: string; slots: number}>
-  slotsMoved: number
-  keysMoved: number
-  keysPerSecond: number
-  closedOpenSlots: number
-}
+export type ReshardResult = MoveSlotsResult
 
 export default class SlotsReshard extends BaseCommand {
   static override summary = 'Move slots, keys and all, from one master to another or to all the others.'
@@ -59,29 +51,6 @@ export default class SlotsReshard extends BaseCommand {
       closedSlots: [],
       moves: [],
     }
-    try {
-      if (flags['dry-run']) {
-        ctx.topology = await cluster.observe()
-        const blocking = blockingFindings(ctx.topology)
-        if (blocking.length > 0) this.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
-        ctx.moves = planMoves(ctx.topology)
-      } else {
-        await runTasks(rebalanceTasks(), ctx, this.jsonEnabled())
-      }
-    } finally {
-      await cluster.access.close()
-    }
-    const moves = describeMoves(ctx.topology!, ctx.moves)
-    for (const m of moves) this.log(`${flags['dry-run'] ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
-    if (moves.length === 0) this.log(`${flags.from} owns no slots; nothing to move.`)
-    return {
-      namespace: cluster.target.kube.namespace,
-      dryRun: flags['dry-run'],
-      moves,
-      slotsMoved: ctx.progress?.slotsDone ?? 0,
-      keysMoved: ctx.progress?.keysMoved ?? 0,
-      keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
-      closedOpenSlots: ctx.closedSlots.length,
-    }
+    return moveSlots(this, ctx, flags['dry-run'], `${flags.from} owns no slots; nothing to move.`)
   }
 }

@@ -1,0 +1,40 @@
+import type {BaseCommand} from './base-command.js'
+import {runTasks} from './tasks.js'
+import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
+
+/** What `slots rebalance` and `slots reshard` report. */
+export interface MoveSlotsResult {
+  namespace: string
+  dryRun: boolean
+  moves: Array<{from: string; to: string; slots: number}>
+  slotsMoved: number
+  keysMoved: number
+  keysPerSecond: number
+  closedOpenSlots: number
+}
+
+/** Plans (dry run) or runs the moves of a prepared rebalance context, prints them, and closes the connections. */
+export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dryRun: boolean, nothingToMove: string): Promise<MoveSlotsResult> {
+  try {
+    if (dryRun) {
+      const {blocking} = await previewMoves(ctx)
+      if (blocking.length > 0) command.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
+    } else {
+      await runTasks(rebalanceTasks(), ctx, command.jsonEnabled())
+    }
+  } finally {
+    await ctx.cluster.access.close()
+  }
+  const moves = describeMoves(ctx.topology!, ctx.moves)
+  for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
+  if (moves.length === 0) command.log(nothingToMove)
+  return {
+    namespace: ctx.cluster.target.kube.namespace,
+    dryRun,
+    moves,
+    slotsMoved: ctx.progress?.slotsDone ?? 0,
+    keysMoved: ctx.progress?.keysMoved ?? 0,
+    keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
+    closedOpenSlots: ctx.closedSlots.length,
+  }
+}
