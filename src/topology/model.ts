@@ -1,6 +1,6 @@
 import type {NodeAddress} from '../redis/connection.js'
 import type {NodeFlag} from '../redis/cluster-nodes.js'
-import type {ClusterObservation, NodeErrorKind, OpenSlot, ReplicationInfo} from '../redis/observe.js'
+import {slotMapSignature, type ClusterObservation, type NodeErrorKind, type OpenSlot, type ReplicationInfo} from '../redis/observe.js'
 import {countSlots, type SlotRange} from './slots.js'
 
 /** A pod as the planners need it: where its Redis listens (the pod IP) and where Kubernetes put it. */
@@ -51,7 +51,7 @@ export interface Topology {
   pods: PodRef[]
   /** Pod nodes in pod order, then podless cluster nodes. */
   nodes: TopologyNode[]
-  /** Every reachable node sees the same owner for every slot. */
+  /** Every reachable node in the cluster sees the same owner for every slot. */
   agreed: boolean
   uncovered: SlotRange[]
   conflicts: {slots: SlotRange[]; ids: string[]}[]
@@ -125,10 +125,12 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       if (line.linkState === 'disconnected') node.link = 'disconnected'
     }
   }
+  // A pod that has not joined sees no slot map at all: it is a pod outside the cluster, not a node that disagrees.
+  const joined = new Set(podNodes.filter((n) => n.inCluster).map((n) => n.id))
   return {
     pods: [...pods],
     nodes: [...podNodes, ...podless.values()],
-    agreed: observation.agreed,
+    agreed: new Set(observation.views.filter((v) => joined.has(v.id)).map(slotMapSignature)).size <= 1,
     uncovered: observation.uncovered,
     conflicts: observation.conflicts,
     openSlots: observation.openSlots,
