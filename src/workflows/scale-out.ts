@@ -1,35 +1,22 @@
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
-import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
-import {FORM_STEPS} from '../redis/form.js'
-import type {ClusterLayout} from '../topology/model.js'
-import type {Placement} from '../topology/placement.js'
+import {NotFoundError, UsageError} from '../errors.js'
+import {readStatefulSet} from '../kube/statefulset.js'
+import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
-import {openCluster, type OpenCluster} from './inspect.js'
-import {waitForReadyPods} from './pods.js'
+import {growTasks, refuseUnhealthy, type GrowContext} from './grow.js'
+import {openCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
-import type {KubeTargetSession, TargetOptions} from './session.js'
 
-/** Forming steps that apply to a cluster that already runs: its slots and epochs are settled. */
-const JOIN_STEPS = FORM_STEPS.filter((s) => s.step !== 'assign-slots' && s.step !== 'config-epochs')
-
-export interface ScaleOutContext {
-  options: TargetOptions
-  target: KubeTargetSession
-  statefulSet: string
+export interface ScaleOutContext extends GrowContext {
   shape: ClusterShape
   force: boolean
-  timeoutMs: number
-  /** The StatefulSet's replicas when the scale began. */
-  podsBefore?: number
-  cluster?: OpenCluster
-  layout?: ClusterLayout
-  placement?: Placement
-  actions: string[]
   rebalance?: RebalanceContext
 }
+
+/** The scale evens the slots out to within 1%, new (empty) masters included. */
+const SCALE_REBALANCE = {thresholdPercent: 1, useEmptyMasters: true} as const satisfies RebalanceOptions
 
 /** The StatefulSet must exist and be redisctl's; its pods may only grow here. */
 export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<number> {
@@ -57,56 +44,26 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options)
         try {
-          const blocking = blockingFindings(await cluster.observe())
-          if (blocking.length > 0 && !ctx.force) {
-            throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
-              'Run redisctl check to see every finding, or pass --force to scale anyway.',
-            ])
-          }
+          refuseUnhealthy(blockingFindings(await cluster.observe()), ctx.force)
         } finally {
           await cluster.access.close()
         }
       },
     },
-    {
-      title: 'Scale the StatefulSet',
-      task: async (ctx, task) => {
-        const wanted = shapePodCount(ctx.shape)
-        if (ctx.podsBefore === wanted) {
-          task.skip(`already ${wanted} pods`)
-          return
-        }
-        await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, wanted)
-        task.title = `Scaled the StatefulSet to ${wanted} pods`
-      },
-    },
-    {
-      title: 'Wait for the new pods to be Ready',
-      task: async (ctx) => {
-        await waitForReadyPods(ctx.target.kube, ctx.target.selector, shapePodCount(ctx.shape), ctx.timeoutMs)
-        ctx.cluster = await openCluster(ctx.options)
-        const planned = planScaleOut(await ctx.cluster.observe(), ctx.shape.masters, ctx.shape.replicasPerMaster)
+    ...growTasks<ScaleOutContext>({
+      podsWanted: (ctx) => shapePodCount(ctx.shape),
+      plan: (ctx, topology) => {
+        const planned = planScaleOut(topology, ctx.shape.masters, ctx.shape.replicasPerMaster)
         ctx.layout = planned.layout
         ctx.placement = planned.placement
         ctx.rebalance = {
-          cluster: ctx.cluster,
-          input: {thresholdPercent: 1, useEmptyMasters: true, weights: new Map(), force: ctx.force, timeoutMs: ctx.timeoutMs},
+          cluster: ctx.cluster!,
+          input: {...SCALE_REBALANCE, weights: new Map(), force: ctx.force, timeoutMs: ctx.timeoutMs},
           closedSlots: [],
           moves: [],
         }
       },
-    },
-    ...JOIN_STEPS.map((step): ListrTask<ScaleOutContext> => ({
-      title: step.title,
-      task: async (ctx, task) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.layout!, {
-          timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => {
-            if (task.output !== p.message) task.output = p.message
-          },
-        }))
-      },
-    })),
+    }),
     ...rebalanceTasks().map(inRebalance),
   ]
 }
@@ -122,3 +79,4 @@ function inRebalance(step: ListrTask<RebalanceContext>): ListrTask<ScaleOutConte
     },
   }
 }
+
