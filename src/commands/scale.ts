@@ -2,11 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {formatScaleOutPreview, violationWarning} from '../cli/plans.js'
 import {runTasks} from '../cli/tasks.js'
 import {requireValidShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
 import {describeMoves} from '../workflows/rebalance.js'
-import {requireGrowableStatefulSet, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
+import {planScaleOutPreview, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
 import {openTarget} from '../workflows/session.js'
 
 export interface ScaleResult {
@@ -45,9 +46,15 @@ Idempotent and resumable: killed at any point, the same command finishes the job
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     if (flags['dry-run']) {
-      const current = await requireGrowableStatefulSet(ctx)
-      this.log(`Would scale StatefulSet ${flags.name} from ${current} to ${shape.masters * (1 + shape.replicasPerMaster)} pods, join the new pods, then rebalance the slots over ${shape.masters} masters.`)
-      return {namespace: target.kube.namespace, name: flags.name, dryRun: true, masters: [], moves: [], keysMoved: 0, keysPerSecond: 0, warnings: []}
+      const preview = await planScaleOutPreview(ctx)
+      for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
+      const warnings = [...preview.placement.violations.map(violationWarning),
+        ...(preview.blocking.length > 0 ? [`The cluster is not healthy; a real run would refuse: ${preview.blocking.join(' ')}`] : [])]
+      for (const w of warnings) this.warn(w)
+      return {
+        namespace: target.kube.namespace, name: flags.name, dryRun: true, keysMoved: 0, keysPerSecond: 0, warnings, moves: preview.moves,
+        masters: preview.masters.map((m) => ({pod: m.pod, k8sNode: m.k8sNode, slots: formatRanges(m.slots), replicas: m.replicas})),
+      }
     }
     let after
     try {

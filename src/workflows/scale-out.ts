@@ -2,8 +2,9 @@ import type {ListrTask} from 'listr2'
 
 import {NotFoundError, UsageError} from '../errors.js'
 import {readStatefulSet} from '../kube/statefulset.js'
+import type {PodRef} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
-import {planScaleOut} from '../topology/scale-out-plan.js'
+import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
 import {growTasks, refuseUnhealthy, type GrowContext} from './grow.js'
 import {openCluster} from './inspect.js'
@@ -80,3 +81,31 @@ function inRebalance(step: ListrTask<RebalanceContext>): ListrTask<ScaleOutConte
   }
 }
 
+export interface ScaleOutPlanPreview extends ScaleOutPreview {
+  podsBefore: number
+  podsAfter: number
+  /** Findings that would make the real run refuse (without --force). */
+  blocking: string[]
+}
+
+/**
+ * What `scale --dry-run` shows, read from the live cluster and changing nothing: the pods the StatefulSet would add
+ * (their Kubernetes nodes are only known once they are scheduled), what each joining pod becomes, and the moves.
+ */
+export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOutPlanPreview> {
+  const podsBefore = await requireGrowableStatefulSet(ctx)
+  const podsAfter = shapePodCount(ctx.shape)
+  const cluster = await openCluster(ctx.options)
+  try {
+    const topology = await cluster.observe()
+    const port = topology.pods[0]?.port ?? 6379
+    const newPods = Array.from({length: podsAfter - podsBefore}, (_, i): PodRef =>
+      ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
+    return {
+      ...previewScaleOut(topology, newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
+      podsBefore, podsAfter, blocking: blockingFindings(topology),
+    }
+  } finally {
+    await cluster.access.close()
+  }
+}

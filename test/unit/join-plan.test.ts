@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 import {NotFoundError, UsageError} from '../../src/errors.js'
 import {joinablePods, planAddMasters, planAddReplicas} from '../../src/topology/join-plan.js'
 import {buildTopology, type PodRef, type Topology} from '../../src/topology/model.js'
+import {previewScaleOut} from '../../src/topology/scale-out-plan.js'
 import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
 const topologyOf = (states: NodeState[]): Topology => buildTopology(states.map((s) => s.pod), observe(states))
@@ -87,5 +88,20 @@ describe('planning node add-replica', () => {
     const topology = topologyOf(cluster({outsiders: [pod(6, 'a')]}))
     expect(() => planAddReplicas(topology, [pod(6, 'a')], 'redis-3')).toThrow(UsageError)
     expect(() => planAddReplicas(topology, [pod(6, 'a')], 'redis-42')).toThrow(NotFoundError)
+  })
+})
+
+describe('previewing scale --masters N', () => {
+  it('names the new pods\' roles and moves an even share of slots to the new master', () => {
+    const topology = topologyOf(formedCluster())
+    const newPods = [6, 7].map((i) => ({pod: `redis-${i}`, ordinal: i, ip: '', port: 6379}))
+    const preview = previewScaleOut(topology, newPods, 4, 1, {thresholdPercent: 1, useEmptyMasters: true})
+    expect(preview.joining).toEqual([
+      {pod: 'redis-6', role: 'master', k8sNode: undefined, exists: false},
+      {pod: 'redis-7', role: 'replica', master: 'redis-6', k8sNode: undefined, exists: false},
+    ])
+    expect(preview.moves.every((m) => m.to === 'redis-6')).toBe(true)
+    expect(preview.moves.reduce((n, m) => n + m.slots, 0)).toBe(4096)
+    expect(preview.masters.map((m) => m.slotsAfter)).toEqual([4096, 4096, 4096, 4096])
   })
 })
