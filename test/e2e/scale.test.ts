@@ -1,54 +1,12 @@
-import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {missingKeys as missing, redisCliCheckPasses, SELECTOR, slotSpreadPercent, statusNodes, writeKeys, type StatusNode} from './cluster-data.js'
+import {pods, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
 
-const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
 const KEYS = 100_000
-const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
-interface StatusNode {pod: string; k8sNode?: string; role?: string; masterPod?: string; slotCount: number}
-
-async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
-  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
-}
-
-/** Every key written before is there with its value: the count of those missing or wrong. */
-async function missingKeys(sandbox: E2eSandbox): Promise<number> {
-  const cluster = await clusterClient(sandbox)
-  let missing = 0
-  try {
-    for (let start = 0; start < KEYS; start += 5000) {
-      const batch = Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => start + j)
-      const got = await Promise.all(batch.map((i) => cluster.get(`key:${i}`)))
-      got.forEach((v, j) => {
-        if (v !== value(batch[j])) missing++
-      })
-    }
-  } finally {
-    cluster.disconnect()
-  }
-  return missing
-}
-
-async function statusNodes(sandbox: E2eSandbox): Promise<StatusNode[]> {
-  const status = await sandbox.cli(['status', '--json'])
-  expect(status.code, status.stderr).toBe(0)
-  return json<{nodes: StatusNode[]}>(status).nodes
-}
-
-async function redisCliCheckPasses(sandbox: E2eSandbox): Promise<boolean> {
-  const [first] = await pods(sandbox, SELECTOR)
-  const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
-  return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered')
-}
-
-function slotSpreadPercent(nodes: StatusNode[]): number {
-  const counts = nodes.filter((n) => n.role === 'master').map((n) => n.slotCount)
-  return ((Math.max(...counts) - Math.min(...counts)) / (16384 / counts.length)) * 100
-}
+const missingKeys = (sandbox: E2eSandbox): Promise<number> => missing(sandbox, KEYS)
 
 const replicasBesideTheirMaster = (nodes: StatusNode[]): string[] => nodes
   .filter((n) => n.role === 'replica' && n.k8sNode === nodes.find((m) => m.pod === n.masterPod)?.k8sNode)
@@ -61,14 +19,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
     sandbox = await startE2eSandbox({podIpOctet: 243})
     const created = await sandbox.cli(['cluster', 'create', '--json'])
     if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    const cluster = await clusterClient(sandbox)
-    try {
-      for (let start = 0; start < KEYS; start += 5000) {
-        await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
-      }
-    } finally {
-      cluster.disconnect()
-    }
+    await writeKeys(sandbox, KEYS)
   }, 120_000)
 
   afterAll(async () => {
