@@ -1,7 +1,9 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError} from '../errors.js'
-import {scaleStatefulSet} from '../kube/statefulset.js'
+import type {V1StatefulSet} from '@kubernetes/client-node'
+
+import {NotFoundError, PreconditionError} from '../errors.js'
+import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
 import {FORM_STEPS} from '../redis/form.js'
 import type {ClusterLayout, Topology} from '../topology/model.js'
 import type {Placement} from '../topology/placement.js'
@@ -25,6 +27,17 @@ export interface GrowContext {
   layout?: ClusterLayout
   placement?: Placement
   actions: string[]
+}
+
+/** Only a cluster with a StatefulSet (made by redisctl cluster create) can grow. */
+export async function requireStatefulSet(ctx: GrowContext): Promise<V1StatefulSet> {
+  const sts = await readStatefulSet(ctx.target.kube, ctx.statefulSet)
+  if (!sts) {
+    throw new NotFoundError(`There is no StatefulSet ${ctx.statefulSet} in namespace ${ctx.target.kube.namespace}.`, [
+      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
+    ])
+  }
+  return sts
 }
 
 /** Growing a cluster with blocking findings (blockingFindings) makes it harder to mend; --force is how the user insists. */

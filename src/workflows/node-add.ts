@@ -1,10 +1,10 @@
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, PreconditionError} from '../errors.js'
-import {annotateStatefulSet, readStatefulSet} from '../kube/statefulset.js'
+import {PreconditionError} from '../errors.js'
+import {annotateStatefulSet} from '../kube/statefulset.js'
 import {joinablePods, planAddMasters, planAddReplicas, type JoinPlan, type JoinRole} from '../topology/join-plan.js'
 import type {PodRef, Topology} from '../topology/model.js'
-import {growTasks, refuseUnhealthy, type GrowContext} from './grow.js'
+import {growTasks, refuseUnhealthy, requireStatefulSet, type GrowContext} from './grow.js'
 import {openCluster} from './inspect.js'
 import {blockingFindings} from './rebalance.js'
 
@@ -46,12 +46,7 @@ export interface NodeAddDecision {
  * count toward the count first, the StatefulSet grows by the rest. A --master that is not a master fails here.
  */
 export async function decideNodeAdd(ctx: NodeAddContext): Promise<NodeAddDecision> {
-  const sts = await readStatefulSet(ctx.target.kube, ctx.statefulSet)
-  if (!sts) {
-    throw new NotFoundError(`There is no StatefulSet ${ctx.statefulSet} in namespace ${ctx.target.kube.namespace}.`, [
-      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
-    ])
-  }
+  const sts = await requireStatefulSet(ctx)
   const podsBefore = sts.spec?.replicas ?? 0
   const pending = new Set((sts.metadata?.annotations?.[JOINING_ANNOTATION] ?? '').split(',').filter(Boolean))
   const cluster = await openCluster(ctx.options)

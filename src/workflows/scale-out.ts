@@ -1,12 +1,11 @@
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, UsageError} from '../errors.js'
-import {readStatefulSet} from '../kube/statefulset.js'
+import {UsageError} from '../errors.js'
 import type {PodRef} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
-import {growTasks, refuseUnhealthy, type GrowContext} from './grow.js'
+import {growTasks, refuseUnhealthy, requireStatefulSet, type GrowContext} from './grow.js'
 import {openCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
 
@@ -21,12 +20,7 @@ const SCALE_REBALANCE = {thresholdPercent: 1, useEmptyMasters: true} as const sa
 
 /** The StatefulSet must exist and be redisctl's; its pods may only grow here. */
 export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<number> {
-  const sts = await readStatefulSet(ctx.target.kube, ctx.statefulSet)
-  if (!sts) {
-    throw new NotFoundError(`There is no StatefulSet ${ctx.statefulSet} in namespace ${ctx.target.kube.namespace}.`, [
-      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
-    ])
-  }
+  const sts = await requireStatefulSet(ctx)
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(ctx.shape)
   if (wanted < current) {

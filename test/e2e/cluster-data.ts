@@ -2,7 +2,7 @@ import {Cluster} from 'ioredis'
 import {expect} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {pods, redisCli, type E2eSandbox} from './e2e-support.js'
+import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
 
 /**
  * The data side of the e2e specifications: a cluster client on the pods' (loopback) IPs, keys written before a
@@ -19,6 +19,15 @@ export interface StatusNode {pod: string; k8sNode?: string; role?: string; maste
 export async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
   const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
   return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
+}
+
+/** A sandbox of the test file's own (its pod-IP octet) with the default 3x1 cluster holding key:0 .. key:keys-1. */
+export async function sandboxWithKeys(podIpOctet: number, keys: number): Promise<E2eSandbox> {
+  const sandbox = await startE2eSandbox({podIpOctet})
+  const created = await sandbox.cli(['cluster', 'create', '--json'])
+  if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
+  await writeKeys(sandbox, keys)
+  return sandbox
 }
 
 /** Writes key:0 .. key:count-1, 5000 at a time. */

@@ -3,8 +3,8 @@ import {spawn} from 'node:child_process'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI, json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, SELECTOR, slotSpreadPercent, statusNodes, writeKeys} from './cluster-data.js'
-import {pods, startE2eSandbox, waitForReadyPods, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, redisCliCheckPasses, sandboxWithKeys, SELECTOR, slotSpreadPercent, statusNodes} from './cluster-data.js'
+import {pods, waitForReadyPods, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 20_000
 
@@ -30,10 +30,7 @@ describe('redisctl node add and node add-replica on 3x1 with 20,000 keys', () =>
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 244})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await sandboxWithKeys(244, KEYS)
   }, 120_000)
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {missingKeys as missing, redisCliCheckPasses, SELECTOR, slotSpreadPercent, statusNodes, writeKeys, type StatusNode} from './cluster-data.js'
-import {pods, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {missingKeys as missing, redisCliCheckPasses, sandboxWithKeys, SELECTOR, slotSpreadPercent, type StatusNode, statusNodes} from './cluster-data.js'
+import {pods, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 100_000
 
@@ -16,10 +16,7 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 243})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await sandboxWithKeys(243, KEYS)
   }, 120_000)
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, SELECTOR, statusNodes, writeKeys} from './cluster-data.js'
-import {pods, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, redisCliCheckPasses, sandboxWithKeys, SELECTOR, statusNodes} from './cluster-data.js'
+import {pods, type E2eSandbox} from './e2e-support.js'
 import {startTraffic} from './traffic-support.js'
 
 const KEYS = 20_000
@@ -11,10 +11,7 @@ describe('a cluster client writing and reading while redisctl scale grows the cl
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 245})
-    const created = await sandbox.cli(['cluster', 'create', '--json'])
-    if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
-    await writeKeys(sandbox, KEYS)
+    sandbox = await sandboxWithKeys(245, KEYS)
   }, 120_000)
 
   afterAll(async () => {
