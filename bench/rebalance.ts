@@ -2,13 +2,23 @@
  * Rebalance benchmark: redisctl against `redis-cli --cluster rebalance`, same run, same data, a fresh cluster
  * for each contender (3 masters holding N keys of 100 bytes spread over all 16384 slots, plus 1 empty master).
  *
- *   node --import tsx bench/rebalance.ts [--keys 200000] [--value-bytes 100]
+ *   node --import tsx bench/rebalance.ts [--keys 200000] [--value-bytes 100] [--on nodes|sandbox]
+ *
+ * --on nodes (default): plain redis-server processes formed by redisctl's forming code; redisctl is the rebalance
+ * library (observe, plan, executeMoves) compiled into a small program of its own, with --max-semi-space-size=4.
+ * --on sandbox: `redisctl sandbox up`, and for each contender `redisctl cluster create --masters 3
+ * --replicas-per-master 0` + `redisctl node add`; redisctl is the built CLI itself, `bin/run.js slots rebalance
+ * --use-empty-masters --connect direct`, Kubernetes API calls and start-up included (run `npm run build` first).
  *
  * Each contender runs as a child process under /usr/bin/time, which reports its peak RSS.
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {parseArgs} from 'node:util'
+
+import {Redis} from 'ioredis'
 
 import {parseClusterNodes} from '../src/redis/cluster-nodes.js'
 import {RedisConnector} from '../src/redis/connection.js'
@@ -16,25 +26,30 @@ import {executeMoves} from '../src/redis/execute-moves.js'
 import {planRebalance} from '../src/topology/rebalance.js'
 import {fillEverySlot, redisCliCheck, startTestCluster} from '../test/support/form-for-tests.js'
 
-/**
- * How redisctl's rebalance is started; once `redisctl slots rebalance` exists, this is the one line to switch (to
- * `[process.execPath, '--max-semi-space-size=4', 'bin/run.js', 'slots', 'rebalance', seed, '--use-empty-masters', '--yes']`,
- * say). Until then this file's own --as-redisctl mode, compiled as the CLI will be (tsx alone weighs ~60 MB and
- * 0.3 s). The small young generation keeps the peak RSS near the live heap: with Node's default the heap grows
- * to ~160 MB of mostly garbage (see bench/README.md); bin/run.js should carry the same flag.
- */
-const redisctlRebalance = (seed: string): string[] => [process.execPath, '--max-semi-space-size=4', `${BUILD_DIR}/bench/rebalance.js`, '--as-redisctl', seed]
 const BUILD_DIR = 'bench/results/build'
+
+/** A cluster of 3 full masters and 1 empty one, filled, for one contender. */
+interface Bed {
+  /** host:port of a master, for redis-cli. */
+  seed: string
+  /** How redisctl rebalances this bed. */
+  redisctl: string[]
+  env?: NodeJS.ProcessEnv
+  /** Keys on each master, the one that was empty last. */
+  sizes(): Promise<number[]>
+  check(): {ok: boolean; output: string}
+  stop(): Promise<void>
+}
 
 interface Contender {
   name: string
-  command(seed: string): string[]
+  command(bed: Bed): string[]
 }
 
 const contenders: Contender[] = [
-  {name: 'redisctl', command: redisctlRebalance},
-  {name: 'redis-cli (default pipeline 10)', command: (seed) => ['redis-cli', '--cluster', 'rebalance', seed, '--cluster-use-empty-masters']},
-  {name: 'redis-cli --cluster-pipeline 1000', command: (seed) => ['redis-cli', '--cluster', 'rebalance', seed, '--cluster-use-empty-masters', '--cluster-pipeline', '1000']},
+  {name: 'redisctl', command: (bed) => bed.redisctl},
+  {name: 'redis-cli (default pipeline 10)', command: (bed) => ['redis-cli', '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters']},
+  {name: 'redis-cli --cluster-pipeline 1000', command: (bed) => ['redis-cli', '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters', '--cluster-pipeline', '1000']},
 ]
 
 interface Result {
@@ -43,44 +58,134 @@ interface Result {
   keysPerSecond: number
   keysMoved: number
   peakRssMb: number
+  /** The CLI's own figure for the move phase alone (its --json keysPerSecond): without start-up and observing. */
+  movingKeysPerSecond?: number
 }
 
 async function main(): Promise<void> {
   const {values} = parseArgs({options: {'keys': {type: 'string', default: '200000'}, 'value-bytes': {type: 'string', default: '100'},
-    'as-redisctl': {type: 'string'}}})
+    'on': {type: 'string', default: 'nodes'}, 'pod-ip-range': {type: 'string', default: '127.244.0.0/16'}, 'as-redisctl': {type: 'string'}}})
   if (values['as-redisctl']) return rebalanceAsRedisctl(values['as-redisctl'])
   const keys = Number(values.keys)
   const valueBytes = Number(values['value-bytes'])
-  compile()
+  if (values.on !== 'nodes' && values.on !== 'sandbox') throw new Error(`--on takes nodes or sandbox, got ${values.on}`)
+  const sandbox = values.on === 'sandbox' ? startSandbox(values['pod-ip-range']!) : undefined
+  if (!sandbox) compile()
   const results: Result[] = []
-  for (const contender of contenders) {
-    const cluster = await startTestCluster({masters: 3, emptyMasters: 1})
-    try {
-      await fillEverySlot(cluster, keys, valueBytes)
-      const {host, port} = cluster.masters[0].address
-      const run = await timed(contender.command(`${host}:${port}`))
-      const sizes = await Promise.all(cluster.clients.map((c) => c.dbsize()))
-      const total = sizes.reduce((a, b) => a + b, 0)
-      const check = redisCliCheck(cluster)
-      if (total !== keys || !check.ok) throw new Error(`${contender.name} left ${total} of ${keys} keys, check ok: ${check.ok}\n${check.output}`)
-      const keysMoved = sizes[3]
-      results.push({name: contender.name, seconds: run.seconds, keysMoved, keysPerSecond: Math.round(keysMoved / run.seconds), peakRssMb: run.peakRssMb})
-      console.error(`${contender.name}: ${run.seconds.toFixed(2)} s, ${keysMoved} keys moved, peak RSS ${run.peakRssMb.toFixed(0)} MB`)
-    } finally {
-      await cluster.stop()
+  try {
+    for (const [i, contender] of contenders.entries()) {
+      const bed = sandbox ? await sandboxBed(sandbox, `bench-${i}`, keys, valueBytes) : await nodesBed(keys, valueBytes)
+      try {
+        const run = await timed(contender.command(bed), bed.env)
+        const sizes = await bed.sizes()
+        const total = sizes.reduce((a, b) => a + b, 0)
+        const check = bed.check()
+        if (total !== keys || !check.ok) throw new Error(`${contender.name} left ${total} of ${keys} keys, check ok: ${check.ok}\n${check.output}`)
+        const keysMoved = sizes[3]
+        results.push({name: contender.name, seconds: run.seconds, keysMoved, keysPerSecond: Math.round(keysMoved / run.seconds), peakRssMb: run.peakRssMb,
+          movingKeysPerSecond: movingRate(run.stdout)})
+        console.error(`${contender.name}: ${run.seconds.toFixed(2)} s, ${keysMoved} keys moved, peak RSS ${run.peakRssMb.toFixed(0)} MB`)
+      } finally {
+        await bed.stop()
+      }
     }
+  } finally {
+    sandbox?.down()
   }
-  report(keys, valueBytes, results)
+  report(keys, valueBytes, values.on, results)
 }
 
-function report(keys: number, valueBytes: number, results: Result[]): void {
+async function nodesBed(keys: number, valueBytes: number): Promise<Bed> {
+  const cluster = await startTestCluster({masters: 3, emptyMasters: 1})
+  try {
+    await fillEverySlot(cluster, keys, valueBytes)
+  } catch (error) {
+    await cluster.stop()
+    throw error
+  }
+  const {host, port} = cluster.masters[0].address
+  const seed = `${host}:${port}`
+  return {
+    seed,
+    // Compiled as the CLI is (tsx alone weighs ~60 MB and 0.3 s); the flag is the one bin/run.js sets.
+    redisctl: [process.execPath, '--max-semi-space-size=4', `${BUILD_DIR}/bench/rebalance.js`, '--as-redisctl', seed],
+    sizes: () => Promise.all(cluster.clients.map((c) => c.dbsize())),
+    check: () => redisCliCheck(cluster),
+    stop: () => cluster.stop(),
+  }
+}
+
+interface Sandbox {
+  dir: string
+  env: NodeJS.ProcessEnv
+  cli(args: string[]): string
+  down(): void
+}
+
+/** A sandbox of the bench's own (its pods bound to loopback addresses in `podIpRange`). */
+function startSandbox(podIpRange: string): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'redisctl-bench-'))
+  const env = {...process.env, CI: 'true', KUBECONFIG: join(dir, 'kubeconfig')}
+  const cli = (args: string[]): string => {
+    const run = spawnSync(process.execPath, ['bin/run.js', ...args], {env, encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20})
+    if (run.status !== 0) throw new Error(`redisctl ${args.join(' ')} exited with ${run.status}:\n${run.stdout}${run.stderr}`)
+    return run.stdout
+  }
+  cli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange])
+  return {
+    dir, env, cli,
+    down() {
+      cli(['sandbox', 'down', '--dir', dir, '--purge'])
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** 3 masters and an empty one made by redisctl itself in the sandbox, filled through plain clients. */
+async function sandboxBed(sandbox: Sandbox, name: string, keys: number, valueBytes: number): Promise<Bed> {
+  sandbox.cli(['cluster', 'create', '--name', name, '--masters', '3', '--replicas-per-master', '0'])
+  sandbox.cli(['node', 'add', '--name', name])
+  const status = JSON.parse(sandbox.cli(['status', '--name', name, '--json'])) as {nodes: Array<{ip: string; port: number; id: string; slotCount: number}>}
+  // The full masters first, then the empty one, as fillEverySlot and the report expect.
+  const nodes = [...status.nodes].sort((a, b) => Number(b.slotCount > 0) - Number(a.slotCount > 0))
+  const clients = nodes.map((n) => new Redis({host: n.ip, port: n.port, protocol: 2, maxRetriesPerRequest: 1}))
+  const masters = nodes.map((n) => ({id: n.id, address: {host: n.ip, port: n.port}}))
+  const stop = async (): Promise<void> => {
+    clients.forEach((c) => c.disconnect())
+    sandbox.cli(['teardown', '--name', name, '--with-pvcs', '--yes'])
+  }
+  try {
+    await fillEverySlot({clients, masters}, keys, valueBytes)
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {
+    seed: `${nodes[0].ip}:${nodes[0].port}`,
+    redisctl: [process.execPath, 'bin/run.js', 'slots', 'rebalance', '--name', name, '--use-empty-masters', '--connect', 'direct', '--yes', '--json'],
+    env: sandbox.env,
+    sizes: () => Promise.all(clients.map((c) => c.dbsize())),
+    check: () => redisCliCheck({masters}),
+    stop,
+  }
+}
+
+function movingRate(stdout: string): number | undefined {
+  try {
+    return (JSON.parse(stdout) as {keysPerSecond?: number}).keysPerSecond
+  } catch {
+    return undefined
+  }
+}
+
+function report(keys: number, valueBytes: number, on: string, results: Result[]): void {
   const ours = results[0]
-  console.log(`\nRebalance of ${keys} keys (${valueBytes} B values) from 3 masters onto 3 + 1 empty master\n`)
-  console.log('| contender | seconds | keys moved | keys/s | peak RSS | redisctl is faster by |')
-  console.log('|---|---:|---:|---:|---:|---:|')
+  console.log(`\nRebalance of ${keys} keys (${valueBytes} B values) from 3 masters onto 3 + 1 empty master, on ${on === 'sandbox' ? 'sandbox pods, redisctl as the built CLI' : 'plain redis-server nodes, redisctl as the library'}\n`)
+  console.log('| contender | seconds | keys moved | keys/s | keys/s moving (own figure) | peak RSS | redisctl is faster by |')
+  console.log('|---|---:|---:|---:|---:|---:|---:|')
   for (const r of results) {
     const ratio = r === ours ? '' : `${(r.seconds / ours.seconds).toFixed(1)}x`
-    console.log(`| ${r.name} | ${r.seconds.toFixed(2)} | ${r.keysMoved} | ${r.keysPerSecond} | ${r.peakRssMb.toFixed(0)} MB | ${ratio} |`)
+    console.log(`| ${r.name} | ${r.seconds.toFixed(2)} | ${r.keysMoved} | ${r.keysPerSecond} | ${r.movingKeysPerSecond ?? ''} | ${r.peakRssMb.toFixed(0)} MB | ${ratio} |`)
   }
 }
 
@@ -97,24 +202,26 @@ function compile(): void {
   if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`)
 }
 
-/** Runs the command to completion under /usr/bin/time; its own output is kept out of the report. */
-function timed(command: string[]): Promise<{seconds: number; peakRssMb: number}> {
+/** Runs the command to completion under /usr/bin/time; its output is kept out of the report. */
+function timed(command: string[], env?: NodeJS.ProcessEnv): Promise<{seconds: number; peakRssMb: number; stdout: string}> {
   const started = process.hrtime.bigint()
-  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb %M', ...command], {stdio: ['ignore', 'ignore', 'pipe']})
+  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb %M', ...command], {stdio: ['ignore', 'pipe', 'pipe'], env})
   let stderr = ''
+  let stdout = ''
   child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       const rss = /peak-rss-kb (\d+)/.exec(stderr)
       if (code !== 0 || !rss) reject(new Error(`${command.join(' ')} exited with ${code}:\n${stderr.slice(-2000)}`))
-      else resolve({seconds, peakRssMb: Number(rss[1]) / 1024})
+      else resolve({seconds, peakRssMb: Number(rss[1]) / 1024, stdout})
     })
   })
 }
 
-/** The redisctl contender until `redisctl slots rebalance` exists: observe from one node, plan, execute. */
+/** The redisctl contender on plain nodes (no Kubernetes to ask for pods): observe from one node, plan, execute. */
 async function rebalanceAsRedisctl(seed: string): Promise<void> {
   const [host, port] = seed.split(':')
   const connector = new RedisConnector()

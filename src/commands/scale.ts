@@ -3,15 +3,15 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {formatScaleOutPreview, violationWarning} from '../cli/plans.js'
 import {runTasks} from '../cli/tasks.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
 import type {ClusterLayout, Topology} from '../topology/model.js'
-import type {PlacementViolation} from '../topology/placement.js'
 import {describeMoves} from '../workflows/rebalance.js'
 import {scaleDirection} from '../workflows/scale-direction.js'
 import {describePlan, prepareScaleIn, scaleInTasks, type ScaleInContext} from '../workflows/scale-in.js'
-import {requireGrowableStatefulSet, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
+import {planScaleOutPreview, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
 import {openTarget, type KubeTargetSession, type TargetOptions} from '../workflows/session.js'
 
 export interface ScaleResult {
@@ -75,9 +75,15 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     if (flags['dry-run']) {
-      const current = await requireGrowableStatefulSet(ctx)
-      this.log(`Would scale StatefulSet ${flags.name} from ${current} to ${shape.masters * (1 + shape.replicasPerMaster)} pods, join the new pods, then rebalance the slots over ${shape.masters} masters.`)
-      return this.result(target, flags.name, 'out', true)
+      const preview = await planScaleOutPreview(ctx)
+      for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
+      const warnings = [...preview.placement.violations.map(violationWarning),
+        ...(preview.blocking.length > 0 ? [`The cluster is not healthy; a real run would refuse: ${preview.blocking.join(' ')}`] : [])]
+      for (const w of warnings) this.warn(w)
+      return {
+        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves,
+        masters: preview.masters.map((m) => ({pod: m.pod, k8sNode: m.k8sNode, slots: formatRanges(m.slots), replicas: m.replicas})),
+      }
     }
     let after
     try {
@@ -87,7 +93,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       await ctx.cluster?.access.close()
     }
     const topology = ctx.rebalance?.topology
-    const warnings = placementWarnings(ctx.placement?.violations ?? [])
+    const warnings = (ctx.placement?.violations ?? []).map(violationWarning)
     this.log(`The cluster ${flags.name} has ${ctx.layout?.shards.length ?? 0} masters with ${shape.replicasPerMaster} replicas each.`)
     for (const w of warnings) this.warn(w)
     return {
@@ -140,7 +146,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       removedPods: plan.removed.map((p) => p.pod),
       failovers: plan.failovers.map((f) => ({from: f.master.pod, to: f.replica.pod})),
       pvcs: ctx.pvcs,
-      warnings: placementWarnings(plan.placement.violations),
+      warnings: plan.placement.violations.map(violationWarning),
     }
   }
 
@@ -158,6 +164,3 @@ function mastersOf(shards: ClusterLayout['shards'], after?: Topology): ScaleResu
     return {pod: s.master.pod, k8sNode: s.master.k8sNode, slots: formatRanges(node?.slots ?? s.slots), replicas: s.replicas.map((r) => r.pod)}
   })
 }
-
-const placementWarnings = (violations: readonly PlacementViolation[]): string[] => violations.map((v) =>
-  `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}).`)

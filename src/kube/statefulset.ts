@@ -13,3 +13,10 @@ export async function scaleStatefulSet(kube: Kube, name: string, replicas: numbe
     kube.apps.patchNamespacedStatefulSetScale({name, namespace: kube.namespace, body: {spec: {replicas}}},
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
 }
+
+/** Sets one annotation of the StatefulSet, or removes it (undefined); metadata only, so no pod is rolled. */
+export async function annotateStatefulSet(kube: Kube, name: string, key: string, value: string | undefined): Promise<void> {
+  await kube.call(`annotating StatefulSet ${name}`, () =>
+    kube.apps.patchNamespacedStatefulSet({name, namespace: kube.namespace, body: {metadata: {annotations: {[key]: value ?? null}}}},
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
+}

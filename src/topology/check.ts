@@ -78,7 +78,8 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     const open = [...new Set(topology.openSlots.map((o) => o.node))].flatMap((id) => byId.get(id) ?? [])
     add('open-slots', 'error', `Slots ${formatRanges(slotsToRanges(topology.openSlots.map((o) => o.slot)))} are open (migrating/importing): redisctl repair.`, open)
   }
-  const failing = reachable.filter((n) => n.clusterState === 'fail' && n.inCluster)
+  // A pod outside the cluster always says fail; it is reported as outside the cluster above.
+  const failing = reachable.filter((n) => n.inCluster && n.clusterState === 'fail')
   if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)
 
   for (const master of masters) {

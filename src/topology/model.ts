@@ -1,6 +1,6 @@
 import type {NodeAddress} from '../redis/connection.js'
 import type {NodeFlag} from '../redis/cluster-nodes.js'
-import type {ClusterObservation, NodeErrorKind, OpenSlot, ReplicationInfo} from '../redis/observe.js'
+import {type ClusterObservation, type NodeErrorKind, type OpenSlot, type ReplicationInfo} from '../redis/observe.js'
 import {countSlots, type SlotRange} from './slots.js'
 
 /** A pod as the planners need it: where its Redis listens (the pod IP) and where Kubernetes put it. */
@@ -51,7 +51,7 @@ export interface Topology {
   pods: PodRef[]
   /** Pod nodes in pod order, then podless cluster nodes. */
   nodes: TopologyNode[]
-  /** Every reachable node sees the same owner for every slot. */
+  /** Every reachable node in the cluster sees the same owner for every slot. */
   agreed: boolean
   uncovered: SlotRange[]
   conflicts: {slots: SlotRange[]; ids: string[]}[]

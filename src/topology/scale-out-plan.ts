@@ -1,6 +1,8 @@
 import {PreconditionError} from '../errors.js'
 import type {ClusterLayout, PodRef, Topology} from './model.js'
 import {placeReplicas, placeShards, type Placement, type Shard} from './placement.js'
+import {planRebalance, type MasterSlots, type RebalanceOptions} from './rebalance.js'
+import {countSlots, rangesToSlots, slotsToRanges, type SlotRange} from './slots.js'
 
 /**
  * The layout after growing to `masters` masters with `replicasPerMaster` replicas each. Masters that own slots stay
@@ -41,4 +43,67 @@ function refuseStaleData(topology: Topology, free: readonly PodRef[]): void {
   throw new PreconditionError(`${stale.map((n) => `${n.pod!.pod} (${n.keys ?? 0} keys, ${n.slotCount} slots)`).join(', ')} ${stale.length === 1 ? 'is' : 'are'} not in the cluster but hold data, likely from a volume an earlier member left: joining would conflict with the slots' owners.`, [
     'If that data is not needed, empty the pod (redis-cli -h <pod-ip> FLUSHALL, then CLUSTER RESET HARD) or delete its PersistentVolumeClaim and pod, and run this again.',
   ])
+}
+
+/** What `scale --dry-run` shows: who becomes what, and which slots would go where. Pods by name. */
+export interface ScaleOutPreview {
+  /** Pods that would join: new ones, and pods already running outside the cluster. */
+  joining: Array<{pod: string; role: 'master' | 'replica'; master?: string; k8sNode?: string; exists: boolean}>
+  /** Every master after the scale, with its slot count before and after the rebalance. */
+  masters: Array<{pod: string; k8sNode?: string; slotsBefore: number; slotsAfter: number; slots: SlotRange[]; replicas: string[]}>
+  moves: Array<{from: string; to: string; slots: number}>
+  /** From each giving master's keys per slot; slots are seldom equally full, so this is an estimate. */
+  keysToMoveEstimate: number
+  placement: Placement
+}
+
+/**
+ * The scale's plan before any pod exists: `newPods` stand for the pods the StatefulSet will add (their Kubernetes
+ * nodes still unknown). Joins the way planScaleOut does, then rebalances the way the scale does: masters that
+ * stay masters and the new ones, empty masters included.
+ */
+export function previewScaleOut(topology: Topology, newPods: readonly PodRef[], masters: number, replicasPerMaster: number, rebalance: RebalanceOptions): ScaleOutPreview {
+  const {layout, placement} = planScaleOut({...topology, pods: [...topology.pods, ...newPods]}, masters, replicasPerMaster)
+  const nodeOf = new Map(topology.nodes.flatMap((n) => (n.pod ? [[n.pod.pod, n] as const] : [])))
+  const replicaPods = new Set(layout.shards.flatMap((s) => s.replicas.map((r) => r.pod)))
+  // Masters the layout leaves alone (spare empty masters) still take part in the scale's rebalance.
+  const spareMasters = topology.nodes.filter((n) => n.pod && n.id && n.role === 'master' && !replicaPods.has(n.pod.pod) &&
+    !layout.shards.some((s) => s.master.pod === n.pod!.pod))
+  const planned = [
+    ...layout.shards.map((s) => ({pod: s.master, slots: s.slots, replicas: s.replicas.map((r) => r.pod)})),
+    ...spareMasters.map((n) => ({pod: n.pod!, slots: n.slots, replicas: []})),
+  ]
+  // Pods stand for themselves by name in the plan: new pods have no node id yet.
+  const moves = planRebalance(planned.map((m): MasterSlots => ({id: m.pod.pod, slots: m.slots})), rebalance)
+  const after = new Map(planned.map((m) => [m.pod.pod, new Set(rangesToSlots(m.slots))]))
+  let keysToMoveEstimate = 0
+  for (const move of moves) {
+    const slots = rangesToSlots(move.slots)
+    for (const slot of slots) {
+      after.get(move.from)!.delete(slot)
+      after.get(move.to)!.add(slot)
+    }
+    const giver = nodeOf.get(move.from)
+    if (giver?.keys && giver.slotCount > 0) keysToMoveEstimate += (giver.keys * slots.length) / giver.slotCount
+  }
+  const isNew = new Set(newPods.map((p) => p.pod))
+  const alreadyIs = (pod: string, role: 'master' | 'replica', masterPod?: string): boolean => {
+    const node = nodeOf.get(pod)
+    if (role === 'master') return node?.role === 'master' && node.slotCount > 0
+    return node?.role === 'replica' && node.masterId !== undefined && node.masterId === nodeOf.get(masterPod!)?.id
+  }
+  return {
+    joining: layout.shards.flatMap((s) => [
+      ...(alreadyIs(s.master.pod, 'master') ? [] : [{pod: s.master.pod, role: 'master' as const, k8sNode: s.master.k8sNode, exists: !isNew.has(s.master.pod)}]),
+      ...s.replicas.filter((r) => !alreadyIs(r.pod, 'replica', s.master.pod))
+        .map((r) => ({pod: r.pod, role: 'replica' as const, master: s.master.pod, k8sNode: r.k8sNode, exists: !isNew.has(r.pod)})),
+    ]),
+    masters: planned.map((m) => ({
+      pod: m.pod.pod, k8sNode: m.pod.k8sNode, slotsBefore: countSlots(m.slots), slotsAfter: after.get(m.pod.pod)!.size,
+      slots: slotsToRanges(after.get(m.pod.pod)!), replicas: m.replicas,
+    })),
+    moves: moves.map((m) => ({from: m.from, to: m.to, slots: countSlots(m.slots)})),
+    keysToMoveEstimate: Math.round(keysToMoveEstimate),
+    placement,
+  }
 }

@@ -34,9 +34,14 @@ export interface RebalanceContext {
   progress?: PlanProgress
 }
 
-/** Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first. */
-export function blockingFindings(topology: Topology): string[] {
-  return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
+/**
+ * Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first.
+ * Findings about `joining` pods alone (a run that joins them and was interrupted) are not either: the run finishes them.
+ */
+export function blockingFindings(topology: Topology, joining: ReadonlySet<string> = new Set()): string[] {
+  return checkTopology(topology)
+    .filter((f) => f.severity === 'error' && f.code !== 'open-slots' && !(f.pods.length > 0 && f.pods.every((p) => joining.has(p))))
+    .map((f) => f.message)
 }
 
 /** The masters of the cluster that answered, as the migration primitives take them. */

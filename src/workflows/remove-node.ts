@@ -1,7 +1,6 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError} from '../errors.js'
 import {requireSelfManaged} from '../kube/ownership.js'
 import {listRedisPods} from '../kube/pods.js'
 import {scaleStatefulSet} from '../kube/statefulset.js'
@@ -11,7 +10,8 @@ import type {Topology} from '../topology/model.js'
 import {planNodeRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {blockingFindings} from './rebalance.js'
-import {REHOME_STEPS, requireStatefulSet, waitForPodCount} from './scale-in.js'
+import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
+import {REHOME_STEPS, waitForPodCount} from './scale-in.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 export interface RemoveNodeContext {
@@ -57,12 +57,7 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
           return
         }
         ctx.plan = planNodeRemoval(ctx.topology, ctx.pod, ctx.replicaOnly)
-        const blocking = blockingFindings(ctx.topology)
-        if (blocking.length > 0 && !ctx.force && !ctx.plan.alreadyOut) {
-          throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
-            'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to remove the node anyway.',
-          ])
-        }
+        if (!ctx.plan.alreadyOut) refuseUnhealthy(blockingFindings(ctx.topology), ctx.force)
       },
     },
     ...REHOME_STEPS.map((step): ListrTask<RemoveNodeContext> => ({

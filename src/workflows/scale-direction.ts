@@ -1,6 +1,6 @@
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
 import {inspectCluster} from './inspect.js'
-import {requireStatefulSet} from './scale-in.js'
+import {requireStatefulSet} from './preconditions.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /**

@@ -1,12 +1,12 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, PreconditionError} from '../errors.js'
+import {PreconditionError} from '../errors.js'
 import type {Kube} from '../kube/context.js'
 import {deleteObject} from '../kube/delete.js'
 import {requireSelfManaged} from '../kube/ownership.js'
 import {listRedisPods} from '../kube/pods.js'
-import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
+import {scaleStatefulSet} from '../kube/statefulset.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
 import {failOver} from '../redis/failover.js'
@@ -19,12 +19,14 @@ import type {Topology} from '../topology/model.js'
 import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
 import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
+import {JOIN_STEPS} from './grow.js'
 import {openCluster, type OpenCluster} from './inspect.js'
+import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
-export const REHOME_STEPS = FORM_STEPS.filter((s) => ['meet', 'converge', 'replicate', 'attach'].includes(s.step))
+export const REHOME_STEPS = JOIN_STEPS.filter((s) => s.step !== 'ready')
 const READY_STEP = FORM_STEPS.find((s) => s.step === 'ready')!
 
 export interface ScaleInContext {
@@ -55,12 +57,7 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
   requireSelfManaged(ctx.sts, await listRedisPods(ctx.target.kube, ctx.target.selector))
   ctx.cluster = await openCluster(ctx.options)
   await replan(ctx)
-  const blocking = blockingFindings(ctx.topology!)
-  if (blocking.length > 0 && !ctx.force) {
-    throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
-      'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to scale anyway.',
-    ])
-  }
+  refuseUnhealthy(blockingFindings(ctx.topology!), ctx.force)
   const short = memoryShortfalls(ctx.topology!, ctx.plan!)
   if (short.length > 0) {
     const mb = (bytes: number): string => `${Math.round(bytes / 1048576)} MB`
@@ -69,16 +66,6 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
     ])
   }
   ctx.firstPlan = ctx.plan
-}
-
-export async function requireStatefulSet(kube: Kube, name: string): Promise<V1StatefulSet> {
-  const sts = await readStatefulSet(kube, name)
-  if (!sts) {
-    throw new NotFoundError(`There is no StatefulSet ${name} in namespace ${kube.namespace}.`, [
-      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
-    ])
-  }
-  return sts
 }
 
 async function replan(ctx: ScaleInContext): Promise<void> {

@@ -1,45 +1,27 @@
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
-import {readStatefulSet, scaleStatefulSet} from '../kube/statefulset.js'
-import {FORM_STEPS} from '../redis/form.js'
-import {waitWhileLoading} from '../redis/observe.js'
-import type {ClusterLayout} from '../topology/model.js'
-import type {Placement} from '../topology/placement.js'
-import {planScaleOut} from '../topology/scale-out-plan.js'
+import {UsageError} from '../errors.js'
+import type {PodRef} from '../topology/model.js'
+import type {RebalanceOptions} from '../topology/rebalance.js'
+import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
-import {openCluster, type OpenCluster} from './inspect.js'
-import {waitForReadyPods} from './pods.js'
+import {growTasks, type GrowContext} from './grow.js'
+import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
+import {openCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
-import type {KubeTargetSession, TargetOptions} from './session.js'
 
-/** Forming steps that apply to a cluster that already runs: its slots and epochs are settled. */
-const JOIN_STEPS = FORM_STEPS.filter((s) => s.step !== 'assign-slots' && s.step !== 'config-epochs')
-
-export interface ScaleOutContext {
-  options: TargetOptions
-  target: KubeTargetSession
-  statefulSet: string
+export interface ScaleOutContext extends GrowContext {
   shape: ClusterShape
   force: boolean
-  timeoutMs: number
-  /** The StatefulSet's replicas when the scale began. */
-  podsBefore?: number
-  cluster?: OpenCluster
-  layout?: ClusterLayout
-  placement?: Placement
-  actions: string[]
   rebalance?: RebalanceContext
 }
 
+/** The scale evens the slots out to within 1%, new (empty) masters included. */
+const SCALE_REBALANCE = {thresholdPercent: 1, useEmptyMasters: true} as const satisfies RebalanceOptions
+
 /** The StatefulSet must exist and be redisctl's; its pods may only grow here. */
 export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<number> {
-  const sts = await readStatefulSet(ctx.target.kube, ctx.statefulSet)
-  if (!sts) {
-    throw new NotFoundError(`There is no StatefulSet ${ctx.statefulSet} in namespace ${ctx.target.kube.namespace}.`, [
-      'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
-    ])
-  }
+  const sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(ctx.shape)
   if (wanted < current) {
@@ -58,57 +40,26 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options)
         try {
-          const blocking = blockingFindings(await cluster.observe())
-          if (blocking.length > 0 && !ctx.force) {
-            throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
-              'Run redisctl check to see every finding, or pass --force to scale anyway.',
-            ])
-          }
+          refuseUnhealthy(blockingFindings(await cluster.observe()), ctx.force)
         } finally {
           await cluster.access.close()
         }
       },
     },
-    {
-      title: 'Scale the StatefulSet',
-      task: async (ctx, task) => {
-        const wanted = shapePodCount(ctx.shape)
-        if (ctx.podsBefore === wanted) {
-          task.skip(`already ${wanted} pods`)
-          return
-        }
-        await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, wanted)
-        task.title = `Scaled the StatefulSet to ${wanted} pods`
-      },
-    },
-    {
-      title: 'Wait for the new pods to be Ready',
-      task: async (ctx) => {
-        await waitForReadyPods(ctx.target.kube, ctx.target.selector, shapePodCount(ctx.shape), ctx.timeoutMs)
-        ctx.cluster = await openCluster(ctx.options)
-        await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port})), ctx.timeoutMs)
-        const planned = planScaleOut(await ctx.cluster.observe(), ctx.shape.masters, ctx.shape.replicasPerMaster)
+    ...growTasks<ScaleOutContext>({
+      podsWanted: (ctx) => shapePodCount(ctx.shape),
+      plan: (ctx, topology) => {
+        const planned = planScaleOut(topology, ctx.shape.masters, ctx.shape.replicasPerMaster)
         ctx.layout = planned.layout
         ctx.placement = planned.placement
         ctx.rebalance = {
-          cluster: ctx.cluster,
-          input: {thresholdPercent: 1, useEmptyMasters: true, weights: new Map(), force: ctx.force, timeoutMs: ctx.timeoutMs},
+          cluster: ctx.cluster!,
+          input: {...SCALE_REBALANCE, weights: new Map(), force: ctx.force, timeoutMs: ctx.timeoutMs},
           closedSlots: [],
           moves: [],
         }
       },
-    },
-    ...JOIN_STEPS.map((step): ListrTask<ScaleOutContext> => ({
-      title: step.title,
-      task: async (ctx, task) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.layout!, {
-          timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => {
-            if (task.output !== p.message) task.output = p.message
-          },
-        }))
-      },
-    })),
+    }),
     ...rebalanceTasks().map(inRebalance),
   ]
 }
@@ -122,5 +73,34 @@ function inRebalance(step: ListrTask<RebalanceContext>): ListrTask<ScaleOutConte
     task: async (ctx, task) => {
       await step.task(ctx.rebalance!, task as never)
     },
+  }
+}
+
+export interface ScaleOutPlanPreview extends ScaleOutPreview {
+  podsBefore: number
+  podsAfter: number
+  /** Findings that would make the real run refuse (without --force). */
+  blocking: string[]
+}
+
+/**
+ * What `scale --dry-run` shows, read from the live cluster and changing nothing: the pods the StatefulSet would add
+ * (their Kubernetes nodes are only known once they are scheduled), what each joining pod becomes, and the moves.
+ */
+export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOutPlanPreview> {
+  const podsBefore = await requireGrowableStatefulSet(ctx)
+  const podsAfter = shapePodCount(ctx.shape)
+  const cluster = await openCluster(ctx.options)
+  try {
+    const topology = await cluster.observe()
+    const port = topology.pods[0]?.port ?? 6379
+    const newPods = Array.from({length: podsAfter - podsBefore}, (_, i): PodRef =>
+      ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
+    return {
+      ...previewScaleOut(topology, newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
+      podsBefore, podsAfter, blocking: blockingFindings(topology),
+    }
+  } finally {
+    await cluster.access.close()
   }
 }

@@ -94,7 +94,7 @@ export interface TestData {
  * Writes `count` keys with values of `valueBytes` bytes, key i in slot i mod 16384, so that every slot holds
  * keys. Written to each slot's owner directly, pipelined.
  */
-export async function fillEverySlot(cluster: TestCluster, count: number, valueBytes = 100): Promise<TestData> {
+export async function fillEverySlot(cluster: Pick<TestCluster, 'masters' | 'clients'>, count: number, valueBytes = 100): Promise<TestData> {
   const tags = await slotTags(cluster.clients[0])
   const data: TestData = {
     count,
@@ -161,8 +161,9 @@ export async function openSlots(cluster: TestCluster): Promise<number[]> {
 }
 
 /** `redis-cli --cluster check`: its output, and whether it found nothing to complain about. */
-export function redisCliCheck(cluster: TestCluster): {ok: boolean; output: string} {
-  const {host, port} = cluster.servers.nodes[0]
+export function redisCliCheck(cluster: TestCluster | Pick<TestCluster, 'masters'>): {ok: boolean; output: string} {
+  // A whole test cluster is asked at its current addresses (its nodes may have restarted elsewhere).
+  const {host, port} = 'servers' in cluster ? cluster.servers.nodes[0] : cluster.masters[0].address
   const run = spawnSync('redis-cli', ['--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
   const output = `${run.stdout}${run.stderr}`
   return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}

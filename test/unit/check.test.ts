@@ -31,6 +31,13 @@ describe('checking a cluster', () => {
     expect(check(states).find((f) => f.code === 'pod-not-in-cluster')).toMatchObject({severity: 'warning', pods: ['redis-6']})
   })
 
+  it('reports a pod outside the cluster only as outside, not as disagreeing or failing (it sees no slots and says fail)', () => {
+    const states = formedCluster()
+    for (const s of states) s.knows = states.map((o) => o.id).filter((id) => id !== s.id)
+    states.push({pod: pod(6), id: nodeId('n6'), state: 'fail'})
+    expect(codes(states)).toEqual(['pod-not-in-cluster'])
+  })
+
   it('reports a cluster node that no pod answers for (a stale address), as an error when it owns slots', () => {
     const states = formedCluster()
     for (const s of states) s.strangers = [{id: nodeId('gone'), address: '10.0.9.9:6379', slots: '100-200', flags: 'master,fail'}]

@@ -1,0 +1,32 @@
+import type {PlacementViolation} from '../topology/placement.js'
+import {formatRanges} from '../topology/slots.js'
+import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
+
+/** A replica that would go down with its master, in words. */
+export const violationWarning = (v: PlacementViolation): string =>
+  `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}): one failure there loses the shard.`
+
+const where = (k8sNode: string | undefined, exists: boolean): string =>
+  k8sNode ? ` on ${k8sNode}` : exists ? '' : ' (its Kubernetes node is known once it is scheduled)'
+
+/** `scale --dry-run`'s plan for people: the pods, who becomes what, and which slots go where. */
+export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlanPreview): string[] {
+  const lines = [preview.podsAfter === preview.podsBefore
+    ? `Would keep StatefulSet ${statefulSet} at ${preview.podsBefore} pods.`
+    : `Would scale StatefulSet ${statefulSet} from ${preview.podsBefore} to ${preview.podsAfter} pods.`]
+  for (const j of preview.joining) {
+    const pod = `${j.pod}${j.exists ? ' (already running)' : ''}`
+    lines.push(j.role === 'master' ? `  ${pod} becomes a master${where(j.k8sNode, j.exists)}` : `  ${pod} becomes a replica of ${j.master}${where(j.k8sNode, j.exists)}`)
+  }
+  if (preview.moves.length === 0) lines.push('No slots would move: the masters already hold even shares.')
+  else {
+    const slots = preview.moves.reduce((n, m) => n + m.slots, 0)
+    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${preview.moves.length} moves:`)
+    for (const m of preview.moves) lines.push(`  ${m.slots} slots from ${m.from} to ${m.to}`)
+  }
+  lines.push('Masters afterwards:')
+  for (const m of preview.masters) {
+    lines.push(`  ${m.pod}: ${m.slotsBefore} -> ${m.slotsAfter} slots (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)
+  }
+  return lines
+}

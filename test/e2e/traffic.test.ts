@@ -1,0 +1,40 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {json} from '../support/cli.js'
+import {missingKeys, redisCliCheckPasses, startClusterWithKeys, SELECTOR, statusNodes} from './cluster-data.js'
+import {pods, type E2eSandbox} from './e2e-support.js'
+import {startTraffic} from './traffic-support.js'
+
+const KEYS = 20_000
+
+describe('a cluster client writing and reading while redisctl scale grows the cluster', () => {
+  let sandbox: E2eSandbox
+
+  beforeAll(async () => {
+    sandbox = await startClusterWithKeys({podIpOctet: 245, keys: KEYS})
+  }, 120_000)
+
+  afterAll(async () => {
+    await sandbox?.down()
+  })
+
+  it('from 3x1 to 4 masters: every acknowledged write reads back with its last value, no read goes back in time', async () => {
+    const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
+    const traffic = startTraffic(seeds)
+    const scaled = await sandbox.cli(['scale', '--masters', '4', '--json'])
+    const report = await traffic.stop()
+    console.log(`traffic during scale --masters 4: ${report.ops} ops in ${report.seconds.toFixed(1)} s (${report.opsPerSecond} ops/s), ` +
+      `${report.writesAcknowledged} writes acknowledged, ${report.reads} reads, ${report.errors} errors ${JSON.stringify(report.errorKinds)}, ` +
+      `${report.staleReads} stale reads, ${report.lost.length} lost writes`)
+
+    expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
+    expect(json<{keysMoved: number}>(scaled).keysMoved).toBeGreaterThan(0)
+    expect(report.stoppedBy).toBe('caller')
+    expect(report.writesAcknowledged).toBeGreaterThan(100)
+    expect(report.lost).toEqual([])
+    expect(report.staleReads).toBe(0)
+    expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(4)
+    expect(await redisCliCheckPasses(sandbox)).toBe(true)
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 180_000)
+})
