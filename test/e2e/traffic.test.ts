@@ -3,11 +3,23 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, startClusterWithKeys, SELECTOR, statusNodes} from './cluster-data.js'
 import {pods, type E2eSandbox} from './e2e-support.js'
-import {startTraffic} from './traffic-support.js'
+import {startTraffic, type TrafficReport} from './traffic-support.js'
 
 const KEYS = 20_000
 
-describe('a cluster client writing and reading while redisctl scale grows the cluster', () => {
+/** Runs the CLI while a bounded writer and reader works on the cluster; prints what the traffic saw. */
+async function scaleUnderTraffic(sandbox: E2eSandbox, args: string[]): Promise<{scaled: Awaited<ReturnType<E2eSandbox['cli']>>; report: TrafficReport}> {
+  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
+  const traffic = startTraffic(seeds)
+  const scaled = await sandbox.cli(args, {timeoutMs: 150_000})
+  const report = await traffic.stop()
+  console.log(`traffic during ${args.join(' ')}: ${report.ops} ops in ${report.seconds.toFixed(1)} s (${report.opsPerSecond} ops/s), ` +
+    `${report.writesAcknowledged} writes acknowledged, ${report.reads} reads, ${report.errors} errors ${JSON.stringify(report.errorKinds)}, ` +
+    `${report.staleReads} stale reads, ${report.lost.length} lost writes`)
+  return {scaled, report}
+}
+
+describe('a cluster client writing and reading while redisctl scale grows and shrinks the cluster', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
@@ -19,13 +31,7 @@ describe('a cluster client writing and reading while redisctl scale grows the cl
   })
 
   it('from 3x1 to 4 masters: every acknowledged write reads back with its last value, no read goes back in time', async () => {
-    const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-    const traffic = startTraffic(seeds)
-    const scaled = await sandbox.cli(['scale', '--masters', '4', '--json'])
-    const report = await traffic.stop()
-    console.log(`traffic during scale --masters 4: ${report.ops} ops in ${report.seconds.toFixed(1)} s (${report.opsPerSecond} ops/s), ` +
-      `${report.writesAcknowledged} writes acknowledged, ${report.reads} reads, ${report.errors} errors ${JSON.stringify(report.errorKinds)}, ` +
-      `${report.staleReads} stale reads, ${report.lost.length} lost writes`)
+    const {scaled, report} = await scaleUnderTraffic(sandbox, ['scale', '--masters', '4', '--json'])
 
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     expect(json<{keysMoved: number}>(scaled).keysMoved).toBeGreaterThan(0)
@@ -34,6 +40,20 @@ describe('a cluster client writing and reading while redisctl scale grows the cl
     expect(report.lost).toEqual([])
     expect(report.staleReads).toBe(0)
     expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(4)
+    expect(await redisCliCheckPasses(sandbox)).toBe(true)
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 180_000)
+
+  it('from 4 masters back to 3: every acknowledged write reads back with its last value, no read goes back in time', async () => {
+    const {scaled, report} = await scaleUnderTraffic(sandbox, ['scale', '--masters', '3', '--json'])
+
+    expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
+    expect(json<{removedPods: string[]}>(scaled).removedPods).toEqual(['redis-cluster-6', 'redis-cluster-7'])
+    expect(report.stoppedBy).toBe('caller')
+    expect(report.writesAcknowledged).toBeGreaterThan(100)
+    expect(report.lost).toEqual([])
+    expect(report.staleReads).toBe(0)
+    expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(3)
     expect(await redisCliCheckPasses(sandbox)).toBe(true)
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 180_000)
