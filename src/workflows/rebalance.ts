@@ -34,9 +34,17 @@ export interface RebalanceContext {
   progress?: PlanProgress
 }
 
-/** Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first. */
-export function blockingFindings(topology: Topology): string[] {
-  return checkTopology(topology).filter((f) => f.severity === 'error' && f.code !== 'open-slots').map((f) => f.message)
+/**
+ * Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first.
+ * `joining`: the caller joins nodes and waits for cluster_state:ok before moving anything, so nodes that own no
+ * slots may still report cluster_state:fail: a master an interrupted run has just joined does so for Redis's
+ * rejoin delay (up to 5 s).
+ */
+export function blockingFindings(topology: Topology, options: {joining?: boolean} = {}): string[] {
+  const ownNoSlots = (pods: readonly string[]): boolean => pods.every((pod) => (topology.nodes.find((n) => podName(n) === pod)?.slotCount ?? 0) === 0)
+  return checkTopology(topology)
+    .filter((f) => f.severity === 'error' && f.code !== 'open-slots' && !(options.joining && f.code === 'cluster-state-fail' && ownNoSlots(f.pods)))
+    .map((f) => f.message)
 }
 
 export const masterRefs = (topology: Topology): MasterRef[] =>

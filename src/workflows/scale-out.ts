@@ -58,7 +58,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options)
         try {
-          const blocking = blockingFindings(await cluster.observe())
+          const blocking = blockingFindings(await cluster.observe(), {joining: true})
           if (blocking.length > 0 && !ctx.force) {
             throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
               'Run redisctl check to see every finding, or pass --force to scale anyway.',
