@@ -1,6 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 
-import {BugError, ExitCode, RedisctlError} from '../errors.js'
+import {BugError, ExitCode, RedisctlError, UsageError} from '../errors.js'
 
 /**
  * The one place where errors become output and exit codes. Library code throws typed errors;
@@ -10,7 +10,7 @@ export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
-    const error = toRedisctlError(err)
+    const error = toRedisctlError(err, this.jsonEnabled(), this.id)
     if (!error) return super.catch(err)
     if (this.jsonEnabled()) {
       process.exitCode = error.exitCode
@@ -21,14 +21,26 @@ export abstract class BaseCommand extends Command {
   }
 }
 
-function toRedisctlError(err: Error & {exitCode?: number; oclif?: {exit?: number}}): RedisctlError | undefined {
+type OclifError = Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown}
+
+function toRedisctlError(err: OclifError, json: boolean, id: string | undefined): RedisctlError | undefined {
   if (err instanceof RedisctlError) return err
-  // oclif's own parse errors and exits keep their codes and messages.
+  // A command line oclif could not parse: as text, oclif's own message and usage; as JSON, the same shape as every
+  // other error rather than oclif's dump of its parser state.
+  if (err.parse !== undefined || err.oclif?.exit === ExitCode.usage) return json ? parseUsageError(err, id) : undefined
+  // oclif's own exits keep their codes and messages.
   if (err instanceof Errors.CLIError || err.oclif) return undefined
   if (err.name === 'ExitError') return undefined
   const bug = new BugError(err.message || String(err))
   bug.stack = err.stack
   return bug
+}
+
+function parseUsageError(err: Error, id: string | undefined): UsageError {
+  const message = err.message.split('\n').map((line) => line.replaceAll(/\s+/g, ' ').trim())
+    .filter((line) => line && !/^See more help with --help$|^The following errors? occurred:$/.test(line)).join(' ')
+  const command = ['redisctl', ...(id ? [id.replaceAll(':', ' ')] : [])].join(' ')
+  return new UsageError(message, [`${command} --help lists the flags and arguments.`])
 }
 
 export {ExitCode}

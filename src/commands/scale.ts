@@ -67,7 +67,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     const options = {...flags, passwordSecret: flags['password-secret']}
     const target = await openTarget(options)
     const run: Run = {flags, shape, options, target}
-    return await scaleDirection(target, options, flags.name, shape) === 'in' ? this.scaleIn(run) : this.scaleOut(run)
+    return await scaleDirection(target, options, flags.name, shape, flags['delete-pvcs']) === 'in' ? this.scaleIn(run) : this.scaleOut(run)
   }
 
   private async scaleOut({flags, shape, options, target}: Run): Promise<ScaleResult> {

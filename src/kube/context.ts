@@ -47,10 +47,16 @@ export function loadKubeConfig(target: KubeTarget): KubeConfig {
     }
     kc.setCurrentContext(target.context)
   }
-  if (!kc.getCurrentCluster()) {
+  const current = kc.getCurrentCluster()
+  if (!current) {
     throw new NotFoundError('No Kubernetes cluster is configured (no kubeconfig, or its current context names no cluster).', [
       'Set KUBECONFIG or pass --kubeconfig; to try redisctl locally: redisctl sandbox up, then export the KUBECONFIG it prints.',
     ])
+  }
+  // kubectl talks plain HTTP to an http:// server as written; client-node refuses unless the cluster is marked
+  // insecure-skip-tls-verify, which means nothing without TLS. So the same kubeconfig works for both.
+  if (current.server.startsWith('http:') && !current.skipTLSVerify) {
+    kc.clusters = kc.clusters.map((c) => (c === current ? {...c, skipTLSVerify: true} : c))
   }
   return kc
 }

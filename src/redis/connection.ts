@@ -99,14 +99,17 @@ export class RedisConnector {
 
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i
 
+/** What to do about a refused password, wherever it was met. */
+export const AUTH_HINT = 'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'
+
 const isAuthError = (error: unknown): boolean => error instanceof Error && AUTH_FAILURE.test(error.message)
 
 export function connectionError(addr: NodeAddress, error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error)
   if (AUTH_FAILURE.test(message)) {
-    return new AuthFailedError(`Redis at ${addressKey(addr)} refused the password (${firstLine(message)}).`, [
-      'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.',
-    ])
+    const what = /NOAUTH/.test(message) ? 'requires a password, and none was given' :
+      /without any password/i.test(message) ? 'has no password, but one was given' : 'refused the password'
+    return new AuthFailedError(`Redis at ${addressKey(addr)} ${what} (${firstLine(message)}).`, [AUTH_HINT])
   }
   return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',

@@ -1,4 +1,4 @@
-import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {addressKey, AUTH_HINT, type NodeAddress, type RedisConnector} from './connection.js'
 import {AuthFailedError, PreconditionError, RedisUnreachableError, type RedisctlError} from '../errors.js'
 import {type ClusterInfo, type ClusterNodeLine, isTentative, parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
 import {formatRanges, SLOT_COUNT, type SlotRange, slotsToRanges} from '../topology/slots.js'
@@ -179,7 +179,7 @@ export function observationError(node: Extract<NodeObservation, {ok: false}>): R
   const where = addressKey(node.address)
   switch (node.error.kind) {
     case 'authFailed':
-      return new AuthFailedError(node.error.message, ['Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'])
+      return new AuthFailedError(node.error.message, [AUTH_HINT])
     case 'clusterDisabled':
       return new PreconditionError(`Redis at ${where} runs without cluster support.`, ['Set cluster-enabled yes in its redis.conf.'])
     case 'unreachable':

@@ -21,10 +21,19 @@ export function planScaleOut(topology: Topology, masters: number, replicasPerMas
   const free: PodRef[] = topology.pods.filter((p) => !used.has(p.pod))
   refuseStaleData(topology, free)
   const newMasters = Math.max(0, masters - shards.length)
-  const chosen = newMasters > 0 ? placeShards(free, newMasters, 0).shards.map((s) => s.master) : []
+  // An interrupted run may have left empty masters in the cluster with replicas following them: CLUSTER REPLICATE
+  // cannot turn such a replica into a master, so those masters are the new ones first, and keep their replicas.
+  const joined = topology.nodes.filter((n) => n.pod && n.id && free.includes(n.pod) && n.inCluster && n.role === 'master')
+    .sort((a, b) => a.pod!.ordinal - b.pod!.ordinal).slice(0, newMasters).map((m) => ({
+      master: m.pod!,
+      replicas: topology.nodes.filter((r) => r.pod && free.includes(r.pod) && r.role === 'replica' && r.masterId === m.id).map((r) => r.pod!).slice(0, replicasPerMaster),
+    }))
+  const taken = new Set(joined.flatMap((s) => [s.master.pod, ...s.replicas.map((r) => r.pod)]))
+  const rest = free.filter((p) => !taken.has(p.pod))
+  const chosen = newMasters > joined.length ? placeShards(rest, newMasters - joined.length, 0).shards.map((s) => s.master) : []
   const chosenNames = new Set(chosen.map((p) => p.pod))
-  const all: Shard[] = [...shards, ...chosen.map((master) => ({master, replicas: []}))]
-  const placement = placeReplicas(all, free.filter((p) => !chosenNames.has(p.pod)), replicasPerMaster)
+  const all: Shard[] = [...shards, ...joined, ...chosen.map((master) => ({master, replicas: []}))]
+  const placement = placeReplicas(all, rest.filter((p) => !chosenNames.has(p.pod)), replicasPerMaster)
   const slotsOf = new Map(shards.map((s) => [s.master.pod, s.slots]))
   return {
     placement,

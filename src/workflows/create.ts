@@ -1,6 +1,6 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError} from '../errors.js'
+import {NotFoundError, PreconditionError} from '../errors.js'
 import {applyObjects, type AppliedObject} from '../kube/apply.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
@@ -86,7 +86,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         if (ctx.input.adopt) {
           const matching = await listRedisPods(kube, selector)
           if (matching.length === 0) {
-            throw new PreconditionError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
+            throw new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
               'Check -l/--selector and -n/--namespace (kubectl get pods --show-labels).',
             ])
           }

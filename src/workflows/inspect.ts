@@ -1,5 +1,5 @@
 import {requireRedisPods} from '../kube/pods.js'
-import {observeCluster} from '../redis/observe.js'
+import {observationError, observeCluster} from '../redis/observe.js'
 import {buildTopology, podName, type PodRef, type Topology} from '../topology/model.js'
 import {formatRanges} from '../topology/slots.js'
 import {toPodRefs} from './pods.js'
@@ -23,7 +23,14 @@ export async function openCluster(options: TargetOptions): Promise<OpenCluster> 
     target,
     access,
     pods: refs,
-    observe: async () => buildTopology(refs, await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))),
+    observe: async () => {
+      const observation = await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
+      // A refused password is the caller's to fix, not a finding about the cluster: without it every node would
+      // read as unreachable, status would show that, and check or a scale would call the cluster unhealthy.
+      const [refused] = observation.nodes.flatMap((n) => (!n.ok && n.error.kind === 'authFailed' ? [n] : []))
+      if (refused) throw observationError(refused)
+      return buildTopology(refs, observation)
+    },
   }
 }
 

@@ -64,7 +64,7 @@ export async function decideNodeAdd(ctx: NodeAddContext): Promise<NodeAddDecisio
   return {
     podsBefore, podsWanted: podsBefore + created.length, reused, created,
     plan: planJoin(ctx.input, {...topology, pods: [...topology.pods, ...created]}, [...reused, ...created]),
-    blocking: blockingFindings(topology, new Set(reused.map((p) => p.pod))),
+    blocking: blockingFindings(topology, {joining: new Set(reused.map((p) => p.pod))}),
   }
 }
 

@@ -36,11 +36,17 @@ export interface RebalanceContext {
 
 /**
  * Findings that make moving slots unsafe; open slots are not among them: this workflow finishes them first.
- * Findings about `joining` pods alone (a run that joins them and was interrupted) are not either: the run finishes them.
+ * Nor are findings about `joining` pods alone (a run that joins them and was interrupted): the run finishes them.
+ * With `slotlessMayFail`, the caller joins nodes and waits for cluster_state:ok before moving anything, so nodes that
+ * own no slots may still report cluster_state:fail: a master an interrupted run has just joined does so for Redis's
+ * rejoin delay (up to 5 s).
  */
-export function blockingFindings(topology: Topology, joining: ReadonlySet<string> = new Set()): string[] {
+export function blockingFindings(topology: Topology, options: {joining?: ReadonlySet<string>; slotlessMayFail?: boolean} = {}): string[] {
+  const joining = options.joining ?? new Set<string>()
+  const ownNoSlots = (pods: readonly string[]): boolean => pods.every((pod) => (topology.nodes.find((n) => podName(n) === pod)?.slotCount ?? 0) === 0)
   return checkTopology(topology)
-    .filter((f) => f.severity === 'error' && f.code !== 'open-slots' && !(f.pods.length > 0 && f.pods.every((p) => joining.has(p))))
+    .filter((f) => f.severity === 'error' && f.code !== 'open-slots' && !(f.pods.length > 0 && f.pods.every((p) => joining.has(p))) &&
+      !(options.slotlessMayFail && f.code === 'cluster-state-fail' && ownNoSlots(f.pods)))
     .map((f) => f.message)
 }
 

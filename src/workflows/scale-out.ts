@@ -40,7 +40,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options)
         try {
-          refuseUnhealthy(blockingFindings(await cluster.observe()), ctx.force)
+          refuseUnhealthy(blockingFindings(await cluster.observe(), {slotlessMayFail: true}), ctx.force)
         } finally {
           await cluster.access.close()
         }

@@ -56,14 +56,14 @@ export async function startClusterWithKeys(options: {podIpOctet: number; keys: n
   return sandbox
 }
 
-export async function statusNodes(sandbox: E2eSandbox): Promise<StatusNode[]> {
-  const status = await sandbox.cli(['status', '--json'])
+export async function statusNodes(sandbox: E2eSandbox, name = 'redis-cluster'): Promise<StatusNode[]> {
+  const status = await sandbox.cli(['status', '--name', name, '--json'])
   expect(status.code, status.stderr).toBe(0)
   return json<{nodes: StatusNode[]}>(status).nodes
 }
 
-export async function redisCliCheckPasses(sandbox: E2eSandbox): Promise<boolean> {
-  const [first] = await pods(sandbox, SELECTOR)
+export async function redisCliCheckPasses(sandbox: E2eSandbox, selector = SELECTOR): Promise<boolean> {
+  const [first] = await pods(sandbox, selector)
   const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
   return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered') && !check.stdout.includes('[ERR]')
 }

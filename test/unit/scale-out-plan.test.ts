@@ -26,4 +26,15 @@ describe('planning a scale out', () => {
     expect(layout.shards).toHaveLength(4)
     expect(layout.shards[3]).toMatchObject({slots: [], replicas: [expect.anything()]})
   })
+
+  it('after an interrupted run made redis-7 an empty master with redis-6 its replica, growing further keeps redis-7 the master', () => {
+    const n6 = nodeId('n6')
+    const n7 = nodeId('n7')
+    const states = withNewPods({pod: pod(6, 'a'), id: n6, replicaOf: n7}, {pod: pod(7, 'b'), id: n7}, {pod: pod(8, 'c'), id: nodeId('n8')}, {pod: pod(9, 'a'), id: nodeId('n9')})
+    for (const s of states) s.knows = states.filter((o) => o.id !== s.id && (s.pod.ordinal < 8) === (o.pod.ordinal < 8)).map((o) => o.id)
+    const {layout} = planScaleOut(buildTopology(states.map((s) => s.pod), observe(states)), 5, 1)
+    expect(layout.shards).toHaveLength(5)
+    expect(layout.shards.find((s) => s.master.pod === 'redis-7')?.replicas.map((r) => r.pod)).toEqual(['redis-6'])
+    expect(layout.shards.map((s) => s.master.pod)).not.toContain('redis-6')
+  })
 })
