@@ -19,6 +19,17 @@ async function scaleUnderTraffic(sandbox: E2eSandbox, args: string[]): Promise<{
   return {scaled, report}
 }
 
+/** The traffic ran through the whole command, lost no acknowledged write and never read an older value; the cluster is whole. */
+async function expectNothingLost(sandbox: E2eSandbox, report: TrafficReport, masters: number): Promise<void> {
+  expect(report.stoppedBy).toBe('caller')
+  expect(report.writesAcknowledged).toBeGreaterThan(100)
+  expect(report.lost).toEqual([])
+  expect(report.staleReads).toBe(0)
+  expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(masters)
+  expect(await redisCliCheckPasses(sandbox)).toBe(true)
+  expect(await missingKeys(sandbox, KEYS)).toBe(0)
+}
+
 describe('a cluster client writing and reading while redisctl scale grows and shrinks the cluster', () => {
   let sandbox: E2eSandbox
 
@@ -35,13 +46,7 @@ describe('a cluster client writing and reading while redisctl scale grows and sh
 
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     expect(json<{keysMoved: number}>(scaled).keysMoved).toBeGreaterThan(0)
-    expect(report.stoppedBy).toBe('caller')
-    expect(report.writesAcknowledged).toBeGreaterThan(100)
-    expect(report.lost).toEqual([])
-    expect(report.staleReads).toBe(0)
-    expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(4)
-    expect(await redisCliCheckPasses(sandbox)).toBe(true)
-    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+    await expectNothingLost(sandbox, report, 4)
   }, 180_000)
 
   it('from 4 masters back to 3: every acknowledged write reads back with its last value, no read goes back in time', async () => {
@@ -49,12 +54,6 @@ describe('a cluster client writing and reading while redisctl scale grows and sh
 
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     expect(json<{removedPods: string[]}>(scaled).removedPods).toEqual(['redis-cluster-6', 'redis-cluster-7'])
-    expect(report.stoppedBy).toBe('caller')
-    expect(report.writesAcknowledged).toBeGreaterThan(100)
-    expect(report.lost).toEqual([])
-    expect(report.staleReads).toBe(0)
-    expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(3)
-    expect(await redisCliCheckPasses(sandbox)).toBe(true)
-    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+    await expectNothingLost(sandbox, report, 3)
   }, 180_000)
 })
