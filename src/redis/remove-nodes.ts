@@ -1,4 +1,5 @@
 import {PreconditionError} from '../errors.js'
+import {formatRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import {commandFailed, pipelined, pipelinedOk} from './commands.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
@@ -13,27 +14,38 @@ export interface NodeRef {
 /**
  * Has every node that stays forget the given ids, all nodes at once: a forgotten id is banned for 60 s on the
  * node that forgot it, so every node must forget within that window or gossip from one that has not yet
- * teaches the others again. A node that does not know an id any more counts as done. Returns what was sent.
+ * teaches the others again. Every node's own view is read first, and nothing is sent when any view shows one of
+ * the ids owning slots, or a node that stays still replicating one. A node that does not know an id any more
+ * counts as done. Returns what was sent.
  */
 export async function forgetNodes(connector: RedisConnector, staying: readonly NodeAddress[], ids: readonly string[]): Promise<string[]> {
   const gone = new Set(ids)
   const observation = await observeCluster(connector, staying)
-  const sent = await Promise.all(observation.nodes.map(async (node) => {
+  const views = observation.nodes.map((node) => {
     if (!node.ok) throw observationError(node)
-    const {view} = node
-    const known = view.nodes.filter((n) => !n.myself && gone.has(n.id)).map((n) => n.id)
-    if (gone.has(view.id)) throw new PreconditionError(`${addressKey(node.address)} is itself one of the nodes to forget.`)
+    return node.view
+  })
+  const owner = views.flatMap((v) => v.nodes).find((line) => gone.has(line.id) && line.slots.length > 0)
+  if (owner) {
+    throw new PreconditionError(`Node ${owner.id} (${owner.host}:${owner.port}) owns slots ${formatRanges(owner.slots)} in some node's view, so it was not forgotten.`, [
+      'Run redisctl check, then the same command again once the slot map has settled.',
+    ])
+  }
+  for (const view of views) {
+    if (gone.has(view.id)) throw new PreconditionError(`${addressKey(view.address)} is itself one of the nodes to forget.`)
     if (view.myself.masterId && gone.has(view.myself.masterId)) {
-      throw new PreconditionError(`${addressKey(node.address)} still replicates ${view.myself.masterId}, which is to be forgotten.`, [
+      throw new PreconditionError(`${addressKey(view.address)} still replicates ${view.myself.masterId}, which is to be forgotten.`, [
         'Its replica must follow a master that stays first; run the same command again.',
       ])
     }
-    const client = await connector.client(node.address)
-    const replies = await pipelined(client, node.address, known.map((id) => ['CLUSTER', 'FORGET', id]))
+  }
+  const sent = await Promise.all(views.map(async (view) => {
+    const known = view.nodes.filter((n) => !n.myself && gone.has(n.id)).map((n) => n.id)
+    const replies = await pipelined(await connector.client(view.address), view.address, known.map((id) => ['CLUSTER', 'FORGET', id]))
     replies.forEach((reply, i) => {
-      if (!reply.ok && !/unknown node/i.test(reply.error.message)) throw commandFailed(node.address, `CLUSTER FORGET ${known[i]}`, reply.error)
+      if (!reply.ok && !/unknown node/i.test(reply.error.message)) throw commandFailed(view.address, `CLUSTER FORGET ${known[i]}`, reply.error)
     })
-    return known.map((id) => `${addressKey(node.address)}: CLUSTER FORGET ${id}`)
+    return known.map((id) => `${addressKey(view.address)}: CLUSTER FORGET ${id}`)
   }))
   return sent.flat()
 }

@@ -1,12 +1,12 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError} from '../errors.js'
-import {pipelined, pipelinedOk} from '../redis/commands.js'
+import {pipelinedOk} from '../redis/commands.js'
 import {parseClusterNodes} from '../redis/cluster-nodes.js'
 import {addressKey, type NodeAddress} from '../redis/connection.js'
 import {FORM_STEPS} from '../redis/form.js'
 import {observationError} from '../redis/observe.js'
 import {finishOpenSlots, OpenSlotRefusedError} from '../redis/open-slots.js'
+import {forgetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicas,
@@ -153,33 +153,12 @@ async function forget(ctx: RepairContext, task: Task): Promise<void> {
   task.title = `Forgot ${forgets.length} nodes that no pod answers for`
 }
 
-/**
- * CLUSTER FORGET bans a node for 60 s on the node that forgets it; a node that still knows it would gossip it
- * back once the ban ends, so every node is told at once. Before that, each node's own view is read again: a
- * node some view shows owning slots is not forgotten.
- */
+/** Every node that answers forgets the ids at once and is waited for (forgetNodes says why at once). */
 async function forgetEverywhere(ctx: RepairContext, ids: string[]): Promise<void> {
-  const nodes = ctx.topology!.nodes.filter((n): n is TopologyNode & {pod: object} => Boolean(n.pod && n.reachable))
-  const views = await Promise.all(nodes.map(async (n) => parseClusterNodes(String((await send(ctx, n.address, [['CLUSTER', 'NODES']], 'CLUSTER NODES'))[0]))))
-  const owner = views.flat().find((line) => ids.includes(line.id) && line.slots.length > 0)
-  if (owner) {
-    throw new PreconditionError(`Node ${owner.id} (${owner.host}:${owner.port}) owns slots ${formatRanges(owner.slots)} in some node's view, so it was not forgotten.`, [
-      'Run redisctl check, then redisctl repair again once the slot map has settled.',
-    ])
-  }
-  await Promise.all(nodes.map(async (n) => {
-    const replies = await pipelined(await ctx.cluster.access.connector.client(n.address), n.address, ids.map((id) => ['CLUSTER', 'FORGET', id]))
-    for (const reply of replies) {
-      // A node that never knew the id (or already forgot it) has nothing to do.
-      if (!reply.ok && !/Unknown node/i.test(reply.error.message)) {
-        throw new PreconditionError(`${podName(n)} refused CLUSTER FORGET: ${reply.error.message}`, ['Run redisctl check to see why, then redisctl repair again.'])
-      }
-    }
-  }))
-  await waitUntil('every node to forget the nodes without a pod', async () => {
-    const still = (await fresh(ctx)).nodes.filter((n) => n.id && ids.includes(n.id))
-    return still.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${still.length} still known`}
-  }, {timeoutMs: ctx.timeoutMs})
+  const {connector} = ctx.cluster.access
+  const addresses = ctx.topology!.nodes.filter((n) => n.pod && n.reachable).map((n) => n.address)
+  await forgetNodes(connector, addresses, ids)
+  await waitUntilForgotten(connector, addresses, ids, ctx.timeoutMs)
 }
 
 async function closeOpenSlots(ctx: RepairContext, task: Task): Promise<void> {
