@@ -48,12 +48,10 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
     const started = Date.now()
     const options = {...flags, passwordSecret: flags['password-secret']}
     const timeoutMs = flags.timeout * 1000
-    if (!flags['dry-run']) {
-      // After a mass restart the pods come back one by one: repairing before all answer would see half a cluster.
-      const target = await openTarget(options)
-      await waitForReadyPods(target.kube, target.selector, undefined, timeoutMs)
-    }
-    const cluster = await openCluster(options)
+    const target = await openTarget(options)
+    // After a mass restart the pods come back one by one: repairing before all answer would see half a cluster.
+    if (!flags['dry-run']) await waitForReadyPods(target.kube, target.selector, undefined, timeoutMs)
+    const cluster = await openCluster(options, target)
     const ctx = newRepairContext(cluster, timeoutMs)
     try {
       if (flags['dry-run']) await observeAndPlan(ctx)

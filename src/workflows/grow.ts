@@ -57,7 +57,7 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
       title: 'Wait for the new pods to be Ready',
       task: async (ctx) => {
         await waitForReadyPods(ctx.target.kube, ctx.target.selector, steps.podsWanted(ctx), ctx.timeoutMs)
-        ctx.cluster = await openCluster(ctx.options)
+        ctx.cluster = await openCluster(ctx.options, ctx.target)
         await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port})), ctx.timeoutMs)
         steps.plan(ctx, await ctx.cluster.observe())
       },

@@ -1,4 +1,4 @@
-import {requireRedisPods} from '../kube/pods.js'
+import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observationError, observeCluster} from '../redis/observe.js'
 import {buildTopology, podName, type PodRef, type Topology} from '../topology/model.js'
 import {formatRanges} from '../topology/slots.js'
@@ -9,13 +9,18 @@ export interface OpenCluster {
   target: KubeTargetSession
   access: RedisAccess
   pods: PodRef[]
+  /** The same pods as Kubernetes lists them (owners, annotations, phase). */
+  kubePods: RedisPod[]
   /** Reads every node again: the pods from Kubernetes are kept, the Redis side is fresh. */
   observe(): Promise<Topology>
 }
 
-/** Connects to Kubernetes and to every matching pod's Redis; the caller closes `access`. */
-export async function openCluster(options: TargetOptions): Promise<OpenCluster> {
-  const target = await openTarget(options)
+/**
+ * Connects to Kubernetes (or uses the session a command already opened) and to every matching pod's Redis; the
+ * caller closes `access`.
+ */
+export async function openCluster(options: TargetOptions, session?: KubeTargetSession): Promise<OpenCluster> {
+  const target = session ?? await openTarget(options)
   const pods = await requireRedisPods(target.kube, target.selector)
   const access = await openRedis(target, pods, options.connect)
   const refs = toPodRefs(pods)
@@ -23,6 +28,7 @@ export async function openCluster(options: TargetOptions): Promise<OpenCluster> 
     target,
     access,
     pods: refs,
+    kubePods: pods,
     observe: async () => {
       const observation = await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
       // A refused password is the caller's to fix, not a finding about the cluster: without it every node would
@@ -35,8 +41,8 @@ export async function openCluster(options: TargetOptions): Promise<OpenCluster> 
 }
 
 /** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
-export async function inspectCluster(options: TargetOptions): Promise<{namespace: string; topology: Topology}> {
-  const cluster = await openCluster(options)
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession): Promise<{namespace: string; topology: Topology}> {
+  const cluster = await openCluster(options, session)
   try {
     return {namespace: cluster.target.kube.namespace, topology: await cluster.observe()}
   } finally {

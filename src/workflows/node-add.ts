@@ -50,7 +50,7 @@ export async function decideNodeAdd(ctx: NodeAddContext): Promise<NodeAddDecisio
   const sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
   const podsBefore = sts.spec?.replicas ?? 0
   const pending = new Set((sts.metadata?.annotations?.[JOINING_ANNOTATION] ?? '').split(',').filter(Boolean))
-  const cluster = await openCluster(ctx.options)
+  const cluster = await openCluster(ctx.options, ctx.target)
   let topology: Topology
   try {
     topology = await cluster.observe()

@@ -2,7 +2,6 @@ import type {V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {requireSelfManaged} from '../kube/ownership.js'
-import {listRedisPods} from '../kube/pods.js'
 import {scaleStatefulSet} from '../kube/statefulset.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
@@ -47,11 +46,10 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
       title: 'Check the node and the cluster',
       task: async (ctx, task) => {
         ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
-        const pods = await listRedisPods(ctx.target.kube, ctx.target.selector)
-        requireSelfManaged(ctx.sts, pods)
-        ctx.cluster = await openCluster(ctx.options)
+        ctx.cluster = await openCluster(ctx.options, ctx.target)
+        requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
         ctx.topology = await ctx.cluster.observe()
-        ctx.gone = !pods.some((p) => p.name === ctx.pod) && isBeyondStatefulSet(ctx.pod, ctx.statefulSet, ctx.sts)
+        ctx.gone = !ctx.cluster.kubePods.some((p) => p.name === ctx.pod) && isBeyondStatefulSet(ctx.pod, ctx.statefulSet, ctx.sts)
         if (ctx.gone) {
           task.title = `${ctx.pod} is gone already`
           return

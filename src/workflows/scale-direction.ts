@@ -16,7 +16,7 @@ export async function scaleDirection(target: KubeTargetSession, options: TargetO
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(shape)
   if (wanted !== current) return wanted < current ? 'in' : 'out'
-  const {topology} = await inspectCluster(options)
+  const {topology} = await inspectCluster(options, target)
   const masters = topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0).length
   return shape.masters < masters || (deletePvcs && shape.masters === masters) ? 'in' : 'out'
 }

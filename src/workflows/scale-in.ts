@@ -54,8 +54,8 @@ export interface ScaleInContext {
  */
 export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
   ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
-  requireSelfManaged(ctx.sts, await listRedisPods(ctx.target.kube, ctx.target.selector))
-  ctx.cluster = await openCluster(ctx.options)
+  ctx.cluster = await openCluster(ctx.options, ctx.target)
+  requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
   await replan(ctx)
   refuseUnhealthy(blockingFindings(ctx.topology!), ctx.force)
   const short = memoryShortfalls(ctx.topology!, ctx.plan!)

@@ -38,7 +38,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
       title: 'Check the cluster before changing it',
       task: async (ctx) => {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
-        const cluster = await openCluster(ctx.options)
+        const cluster = await openCluster(ctx.options, ctx.target)
         try {
           refuseUnhealthy(blockingFindings(await cluster.observe(), {slotlessMayFail: true}), ctx.force)
         } finally {
@@ -90,7 +90,7 @@ export interface ScaleOutPlanPreview extends ScaleOutPreview {
 export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOutPlanPreview> {
   const podsBefore = await requireGrowableStatefulSet(ctx)
   const podsAfter = shapePodCount(ctx.shape)
-  const cluster = await openCluster(ctx.options)
+  const cluster = await openCluster(ctx.options, ctx.target)
   try {
     const topology = await cluster.observe()
     const port = topology.pods[0]?.port ?? 6379
