@@ -6,6 +6,7 @@ import {actionFlags, kubeFlags, redisFlags} from './flags.js'
 import {violationWarning} from './plans.js'
 import type {JoinPlan} from '../topology/join-plan.js'
 import {decideNodeAdd, nodeAddTasks, type NodeAddContext, type NodeAddInput} from '../workflows/node-add.js'
+import {refusalWarnings} from '../workflows/preconditions.js'
 import {openTarget} from '../workflows/session.js'
 
 export const joinFlags = {
@@ -38,7 +39,7 @@ export abstract class JoinCommand extends BaseCommand {
     let plan: JoinPlan
     if (dryRun) {
       ctx.decided = await decideNodeAdd(ctx)
-      if (ctx.decided.blocking.length > 0) this.warn(`The cluster is not healthy; a real run would refuse: ${ctx.decided.blocking.join(' ')}`)
+      for (const w of refusalWarnings(ctx.decided.blocking)) this.warn(w)
       plan = ctx.decided.plan
     } else {
       try {

@@ -1,5 +1,6 @@
 import type {BaseCommand} from './base-command.js'
 import {runTasks} from './tasks.js'
+import {refusalWarnings} from '../workflows/preconditions.js'
 import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
 
 /** What `slots rebalance` and `slots reshard` report. */
@@ -18,7 +19,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   try {
     if (dryRun) {
       const {blocking} = await previewMoves(ctx)
-      if (blocking.length > 0) command.warn(`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`)
+      for (const w of refusalWarnings(blocking)) command.warn(w)
     } else {
       await runTasks(rebalanceTasks(), ctx, command.jsonEnabled())
     }

@@ -8,6 +8,7 @@ import {runTasks} from '../cli/tasks.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
 import type {ClusterLayout, Topology} from '../topology/model.js'
+import {refusalWarnings} from '../workflows/preconditions.js'
 import {describeMoves} from '../workflows/rebalance.js'
 import {scaleDirection} from '../workflows/scale-direction.js'
 import {describePlan, prepareScaleIn, scaleInTasks, type ScaleInContext} from '../workflows/scale-in.js'
@@ -77,8 +78,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     if (flags['dry-run']) {
       const preview = await planScaleOutPreview(ctx)
       for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
-      const warnings = [...preview.placement.violations.map(violationWarning),
-        ...(preview.blocking.length > 0 ? [`The cluster is not healthy; a real run would refuse: ${preview.blocking.join(' ')}`] : [])]
+      const warnings = [...preview.placement.violations.map(violationWarning), ...refusalWarnings(preview.blocking)]
       for (const w of warnings) this.warn(w)
       return {
         ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves,

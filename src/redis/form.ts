@@ -1,9 +1,9 @@
-import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
+import {addressKey, type RedisConnector} from './connection.js'
 import {isTentative} from './cluster-nodes.js'
 import {type ClusterObservation, type NodeView, observationError, observeCluster, slotMapSignature} from './observe.js'
 import {waitUntil, type Probe} from '../util/wait.js'
 import {BugError, PreconditionError} from '../errors.js'
-import type {ClusterLayout, PodRef} from '../topology/model.js'
+import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 
 export type FormStep = 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'replicate' | 'attach' | 'ready'
@@ -246,7 +246,7 @@ function knows(view: NodeView, id: string): boolean {
 
 /** Sends the commands to one node in one pipeline; a refused command becomes a typed error naming pod and command. */
 async function send(connector: RedisConnector, pod: PodRef, commands: (string | number)[][]): Promise<void> {
-  const pipeline = (await connector.client(addressOf(pod))).pipeline()
+  const pipeline = (await connector.client(podAddress(pod))).pipeline()
   for (const [name, ...args] of commands) pipeline.call(String(name), ...args)
   const replies = (await pipeline.exec()) ?? []
   replies.forEach(([error], i) => {
@@ -260,11 +260,10 @@ async function send(connector: RedisConnector, pod: PodRef, commands: (string | 
 
 const podsOf = (layout: ClusterLayout): PodRef[] => layout.shards.flatMap((s) => [s.master, ...s.replicas])
 
-const addressOf = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port})
 
 /** Reads every node of the layout; a node that cannot be read stops the forming with its typed error. */
 async function observeAll(connector: RedisConnector, layout: ClusterLayout): Promise<Map<string, NodeView>> {
-  const observation: ClusterObservation = await observeCluster(connector, podsOf(layout).map(addressOf))
+  const observation: ClusterObservation = await observeCluster(connector, podsOf(layout).map(podAddress))
   for (const node of observation.nodes) {
     if (!node.ok) throw observationError(node)
   }
@@ -272,7 +271,7 @@ async function observeAll(connector: RedisConnector, layout: ClusterLayout): Pro
 }
 
 function viewOf(views: Map<string, NodeView>, pod: PodRef): NodeView {
-  const view = views.get(addressKey(addressOf(pod)))
+  const view = views.get(addressKey(podAddress(pod)))
   if (!view) throw new PreconditionError(`${pod.pod} (${pod.ip}:${pod.port}) was not observed.`)
   return view
 }

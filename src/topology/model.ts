@@ -77,7 +77,7 @@ const PEER_FLAGS: readonly NodeFlag[] = ['fail?', 'fail', 'handshake', 'noaddr',
 export function buildTopology(pods: readonly PodRef[], observation: ClusterObservation): Topology {
   const byAddress = new Map(observation.nodes.map((n) => [`${n.address.host}:${n.address.port}`, n]))
   const podNodes = pods.map((pod): TopologyNode => {
-    const address = {host: pod.ip, port: pod.port}
+    const address = podAddress(pod)
     const seen = byAddress.get(`${pod.ip}:${pod.port}`)
     if (!seen || !seen.ok) {
       return {pod, address, reachable: false, error: seen && !seen.ok ? seen.error : {kind: 'unreachable', message: 'not observed'},
@@ -161,5 +161,8 @@ function epochCollisions(nodes: readonly TopologyNode[]): {epoch: number; ids: s
   }
   return [...byEpoch].filter(([, ids]) => ids.length > 1).map(([epoch, ids]) => ({epoch, ids}))
 }
+
+/** Where a pod's Redis listens: how Redis nodes and the CLI address it. */
+export const podAddress = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port})
 
 export const podName = (node: TopologyNode): string => node.pod?.pod ?? `${node.address.host}:${node.address.port} (${node.id?.slice(0, 8) ?? '?'}, no pod)`

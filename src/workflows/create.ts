@@ -8,6 +8,7 @@ import {authConfigSecret, clusterManifests, podCount, type ClusterSpec} from '..
 import {FORM_STEPS} from '../redis/form.js'
 import {observeCluster, waitWhileLoading} from '../redis/observe.js'
 import {planCreate, type CreatePlan} from '../topology/create-plan.js'
+import {podAddress} from '../topology/model.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
@@ -102,8 +103,8 @@ export function createTasks(): ListrTask<CreateContext>[] {
       task: async (ctx, task) => {
         ctx.access = await openRedis(ctx.target, ctx.pods, ctx.input.connect)
         const refs = toPodRefs(ctx.pods)
-        await waitWhileLoading(ctx.access.connector, refs.map((p) => ({host: p.ip, port: p.port})), ctx.input.timeoutMs)
-        const observation = await observeCluster(ctx.access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
+        await waitWhileLoading(ctx.access.connector, refs.map(podAddress), ctx.input.timeoutMs)
+        const observation = await observeCluster(ctx.access.connector, refs.map(podAddress))
         ctx.plan = planCreate(refs, observation, {masters: ctx.shape!.masters, replicasPerMaster: ctx.shape!.replicasPerMaster})
         task.title = ctx.plan.kind === 'formed' ? 'The cluster is already formed' :
           ctx.plan.kind === 'resume' ? `Resuming an earlier create (already done: ${ctx.plan.done.join(', ')})` :

@@ -2,7 +2,7 @@ import type {ListrTask} from 'listr2'
 
 import {scaleStatefulSet} from '../kube/statefulset.js'
 import {FORM_STEPS} from '../redis/form.js'
-import type {ClusterLayout, Topology} from '../topology/model.js'
+import {type ClusterLayout, podAddress, type Topology} from '../topology/model.js'
 import type {Placement} from '../topology/placement.js'
 import {waitWhileLoading} from '../redis/observe.js'
 import {openCluster, type OpenCluster} from './inspect.js'
@@ -58,7 +58,7 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
       task: async (ctx) => {
         await waitForReadyPods(ctx.target.kube, ctx.target.selector, steps.podsWanted(ctx), ctx.timeoutMs)
         ctx.cluster = await openCluster(ctx.options, ctx.target)
-        await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port})), ctx.timeoutMs)
+        await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map(podAddress), ctx.timeoutMs)
         steps.plan(ctx, await ctx.cluster.observe())
       },
     },

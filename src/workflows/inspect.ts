@@ -1,6 +1,6 @@
 import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observationError, observeCluster} from '../redis/observe.js'
-import {buildTopology, podName, type PodRef, type Topology} from '../topology/model.js'
+import {buildTopology, podAddress, podName, type PodRef, type Topology} from '../topology/model.js'
 import {formatRanges} from '../topology/slots.js'
 import {toPodRefs} from './pods.js'
 import {openRedis, openTarget, type KubeTargetSession, type RedisAccess, type TargetOptions} from './session.js'
@@ -30,7 +30,7 @@ export async function openCluster(options: TargetOptions, session?: KubeTargetSe
     pods: refs,
     kubePods: pods,
     observe: async () => {
-      const observation = await observeCluster(access.connector, refs.map((p) => ({host: p.ip, port: p.port})))
+      const observation = await observeCluster(access.connector, refs.map(podAddress))
       // A refused password is the caller's to fix, not a finding about the cluster: without it every node would
       // read as unreachable, status would show that, and check or a scale would call the cluster unhealthy.
       const [refused] = observation.nodes.flatMap((n) => (!n.ok && n.error.kind === 'authFailed' ? [n] : []))

@@ -1,16 +1,17 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError, RedisUnreachableError, UsageError} from '../errors.js'
+import {RedisUnreachableError, UsageError} from '../errors.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
-import {podName, type Topology} from '../topology/model.js'
+import {podAddress, podName, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
+import {refuseUnhealthy} from './preconditions.js'
 
 export interface RebalanceInput {
   thresholdPercent: number
@@ -96,12 +97,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       title: 'Read every node',
       task: async (ctx) => {
         ctx.topology = await ctx.cluster.observe()
-        const blocking = blockingFindings(ctx.topology)
-        if (blocking.length > 0 && !ctx.input.force) {
-          throw new PreconditionError(`The cluster is not healthy, so no slots were moved: ${blocking.join(' ')}`, [
-            'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to move slots anyway.',
-          ])
-        }
+        refuseUnhealthy(blockingFindings(ctx.topology), ctx.input.force)
       },
     },
     {
@@ -126,7 +122,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
         const {connector} = ctx.cluster.access
-        const everyPod = ctx.cluster.pods.map((p) => ({host: p.ip, port: p.port}))
+        const everyPod = ctx.cluster.pods.map(podAddress)
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
         let last = 0
         try {

@@ -5,7 +5,7 @@ import {requireSelfManaged} from '../kube/ownership.js'
 import {scaleStatefulSet} from '../kube/statefulset.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
-import type {Topology} from '../topology/model.js'
+import {podAddress, type Topology} from '../topology/model.js'
 import {planNodeRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {blockingFindings} from './rebalance.js'
@@ -34,7 +34,7 @@ export interface RemoveNodeContext {
 }
 
 const others = (ctx: RemoveNodeContext): NodeAddress[] =>
-  ctx.topology!.pods.filter((p) => p.pod !== ctx.pod).map((p) => ({host: p.ip, port: p.port}))
+  ctx.topology!.pods.filter((p) => p.pod !== ctx.pod).map(podAddress)
 
 const goneOrOut = (ctx: RemoveNodeContext): string | false =>
   (ctx.gone ? `${ctx.pod} is gone already` : ctx.plan!.alreadyOut ? `${ctx.pod} is out of the cluster already` : false)

@@ -15,7 +15,7 @@ import {finishOpenSlots} from '../redis/open-slots.js'
 import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {memoryShortfalls} from '../topology/capacity.js'
-import type {Topology} from '../topology/model.js'
+import {podAddress, type Topology} from '../topology/model.js'
 import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
 import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
@@ -74,9 +74,9 @@ async function replan(ctx: ScaleInContext): Promise<void> {
 }
 
 const stayingAddresses = (ctx: ScaleInContext): NodeAddress[] =>
-  ctx.topology!.pods.filter((p) => p.ordinal < ctx.plan!.podsAfter).map((p) => ({host: p.ip, port: p.port}))
+  ctx.topology!.pods.filter((p) => p.ordinal < ctx.plan!.podsAfter).map(podAddress)
 
-const podAddresses = (ctx: ScaleInContext): NodeAddress[] => ctx.topology!.pods.map((p) => ({host: p.ip, port: p.port}))
+const podAddresses = (ctx: ScaleInContext): NodeAddress[] => ctx.topology!.pods.map(podAddress)
 
 /** Named predicates for the task list: each says why a step has nothing to do. */
 const noOpenSlots = (ctx: ScaleInContext): string | false => (ctx.topology!.openSlots.length === 0 ? 'no slot is open' : false)
@@ -119,8 +119,8 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
         for (const f of ctx.plan!.failovers) {
           task.output = `${f.replica.pod} takes over from ${f.master.pod}`
           ctx.actions.push(...await failOver(ctx.cluster!.access.connector,
-            {id: f.replicaId, address: {host: f.replica.ip, port: f.replica.port}},
-            {id: f.masterId, address: {host: f.master.ip, port: f.master.port}},
+            {id: f.replicaId, address: podAddress(f.replica)},
+            {id: f.masterId, address: podAddress(f.master)},
             podAddresses(ctx), ctx.timeoutMs))
         }
         await replan(ctx)
@@ -162,7 +162,7 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
         const {connector} = ctx.cluster!.access
         const ids = ctx.plan!.forget.map((f) => f.id)
         ctx.actions.push(...await forgetNodes(connector, stayingAddresses(ctx), ids))
-        ctx.actions.push(...await resetNodes(connector, ctx.plan!.forget.map((f) => ({id: f.id, address: {host: f.pod.ip, port: f.pod.port}}))))
+        ctx.actions.push(...await resetNodes(connector, ctx.plan!.forget.map((f) => ({id: f.id, address: podAddress(f.pod)}))))
         await waitUntilForgotten(connector, stayingAddresses(ctx), ids, ctx.timeoutMs)
       },
     },
