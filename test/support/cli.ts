@@ -1,6 +1,9 @@
 import {spawn, type ChildProcessByStdio} from 'node:child_process'
+import {setTimeout as sleep} from 'node:timers/promises'
 import type {Readable} from 'node:stream'
 import {fileURLToPath} from 'node:url'
+
+import {Redis} from 'ioredis'
 
 export const CLI = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -48,22 +51,60 @@ export interface KilledRun extends CliResult {
 
 /**
  * Runs the built CLI and SIGKILLs it (nothing runs on the way out, as when a node dies or the OOM killer
- * strikes) as soon as a line of its output matches `killWhen`, optionally `delayMs` later.
+ * strikes) as soon as a line of its output matches `killWhen`.
  */
-export async function runCliKilledAt(args: string[], killWhen: RegExp, options: CliOptions & {delayMs?: number} = {}): Promise<KilledRun> {
+export async function runCliKilledAt(args: string[], killWhen: RegExp, options: CliOptions = {}): Promise<KilledRun> {
   const {child, output, closed} = spawnCli(args, options)
   let at: string | undefined
   const watch = (): void => {
     if (at !== undefined) return
     at = (output.stdout + output.stderr).split('\n').find((line) => killWhen.test(line))
-    if (at === undefined) return
-    if (options.delayMs) setTimeout(() => child.kill('SIGKILL'), options.delayMs)
-    else child.kill('SIGKILL')
+    if (at !== undefined) child.kill('SIGKILL')
   }
   child.stdout.on('data', watch)
   child.stderr.on('data', watch)
   const signal = await closed
   return {...output, killed: signal === 'SIGKILL' && at !== undefined, at}
+}
+
+/**
+ * Runs the built CLI and SIGKILLs it while one of `nodes` shows a slot MIGRATING or IMPORTING. Output lines cannot
+ * time that: a move's slots open and close in batches, with moments between moves when none is open. So the CLI is
+ * frozen (SIGSTOP) as soon as a poll sees an open slot, and killed only if the slot is still open once the commands
+ * it had already sent have landed; otherwise it is let go on and polling resumes.
+ */
+export async function runCliKilledWithSlotsOpen(args: string[], nodes: ReadonlyArray<{host: string; port: number}>, options: CliOptions = {}): Promise<KilledRun> {
+  const {child, output, closed} = spawnCli(args, options)
+  let ended = false
+  void closed.then(() => (ended = true))
+  const clients = nodes.map((n) => new Redis({host: n.host, port: n.port, maxRetriesPerRequest: 1}).on('error', () => undefined))
+  let at: string | undefined
+  try {
+    while (!ended && at === undefined) {
+      if (await openSlotMarker(clients)) {
+        child.kill('SIGSTOP')
+        await sleep(300)
+        at = await openSlotMarker(clients)
+        child.kill(at === undefined ? 'SIGCONT' : 'SIGKILL')
+      }
+      await sleep(5)
+    }
+  } finally {
+    for (const client of clients) client.disconnect()
+  }
+  const signal = await closed
+  return {...output, killed: signal === 'SIGKILL' && at !== undefined, at: at && `slot open: ${at}`}
+}
+
+/** The first `[slot->-id]` or `[slot-<-id]` in a node's own CLUSTER NODES line; unreachable nodes count as closed. */
+async function openSlotMarker(clients: readonly Redis[]): Promise<string | undefined> {
+  const views = await Promise.allSettled(clients.map(async (c) => String(await c.call('CLUSTER', 'NODES'))))
+  for (const view of views) {
+    const myself = view.status === 'fulfilled' ? view.value.split('\n').find((line) => line.includes('myself')) : undefined
+    const marker = myself?.match(/\[\d+-[<>]-[0-9a-f]+\]/)
+    if (marker) return marker[0]
+  }
+  return undefined
 }
 
 /** Parses --json output, failing with the whole output when it is not JSON. */
