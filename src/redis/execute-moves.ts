@@ -1,5 +1,5 @@
 import {TimeoutError, UsageError} from '../errors.js'
-import type {SlotMove} from '../topology/rebalance.js'
+import {movesClash, type SlotMove} from '../topology/rebalance.js'
 import {countSlots, rangesToSlots} from '../topology/slots.js'
 import {parseClusterNodes} from './cluster-nodes.js'
 import {commandFailed} from './commands.js'
@@ -22,9 +22,10 @@ export interface PlanProgress {
 }
 
 /**
- * Runs a plan of moves: moves between disjoint pairs of masters at the same time, moves sharing a master one
- * after the other in plan order. Then waits until every master names the new owner of every moved slot.
- * `masters` holds every master of the cluster by ID (the ones outside the plan are told the new owners too).
+ * Runs a plan of moves, as many at once as may run side by side (movesClash), then waits until every master names
+ * the new owner of every moved slot. Filling an empty master thus takes from every giving master at once. Moves that
+ * clash keep their plan order. `masters` holds every master of the cluster by ID (the ones outside the plan are told
+ * the new owners too).
  */
 export async function executeMoves(connector: RedisConnector, moves: readonly SlotMove[], masters: ReadonlyMap<string, NodeAddress>,
   options: ExecuteOptions = {}): Promise<PlanProgress> {
@@ -39,7 +40,6 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
   const finished = new Set<number>()
   const running = new Map<number, Promise<void>>()
-  const busy = new Set<string>()
   let failure: {error: unknown} | undefined
 
   const started = Date.now()
@@ -56,15 +56,13 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
     }
   }
 
-  const startable = (i: number): boolean => {
-    const {from, to} = work[i]
-    if (busy.has(from.id) || busy.has(to.id)) return false
+  const ids = ({from, to}: {from: MasterRef; to: MasterRef}): {from: string; to: string} => ({from: from.id, to: to.id})
+  const clash = (a: number, b: number): boolean => movesClash(ids(work[a]), ids(work[b]))
+  const startable = (i: number): boolean => ![...running.keys()].some((j) => clash(i, j))
     // An earlier move waiting for one of these masters goes first.
-    return !work.slice(0, i).some((w, j) => !finished.has(j) && !running.has(j) && [w.from.id, w.to.id].some((id) => id === from.id || id === to.id))
-  }
+    && !work.slice(0, i).some((_, j) => !finished.has(j) && !running.has(j) && clash(i, j))
   const start = (i: number): void => {
     const {from, to, slots} = work[i]
-    busy.add(from.id).add(to.id)
     const others = [...masters].filter(([id]) => id !== from.id && id !== to.id).map(([id, address]) => ({id, address}))
     running.set(i, migrateSlots(connector, from, to, slots, {
       ...options, signal, otherMasters: others,
@@ -78,11 +76,7 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
     }, (error: unknown) => {
       failure ??= {error}
       stop.abort()
-    }).finally(() => {
-      running.delete(i)
-      busy.delete(from.id)
-      busy.delete(to.id)
-    }))
+    }).finally(() => running.delete(i)))
   }
 
   for (;;) {

@@ -168,17 +168,23 @@ function dealOut(participants: Participant[]): SlotMove[] {
   return inParallelRounds(moves)
 }
 
-/** Orders moves so that each run of moves touching disjoint masters comes together (greedy edge colouring). */
+/**
+ * Two moves that may not run at once: they share a sender, or one sends from the master the other sends to. MIGRATE
+ * blocks its sender, so a second move out of it would only queue; and a master blocked in MIGRATE cannot answer
+ * another sender's RESTORE, so two masters sending to each other would both wait for MIGRATE's timeout. Several
+ * senders may fill one receiver at once.
+ */
+export function movesClash(a: Pick<SlotMove, 'from' | 'to'>, b: Pick<SlotMove, 'from' | 'to'>): boolean {
+  return a.from === b.from || a.from === b.to || a.to === b.from
+}
+
+/** Orders moves so that each run of moves that may run at once comes together (greedy colouring). */
 function inParallelRounds(moves: SlotMove[]): SlotMove[] {
-  const rounds: {moves: SlotMove[]; busy: Set<string>}[] = []
+  const rounds: SlotMove[][] = []
   for (const move of moves) {
-    let round = rounds.find((r) => !r.busy.has(move.from) && !r.busy.has(move.to))
-    if (!round) {
-      round = {moves: [], busy: new Set()}
-      rounds.push(round)
-    }
-    round.moves.push(move)
-    round.busy.add(move.from).add(move.to)
+    const round = rounds.find((r) => !r.some((other) => movesClash(move, other)))
+    if (round) round.push(move)
+    else rounds.push([move])
   }
-  return rounds.flatMap((r) => r.moves)
+  return rounds.flat()
 }

@@ -129,7 +129,8 @@ describe('clients using the cluster during a rebalance', () => {
     })()
 
     try {
-      await executeMoves(connector!, moves, addressesById(c), {slotsPerBatch: 128})
+      // At redis-cli's pace (10 keys per MIGRATE), so that the writer gets well into the moves.
+      await executeMoves(connector!, moves, addressesById(c), {slotsPerBatch: 64, keysPerMigrate: 10})
     } finally {
       moving = false
       await writer
@@ -173,13 +174,44 @@ describe('running a plan', () => {
     expect(await missingOrWrong(c, data)).toEqual([])
   })
 
-  it('runs moves sharing a master one after the other', async () => {
+  it('fills an empty master from every giving master at the same time', async () => {
     const c = await threeMastersAndAnEmptyOne()
-    await fillEverySlot(c, 5_000)
+    const data = await fillEverySlot(c, 5_000)
     const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    expect(new Set(moves.map((m) => m.to)).size).toBe(1)
+
+    const atFirst = await slotsDoneAtFirstFinish(c, moves)
+
+    expect(atFirst).toBeGreaterThan(Math.max(...moves.map((m) => countSlots(m.slots))))
+    expect(await missingOrWrong(c, data)).toEqual([])
+  })
+
+  it('runs moves out of one master one after the other', async () => {
+    const c = cluster = await startTestCluster({masters: 4})
+    connector = new RedisConnector()
+    await fillEverySlot(c, 5_000)
+    const moves = planDrain(await observedMasters(c), [c.masters[0].id])
+    expect(moves.length).toBeGreaterThan(1)
 
     const atFirst = await slotsDoneAtFirstFinish(c, moves)
 
     expect(moves.map((m) => countSlots(m.slots))).toContain(atFirst)
+  })
+
+  it('never has a master send while it receives, so no two masters wait on each other', async () => {
+    const c = cluster = await startTestCluster({masters: 3})
+    connector = new RedisConnector()
+    const data = await fillEverySlot(c, 5_000)
+    const [a, b, d] = await observedMasters(c)
+    const first = (m: typeof a) => m.slots[0].start
+    const moves: SlotMove[] = [
+      {from: a.id, to: b.id, slots: [{start: first(a), end: first(a) + 999}]},
+      {from: b.id, to: d.id, slots: [{start: first(b), end: first(b) + 499}]},
+    ]
+
+    const atFirst = await slotsDoneAtFirstFinish(c, moves)
+
+    expect(atFirst).toBe(1000)
+    expect(await missingOrWrong(c, data)).toEqual([])
   })
 })
