@@ -25,13 +25,14 @@ export interface RepairResult {
 }
 
 export default class Repair extends BaseCommand {
-  static override summary = 'Bring a damaged cluster back to health: stale pod IPs, nodes whose pod is gone, open slots, uncovered slots, masters without a replica.'
+  static override summary = 'Bring a damaged cluster back to health: stale pod IPs, nodes whose pod is gone, open slots, uncovered slots, masters without a replica, replica migration left off.'
   static override description = `Reads every pod and node, then repairs, in this order, and waits until check finds no errors:
 - nodes known at old IPs (all pods restarted at once): each is introduced again at its pod's current IP (CLUSTER MEET);
 - cluster nodes no pod answers for: forgotten on every node (CLUSTER FORGET), never while they own slots;
 - slots left MIGRATING/IMPORTING: closed toward the node holding their keys, as redis-cli --cluster fix does;
 - slots no node owns: given to the master holding their keys, else spread evenly over the masters;
-- masters without a replica: given an empty master or an extra replica, off the master's Kubernetes node and zone where possible.
+- masters without a replica: given an empty master or an extra replica, off the master's Kubernetes node and zone where possible;
+- replica migration left off by an interrupted scale in or slots reshard: turned back on.
 
 A healthy cluster is left untouched (exit 0). Damage that needs a person (keys of one slot on several masters, a master whose pod and data are gone) is reported with what to do, exit 10. See docs/failure-handling.md.`
 

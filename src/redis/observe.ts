@@ -17,6 +17,8 @@ export interface NodeView {
   /** 0 when no limit is set. */
   maxMemory: number
   replication: ReplicationInfo
+  /** cluster-allow-replica-migration as the node runs it; undefined when CONFIG GET is not allowed. */
+  replicaMigration?: boolean
 }
 
 export interface ReplicationInfo {
@@ -75,13 +77,16 @@ export async function observeNode(connector: RedisConnector, address: NodeAddres
       .call('CLUSTER', 'NODES')
       .call('CLUSTER', 'INFO')
       .call('INFO', ...INFO_SECTIONS)
+      .call('CONFIG', 'GET', 'cluster-allow-replica-migration')
       .exec()
     if (!replies) throw new Error('the pipeline was not executed')
-    const [nodesReply, infoReply, serverInfo] = replies.map(([error, reply]) => {
+    const [nodesReply, infoReply, serverInfo] = replies.slice(0, 3).map(([error, reply]) => {
       if (error) throw error
       return String(reply)
     })
-    return {address, ok: true, view: toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo)}
+    const [configError, config] = replies[3]
+    const replicaMigration = configError ? undefined : (config as string[])[1] === 'yes'
+    return {address, ok: true, view: {...toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo), replicaMigration}}
   } catch (error) {
     return {address, ok: false, error: classify(error)}
   }

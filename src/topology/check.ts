@@ -9,6 +9,7 @@ export type FindingCode =
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
+  | 'replica-migration-off'
 
 export interface Finding {
   code: FindingCode
@@ -103,6 +104,10 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const unbalanced = masters.filter((m) => (Math.abs(m.slotCount - even) / even) * 100 > threshold)
   if (unbalanced.length > 0) {
     add('slots-unbalanced', 'warning', `Slots are unbalanced (even share ${Math.round(even)}): ${unbalanced.map((m) => `${podName(m)} has ${m.slotCount}`).join(', ')}.`, unbalanced)
+  }
+  const noMigration = reachable.filter((n) => n.inCluster && n.replicaMigration === false)
+  if (noMigration.length > 0) {
+    add('replica-migration-off', 'warning', `Replica migration is off on ${names(noMigration)}: a scale in or slot move that was interrupted leaves it so, and a master that loses its replicas gets no spare one. Run that command again to finish it, or redisctl repair.`, noMigration)
   }
   for (const c of topology.epochCollisions) {
     add('epoch-collision', 'warning', `Masters share config epoch ${c.epoch}.`, c.ids.flatMap((id) => byId.get(id) ?? []))

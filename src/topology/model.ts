@@ -39,6 +39,8 @@ export interface TopologyNode {
   configEpoch?: number
   clusterState?: 'ok' | 'fail'
   replication?: ReplicationInfo
+  /** cluster-allow-replica-migration, when the node lets it be read. */
+  replicaMigration?: boolean
   /** What the other nodes say about this node (fail?, fail, handshake, noaddr, nofailover), merged over their views. */
   flags: NodeFlag[]
   /** Disconnected when any other node's link to it is down. */
@@ -101,6 +103,7 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       configEpoch: view.myself.configEpoch,
       clusterState: view.info.state,
       replication: view.replication,
+      replicaMigration: view.replicaMigration,
       flags: [],
       link: 'connected',
       inCluster: view.nodes.some((n) => !n.myself && !n.flags.includes('handshake')),

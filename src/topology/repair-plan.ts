@@ -11,6 +11,7 @@ export type RepairAction =
   | {kind: 'close-open-slots'; slots: number[]}
   | {kind: 'assign-slots'; pod: string; id: string; slots: SlotRange[]; because: 'holds-keys' | 'spread'}
   | {kind: 'replicate'; pod: string; id: string; master: string; masterId: string; was: 'spare' | 'extra-replica'; sameNode: boolean; sameZone: boolean}
+  | {kind: 'allow-replica-migration'; pods: string[]; addresses: NodeAddress[]}
 
 /** Something repair will not do by itself: what is wrong, and what a person should do. */
 export interface Refusal {
@@ -34,7 +35,8 @@ export type KeyHolders = ReadonlyMap<number, readonly string[]>
  * would do now.
  */
 export function planRepair(topology: Topology, keyHolders: KeyHolders = new Map()): RepairPlan {
-  const plans = [planReintroductions(topology), planForgets(topology), planOpenSlots(topology), planCoverage(topology, keyHolders), planReplicas(topology)]
+  const plans = [planReintroductions(topology), planForgets(topology), planOpenSlots(topology), planCoverage(topology, keyHolders), planReplicas(topology),
+    planReplicaMigration(topology)]
   return {actions: plans.flatMap((p) => p.actions), refusals: plans.flatMap((p) => p.refusals)}
 }
 
@@ -240,6 +242,16 @@ const violations = (master: PodRef, replica: PodRef): number =>
   (master.k8sNode && master.k8sNode === replica.k8sNode ? 2 : 0) + (master.zone && master.zone === replica.zone ? 1 : 0)
 
 /** One line per action, for people (and the dry run). */
+/**
+ * Replica migration back on where an interrupted scale in or slot move left it off (redisctl turns it off only
+ * while masters are drained, and Redis's default is on).
+ */
+export function planReplicaMigration(topology: Topology): RepairPlan {
+  const off = podNodes(topology).filter((n) => n.inCluster && n.replicaMigration === false)
+  const actions: RepairAction[] = off.length === 0 ? [] : [{kind: 'allow-replica-migration', pods: off.map(podName), addresses: off.map((n) => n.address)}]
+  return {actions, refusals: []}
+}
+
 export function describeAction(action: RepairAction): string {
   const at = (a: NodeAddress): string => `${a.host}:${a.port}`
   switch (action.kind) {
@@ -258,5 +270,7 @@ export function describeAction(action: RepairAction): string {
     case 'replicate':
       return `${action.pod} (${action.was === 'spare' ? 'an empty master' : 'an extra replica'}) becomes a replica of ${action.master}, which has none (CLUSTER REPLICATE)` +
         (action.sameNode ? '; on the same Kubernetes node: no other pod fits' : action.sameZone ? '; in the same zone: no other pod fits' : '')
+    case 'allow-replica-migration':
+      return `turn replica migration back on for ${action.pods.join(', ')}, left off by an interrupted command (CONFIG SET cluster-allow-replica-migration yes)`
   }
 }

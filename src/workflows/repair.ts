@@ -7,9 +7,10 @@ import {FORM_STEPS} from '../redis/form.js'
 import {observationError} from '../redis/observe.js'
 import {finishOpenSlots, OpenSlotRefusedError} from '../redis/open-slots.js'
 import {forgetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
+import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
-import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicas,
+import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicaMigration, planReplicas,
   type Refusal, type RepairAction, type RepairPlan} from '../topology/repair-plan.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
@@ -78,6 +79,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
     {title: 'Close slots left open by an interrupted migration', skip: skipWhenHealthy, task: closeOpenSlots},
     {title: 'Give uncovered slots an owner', skip: skipWhenHealthy, task: coverSlots},
     {title: 'Give masters without a replica one', skip: skipWhenHealthy, task: addReplicas},
+    {title: 'Turn replica migration back on', skip: skipWhenHealthy, task: allowReplicaMigration},
     {
       title: 'Wait until check finds no errors',
       skip: (ctx) => skipWhenHealthy(ctx) || (ctx.refusals.length > 0 ? 'some damage needs a person (below)' : false),
@@ -255,6 +257,14 @@ async function addReplicas(ctx: RepairContext, task: Task): Promise<void> {
   }
   ctx.done.push(...replicates)
   task.title = `Gave ${replicates.length} masters a replica`
+}
+
+async function allowReplicaMigration(ctx: RepairContext, task: Task): Promise<void> {
+  const [action] = planReplicaMigration(await fresh(ctx)).actions as ActionOf<'allow-replica-migration'>[]
+  if (!action) return task.skip('replica migration is on everywhere')
+  await setReplicaMigration(ctx.cluster.access.connector, action.addresses, true)
+  ctx.done.push(action)
+  task.title = `Turned replica migration back on for ${action.pods.length} nodes`
 }
 
 /** Refusals become one readable paragraph each: the problem, then what to do. */

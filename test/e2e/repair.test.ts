@@ -50,6 +50,21 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
     expect(await clusterConfigs(sandbox)).toEqual(before)
   }, 60_000)
 
+  it('turns replica migration back on where an interrupted scale in left it off, after check warned about it', async () => {
+    const [, second] = await pods(sandbox, SELECTOR)
+    const migration = async (): Promise<string> =>
+      (await redisCli(['-h', second.ip!, 'CONFIG', 'GET', 'cluster-allow-replica-migration'])).stdout.trim().split('\n')[1]
+    await redisCli(['-h', second.ip!, 'CONFIG', 'SET', 'cluster-allow-replica-migration', 'no'])
+
+    const check = await sandbox.cli(['check', '--json'])
+    expect(check.code, check.stdout).toBe(0)
+    expect(json<{findings: unknown[]}>(check).findings).toEqual([expect.objectContaining({code: 'replica-migration-off', pods: [second.name]})])
+    const repaired = await sandbox.cli(['repair', '--json'])
+    expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+    expect(json<RepairJson>(repaired).actions).toEqual([expect.objectContaining({kind: 'allow-replica-migration', pods: [second.name]})])
+    expect(await migration()).toBe('yes')
+  }, 60_000)
+
   describe('after every pod was deleted at once and came back with a new IP', () => {
     let ipsBefore: string[]
 

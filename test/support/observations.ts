@@ -27,6 +27,8 @@ export interface NodeState {
   state?: 'ok' | 'fail'
   migrating?: {slot: number; to: string}[]
   unreachable?: boolean
+  /** cluster-allow-replica-migration; on unless said otherwise, Redis's default. */
+  replicaMigration?: boolean
 }
 
 export const pod = (ordinal: number, k8sNode?: string, zone?: string): PodRef =>
@@ -70,6 +72,7 @@ export function observe(states: readonly NodeState[]): ClusterObservation {
         replication: master
           ? {role: 'replica', master: {host: master.pod.ip, port: master.pod.port, linkUp: true}, replicas: []}
           : {role: 'master', replicas: replicas.map((r) => ({host: r.pod.ip, port: r.pod.port, state: 'online'}))},
+        replicaMigration: s.replicaMigration ?? true,
       },
     }
   })

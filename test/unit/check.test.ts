@@ -54,6 +54,13 @@ describe('checking a cluster', () => {
     expect(stale?.message).toContain('6 nodes')
   })
 
+  it('warns about nodes left with replica migration off, naming them', () => {
+    const states = formedCluster()
+    states[1].replicaMigration = false
+    states[4].replicaMigration = false
+    expect(check(states)).toEqual([expect.objectContaining({code: 'replica-migration-off', severity: 'warning', pods: ['redis-1', 'redis-4']})])
+  })
+
   it('reports failed nodes as errors and suspected ones as warnings', () => {
     const states = formedCluster()
     states[0].sees = {[nodeId('n1')]: 'fail?'}

@@ -25,6 +25,15 @@ describe('planning a repair', () => {
     expect(plan(formedCluster())).toEqual({actions: [], refusals: []})
   })
 
+  it('turns replica migration back on, in one action, on every node where it is off', () => {
+    const states = formedCluster()
+    states[0].replicaMigration = false
+    states[3].replicaMigration = false
+    expect(plan(states).actions).toEqual([{kind: 'allow-replica-migration', pods: ['redis-0', 'redis-3'], addresses: [
+      {host: '10.0.0.1', port: 6379}, {host: '10.0.0.4', port: 6379},
+    ]}])
+  })
+
   it('has every pair of nodes that hold each other at old IPs meet once, at the pods\' current addresses', () => {
     const meets = plan(restartedWithNewIps(formedCluster())).actions as ActionOf<'meet'>[]
     expect(meets).toHaveLength(15)
