@@ -58,9 +58,10 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
 
   const ids = ({from, to}: {from: MasterRef; to: MasterRef}): {from: string; to: string} => ({from: from.id, to: to.id})
   const clash = (a: number, b: number): boolean => movesClash(ids(work[a]), ids(work[b]))
-  const startable = (i: number): boolean => ![...running.keys()].some((j) => clash(i, j))
-    // An earlier move waiting for one of these masters goes first.
-    && !work.slice(0, i).some((_, j) => !finished.has(j) && !running.has(j) && clash(i, j))
+  // A move waits while it clashes with a running one, or with an earlier one still waiting (plan order).
+  const waiting = (j: number): boolean => !finished.has(j) && !running.has(j)
+  const startable = (i: number): boolean =>
+    ![...running.keys()].some((j) => clash(i, j)) && !work.slice(0, i).some((_, j) => waiting(j) && clash(i, j))
   const start = (i: number): void => {
     const {from, to, slots} = work[i]
     const others = [...masters].filter(([id]) => id !== from.id && id !== to.id).map(([id, address]) => ({id, address}))
@@ -80,7 +81,7 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
   }
 
   for (;;) {
-    if (!failure) work.forEach((_, i) => { if (!finished.has(i) && !running.has(i) && startable(i)) start(i) })
+    if (!failure) work.forEach((_, i) => { if (waiting(i) && startable(i)) start(i) })
     if (running.size === 0) break
     await Promise.race(running.values())
   }
