@@ -38,6 +38,8 @@ export interface TrafficReport {
 }
 
 export interface Traffic {
+  /** Writes acknowledged until now. */
+  writesAcknowledged(): number
   /** Stops the workers, reads every key back and closes the client. */
   stop(): Promise<TrafficReport>
 }
@@ -103,6 +105,7 @@ export function startTraffic(seeds: Array<{host: string; port: number}>, options
   const running = Promise.all(Array.from({length: workers}, (_, w) => worker(w)))
 
   return {
+    writesAcknowledged: () => report.writesAcknowledged,
     async stop() {
       stoppedBy ??= 'caller'
       await running
