@@ -1,5 +1,5 @@
 import type {NodeFlag} from '../redis/cluster-nodes.js'
-import {type Topology, type TopologyNode, podName} from './model.js'
+import {type Topology, type TopologyNode, podName, replicaMigrationOff} from './model.js'
 import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 
 export type Severity = 'error' | 'warning'
@@ -105,7 +105,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   if (unbalanced.length > 0) {
     add('slots-unbalanced', 'warning', `Slots are unbalanced (even share ${Math.round(even)}): ${unbalanced.map((m) => `${podName(m)} has ${m.slotCount}`).join(', ')}.`, unbalanced)
   }
-  const noMigration = reachable.filter((n) => n.inCluster && n.replicaMigration === false)
+  const noMigration = replicaMigrationOff(topology)
   if (noMigration.length > 0) {
     add('replica-migration-off', 'warning', `Replica migration is off on ${names(noMigration)}: a scale in or slot move that was interrupted leaves it so, and a master that loses its replicas gets no spare one. Run that command again to finish it, or redisctl repair.`, noMigration)
   }

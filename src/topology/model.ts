@@ -169,3 +169,7 @@ function epochCollisions(nodes: readonly TopologyNode[]): {epoch: number; ids: s
 export const podAddress = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port})
 
 export const podName = (node: TopologyNode): string => node.pod?.pod ?? `${node.address.host}:${node.address.port} (${node.id?.slice(0, 8) ?? '?'}, no pod)`
+
+/** Pod nodes in the cluster running with cluster-allow-replica-migration off (left so by an interrupted drain). */
+export const replicaMigrationOff = (topology: Topology): TopologyNode[] =>
+  topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.replicaMigration === false)

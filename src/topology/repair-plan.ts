@@ -1,5 +1,5 @@
 import type {NodeAddress} from '../redis/connection.js'
-import {podName, type PodRef, type Topology, type TopologyNode} from './model.js'
+import {podName, type PodRef, replicaMigrationOff, type Topology, type TopologyNode} from './model.js'
 import {placeReplicas, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
 
@@ -241,17 +241,17 @@ function bestReplica(master: PodRef, candidates: PodRef[]): PodRef | undefined {
 const violations = (master: PodRef, replica: PodRef): number =>
   (master.k8sNode && master.k8sNode === replica.k8sNode ? 2 : 0) + (master.zone && master.zone === replica.zone ? 1 : 0)
 
-/** One line per action, for people (and the dry run). */
 /**
  * Replica migration back on where an interrupted scale in or slot move left it off (redisctl turns it off only
  * while masters are drained, and Redis's default is on).
  */
 export function planReplicaMigration(topology: Topology): RepairPlan {
-  const off = podNodes(topology).filter((n) => n.inCluster && n.replicaMigration === false)
+  const off = replicaMigrationOff(topology)
   const actions: RepairAction[] = off.length === 0 ? [] : [{kind: 'allow-replica-migration', pods: off.map(podName), addresses: off.map((n) => n.address)}]
   return {actions, refusals: []}
 }
 
+/** One line per action, for people (and the dry run). */
 export function describeAction(action: RepairAction): string {
   const at = (a: NodeAddress): string => `${a.host}:${a.port}`
   switch (action.kind) {
