@@ -4,8 +4,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {RedisConnector} from '../../src/redis/connection.js'
 import {finishOpenSlots} from '../../src/redis/open-slots.js'
 import {SLOT_COUNT} from '../../src/topology/slots.js'
-import {fillEverySlot, hashTagOf, keysInSlot, missingOrWrong, openSlots, slotOwner, startTestCluster, type TestCluster,
-  type TestData, writeAsked} from '../support/form-for-tests.js'
+import {hashTagOf, keysInSlot, missingOrWrong, openSlots, slotOwner, type TestCluster, type TestData, type ThreeMasters, threeMastersWithKeys,
+  writeAsked} from '../support/form-for-tests.js'
 
 // One cluster for the file: each test opens its own slot (all in A's range, 0-5460) and expects it closed.
 let c: TestCluster
@@ -14,14 +14,11 @@ let connector: RedisConnector
 let a: Redis
 let b: Redis
 let cNode: Redis
-const ids = {a: '', b: '', c: ''}
+let ids: ThreeMasters['ids']
 
 beforeAll(async () => {
-  c = await startTestCluster({masters: 3})
-  data = await fillEverySlot(c, SLOT_COUNT * 3)
+  ;({cluster: c, data, clients: [a, b, cNode], ids} = await threeMastersWithKeys(SLOT_COUNT * 3))
   connector = new RedisConnector()
-  ;[a, b, cNode] = c.clients
-  ;[ids.a, ids.b, ids.c] = c.masters.map((m) => m.id)
 })
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 import type {Redis} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {fillEverySlot, hashTagOf, keysInSlot, missingOrWrong, observedMasters, openSlots, redisCliCheck, slotOwner, startTestCluster, testPods, type TestCluster,
-  type TestData, writeAsked} from '../support/form-for-tests.js'
+import {hashTagOf, keysInSlot, missingOrWrong, observedMasters, openSlots, redisCliCheck, slotOwner, testPods, type TestCluster, type TestData, type ThreeMasters,
+  threeMastersWithKeys, writeAsked} from '../support/form-for-tests.js'
 import {checkErrors, runRepair} from '../support/repair-cluster.js'
 
 // One cluster of 3 masters for the file. Keys fill slots 0-7999 only, one per slot, so that slots 8000 and up
@@ -12,13 +12,10 @@ let data: TestData
 let a: Redis
 let b: Redis
 let cNode: Redis
-const ids = {a: '', b: '', c: ''}
+let ids: ThreeMasters['ids']
 
 beforeAll(async () => {
-  c = await startTestCluster({masters: 3})
-  data = await fillEverySlot(c, 8000)
-  ;[a, b, cNode] = c.clients
-  ;[ids.a, ids.b, ids.c] = c.masters.map((m) => m.id)
+  ;({cluster: c, data, clients: [a, b, cNode], ids} = await threeMastersWithKeys(8000))
 })
 
 afterAll(async () => {

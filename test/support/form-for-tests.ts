@@ -84,6 +84,21 @@ async function slotTags(client: Redis): Promise<string[]> {
   return tags
 }
 
+/** Three masters A, B and C holding `keys` keys: what the open-slot files share, their clients and ids by letter. */
+export interface ThreeMasters {
+  cluster: TestCluster
+  data: TestData
+  clients: [Redis, Redis, Redis]
+  ids: {a: string; b: string; c: string}
+}
+
+export async function threeMastersWithKeys(keys: number): Promise<ThreeMasters> {
+  const cluster = await startTestCluster({masters: 3})
+  const data = await fillEverySlot(cluster, keys)
+  const [a, b, c] = cluster.masters.map((m) => m.id)
+  return {cluster, data, clients: cluster.clients as [Redis, Redis, Redis], ids: {a, b, c}}
+}
+
 export interface TestData {
   count: number
   key(i: number): string
