@@ -6,7 +6,9 @@ import {startApiServer} from './apiserver/server.js'
 import {startControllers} from './controllers/index.js'
 import {sandboxKubeconfig} from './kubeconfig.js'
 import {startKubelet} from './kubelet/index.js'
+import {nodeAddresses, parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
+import {sandboxPki} from './pki.js'
 import {writeState} from './state.js'
 
 export interface SandboxOptions {
@@ -29,13 +31,17 @@ export const sandboxZoneName = (i: number): string => `zone-${String.fromCharCod
 
 /**
  * The whole embedded Kubernetes in one process: API server, controllers and the loopback kubelet. The last two
- * reach the first only through the Kubernetes API, as they would beside a real API server.
+ * reach the first only through the Kubernetes API, as they would beside a real API server; the API server reaches
+ * the kubelet only for port-forwards, over HTTPS with certificates of the sandbox's own CA, as kubeadm sets it up.
  */
 export async function runSandbox(options: SandboxOptions): Promise<RunningSandbox> {
   const files = sandboxFiles(options.dir)
   await mkdir(files.volumes, {recursive: true})
   await mkdir(files.kubelet, {recursive: true})
-  const api = await startApiServer({port: options.port, log: options.log})
+  const nodeNames = Array.from({length: options.nodes}, (_, i) => sandboxNodeName(i))
+  const nodeIps = nodeAddresses(parseIpRange(options.podIpRange), nodeNames.length)
+  const pki = await sandboxPki(nodeNames, nodeIps)
+  const api = await startApiServer({port: options.port, log: options.log, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}})
   const stops: Array<() => Promise<void>> = [() => api.close()]
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch((error: unknown) => options.log(`stop: ${String(error)}`))
@@ -45,10 +51,13 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
     await writeFile(files.kubeconfig, sandboxKubeconfig(api.url))
     const kc = new KubeConfig()
     kc.loadFromFile(files.kubeconfig)
-    const nodeNames = await createNodesAndNamespaces(kc, options)
+    await createNodesAndNamespaces(kc, nodeNames, options.zones)
     const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
     stops.push(() => controllers.stop())
-    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, log: options.log})
+    const kubelet = await startKubelet(kc, {
+      nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, log: options.log,
+      serving: {nodeIps, tls: pki.kubeletServing, clientCa: pki.ca, anonymousAuth: false},
+    })
     stops.push(() => kubelet.stop())
     await writeState({
       pid: process.pid, server: api.url, port: api.port, kubeconfig: files.kubeconfig, dir: options.dir,
@@ -61,12 +70,11 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
   return {server: api.url, stop}
 }
 
-async function createNodesAndNamespaces(kc: KubeConfig, options: SandboxOptions): Promise<string[]> {
+async function createNodesAndNamespaces(kc: KubeConfig, names: string[], zones: number): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api)
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await core.createNamespace({body: {metadata: {name}}})
   }
-  const names = Array.from({length: options.nodes}, (_, i) => sandboxNodeName(i))
   await Promise.all(names.map((name, i) => core.createNode({
     body: {
       metadata: {
@@ -74,10 +82,9 @@ async function createNodesAndNamespaces(kc: KubeConfig, options: SandboxOptions)
         labels: {
           'kubernetes.io/hostname': name,
           'kubernetes.io/os': 'linux',
-          'topology.kubernetes.io/zone': sandboxZoneName(i % options.zones),
+          'topology.kubernetes.io/zone': sandboxZoneName(i % zones),
         },
       },
     },
   })))
-  return names
 }

@@ -9,7 +9,7 @@ import {fileURLToPath} from 'node:url'
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
 import {findServerBinary} from './kubelet/container-command.js'
 import {stopLeftoverServers} from './kubelet/index.js'
-import {parseIpRange} from './kubelet/ip-range.js'
+import {nodeAddresses, parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
 import {isAlive, readState, type SandboxState} from './state.js'
 
@@ -46,7 +46,7 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
     }
     return {alreadyUp: true, kubeconfig: running.kubeconfig, server: running.server, pid: running.pid, dir: options.dir}
   }
-  if (options.podIpRange !== undefined) parseIpRange(options.podIpRange)
+  if (options.podIpRange !== undefined) nodeAddresses(parseIpRange(options.podIpRange), options.nodes)
   if (options.zones > options.nodes) throw new UsageError(`--zones (${options.zones}) cannot exceed --nodes (${options.nodes}).`)
   if (!findServerBinary('redis-server')) {
     throw new PreconditionError('redis-server is not installed: the sandbox runs every pod as a real redis-server process.', [

@@ -54,5 +54,6 @@ export function findResource(group: string, version: string, plural: string): Re
 }
 
 export const NAMESPACES = RESOURCES.find((r) => r.plural === 'namespaces')!
+export const NODES = RESOURCES.find((r) => r.plural === 'nodes')!
 export const PODS = RESOURCES.find((r) => r.plural === 'pods')!
 export const STATEFULSETS = RESOURCES.find((r) => r.plural === 'statefulsets')!

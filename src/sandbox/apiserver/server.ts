@@ -6,7 +6,7 @@ import {apiGroup, apiGroupList, apiVersions, resourceList, VERSION_INFO} from '.
 import {handleResource, sendError, sendJson, type RequestContext} from './handlers.js'
 import {openApiV3Document, openApiV3Index} from './openapi.js'
 import {parsePath} from './paths.js'
-import {PortForwarding} from './portforward.js'
+import {type KubeletClientOptions, PortForwardProxy} from './portforward.js'
 import {Registry} from './registry.js'
 import {ApiError, noSuchPath} from './status.js'
 import {Store} from './store.js'
@@ -19,6 +19,8 @@ export interface ApiServerOptions {
   log?: (line: string) => void
   /** How many changes watches can resume from before answering 410 Gone; default 10000. */
   watchHistory?: number
+  /** How pods/portforward reaches kubelets; default HTTPS without verifying them and without a client certificate. */
+  kubeletClient?: KubeletClientOptions
 }
 
 export interface RunningApiServer {
@@ -29,7 +31,8 @@ export interface RunningApiServer {
 
 /**
  * An in-memory Kubernetes API server over plain HTTP: discovery, CRUD, list/watch with selectors, patches, Status
- * errors, garbage collection, and pods/portforward to pod IPs. Controllers and the kubelet use it through client-node.
+ * errors, garbage collection, and pods/portforward proxied to the pod's kubelet. Controllers and the kubelet use it
+ * through client-node.
  */
 export async function startApiServer(options: ApiServerOptions = {}): Promise<RunningApiServer> {
   const host = options.host ?? '127.0.0.1'
@@ -53,7 +56,8 @@ export async function startApiServer(options: ApiServerOptions = {}): Promise<Ru
       else res.destroy()
     })
   })
-  const forwarding = new PortForwarding(registry, log)
+  // authorize is where the authorization of pods/portforward plugs in (upgrades do not pass through serve()).
+  const forwarding = new PortForwardProxy(registry, {kubeletClient: options.kubeletClient ?? {}, authorize: () => {}, log})
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => forwarding.upgrade(req, socket, head))
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -41,7 +41,8 @@ export class ApiError extends Error {
   }
 
   toStatus(): Status {
-    return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason,
+    // An error that is not an API status (a proxy that cannot reach a kubelet) has no reason, and the real server omits it.
+    return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, ...(this.reason ? {reason: this.reason} : {}),
       ...(this.details ? {details: this.details} : {}), code: this.code}
   }
 }

@@ -4,11 +4,13 @@ import {join} from 'node:path'
 
 import {UsageError} from '../../errors.js'
 import {IpAllocator} from './ip-allocator.js'
-import {DEFAULT_POD_IP_RANGE, parseIpRange} from './ip-range.js'
+import {DEFAULT_POD_IP_RANGE, type IpRange, nodeAddresses, parseIpRange, podAddresses} from './ip-range.js'
 import {KubeletApi} from './kube-api.js'
-import {hostIpOf, nodeStatusPatch, nodeToRegister} from './node-status.js'
+import {nodeStatusPatch, nodeToRegister} from './node-status.js'
 import {podDirName, PodWorker} from './pod-worker.js'
 import {stopStaleServers} from './process.js'
+import {selfSignedServingCertificate} from './serving-cert.js'
+import {startStreamingServer, type StreamingServer, type StreamingServerOptions} from './streaming-server.js'
 
 export interface KubeletOptions {
   /** The Node objects this kubelet serves; registered when missing. */
@@ -17,9 +19,31 @@ export interface KubeletOptions {
   stateDir: string
   /** Default: redis-server (else valkey-server) found on PATH. */
   redisServerPath?: string
-  /** Where pod IPs come from, inside 127.0.0.0/8; default 127.64.0.0/12. Kubelets sharing a machine need distinct ranges. */
+  /**
+   * Where pod IPs come from, inside 127.0.0.0/8; default 127.64.0.0/12. Kubelets sharing a machine need distinct
+   * ranges. In a /23 or wider range the last /24 is kept for the nodes' own addresses.
+   */
   ipRange?: string
+  serving?: ServingOptions
   log?: (line: string) => void
+}
+
+/** The kubelet's HTTPS server, where kube-apiserver proxies pods/portforward to; one per node, on the node's InternalIP. */
+export interface ServingOptions {
+  /** Each node's InternalIP, in nodeNames order (the kubelet's --node-ip); default .1, .2, ... of the last /24 of ipRange. */
+  nodeIps?: string[]
+  /** Where to listen instead of the node's InternalIP (the kubelet's --address); only for a kubelet of one node. */
+  address?: string
+  /** Default 10250; 0 picks a free port. The Node's status.daemonEndpoints.kubeletEndpoint.Port says which. */
+  port?: number
+  /** Serving certificate and key, PEM (--tls-cert-file, --tls-private-key-file); default a self-signed one kept in certDir. */
+  tls?: {cert: string; key: string}
+  /** Default stateDir/pki. */
+  certDir?: string
+  /** PEM CA bundle that authenticates callers by client certificate (--client-ca-file). */
+  clientCa?: string
+  /** Let callers without a client certificate in as system:anonymous (--anonymous-auth); default true, as the kubelet's flag. */
+  anonymousAuth?: boolean
 }
 
 export interface Kubelet {
@@ -27,6 +51,7 @@ export interface Kubelet {
   stop(): Promise<void>
 }
 
+export const DEFAULT_KUBELET_PORT = 10250
 const HEARTBEAT_MS = 5000
 const SHUTDOWN_GRACE_MS = 5000
 const WATCH_RETRY_MS = 500
@@ -43,30 +68,31 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
   await mkdir(podsDir, {recursive: true})
   const stale = await stopStaleServers(podsDir, SHUTDOWN_GRACE_MS)
   if (stale.length > 0) log(`kubelet: stopped ${stale.length} redis-server process(es) left by a previous kubelet`)
-  const allocator = await IpAllocator.open(join(options.stateDir, 'pod-ips.json'), parseIpRange(options.ipRange ?? DEFAULT_POD_IP_RANGE))
+  const range = parseIpRange(options.ipRange ?? DEFAULT_POD_IP_RANGE)
+  const nodeIps = nodeIpsOf(options.nodeNames, range, options.serving)
+  const allocator = await IpAllocator.open(join(options.stateDir, 'pod-ips.json'), podAddresses(range))
   const api = new KubeletApi(kc, join(options.stateDir, 'volumes'))
-
-  const hostIps = new Map<string, string>()
-  for (const [index, name] of options.nodeNames.entries()) {
-    let node = await api.node(name)
-    if (!node) {
-      await api.registerNode(nodeToRegister(name))
-      node = await api.node(name)
-    }
-    hostIps.set(name, hostIpOf(node, index))
+  for (const name of options.nodeNames) {
+    if (!(await api.node(name))) await api.registerNode(nodeToRegister(name))
   }
+
+  const workers = new Map<string, PodWorker>()
+  // The newest incarnation of a pod wins: the worker of one just deleted may still be stopping.
+  const podOnNode = (nodeName: string) => (namespace: string, name: string) =>
+    [...workers.values()].findLast((w) => w.nodeName === nodeName && w.name === `${namespace}/${name}`)?.endpoint()
+  const servers = await startStreamingServers(options, nodeIps, podOnNode, log)
   const since = new Date()
   const heartbeat = async () => {
     await Promise.all(
-      options.nodeNames.map((name) =>
-        api.patchNodeStatus(name, nodeStatusPatch(name, hostIps.get(name)!, since, new Date())).catch((error: unknown) => log(`kubelet: node ${name} heartbeat failed: ${String(error)}`)),
+      options.nodeNames.map((name, i) =>
+        api.patchNodeStatus(name, nodeStatusPatch(name, {ip: nodeIps[i], port: servers[i].port}, since, new Date()))
+          .catch((error: unknown) => log(`kubelet: node ${name} heartbeat failed: ${String(error)}`)),
       ),
     )
   }
   await heartbeat()
   const heartbeats = setInterval(() => void heartbeat(), HEARTBEAT_MS)
 
-  const workers = new Map<string, PodWorker>()
   let stopping = false
   const onPod = (nodeName: string) => (pod: V1Pod) => {
     const uid = pod.metadata?.uid
@@ -76,7 +102,7 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
       for (const other of workers.values()) {
         if (other.name === `${pod.metadata?.namespace}/${pod.metadata?.name}`) void forget(other)
       }
-      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: hostIps.get(nodeName)!, podsDir, redisServerPath: options.redisServerPath, log})
+      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: nodeIps[options.nodeNames.indexOf(nodeName)], podsDir, redisServerPath: options.redisServerPath, log})
       workers.set(uid, worker)
     }
     void worker.update(pod)
@@ -123,10 +149,46 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
       stopping = true
       clearInterval(heartbeats)
       await Promise.all(informers.map((informer) => informer.stop()))
+      await Promise.all(servers.map((server) => server.close()))
       await Promise.all([...workers.values()].map((worker) => worker.shutdown(SHUTDOWN_GRACE_MS)))
       workers.clear()
     },
   }
+}
+
+function nodeIpsOf(nodeNames: string[], range: IpRange, serving: ServingOptions = {}): string[] {
+  if (!serving.nodeIps) return nodeAddresses(range, nodeNames.length)
+  if (serving.nodeIps.length !== nodeNames.length) {
+    throw new UsageError(`The kubelet has ${nodeNames.length} node(s) but ${serving.nodeIps.length} node IP(s).`, ['Give one node IP per node, in the same order.'])
+  }
+  return serving.nodeIps
+}
+
+/** One HTTPS server per node, on the node's InternalIP (or the one address given for a kubelet of one node). */
+async function startStreamingServers(options: KubeletOptions, nodeIps: string[], podOnNode: (nodeName: string) => StreamingServerOptions['findPod'], log: (line: string) => void): Promise<StreamingServer[]> {
+  const serving = options.serving ?? {}
+  if (serving.address && options.nodeNames.length > 1) {
+    throw new UsageError('One listening address serves one node only, and this kubelet has several.', ['Leave the address out: each node then serves on its own IP.'])
+  }
+  const tls = serving.tls ?? await selfSignedServingCertificate(serving.certDir ?? join(options.stateDir, 'pki'), options.nodeNames, nodeIps)
+  const servers: StreamingServer[] = []
+  try {
+    for (const [i, nodeName] of options.nodeNames.entries()) {
+      servers.push(await startStreamingServer({
+        ...tls,
+        address: serving.address ?? nodeIps[i],
+        port: serving.port ?? DEFAULT_KUBELET_PORT,
+        clientCa: serving.clientCa,
+        anonymousAuth: serving.anonymousAuth ?? true,
+        findPod: podOnNode(nodeName),
+        log,
+      }))
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.close()))
+    throw error
+  }
+  return servers
 }
 
 /** Removes the runtime folders and IP leases of pods that no longer exist (deleted while no kubelet ran). */

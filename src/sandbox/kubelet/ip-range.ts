@@ -47,3 +47,23 @@ export function addressAt(range: IpRange, index: number): string | undefined {
   const offset = Math.floor(index / perBlock) * 256 + (index % perBlock) + 1
   return offset < range.size - 1 ? formatIp(range.first + offset) : undefined
 }
+
+const BLOCK = 256
+
+/** The pod IPs of a range: all of it, but for the last /24 of a /23 or wider range, which holds node addresses. */
+export function podAddresses(range: IpRange): IpRange {
+  return range.size >= 2 * BLOCK ? {...range, size: range.size - BLOCK} : range
+}
+
+/**
+ * The InternalIPs of a kubelet's nodes: .1, .2, ... of the range's last /24, so that sandboxes with distinct
+ * ranges never share a node address.
+ */
+export function nodeAddresses(range: IpRange, count: number): string[] {
+  if (range.size < 2 * BLOCK || count > 254) {
+    throw new UsageError(`The pod IP range ${range.cidr} leaves no room for ${count} node address(es): they come from the last /24 of a /23 or wider range.`, [
+      'Use a wider range, such as a /16.',
+    ])
+  }
+  return Array.from({length: count}, (_, i) => formatIp(range.first + range.size - BLOCK + i + 1))
+}

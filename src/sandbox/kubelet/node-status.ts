@@ -1,11 +1,5 @@
 import type {V1Node} from '@kubernetes/client-node'
 
-/** The node's InternalIP when the Node already has one, else a loopback address of its own. */
-export function hostIpOf(node: V1Node | undefined, index: number): string {
-  const internal = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address
-  return internal ?? `127.0.1.${index + 1}`
-}
-
 /** A Node object as a kubelet registers it when it does not exist yet. */
 export function nodeToRegister(name: string): V1Node {
   return {
@@ -23,21 +17,22 @@ const CONDITIONS = [
 ]
 
 /**
- * The node status a heartbeat sends: Ready and no pressure, addresses, capacity. lastTransitionTime stays at
- * the kubelet's start; lastHeartbeatTime is now.
+ * The node status a heartbeat sends: Ready and no pressure, its InternalIP and the port of the kubelet's HTTPS
+ * server there (where kube-apiserver proxies port-forwards to), capacity. lastTransitionTime stays at the
+ * kubelet's start; lastHeartbeatTime is now.
  */
-export function nodeStatusPatch(name: string, hostIp: string, since: Date, now: Date): {status: Record<string, unknown>} {
+export function nodeStatusPatch(name: string, endpoint: {ip: string; port: number}, since: Date, now: Date): {status: Record<string, unknown>} {
   const resources = {cpu: '4', memory: '8Gi', pods: '110', 'ephemeral-storage': '50Gi'}
   return {
     status: {
       conditions: CONDITIONS.map((c) => ({...c, lastHeartbeatTime: now.toISOString(), lastTransitionTime: since.toISOString()})),
       addresses: [
-        {type: 'InternalIP', address: hostIp},
+        {type: 'InternalIP', address: endpoint.ip},
         {type: 'Hostname', address: name},
       ],
       capacity: resources,
       allocatable: resources,
-      daemonEndpoints: {kubeletEndpoint: {Port: 0}},
+      daemonEndpoints: {kubeletEndpoint: {Port: endpoint.port}},
       nodeInfo: {
         machineID: '',
         systemUUID: '',

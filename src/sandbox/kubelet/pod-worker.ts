@@ -10,6 +10,7 @@ import {isStatus, type KubeletApi} from './kube-api.js'
 import {planLaunch, type LaunchPlan} from './launch.js'
 import {podConditions, podPhase, type PodPhase, podStatusPatch} from './pod-status.js'
 import {sleep} from './process.js'
+import type {PodEndpoint} from './streaming-server.js'
 import {containerMounts, materialiseVolumes, VolumeError, volumeDirs, volumeReferences} from './volumes.js'
 
 export interface WorkerDeps {
@@ -65,6 +66,15 @@ export class PodWorker {
 
   get name(): string {
     return `${this.pod.metadata?.namespace}/${this.pod.metadata?.name}`
+  }
+
+  get nodeName(): string {
+    return this.deps.nodeName
+  }
+
+  /** Where port-forwards to the pod go: its IP while its servers run (a pod stopped or failed has none). */
+  endpoint(): PodEndpoint {
+    return {uid: this.uid, ip: this.state === 'running' ? this.podIp : undefined}
   }
 
   /** Takes the latest pod object from the API and acts on it. */

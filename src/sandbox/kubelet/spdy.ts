@@ -231,19 +231,20 @@ export class SpdySession {
       onData: () => {},
       onReset: () => {},
       write: (data) => {
-        if (stream.localClosed) return
+        if (stream.localClosed || !this.streams.has(id)) return
         for (let off = 0; off < data.length; off += MAX_DATA) {
           const part = data.subarray(off, off + MAX_DATA)
           this.enqueue(() => dataFrame(id, 0, part))
         }
       },
       end: () => {
-        if (stream.localClosed) return
+        if (stream.localClosed || !this.streams.has(id)) return
         stream.localClosed = true
         this.enqueue(() => dataFrame(id, FLAG_FIN, Buffer.alloc(0)))
         this.forgetIfDone(stream)
       },
       reset: () => {
+        if (!this.streams.has(id)) return
         this.streams.delete(id)
         this.enqueue(() => controlFrame(FrameType.rstStream, 0, u32s(id, RST_CANCEL)))
       },
