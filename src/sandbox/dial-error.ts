@@ -3,6 +3,7 @@
  * refused`), since that is what kube-apiserver and the kubelet put into the errors their clients see.
  */
 export function dialError(error: NodeJS.ErrnoException, host: string, port: number): string {
+  if (error.code === 'ENOTFOUND') return `dial tcp: lookup ${host}: no such host`
   const reason: Record<string, string> = {
     ECONNREFUSED: 'connect: connection refused',
     EHOSTUNREACH: 'connect: no route to host',

@@ -7,19 +7,29 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer} from '../../src/sandbox/apiserver/server.js'
 import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
+import {stopLeftoverServers} from '../../src/sandbox/kubelet/index.js'
+import {sandboxPki} from '../../src/sandbox/pki.js'
 import {isRedisProcess, kubeConfigFor, NAMESPACE, pidOf, podGone, prepareCluster, readyPod, redisCommand, redisPod, waitFor} from './kubelet-harness.js'
+import {clientNodeForward, refusal, setAndGet} from './port-forward-clients.js'
 
 const NODE = 'kubelet-node-p'
+/** The address the last test gives the node with --node-ip, in place of the default from the IP range. */
+const NODE_IP = '127.97.254.1'
 
 let api: Awaited<ReturnType<typeof startApiServer>>
 let core: CoreV1Api
 let root: string
 let kubeconfig: string
+/** Certificate files for the kubelet's serving flags; the API server trusts their CA and shows a client certificate. */
+const certs = {ca: '', cert: '', key: ''}
 const started: ChildProcess[] = []
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'kubelet-process-test-'))
-  api = await startApiServer({host: '127.0.0.1', port: 0})
+  const pki = await sandboxPki([NODE], [NODE_IP])
+  Object.assign(certs, {ca: join(root, 'ca.crt'), cert: join(root, 'kubelet.crt'), key: join(root, 'kubelet.key')})
+  await Promise.all([writeFile(certs.ca, pki.ca), writeFile(certs.cert, pki.kubeletServing.cert), writeFile(certs.key, pki.kubeletServing.key)])
+  api = await startApiServer({host: '127.0.0.1', port: 0, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}})
   core = kubeConfigFor(api.url).makeApiClient(CoreV1Api)
   await prepareCluster(core, [NODE])
   kubeconfig = join(root, 'kubeconfig')
@@ -33,8 +43,8 @@ afterAll(async () => {
 })
 
 /** The kubelet as its own process, the way the sandbox daemon or a user would start it. */
-function runKubelet(): ChildProcess {
-  const args = ['--import', 'tsx', 'src/sandbox/kubelet/main.ts', '--kubeconfig', kubeconfig, '--nodes', NODE, '--state-dir', join(root, 'state'), '--ip-range', '127.97.0.0/16']
+function runKubelet(flags: string[] = []): ChildProcess {
+  const args = ['--import', 'tsx', 'src/sandbox/kubelet/main.ts', '--kubeconfig', kubeconfig, '--nodes', NODE, '--state-dir', join(root, 'state'), '--ip-range', '127.97.0.0/16', ...flags]
   const child = spawn(process.execPath, args, {stdio: ['ignore', 'ignore', 'pipe']})
   child.stderr?.resume()
   started.push(child)
@@ -84,5 +94,29 @@ describe('the kubelet as a separate process', () => {
     await podGone(core, 'proc', after.metadata!.uid!)
     expect(await isRedisProcess(pidOf(after))).toBe(false)
     expect(await stopChild(second, 'SIGTERM')).toBe(0)
+  })
+
+  it('serves port-forward behind the API server with a kubelet\'s serving flags; killed, it takes the forward with it though the pod answers', async () => {
+    const kubelet = runKubelet(['--node-ip', NODE_IP, '--port', '10251', '--tls-cert-file', certs.cert, '--tls-private-key-file', certs.key,
+      '--client-ca-file', certs.ca, '--anonymous-auth=false'])
+    await core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('forwarded', NODE)})
+    const pod = await readyPod(core, 'forwarded', 30_000)
+    const node = await core.readNode({name: NODE})
+    expect(node.status?.addresses).toContainEqual({type: 'InternalIP', address: NODE_IP})
+    expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10251)
+
+    const forward = await clientNodeForward(kubeConfigFor(api.url), NAMESPACE, 'forwarded')
+    try {
+      expect(await setAndGet(forward.port, 'through the kubelet process')).toBe('PONG through the kubelet process')
+    } finally {
+      await forward.close()
+    }
+
+    await stopChild(kubelet, 'SIGKILL')
+    expect(await redisCommand(pod.status!.podIP!, 6379, 'GET', 'forwarded')).toBe('through the kubelet process')
+    const refused = await refusal(api.url, NAMESPACE, 'forwarded')
+    expect(refused.status).toBe(500)
+    expect(JSON.parse(refused.body)).toMatchObject({message: `error dialing backend: dial tcp ${NODE_IP}:10251: connect: connection refused`})
+    expect(await stopLeftoverServers(join(root, 'state'))).toEqual([pidOf(pod)])
   })
 })

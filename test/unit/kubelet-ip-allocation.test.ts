@@ -5,7 +5,7 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/errors.js'
 import {IpAllocator} from '../../src/sandbox/kubelet/ip-allocator.js'
-import {addressAt, parseIpRange} from '../../src/sandbox/kubelet/ip-range.js'
+import {addressAt, nodeAddresses, parseIpRange, podAddresses} from '../../src/sandbox/kubelet/ip-range.js'
 
 describe('pod IP ranges', () => {
   it('accepts a loopback range outside the reserved ends', () => {
@@ -27,6 +27,24 @@ describe('pod IP ranges', () => {
     const range = parseIpRange('127.10.0.0/30')
     expect(addressAt(range, 0)).toBe('127.10.0.1')
     expect(addressAt(range, 2)).toBeUndefined()
+  })
+})
+
+describe('node addresses', () => {
+  it('come from the last /24 of the range, one per node in order', () => {
+    expect(nodeAddresses(parseIpRange('127.10.0.0/16'), 3)).toEqual(['127.10.255.1', '127.10.255.2', '127.10.255.3'])
+  })
+
+  it('are never handed out as pod IPs', () => {
+    const pods = podAddresses(parseIpRange('127.10.0.0/23'))
+    expect(addressAt(pods, 253)).toBe('127.10.0.254')
+    expect(addressAt(pods, 254)).toBeUndefined()
+  })
+
+  it('leave a range narrower than /23 to pods, and refuse to come from it', () => {
+    const range = parseIpRange('127.10.0.0/24')
+    expect(podAddresses(range)).toEqual(range)
+    expect(() => nodeAddresses(range, 1)).toThrow(/leaves no room for 1 node address/)
   })
 })
 

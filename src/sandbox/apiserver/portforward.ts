@@ -180,7 +180,7 @@ export class PortForwardProxy {
       })
       backend.once('timeout', () => fail(`error dialing backend: dial tcp ${location.host}:${location.port}: i/o timeout`))
       backend.once('error', (error: NodeJS.ErrnoException) => {
-        const reason = error.syscall === 'connect' ? dialError(error, location.host, location.port) : `tls: ${error.message}`
+        const reason = error.syscall ? dialError(error, location.host, location.port) : `tls: ${error.message}`
         fail(`error dialing backend: ${reason}`)
       })
     })
