@@ -146,6 +146,16 @@ describe('redisctl cluster create', () => {
     expect(json(check)).toMatchObject({healthy: true, errors: 0, warnings: 0, findings: []})
   })
 
+  it('status --connect port-forward reaches every node through API server and kubelet, as from a laptop, and sees the keys', async () => {
+    const status = await sandbox.cli(['status', '--connect', 'port-forward', '--json'])
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    const body = json<{clusterState: string; slotsAgreed: boolean; nodes: Array<{pod: string; role?: string; keys?: number; reachable: boolean}>}>(status)
+    expect(body).toMatchObject({clusterState: 'ok', slotsAgreed: true})
+    expect(body.nodes).toHaveLength(6)
+    expect(body.nodes.filter((n) => !n.reachable).map((n) => n.pod)).toEqual([])
+    expect(body.nodes.filter((n) => n.role === 'master').reduce((sum, m) => sum + (m.keys ?? 0), 0)).toBe(2000)
+  })
+
   it('reaches the nodes through the Kubernetes API with --connect port-forward, as from a laptop', async () => {
     const check = await sandbox.cli(['check', '--connect', 'port-forward', '--json'])
     expect(check.code, check.stdout + check.stderr).toBe(0)

@@ -160,9 +160,13 @@ describe('redisctl sandbox', () => {
     expect((await redisCli(['-h', back.ip!, '-p', '6379', 'PING'])).stdout.trim()).toBe('PONG')
   })
 
-  it('kubectl port-forward pod/web-0 LOCALPORT:6379 carries redis-cli to the pod', async () => {
+  it.each([
+    ['tunnelled through WebSocket (kubectl\'s default)', 'true'],
+    ['on a SPDY upgrade', 'false'],
+  ])('kubectl port-forward pod/web-0 LOCALPORT:6379 carries redis-cli to the pod through API server and kubelet, %s', async (_how, websockets) => {
     const port = await freePort()
-    const forward = spawn('kubectl', ['--kubeconfig', sandbox.kubeconfig, 'port-forward', 'pod/web-0', `${port}:6379`], {stdio: ['ignore', 'pipe', 'pipe']})
+    const forward = spawn('kubectl', ['--kubeconfig', sandbox.kubeconfig, 'port-forward', 'pod/web-0', `${port}:6379`],
+      {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets}})
     let output = ''
     forward.stdout.on('data', (d: Buffer) => (output += d))
     forward.stderr.on('data', (d: Buffer) => (output += d))

@@ -31,8 +31,8 @@ describe('redisctl scale, growing, from 3x1 with 100,000 keys', () => {
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 120_000)
 
-  it('to 5 masters keeps replicas off their master\'s Kubernetes node', async () => {
-    const scaled = await sandbox.cli(['scale', '--masters', '5'])
+  it('to 5 masters through port-forward (as from a laptop) keeps every key and replicas off their master\'s Kubernetes node', async () => {
+    const scaled = await sandbox.cli(['scale', '--masters', '5', '--connect', 'port-forward'])
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     const nodes = await statusNodes(sandbox)
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(5)

@@ -10,7 +10,7 @@ import {nodeStatusPatch, nodeToRegister} from './node-status.js'
 import {podDirName, PodWorker} from './pod-worker.js'
 import {stopStaleServers} from './process.js'
 import {selfSignedServingCertificate} from './serving-cert.js'
-import {startStreamingServer, type StreamingServer, type StreamingServerOptions} from './streaming-server.js'
+import type {StreamingServer, StreamingServerOptions} from './streaming-server.js'
 
 export interface KubeletOptions {
   /** The Node objects this kubelet serves; registered when missing. */
@@ -170,6 +170,8 @@ async function startStreamingServers(options: KubeletOptions, nodeIps: string[],
   if (serving.address && options.nodeNames.length > 1) {
     throw new UsageError('One listening address serves one node only, and this kubelet has several.', ['Leave the address out: each node then serves on its own IP.'])
   }
+  // Loaded here, not at the top: `sandbox up` and `down` import this module for stopLeftoverServers alone.
+  const {startStreamingServer} = await import('./streaming-server.js')
   const tls = serving.tls ?? await selfSignedServingCertificate(serving.certDir ?? join(options.stateDir, 'pki'), options.nodeNames, nodeIps)
   const servers: StreamingServer[] = []
   try {
