@@ -3,9 +3,11 @@ import type {Duplex} from 'node:stream'
 import {connect as tlsConnect, type TLSSocket} from 'node:tls'
 
 import type {V1Node, V1Pod} from '@kubernetes/client-node'
-import {WebSocketServer, type WebSocket} from 'ws'
+import {WebSocketServer} from 'ws'
 
 import {dialError} from '../dial-error.js'
+import {OpenStreams} from '../open-streams.js'
+import {endWithResponse} from '../raw-http.js'
 import type {KObject} from './object.js'
 import {parsePath} from './paths.js'
 import type {Registry} from './registry.js'
@@ -67,7 +69,7 @@ export class PortForwardProxy {
   /** The tunnel answers the client's WebSocket handshake with the protocol the kubelet chose for the request. */
   private readonly chosenProtocol = new WeakMap<IncomingMessage, string>()
   private readonly wss = new WebSocketServer({noServer: true, handleProtocols: (_offered, req) => this.chosenProtocol.get(req) ?? false})
-  private readonly open = new Set<Duplex | WebSocket>()
+  private readonly streams = new OpenStreams()
 
   constructor(
     private readonly registry: Registry,
@@ -75,20 +77,16 @@ export class PortForwardProxy {
   ) {}
 
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.track(socket)
+    this.streams.track(socket)
     socket.on('error', () => socket.destroy())
     this.serve(req, socket, head).catch((error: unknown) => {
       const e = error instanceof ApiError ? error : new ApiError(500, 'InternalError', `Internal error occurred: ${String(error)}`)
-      rejectUpgrade(socket, e)
+      endWithResponse(socket, e.code, 'application/json', JSON.stringify(e.toStatus()))
     })
   }
 
   close(): void {
-    for (const s of this.open) {
-      if ('terminate' in s) s.terminate()
-      else s.destroy()
-    }
-    this.open.clear()
+    this.streams.endAll()
     this.wss.close()
   }
 
@@ -111,6 +109,7 @@ export class PortForwardProxy {
     if (response.status !== 101) return replayRest(backend, socket)
     backend.pipe(socket)
     socket.pipe(backend)
+    backend.on('close', () => socket.end())
   }
 
   /** The kubelet of the pod's node, as kube-apiserver's PortForwardLocation and NodeConnectionInfoGetter find it. */
@@ -145,13 +144,13 @@ export class PortForwardProxy {
     const upgraded = /upgrade/i.test(response.headers.connection ?? '') && /spdy\/3\.1/i.test(response.headers.upgrade ?? '')
     if (!upgraded) {
       backend.destroy()
-      return rejectPlain(socket, 500, 'unable to upgrade: missing upgrade headers in response')
+      return endWithResponse(socket, 500, 'text/plain; charset=utf-8', 'unable to upgrade: missing upgrade headers in response')
     }
     const chosen = response.headers['x-stream-protocol-version']?.trim()
     if (chosen) this.chosenProtocol.set(req, `${TUNNEL_PREFIX}${chosen}`)
     req.headers['sec-websocket-protocol'] = TUNNEL_TOKEN
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.track(ws)
+      this.streams.track(ws)
       backend.on('data', (chunk: Buffer) => ws.send(chunk))
       backend.resume()
       ws.on('message', (data: Buffer) => backend.write(data))
@@ -160,11 +159,11 @@ export class PortForwardProxy {
     })
   }
 
-  /** A TLS connection to the kubelet, ended with the client's. */
+  /** A TLS connection to the kubelet, destroyed when the client goes. */
   private dial(location: KubeletLocation, client: Duplex): Promise<TLSSocket> {
     const {ca, cert, key} = this.options.kubeletClient
     return new Promise((resolve, reject) => {
-      const backend = this.track(tlsConnect({host: location.host, port: location.port, ca, cert, key, rejectUnauthorized: Boolean(ca), timeout: DIAL_TIMEOUT_MS}))
+      const backend = this.streams.track(tlsConnect({host: location.host, port: location.port, ca, cert, key, rejectUnauthorized: Boolean(ca), timeout: DIAL_TIMEOUT_MS}))
       const fail = (message: string): void => {
         backend.destroy()
         this.options.log(`apiserver: port-forward: ${message}`)
@@ -174,7 +173,6 @@ export class PortForwardProxy {
         backend.setTimeout(0)
         backend.removeAllListeners('error')
         backend.on('error', () => backend.destroy())
-        backend.on('close', () => client.destroy())
         client.on('close', () => backend.destroy())
         resolve(backend)
       })
@@ -184,12 +182,6 @@ export class PortForwardProxy {
         fail(`error dialing backend: ${reason}`)
       })
     })
-  }
-
-  private track<T extends Duplex | WebSocket>(s: T): T {
-    this.open.add(s)
-    s.once('close', () => this.open.delete(s))
-    return s
   }
 }
 
@@ -274,14 +266,3 @@ function replayRest(backend: Duplex, client: Duplex): void {
   backend.on('close', () => client.end())
   backend.resume()
 }
-
-function rejectUpgrade(socket: Duplex, error: ApiError): void {
-  const body = JSON.stringify(error.toStatus())
-  socket.end(`HTTP/1.1 ${error.code} ${statusText(error.code)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-}
-
-function rejectPlain(socket: Duplex, code: number, text: string): void {
-  socket.end(`HTTP/1.1 ${code} ${statusText(code)}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
-}
-
-const statusText = (code: number): string => ({400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error'})[code] ?? 'Error'

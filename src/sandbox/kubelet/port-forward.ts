@@ -5,6 +5,7 @@ import type {Duplex} from 'node:stream'
 import {WebSocketServer, type WebSocket} from 'ws'
 
 import {dialError} from '../dial-error.js'
+import {OpenStreams} from '../open-streams.js'
 import {type SpdyStream, SpdySession} from './spdy.js'
 
 export const PORTFORWARD_PROTOCOL = 'portforward.k8s.io'
@@ -50,7 +51,7 @@ export function requestedPorts(values: string[]): number[] | Refusal {
  */
 export class PortForwarder {
   private readonly wss = new WebSocketServer({noServer: true, handleProtocols: (offered) => (offered.has(CHANNEL_V4) ? CHANNEL_V4 : false)})
-  private readonly open = new Set<Duplex | WebSocket>()
+  private readonly streams = new OpenStreams()
 
   constructor(private readonly log: (line: string) => void) {}
 
@@ -66,7 +67,7 @@ export class PortForwarder {
     if (!offered.includes(PORTFORWARD_PROTOCOL)) {
       return {code: 403, text: `unable to upgrade: unable to negotiate protocol: client supports [${offered.join(' ')}], server accepts [${PORTFORWARD_PROTOCOL}]`}
     }
-    this.track(socket)
+    this.streams.track(socket)
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${PORTFORWARD_PROTOCOL}\r\n\r\n`)
     const pairs = new Map<string, StreamPair>()
     const session = new SpdySession((chunk) => socket.write(chunk), (stream) => this.pairStream(pairs, stream, target), () => socket.destroy())
@@ -78,22 +79,12 @@ export class PortForwarder {
   }
 
   close(): void {
-    for (const s of this.open) {
-      if ('terminate' in s) s.terminate()
-      else s.destroy()
-    }
-    this.open.clear()
+    this.streams.endAll()
     this.wss.close()
   }
 
-  private track<T extends Duplex | WebSocket>(s: T): T {
-    this.open.add(s)
-    s.once('close', () => this.open.delete(s))
-    return s
-  }
-
   private dial(target: ForwardTarget, port: number, failed: (message: string) => void): Socket {
-    const conn = this.track(connect({host: target.ip, port}))
+    const conn = this.streams.track(connect({host: target.ip, port}))
     conn.on('error', (error: NodeJS.ErrnoException) => {
       const message = `error forwarding port ${port} to pod ${target.pod}, uid ${target.uid}: ${dialError(error, target.ip, port)}`
       this.log(`kubelet: ${message}`)
@@ -133,7 +124,7 @@ export class PortForwarder {
   }
 
   private serveChannels(ws: WebSocket, target: ForwardTarget, ports: number[]): void {
-    this.track(ws)
+    this.streams.track(ws)
     const conns = ports.map((port, i) => {
       const portBytes = Buffer.from([port & 0xff, port >> 8])
       ws.send(Buffer.concat([Buffer.from([2 * i]), portBytes]))

@@ -1,10 +1,11 @@
-import {type IncomingMessage, STATUS_CODES, type ServerResponse} from 'node:http'
+import type {IncomingMessage, ServerResponse} from 'node:http'
 import {createServer} from 'node:https'
 import type {AddressInfo} from 'node:net'
 import type {Duplex} from 'node:stream'
 import type {TLSSocket} from 'node:tls'
 
 import {PreconditionError} from '../../errors.js'
+import {endWithResponse} from '../raw-http.js'
 import {type ForwardTarget, PortForwarder, type Refusal, requestedPorts} from './port-forward.js'
 
 /** What the kubelet knows of a pod bound to its node: its uid, and its IP while its servers run. */
@@ -73,7 +74,7 @@ export async function startStreamingServer(options: StreamingServerOptions): Pro
     socket.on('error', () => socket.destroy())
     const routed = route(req)
     const refusal = 'code' in routed ? routed : forwarder.serve(req, socket, head, routed.target, routed.ports)
-    if (refusal) refuse(socket, refusal)
+    if (refusal) endWithResponse(socket, refusal.code, 'text/plain; charset=utf-8', refusal.text)
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
@@ -103,9 +104,4 @@ function authenticated(socket: TLSSocket, options: StreamingServerOptions): bool
   // kubelet's authenticator chain.
   if (presented) return socket.authorized
   return options.anonymousAuth
-}
-
-function refuse(socket: Duplex, refusal: Refusal): void {
-  socket.end(`HTTP/1.1 ${refusal.code} ${STATUS_CODES[refusal.code]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(refusal.text)}\r\nConnection: close\r\n\r\n${refusal.text}`)
 }
