@@ -51,7 +51,7 @@ export interface Kubelet {
   stop(): Promise<void>
 }
 
-export const DEFAULT_KUBELET_PORT = 10250
+const DEFAULT_KUBELET_PORT = 10250
 const HEARTBEAT_MS = 5000
 const SHUTDOWN_GRACE_MS = 5000
 const WATCH_RETRY_MS = 500
@@ -127,8 +127,14 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
   }
 
   // Folders and leases of pods deleted while no kubelet ran go first, before any pod is started.
-  const listed = await Promise.all(options.nodeNames.map((nodeName) => api.listPodsOnNode(nodeName)))
-  await collectGarbage(podsDir, allocator, new Set(listed.flatMap((list) => list.items.map(podDirName))))
+  try {
+    const listed = await Promise.all(options.nodeNames.map((nodeName) => api.listPodsOnNode(nodeName)))
+    await collectGarbage(podsDir, allocator, new Set(listed.flatMap((list) => list.items.map(podDirName))))
+  } catch (error) {
+    clearInterval(heartbeats)
+    await Promise.all(servers.map((server) => server.close()))
+    throw error
+  }
 
   const informers = options.nodeNames.map((nodeName) => {
     const informer = new ListWatch<V1Pod>('/api/v1/pods', new Watch(kc), () => api.listPodsOnNode(nodeName), false, undefined, `spec.nodeName=${nodeName}`)
