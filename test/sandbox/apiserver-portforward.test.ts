@@ -122,8 +122,8 @@ describe('kubectl port-forward (SPDY/3.1): API server -> kubelet -> pod', () => 
   ])('carries redis commands %s', async (how, websockets) => {
     const forward = await kubectlForward('redis-0', websockets)
     try {
-      expect(await setAndGet(forward.port, how)).toBe(`PONG ${how}`)
-      expect(await setAndGet(forward.port, how)).toBe(`PONG ${how}`)
+      expect(await setAndGet(forward.port, how), forward.output()).toBe(`PONG ${how}`)
+      expect(await setAndGet(forward.port, how), forward.output()).toBe(`PONG ${how}`)
       expect(forward.output()).not.toContain('error')
     } finally {
       forward.child.kill()
