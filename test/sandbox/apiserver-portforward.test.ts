@@ -19,7 +19,8 @@ import {clientNodeForward, refusal, setAndGet} from './port-forward-clients.js'
  * server verifies the kubelet and shows it a client certificate; the kubelet lets no anonymous caller in).
  */
 const NODE = 'pf-node'
-const NODE_IP = '127.93.255.1'
+/** 127.61.x: below the 127.64-199 /16s that sandboxes started without --pod-ip-range take, in this or another test run. */
+const NODE_IP = '127.61.255.1'
 
 let api: ApiFixture
 let kubelet: Kubelet
@@ -49,7 +50,7 @@ beforeAll(async () => {
   // Without the kubernetes.io/hostname label too, which kube-apiserver would take for a Hostname address.
   await api.core.createNode({body: {metadata: {name: 'no-address-node'}}})
   kubelet = await startKubelet(api.kc, {
-    nodeNames: [NODE], stateDir: join(root, 'kubelet'), ipRange: '127.93.0.0/16',
+    nodeNames: [NODE], stateDir: join(root, 'kubelet'), ipRange: '127.61.0.0/16',
     serving: {tls: pki.kubeletServing, clientCa: pki.ca, anonymousAuth: false},
   })
   await api.core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('redis-0', NODE)})
@@ -59,7 +60,7 @@ beforeAll(async () => {
   await api.core.createNamespacedPod({namespace: NAMESPACE, body: {...redisPod('unscheduled-0', NODE), spec: {containers: [{name: 'redis', image: 'redis:7.0'}]}}})
   await podOnNode('no-address-0', 'no-address-node')
   await podOnNode('gone-0', 'gone-node', {ip: redis.nodes[0].host})
-  await api.core.patchNodeStatus({name: 'gone-node', body: {status: {addresses: [{type: 'InternalIP', address: '127.93.254.254'}], daemonEndpoints: {kubeletEndpoint: {Port: 10250}}}}}, mergePatch)
+  await api.core.patchNodeStatus({name: 'gone-node', body: {status: {addresses: [{type: 'InternalIP', address: '127.61.254.254'}], daemonEndpoints: {kubeletEndpoint: {Port: 10250}}}}}, mergePatch)
   // A node whose status points at pf-node's kubelet, which runs no such pod.
   await podOnNode('stranger-0', 'stranger-node', {ip: redis.nodes[0].host})
   await api.core.patchNodeStatus({name: 'stranger-node', body: {status: {addresses: [{type: 'InternalIP', address: NODE_IP}], daemonEndpoints: {kubeletEndpoint: {Port: 10250}}}}}, mergePatch)
@@ -98,7 +99,7 @@ describe('the kubelet behind the API server', () => {
     expect(node.status?.addresses).toContainEqual({type: 'InternalIP', address: NODE_IP})
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10250)
     expect(redis0.status?.hostIP).toBe(NODE_IP)
-    expect(redis0.status?.podIP).toMatch(/^127\.93\.0\./)
+    expect(redis0.status?.podIP).toMatch(/^127\.61\.0\./)
   })
 })
 
@@ -157,14 +158,14 @@ describe('refusals, as kube-apiserver and the kubelet give them', () => {
   it('the API server never dials the pod: with its kubelet unreachable the stream fails, though the pod answers', async () => {
     const refused = await refusal(api.server.url, NAMESPACE, 'gone-0')
     expect(refused.status).toBe(500)
-    expect(JSON.parse(refused.body)).toEqual(status(500, 'error dialing backend: dial tcp 127.93.254.254:10250: connect: connection refused'))
+    expect(JSON.parse(refused.body)).toEqual(status(500, 'error dialing backend: dial tcp 127.61.254.254:10250: connect: connection refused'))
     expect(await redisCommand(redis.nodes[0].host, 6379, 'PING')).toBe('PONG')
   })
 
   it('kubectl port-forward to that pod exits 1 naming the unreachable kubelet', async () => {
     const res = await kubectl(api, ['-n', NAMESPACE, 'port-forward', 'pod/gone-0', '0:6379'])
     expect(res.code).toBe(1)
-    expect(res.stderr).toContain('error dialing backend: dial tcp 127.93.254.254:10250: connect: connection refused')
+    expect(res.stderr).toContain('error dialing backend: dial tcp 127.61.254.254:10250: connect: connection refused')
   })
 
   it('the kubelet\'s own refusal of a pod it does not run reaches the client as it wrote it', async () => {

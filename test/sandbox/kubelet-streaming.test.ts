@@ -11,7 +11,7 @@ import {startRedisNodes, type RedisNodes} from '../support/redis-nodes.js'
  * The kubelet's HTTPS streaming server on its own, spoken to as kube-apiserver speaks to it: how it authenticates
  * callers, how it answers for pods it does not run, and the WebSocket and SPDY port-forward it serves.
  */
-const ADDRESS = '127.92.255.1'
+const ADDRESS = '127.62.255.1'
 
 let redis: RedisNodes
 let ca: PemKeyPair
