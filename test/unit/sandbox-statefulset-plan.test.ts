@@ -205,7 +205,7 @@ describe('rolling update', () => {
   })
 
   it('recreates a pod below the partition at the current revision, and one at or above it at the update revision', () => {
-    const set = statefulSet({replicas: 4, podManagementPolicy: 'Parallel', updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 2}}}, {currentRevision: OLD.name})
+    const set = statefulSet({replicas: 4, podManagementPolicy: 'Parallel', updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 2}}}, {replicas: 3, currentRevision: OLD.name})
     const created = plan(set, [pod(set, 0, 'ready', OLD.name), pod(set, 2)], claimsFor(set, 0, 1, 2, 3)).actions.flatMap((a) => (a.kind === 'createPod' ? [a.pod] : []))
     expect(created.map((p) => [p.metadata?.name, p.metadata?.labels?.['controller-revision-hash'], p.spec?.containers[0].image])).toEqual([
       ['redis-1', OLD.name, 'redis:6'],
@@ -214,14 +214,14 @@ describe('rolling update', () => {
   })
 
   it('recreates a pod deleted under OnDelete at the update revision', () => {
-    const set = statefulSet({updateStrategy: {type: 'OnDelete'}}, {currentRevision: OLD.name})
+    const set = statefulSet({updateStrategy: {type: 'OnDelete'}}, {replicas: 3, currentRevision: OLD.name})
     const result = plan(set, [pod(set, 0, 'ready', OLD.name), pod(set, 2, 'ready', OLD.name)], claimsFor(set, 0, 1, 2))
     const created = result.actions.flatMap((a) => (a.kind === 'createPod' ? [a.pod] : []))
     expect(created.map((p) => p.metadata?.labels?.['controller-revision-hash'])).toEqual([updateOf(set).name])
   })
 
   it('no longer counts the pod it deletes for the update as current', () => {
-    const set = statefulSet({}, {currentRevision: OLD.name})
+    const set = statefulSet({}, {replicas: 3, currentRevision: OLD.name})
     const result = plan(set, [0, 1, 2].map((o) => pod(set, o, 'ready', OLD.name)), claimsFor(set, 0, 1, 2))
     expect(result.status.currentReplicas).toBe(2)
   })

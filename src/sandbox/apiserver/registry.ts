@@ -6,7 +6,7 @@ import {selectableFields} from './fields.js'
 import {generateName, newUid} from './names.js'
 import {clone, deepEqual, isPlainObject, timestamp, type KObject} from './object.js'
 import {jsonPatch, mergePatch, strategicMerge, type PatchType} from './patch.js'
-import {isDefaultStorageClass} from '../storage-class.js'
+import {newestDefaultClass} from '../storage-class.js'
 import {apiVersionOf, NAMESPACES, PODS, type ResourceType, STATEFULSETS, STORAGECLASSES} from './resources.js'
 import {type FieldSelector, type LabelSelector} from './selectors.js'
 import {alreadyExists, ApiError, badRequest, conflict, forbidden, invalid, namespaceTerminating, notFound} from './status.js'
@@ -233,9 +233,8 @@ export class Registry {
   private admitDefaultStorageClass(claim: KObject): void {
     const spec = claim.spec as {storageClassName?: string | null}
     if (spec.storageClassName !== undefined && spec.storageClassName !== null) return
-    const defaults = this.store.list(STORAGECLASSES).filter((sc) => isDefaultStorageClass(sc.metadata))
-    defaults.sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '') || (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''))
-    if (defaults[0]) spec.storageClassName = defaults[0].metadata.name
+    const chosen = newestDefaultClass(this.store.list(STORAGECLASSES))
+    if (chosen) spec.storageClassName = chosen.metadata.name
   }
 
   private requireActiveNamespace(r: ResourceType, namespace: string, name: string): void {

@@ -39,7 +39,7 @@ function validateStatefulSet(sts: V1StatefulSet): StatusCause[] {
   return causes
 }
 
-/** ValidateStatefulSetSpec's updateStrategy rules: switching to OnDelete must also clear rollingUpdate. */
+/** ValidateStatefulSetSpec's updateStrategy rules (an absent type is defaulted later): switching to OnDelete must also clear rollingUpdate. */
 function validateUpdateStrategy(strategy: NonNullable<V1StatefulSet['spec']>['updateStrategy']): StatusCause[] {
   switch (strategy?.type) {
     case 'OnDelete':
@@ -48,6 +48,8 @@ function validateUpdateStrategy(strategy: NonNullable<V1StatefulSet['spec']>['up
       const partition = strategy.rollingUpdate?.partition ?? 0
       return partition < 0 ? [invalidValue('spec.updateStrategy.rollingUpdate.partition', partition, 'must be greater than or equal to 0')] : []
     }
+    case undefined:
+      return []
     default:
       return [invalidValue('spec.updateStrategy', strategy, "must be 'RollingUpdate' or 'OnDelete'")]
   }
