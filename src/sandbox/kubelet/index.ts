@@ -3,6 +3,7 @@ import {mkdir, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {UsageError} from '../../errors.js'
+import {readImageMap} from './images.js'
 import {IpAllocator} from './ip-allocator.js'
 import {DEFAULT_POD_IP_RANGE, parseIpRange} from './ip-range.js'
 import {KubeletApi} from './kube-api.js'
@@ -17,6 +18,8 @@ export interface KubeletOptions {
   stateDir: string
   /** Default: redis-server (else valkey-server) found on PATH. */
   redisServerPath?: string
+  /** `IMAGE=PATH` lines naming the server binary an image stands for (read at every pull); see images.ts. */
+  imageMapFile?: string
   /** Where pod IPs come from, inside 127.0.0.0/8; default 127.64.0.0/12. Kubelets sharing a machine need distinct ranges. */
   ipRange?: string
   log?: (line: string) => void
@@ -66,6 +69,7 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
   await heartbeat()
   const heartbeats = setInterval(() => void heartbeat(), HEARTBEAT_MS)
 
+  const imageMap = () => readImageMap(options.imageMapFile, log)
   const workers = new Map<string, PodWorker>()
   let stopping = false
   const onPod = (nodeName: string) => (pod: V1Pod) => {
@@ -76,7 +80,7 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
       for (const other of workers.values()) {
         if (other.name === `${pod.metadata?.namespace}/${pod.metadata?.name}`) void forget(other)
       }
-      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: hostIps.get(nodeName)!, podsDir, redisServerPath: options.redisServerPath, log})
+      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: hostIps.get(nodeName)!, podsDir, redisServerPath: options.redisServerPath, imageMap, log})
       workers.set(uid, worker)
     }
     void worker.update(pod)

@@ -1,6 +1,6 @@
 /**
  * The kubelet as a process of its own:
- *   node dist/sandbox/kubelet/main.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
+ *   node dist/sandbox/kubelet/main.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH] [--image-map FILE]
  * It stops every redis-server it started on SIGTERM or SIGINT, then exits.
  */
 import {KubeConfig} from '@kubernetes/client-node'
@@ -15,11 +15,12 @@ const {values} = parseArgs({
     'state-dir': {type: 'string'},
     'ip-range': {type: 'string'},
     'redis-server': {type: 'string'},
+    'image-map': {type: 'string'},
   },
 })
 
 if (!values.kubeconfig || !values.nodes || !values['state-dir']) {
-  process.stderr.write('usage: kubelet --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]\n')
+  process.stderr.write('usage: kubelet --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH] [--image-map FILE]\n')
   process.exit(2)
 }
 
@@ -32,6 +33,7 @@ try {
     stateDir: values['state-dir'],
     ipRange: values['ip-range'],
     redisServerPath: values['redis-server'],
+    imageMapFile: values['image-map'],
     log,
   })
   log('kubelet: running')
