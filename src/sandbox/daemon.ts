@@ -48,7 +48,7 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
     const nodeNames = await createNodesAndNamespaces(kc, options)
     const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
     stops.push(() => controllers.stop())
-    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, log: options.log})
+    const kubelet = await startKubelet(kc, {nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, imageMapFile: files.imageMap, log: options.log})
     stops.push(() => kubelet.stop())
     await writeState({
       pid: process.pid, server: api.url, port: api.port, kubeconfig: files.kubeconfig, dir: options.dir,

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer} from '../../src/sandbox/apiserver/server.js'
 import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
+import {findServerBinary} from '../../src/sandbox/kubelet/container-command.js'
 import {isRedisProcess, kubeConfigFor, NAMESPACE, pidOf, podGone, prepareCluster, readyPod, redisCommand, redisPod, waitFor} from './kubelet-harness.js'
 
 const NODE = 'kubelet-node-p'
@@ -33,8 +34,8 @@ afterAll(async () => {
 })
 
 /** The kubelet as its own process, the way the sandbox daemon or a user would start it. */
-function runKubelet(): ChildProcess {
-  const args = ['--import', 'tsx', 'src/sandbox/kubelet/main.ts', '--kubeconfig', kubeconfig, '--nodes', NODE, '--state-dir', join(root, 'state'), '--ip-range', '127.97.0.0/16']
+function runKubelet(extra: string[] = []): ChildProcess {
+  const args = ['--import', 'tsx', 'src/sandbox/kubelet/main.ts', '--kubeconfig', kubeconfig, '--nodes', NODE, '--state-dir', join(root, 'state'), '--ip-range', '127.97.0.0/16', ...extra]
   const child = spawn(process.execPath, args, {stdio: ['ignore', 'ignore', 'pipe']})
   child.stderr?.resume()
   started.push(child)
@@ -84,5 +85,17 @@ describe('the kubelet as a separate process', () => {
     await podGone(core, 'proc', after.metadata!.uid!)
     expect(await isRedisProcess(pidOf(after))).toBe(false)
     expect(await stopChild(second, 'SIGTERM')).toBe(0)
+  })
+
+  it('runs the binary its --image-map file names for an image', async () => {
+    const map = join(root, 'image-map')
+    await writeFile(map, `cache:2=${findServerBinary('redis-server')}\n`)
+    const kubelet = runKubelet(['--image-map', map])
+    await core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('mapped', NODE, {containers: [{name: 'redis', image: 'cache:2', args: ['--save', '']}]})})
+    const pod = await readyPod(core, 'mapped', 30_000)
+    expect(await redisCommand(pod.status!.podIP!, 6379, 'PING')).toBe('PONG')
+    await core.deleteNamespacedPod({name: 'mapped', namespace: NAMESPACE})
+    await podGone(core, 'mapped', pod.metadata!.uid!)
+    expect(await stopChild(kubelet, 'SIGTERM')).toBe(0)
   })
 })
