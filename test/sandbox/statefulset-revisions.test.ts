@@ -214,4 +214,20 @@ describe('kubectl rollout on a StatefulSet', () => {
     expect((await revisionsOf(ns)).map((r) => r.revision)).toEqual([2, 3])
     expect((await revisionsOf(ns)).find((r) => r.revision === 3)?.name).toBe(first.status?.updateRevision)
   })
+
+  it('rollout restart rolls every pod onto a new revision, and rollout undo --to-revision goes back to a named one', async () => {
+    const ns = await plane.namespace()
+    await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
+    const first = await allReady(plane, ns, 2)
+    const restart = await kubectl(plane, ['-n', ns, 'rollout', 'restart', 'statefulset/redis'])
+    expect(restart.code, restart.stderr).toBe(0)
+    const restarted = await observed(ns, (s) => s.status?.updateRevision !== first.status?.updateRevision && s.status?.currentRevision === s.status?.updateRevision && s.status?.readyReplicas === 2)
+    expect(restarted.spec?.template.metadata?.annotations).toHaveProperty(['kubectl.kubernetes.io/restartedAt'])
+    expect(Object.values(await revisionLabels(ns))).toEqual([restarted.status?.updateRevision, restarted.status?.updateRevision])
+
+    const undo = await kubectl(plane, ['-n', ns, 'rollout', 'undo', 'statefulset/redis', '--to-revision', '1'])
+    expect(undo.code, undo.stderr).toBe(0)
+    const back = await observed(ns, (s) => s.status?.updateRevision === first.status?.updateRevision && s.status?.currentRevision === s.status?.updateRevision && s.status?.readyReplicas === 2)
+    expect(back.spec?.template.metadata?.annotations ?? {}).not.toHaveProperty(['kubectl.kubernetes.io/restartedAt'])
+  })
 })
