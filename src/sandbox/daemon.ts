@@ -55,7 +55,7 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
     const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
     stops.push(() => controllers.stop())
     const kubelet = await startKubelet(kc, {
-      nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, log: options.log,
+      nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, imageMapFile: files.imageMap, log: options.log,
       serving: {nodeIps, tls: pki.kubeletServing, clientCa: pki.ca, anonymousAuth: false},
     })
     stops.push(() => kubelet.stop())

@@ -2,12 +2,13 @@ import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {accessSync, constants, existsSync, mkdirSync, openSync, closeSync} from 'node:fs'
 import {dirname} from 'node:path'
-import {readFile, rm} from 'node:fs/promises'
+import {readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
-import {findServerBinary} from './kubelet/container-command.js'
+import {findServerBinary, isExecutable} from './kubelet/container-command.js'
+import {formatImageMap, parseImageMapping} from './kubelet/images.js'
 import {stopLeftoverServers} from './kubelet/index.js'
 import {nodeAddresses, parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
@@ -21,6 +22,8 @@ export interface UpOptions {
   port: number
   /** Undefined: a /16 derived from the folder, so sandboxes in different folders do not share pod IPs. */
   podIpRange?: string
+  /** IMAGE=PATH mappings for the image map file (replacing it); undefined leaves the file as it is. */
+  imageMap?: string[]
   timeoutMs: number
 }
 
@@ -30,12 +33,16 @@ export interface UpResult {
   server: string
   pid: number
   dir: string
+  /** The image map file the kubelet reads at every pull. */
+  imageMap: string
 }
 
 const DAEMON = fileURLToPath(new URL('./daemon-main.js', import.meta.url))
 
 export async function sandboxUp(options: UpOptions): Promise<UpResult> {
+  const imageMap = options.imageMap && checkImageMap(options.imageMap)
   const running = await runningState(options.dir)
+  const files = sandboxFiles(options.dir)
   if (running) {
     const differs = running.nodes !== options.nodes || running.zones !== options.zones || (options.port !== 0 && options.port !== running.port) ||
       (options.podIpRange !== undefined && options.podIpRange !== running.podIpRange)
@@ -44,7 +51,9 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
         'Stop it first with redisctl sandbox down, or use another --dir.',
       ])
     }
-    return {alreadyUp: true, kubeconfig: running.kubeconfig, server: running.server, pid: running.pid, dir: options.dir}
+    // The kubelet reads the map at every pull, so a running sandbox takes a new one as it is.
+    if (imageMap) await writeFile(files.imageMap, imageMap)
+    return {alreadyUp: true, kubeconfig: running.kubeconfig, server: running.server, pid: running.pid, dir: options.dir, imageMap: files.imageMap}
   }
   if (options.podIpRange !== undefined) nodeAddresses(parseIpRange(options.podIpRange), options.nodes)
   if (options.zones > options.nodes) throw new UsageError(`--zones (${options.zones}) cannot exceed --nodes (${options.nodes}).`)
@@ -55,7 +64,7 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   }
   prepareDir(options.dir)
   if (options.port !== 0) await requireFreePort(options.port)
-  const files = sandboxFiles(options.dir)
+  if (imageMap) await writeFile(files.imageMap, imageMap)
   await rm(files.state, {force: true})
   const logFd = openSync(files.log, 'a')
   const child = spawn(process.execPath, [DAEMON, '--dir', options.dir, '--nodes', String(options.nodes), '--zones', String(options.zones), '--port', String(options.port), '--pod-ip-range', options.podIpRange ?? defaultPodIpRange(options.dir)], {
@@ -66,7 +75,31 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
   child.unref()
   const state = await waitForDaemon(options.dir, child.pid!, exited, options.timeoutMs)
-  return {alreadyUp: false, kubeconfig: state.kubeconfig, server: state.server, pid: state.pid, dir: options.dir}
+  return {alreadyUp: false, kubeconfig: state.kubeconfig, server: state.server, pid: state.pid, dir: options.dir, imageMap: files.imageMap}
+}
+
+/**
+ * The image map file's text for --image-map IMAGE=PATH: PATH must be an executable redis-server or valkey-server
+ * (by that name, which is how servers left behind are recognised), or empty for an image that cannot be pulled.
+ */
+function checkImageMap(mappings: string[]): string {
+  const map = new Map<string, string>()
+  for (const mapping of mappings) {
+    let image: string
+    let path: string
+    try {
+      ;[image, path] = parseImageMapping(mapping)
+    } catch (error) {
+      throw new UsageError(`--image-map ${(error as Error).message}.`, ['Write it as IMAGE=/absolute/path/to/redis-server, or IMAGE= for an image that cannot be pulled.'])
+    }
+    if (path && (!/(redis|valkey)-server$/.test(path) || !isExecutable(path))) {
+      throw new UsageError(`--image-map ${mapping}: ${path} is not an executable redis-server or valkey-server.`, [
+        'Name a server binary by its path (for a build of your own: <prefix>/bin/redis-server).',
+      ])
+    }
+    map.set(image, path)
+  }
+  return formatImageMap(map)
 }
 
 /** 127.X.0.0/16 with X from a hash of the folder (64-199; tests use 200 and up): stable for a folder, different across folders. */

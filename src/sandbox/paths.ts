@@ -17,4 +17,6 @@ export const sandboxFiles = (dir: string) => ({
   log: join(dir, 'sandbox.log'),
   volumes: join(dir, 'volumes'),
   kubelet: join(dir, 'kubelet'),
+  /** IMAGE=PATH lines the kubelet reads at every image pull. */
+  imageMap: join(dir, 'image-map'),
 })

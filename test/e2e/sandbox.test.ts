@@ -1,12 +1,13 @@
 import {spawn} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises'
 import {createServer, type Server} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {findServerBinary} from '../../src/sandbox/kubelet/container-command.js'
 import {json, runCli} from '../support/cli.js'
 import {
   type E2eSandbox, freePort, isAlive, names, pods, redisCli, redisServerProcesses, startE2eSandbox, waitFor, waitForReadyPods,
@@ -194,6 +195,30 @@ describe('redisctl sandbox', () => {
     expect(body.nodes).toHaveLength(3)
     const [web0] = await pods(sandbox, 'app=web')
     expect(body.pods).toEqual([expect.objectContaining({namespace: 'default', name: 'web-0', ip: web0.ip, node: web0.node, ready: true})])
+  })
+
+  it('up --image-map on the running sandbox makes pods of that image run the binary it names', async () => {
+    const server = join(sandbox.dir, 'redis-7.2', 'bin', 'redis-server')
+    await mkdir(join(sandbox.dir, 'redis-7.2', 'bin'), {recursive: true})
+    await symlink(findServerBinary('redis-server')!, server)
+    const up = await runCli(['sandbox', 'up', '--dir', sandbox.dir, '--image-map', `cache:1=${server}`, '--json'])
+    expect(up.code).toBe(0)
+    expect(json(up)).toMatchObject({alreadyUp: true, imageMap: join(sandbox.dir, 'image-map')})
+    const pod = {apiVersion: 'v1', kind: 'Pod', metadata: {name: 'cached', labels: {app: 'cached'}}, spec: {containers: [{name: 'redis', image: 'cache:1', args: ['--save', '']}]}}
+    expect((await sandbox.kubectl(['apply', '-f', '-'], JSON.stringify(pod))).code).toBe(0)
+    const [ready] = await waitForReadyPods(sandbox, 'app=cached', 1)
+    remember([ready])
+    const id = (await sandbox.kubectl(['get', 'pod', 'cached', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'])).stdout
+    const cmdline = await readFile(`/proc/${id.replace('sandbox://', '')}/cmdline`, 'utf8')
+    expect(cmdline.split(/[\0 ]/)[0]).toBe(server)
+  })
+
+  it('up --image-map with a PATH that is not absolute fails with usage (2) and leaves the image map as it was', async () => {
+    const before = await readFile(join(sandbox.dir, 'image-map'), 'utf8')
+    const up = await runCli(['sandbox', 'up', '--dir', sandbox.dir, '--image-map', 'cache:1=bin/redis-server', '--json'])
+    expect(up.code).toBe(2)
+    expect(json<{error: {kind: string; message: string}}>(up).error).toMatchObject({kind: 'usage', message: '--image-map "cache:1=bin/redis-server": PATH must be absolute.'})
+    expect(await readFile(join(sandbox.dir, 'image-map'), 'utf8')).toBe(before)
   })
 
   it('up with --dir under a regular file (not writable) fails with usage (2) and starts nothing', async () => {

@@ -1,4 +1,4 @@
-import {PatchStrategy, setHeaderOptions, type V1Pod, type V1StatefulSet} from '@kubernetes/client-node'
+import {PatchStrategy, setHeaderOptions, StorageV1Api, type V1Pod, type V1StatefulSet} from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PreconditionError} from '../../src/errors.js'
@@ -40,12 +40,15 @@ describe('discovery', () => {
     expect(list.resources.find((r) => r.name === 'persistentvolumes')?.namespaced).toBe(false)
   })
 
-  it('serves the apps and policy groups, with statefulsets/scale as autoscaling/v1 Scale', async () => {
+  it('serves the apps, policy and storage groups, with statefulsets/scale as autoscaling/v1 Scale and controllerrevisions', async () => {
     const groups = await (await raw('/apis')).json() as {groups: Array<{name: string}>}
-    expect(groups.groups.map((g) => g.name)).toEqual(['apps', 'policy'])
+    expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(['apps', 'policy', 'storage.k8s.io']))
     const apps = await discover('/apis/apps/v1')
     expect(apps.resources).toContainEqual(expect.objectContaining({name: 'statefulsets/scale', group: 'autoscaling', version: 'v1', kind: 'Scale'}))
     expect(apps.resources).toContainEqual(expect.objectContaining({name: 'statefulsets', shortNames: ['sts']}))
+    expect(apps.resources).toContainEqual(expect.objectContaining({name: 'controllerrevisions', kind: 'ControllerRevision', namespaced: true}))
+    const storage = await discover('/apis/storage.k8s.io/v1')
+    expect(storage.resources).toContainEqual(expect.objectContaining({name: 'storageclasses', kind: 'StorageClass', namespaced: false, shortNames: ['sc']}))
     const policy = await discover('/apis/policy/v1')
     expect(policy.resources[0]).toMatchObject({name: 'poddisruptionbudgets', shortNames: ['pdb']})
   })
@@ -181,6 +184,27 @@ describe('update and concurrency', () => {
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch))
     expect(pod.spec!.containers[0]).toMatchObject({image: 'redis:7.2', command: ['redis-server']})
     expect(pod.metadata!.labels).toEqual({a: 'b'})
+  })
+
+  it('keeps a ControllerRevision\'s data immutable while its revision number may change', async () => {
+    const body = {metadata: {name: 'redis-abc'}, data: {spec: {template: {$patch: 'replace'}}}, revision: 1}
+    await api.apps.createNamespacedControllerRevision({namespace: 'default', body})
+    const renumbered = await api.apps.patchNamespacedControllerRevision({namespace: 'default', name: 'redis-abc', body: {revision: 3}}, mergePatch)
+    expect(renumbered.revision).toBe(3)
+    await expectStatus(
+      api.apps.patchNamespacedControllerRevision({namespace: 'default', name: 'redis-abc', body: {data: {spec: {template: null}}}}, mergePatch),
+      422, 'Invalid', 'ControllerRevision.apps "redis-abc" is invalid: data: Invalid value: {"spec":{}}: field is immutable',
+    )
+  })
+
+  it('gives a claim that names no StorageClass the default class, and leaves an explicit empty class alone', async () => {
+    const storage = api.kc.makeApiClient(StorageV1Api)
+    await storage.createStorageClass({body: {metadata: {name: 'fast', annotations: {'storageclass.kubernetes.io/is-default-class': 'true'}}, provisioner: 'example.com/fast'}})
+    const claim = (name: string, storageClassName?: string) =>
+      api.core.createNamespacedPersistentVolumeClaim({namespace: 'default', body: {metadata: {name}, spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}, storageClassName}}})
+    expect((await claim('defaulted')).spec?.storageClassName).toBe('fast')
+    expect((await claim('classless', '')).spec?.storageClassName).toBe('')
+    expect(await storage.readStorageClass({name: 'fast'})).toMatchObject({reclaimPolicy: 'Delete', volumeBindingMode: 'Immediate'})
   })
 
   it('refuses to change a StatefulSet\'s immutable fields', async () => {

@@ -87,7 +87,7 @@ export interface KubectlResult {
 }
 
 /** Runs kubectl against the fixture's server; bounded by a timeout so a hang fails the test instead of the run. */
-export function kubectl(api: ApiFixture, args: string[], env: Record<string, string> = {}): Promise<KubectlResult> {
+export function kubectl(api: {kubeconfig: string}, args: string[], env: Record<string, string> = {}): Promise<KubectlResult> {
   return new Promise((resolve) => {
     execFile('kubectl', ['--kubeconfig', api.kubeconfig, ...args], {timeout: 15_000, env: {...process.env, ...env}}, (error, stdout, stderr) => {
       resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})

@@ -54,7 +54,7 @@ beforeAll(async () => {
     serving: {tls: pki.kubeletServing, clientCa: pki.ca, anonymousAuth: false},
   })
   await api.core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('redis-0', NODE)})
-  await api.core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('nginx-0', NODE, {containers: [{name: 'web', image: 'nginx:1.27'}]})})
+  await api.core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('nginx-0', NODE, {containers: [{name: 'web', image: 'nginx:1.27', command: ['nginx', '-g', 'daemon off;']}]})})
   redis0 = await readyPod(api.core, 'redis-0', 30_000)
 
   await api.core.createNamespacedPod({namespace: NAMESPACE, body: {...redisPod('unscheduled-0', NODE), spec: {containers: [{name: 'redis', image: 'redis:7.0'}]}}})

@@ -1,4 +1,13 @@
-import {CoreV1Api, type KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Pod} from '@kubernetes/client-node'
+import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {AppsV1Api, CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Pod, type V1StatefulSet} from '@kubernetes/client-node'
+import {parse, stringify} from 'yaml'
+
+import {startApiServer} from '../../src/sandbox/apiserver/server.js'
+import {startControllers} from '../../src/sandbox/controllers/index.js'
+import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
 
 /**
  * STAND-IN FOR THE KUBELET, for the controller tests only. The real loopback kubelet (src/sandbox/kubelet)
@@ -114,4 +123,127 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/**
+ * The sandbox's API server and controllers on three nodes in three zones, with the kubelet stand-in, for the
+ * controller tests. Each test takes a namespace of its own.
+ */
+export interface ControlPlane {
+  dir: string
+  kubeconfig: string
+  kc: KubeConfig
+  core: CoreV1Api
+  apps: AppsV1Api
+  kubelet: KubeletStandIn
+  namespace(): Promise<string>
+  stop(): Promise<void>
+}
+
+export const NODES = ['node-a', 'node-b', 'node-c'].map((name, i) => ({name, zone: `zone-${'abc'[i]}`}))
+
+export async function startControlPlane(): Promise<ControlPlane> {
+  const dir = await mkdtemp(join(tmpdir(), 'redisctl-controllers-'))
+  const stops: Array<() => Promise<void>> = []
+  const api = await startApiServer({host: '127.0.0.1', port: 0})
+  stops.push(() => api.close())
+  const kubeconfig = join(dir, 'kubeconfig')
+  // client-node refuses plain HTTP unless the cluster says insecure-skip-tls-verify (config.ts createDispatcherOptions).
+  const config = parse(sandboxKubeconfig(api.url)) as {clusters: Array<{cluster: Record<string, unknown>}>}
+  config.clusters[0].cluster['insecure-skip-tls-verify'] = true
+  await writeFile(kubeconfig, stringify(config))
+  const kc = new KubeConfig()
+  kc.loadFromFile(kubeconfig)
+  const core = kc.makeApiClient(CoreV1Api)
+  await Promise.all(
+    NODES.map(({name, zone}) =>
+      core.createNode({
+        body: {
+          metadata: {name, labels: {'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone}},
+          status: {allocatable: {cpu: '4', memory: '8Gi', pods: '110'}, capacity: {cpu: '4', memory: '8Gi', pods: '110'}},
+        },
+      }),
+    ),
+  )
+  const controllers = await startControllers(kc, {volumeRoot: join(dir, 'volumes')})
+  stops.push(() => controllers.stop())
+  const kubelet = await startKubeletStandIn(kc, {readyDelayMs: 30})
+  stops.push(() => kubelet.stop())
+  let namespaces = 0
+  return {
+    dir, kubeconfig, kc, core, kubelet,
+    apps: kc.makeApiClient(AppsV1Api),
+    async namespace() {
+      const name = `t${++namespaces}`
+      await core.createNamespace({body: {metadata: {name}}})
+      return name
+    },
+    async stop() {
+      for (const stop of stops.reverse()) await stop()
+      await rm(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+export interface RedisSetOptions {
+  replicas: number
+  parallel?: boolean
+  retention?: 'Delete'
+  antiAffinity?: boolean
+  storageClass?: string
+  updateStrategy?: NonNullable<V1StatefulSet['spec']>['updateStrategy']
+  revisionHistoryLimit?: number
+  image?: string
+}
+
+/** A StatefulSet `redis` of redis pods with one claim each, as the controller tests deploy it. */
+export function redisSet(options: RedisSetOptions): V1StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {name: 'redis'},
+    spec: {
+      replicas: options.replicas,
+      serviceName: 'redis-headless',
+      podManagementPolicy: options.parallel ? 'Parallel' : 'OrderedReady',
+      selector: {matchLabels: {app: 'redis'}},
+      template: {
+        metadata: {labels: {app: 'redis'}},
+        spec: {
+          containers: [{name: 'redis', image: options.image ?? 'redis:7.0'}],
+          ...(options.antiAffinity
+            ? {affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: 'kubernetes.io/hostname', labelSelector: {matchLabels: {app: 'redis'}}}]}}}
+            : {}),
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: {name: 'data'},
+          spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}, ...(options.storageClass ? {storageClassName: options.storageClass} : {})},
+        },
+      ],
+      ...(options.retention ? {persistentVolumeClaimRetentionPolicy: {whenDeleted: 'Delete', whenScaled: 'Delete'}} : {}),
+      ...(options.updateStrategy ? {updateStrategy: options.updateStrategy} : {}),
+      ...(options.revisionHistoryLimit !== undefined ? {revisionHistoryLimit: options.revisionHistoryLimit} : {}),
+    },
+  }
+}
+
+export async function podNames(plane: ControlPlane, ns: string): Promise<string[]> {
+  const pods = await plane.core.listNamespacedPod({namespace: ns})
+  return pods.items.map((p) => p.metadata!.name!).sort()
+}
+
+/** Waits until the StatefulSet's status says `replicas` pods, all Ready, for the current generation. */
+export async function allReady(plane: ControlPlane, ns: string, replicas: number, timeoutMs = 5000): Promise<V1StatefulSet> {
+  return waitFor(
+    `${replicas} ready replicas in ${ns}`,
+    async () => {
+      const set = await plane.apps.readNamespacedStatefulSet({namespace: ns, name: 'redis'})
+      const s = set.status
+      const settled = s?.observedGeneration === set.metadata?.generation && s?.replicas === replicas && s?.readyReplicas === replicas
+      return settled && (await podNames(plane, ns)).length === replicas ? set : undefined
+    },
+    timeoutMs,
+  )
 }

@@ -1,19 +1,14 @@
 import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {mkdtemp, rm, writeFile} from 'node:fs/promises'
-import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1StatefulSet} from '@kubernetes/client-node'
+import {type AppsV1Api, type CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parse, stringify} from 'yaml'
 
-import {startApiServer} from '../../src/sandbox/apiserver/server.js'
 import {KubeUnreachableError} from '../../src/errors.js'
 import {startControllers} from '../../src/sandbox/controllers/index.js'
-import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
-import {type KubeletStandIn, startKubeletStandIn, waitFor} from './controllers-support.js'
+import {allReady, type ControlPlane, type KubeletStandIn, podNames, redisSet, startControlPlane, waitFor} from './controllers-support.js'
 
 /**
  * The control loops against the real sandbox API server over HTTP with client-node, with a stand-in for the
@@ -21,98 +16,26 @@ import {type KubeletStandIn, startKubeletStandIn, waitFor} from './controllers-s
  */
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
-const NODES = ['node-a', 'node-b', 'node-c'].map((name, i) => ({name, zone: `zone-${'abc'[i]}`}))
 
-let dir: string
-let kubeconfigPath: string
+let plane: ControlPlane
 let core: CoreV1Api
 let apps: AppsV1Api
 let kubelet: KubeletStandIn
-const stops: Array<() => Promise<void>> = []
-let namespaceCount = 0
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'redisctl-controllers-'))
-  const api = await startApiServer({host: '127.0.0.1', port: 0})
-  stops.push(() => api.close())
-  kubeconfigPath = join(dir, 'kubeconfig')
-  // client-node refuses plain HTTP unless the cluster says insecure-skip-tls-verify (config.ts createDispatcherOptions).
-  const config = parse(sandboxKubeconfig(api.url)) as {clusters: Array<{cluster: Record<string, unknown>}>}
-  config.clusters[0].cluster['insecure-skip-tls-verify'] = true
-  await writeFile(kubeconfigPath, stringify(config))
-  const kc = new KubeConfig()
-  kc.loadFromFile(kubeconfigPath)
-  core = kc.makeApiClient(CoreV1Api)
-  apps = kc.makeApiClient(AppsV1Api)
-  await Promise.all(
-    NODES.map(({name, zone}) =>
-      core.createNode({body: {metadata: {name, labels: {'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone}}}}),
-    ),
-  )
-  const controllers = await startControllers(kc, {volumeRoot: join(dir, 'volumes')})
-  stops.push(() => controllers.stop())
-  kubelet = await startKubeletStandIn(kc, {readyDelayMs: 30})
-  stops.push(() => kubelet.stop())
+  plane = await startControlPlane()
+  ;({core, apps, kubelet} = plane)
 })
 
 afterAll(async () => {
-  for (const stop of stops.reverse()) await stop()
-  await rm(dir, {recursive: true, force: true})
+  await plane?.stop()
 })
 
-async function namespace(): Promise<string> {
-  const name = `t${++namespaceCount}`
-  await core.createNamespace({body: {metadata: {name}}})
-  return name
-}
-
-function redisSet(options: {replicas: number; parallel?: boolean; retention?: 'Delete'; antiAffinity?: boolean}): V1StatefulSet {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'StatefulSet',
-    metadata: {name: 'redis'},
-    spec: {
-      replicas: options.replicas,
-      serviceName: 'redis-headless',
-      podManagementPolicy: options.parallel ? 'Parallel' : 'OrderedReady',
-      selector: {matchLabels: {app: 'redis'}},
-      template: {
-        metadata: {labels: {app: 'redis'}},
-        spec: {
-          containers: [{name: 'redis', image: 'redis:7.0'}],
-          ...(options.antiAffinity
-            ? {affinity: {podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{topologyKey: 'kubernetes.io/hostname', labelSelector: {matchLabels: {app: 'redis'}}}]}}}
-            : {}),
-        },
-      },
-      volumeClaimTemplates: [{metadata: {name: 'data'}, spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}}}],
-      ...(options.retention ? {persistentVolumeClaimRetentionPolicy: {whenDeleted: 'Delete', whenScaled: 'Delete'}} : {}),
-    },
-  }
-}
-
-async function podNames(ns: string): Promise<string[]> {
-  const pods = await core.listNamespacedPod({namespace: ns})
-  return pods.items.map((p) => p.metadata!.name!).sort()
-}
+const namespace = (): Promise<string> => plane.namespace()
 
 async function claimNames(ns: string): Promise<string[]> {
   const claims = await core.listNamespacedPersistentVolumeClaim({namespace: ns})
   return claims.items.map((c) => c.metadata!.name!).sort()
-}
-
-/** Waits until the StatefulSet's status says `replicas` pods, all Ready, for the current generation. */
-async function allReady(ns: string, replicas: number, timeoutMs = 5000): Promise<V1StatefulSet> {
-  return waitFor(
-    `${replicas} ready replicas in ${ns}`,
-    async () => {
-      const set = await apps.readNamespacedStatefulSet({namespace: ns, name: 'redis'})
-      const s = set.status
-      const settled = s?.observedGeneration === set.metadata?.generation && s?.replicas === replicas && s?.readyReplicas === replicas
-      return settled && (await podNames(ns)).length === replicas ? set : undefined
-    },
-    timeoutMs,
-  )
 }
 
 async function scale(ns: string, replicas: number): Promise<void> {
@@ -123,7 +46,7 @@ describe('StatefulSet controller', () => {
   it('creates OrderedReady pods <set>-0..n-1, each only after its predecessor is Ready', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 3})})
-    await allReady(ns, 3)
+    await allReady(plane, ns, 3)
     const pods = (await core.listNamespacedPod({namespace: ns})).items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
     expect(pods.map((p) => p.metadata?.name)).toEqual(['redis-0', 'redis-1', 'redis-2'])
     for (let i = 1; i < pods.length; i++) {
@@ -137,7 +60,7 @@ describe('StatefulSet controller', () => {
     const ns = await namespace()
     kubelet.keepUnready.add(ns)
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 3, parallel: true})})
-    await waitFor('3 pods', async () => (await podNames(ns)).length === 3)
+    await waitFor('3 pods', async () => (await podNames(plane, ns)).length === 3)
     const set = await waitFor('status with 3 replicas', async () => {
       const s = await apps.readNamespacedStatefulSet({namespace: ns, name: 'redis'})
       return s.status?.replicas === 3 ? s : undefined
@@ -148,7 +71,7 @@ describe('StatefulSet controller', () => {
   it('brings a 6-pod Parallel StatefulSet to all Ready, spread 2 per node over 3 zones', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 6, parallel: true})})
-    await allReady(ns, 6)
+    await allReady(plane, ns, 6)
     const pods = (await core.listNamespacedPod({namespace: ns})).items
     const perNode = new Map<string, number>()
     for (const p of pods) perNode.set(p.spec!.nodeName!, (perNode.get(p.spec!.nodeName!) ?? 0) + 1)
@@ -158,7 +81,7 @@ describe('StatefulSet controller', () => {
   it('keeps the status counts and revisions true', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
-    const set = await allReady(ns, 2)
+    const set = await allReady(plane, ns, 2)
     expect(set.status).toMatchObject({replicas: 2, readyReplicas: 2, availableReplicas: 2, currentReplicas: 2, updatedReplicas: 2})
     expect(set.status?.currentRevision).toBe(set.status?.updateRevision)
     const pod = await core.readNamespacedPod({namespace: ns, name: 'redis-0'})
@@ -168,20 +91,20 @@ describe('StatefulSet controller', () => {
   it('scales up, then scales down removing the highest ordinals and keeping their claims', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2})})
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     await scale(ns, 4)
-    await allReady(ns, 4)
-    expect(await podNames(ns)).toEqual(['redis-0', 'redis-1', 'redis-2', 'redis-3'])
+    await allReady(plane, ns, 4)
+    expect(await podNames(plane, ns)).toEqual(['redis-0', 'redis-1', 'redis-2', 'redis-3'])
     await scale(ns, 1)
-    await allReady(ns, 1)
-    expect(await podNames(ns)).toEqual(['redis-0'])
+    await allReady(plane, ns, 1)
+    expect(await podNames(plane, ns)).toEqual(['redis-0'])
     expect(await claimNames(ns)).toEqual(['data-redis-0', 'data-redis-1', 'data-redis-2', 'data-redis-3'])
   })
 
   it('gives each ordinal its own claim, bound to a provisioned hostPath volume', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     const pod = await core.readNamespacedPod({namespace: ns, name: 'redis-1'})
     expect(pod.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('data-redis-1')
     const claim = await core.readNamespacedPersistentVolumeClaim({namespace: ns, name: 'data-redis-1'})
@@ -201,16 +124,16 @@ describe('StatefulSet controller', () => {
   it('keeps the claims when the StatefulSet is deleted', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     await apps.deleteNamespacedStatefulSet({namespace: ns, name: 'redis'})
-    await waitFor('pods gone', async () => (await podNames(ns)).length === 0)
+    await waitFor('pods gone', async () => (await podNames(plane, ns)).length === 0)
     expect(await claimNames(ns)).toEqual(['data-redis-0', 'data-redis-1'])
   })
 
   it('removes claims and their volumes under retention policy Delete, on scale-down and on deletion', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 3, parallel: true, retention: 'Delete'})})
-    await allReady(ns, 3)
+    await allReady(plane, ns, 3)
     const claim2 = await core.readNamespacedPersistentVolumeClaim({namespace: ns, name: 'data-redis-2'})
     const volume2 = await core.readPersistentVolume({name: claim2.spec!.volumeName!})
     await scale(ns, 2)
@@ -225,7 +148,7 @@ describe('StatefulSet controller', () => {
   it('recreates a deleted pod with the same name and the same claim', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     const before = await core.readNamespacedPod({namespace: ns, name: 'redis-1'})
     await core.deleteNamespacedPod({namespace: ns, name: 'redis-1'})
     const after = await waitFor('a new redis-1', async () => {
@@ -233,27 +156,27 @@ describe('StatefulSet controller', () => {
       return p.metadata?.uid !== before.metadata?.uid ? p : undefined
     })
     expect(after.spec?.volumes?.find((v) => v.name === 'data')?.persistentVolumeClaim?.claimName).toBe('data-redis-1')
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     expect(await claimNames(ns)).toEqual(['data-redis-0', 'data-redis-1'])
   })
 
   it('replaces a Failed pod', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 1})})
-    await allReady(ns, 1)
+    await allReady(plane, ns, 1)
     const before = await core.readNamespacedPod({namespace: ns, name: 'redis-0'})
     await core.patchNamespacedPodStatus({namespace: ns, name: 'redis-0', body: {status: {phase: 'Failed'}}}, mergePatch)
     await waitFor('a new redis-0', async () => {
       const p = await core.readNamespacedPod({namespace: ns, name: 'redis-0'}).catch(() => undefined)
       return p !== undefined && p.metadata?.uid !== before.metadata?.uid
     })
-    await allReady(ns, 1)
+    await allReady(plane, ns, 1)
   })
 
   it('rolls a template change from the highest ordinal down, then makes the new revision current', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 3, parallel: true})})
-    const before = await allReady(ns, 3)
+    const before = await allReady(plane, ns, 3)
     await apps.patchNamespacedStatefulSet(
       {namespace: ns, name: 'redis', body: {spec: {template: {metadata: {labels: {app: 'redis', rollout: 'two'}}}}}},
       mergePatch,
@@ -272,9 +195,9 @@ describe('StatefulSet controller', () => {
   it('records SuccessfulCreate and SuccessfulDelete events with the real messages', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2})})
-    await allReady(ns, 2)
+    await allReady(plane, ns, 2)
     await scale(ns, 1)
-    await allReady(ns, 1)
+    await allReady(plane, ns, 1)
     const messages = await waitFor('events', async () => {
       const events = (await core.listNamespacedEvent({namespace: ns})).items.filter((e) => e.involvedObject.kind === 'StatefulSet')
       const texts = events.map((e) => `${e.type} ${e.reason}: ${e.message}`)
@@ -293,8 +216,8 @@ describe('StatefulSet controller', () => {
   it('shows its work to kubectl', async () => {
     const ns = await namespace()
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 2, parallel: true})})
-    await allReady(ns, 2)
-    const {stdout} = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfigPath, '-n', ns, 'get', 'sts,pods,pvc', '--no-headers'], {timeout: 15_000})
+    await allReady(plane, ns, 2)
+    const {stdout} = await promisify(execFile)('kubectl', ['--kubeconfig', plane.kubeconfig, '-n', ns, 'get', 'sts,pods,pvc', '--no-headers'], {timeout: 15_000})
     const lines = stdout.trim().split('\n').map((line) => line.split(/\s+/))
     expect(lines).toEqual(
       expect.arrayContaining([
@@ -335,7 +258,7 @@ describe('scheduler', () => {
     await apps.createNamespacedStatefulSet({namespace: ns, body: redisSet({replicas: 4, parallel: true, antiAffinity: true})})
     await waitFor('3 ready', async () => (await apps.readNamespacedStatefulSet({namespace: ns, name: 'redis'})).status?.readyReplicas === 3)
     await scale(ns, 3)
-    await allReady(ns, 3)
+    await allReady(plane, ns, 3)
     const placed = (await core.listNamespacedPod({namespace: ns})).items.map((p) => p.spec?.nodeName).sort()
     expect(placed).toEqual(['node-a', 'node-b', 'node-c'])
   })
@@ -350,6 +273,6 @@ describe('starting', () => {
       contexts: [{name: 'nowhere', cluster: 'nowhere', user: 'nobody'}],
       currentContext: 'nowhere',
     })
-    await expect(startControllers(kc, {volumeRoot: join(dir, 'unused')})).rejects.toBeInstanceOf(KubeUnreachableError)
+    await expect(startControllers(kc, {volumeRoot: join(plane.dir, 'unused')})).rejects.toBeInstanceOf(KubeUnreachableError)
   })
 })

@@ -7,6 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {startApiServer} from '../../src/sandbox/apiserver/server.js'
 import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
+import {findServerBinary} from '../../src/sandbox/kubelet/container-command.js'
 import {stopLeftoverServers} from '../../src/sandbox/kubelet/index.js'
 import {sandboxPki} from '../../src/sandbox/pki.js'
 import {isRedisProcess, kubeConfigFor, NAMESPACE, pidOf, podGone, prepareCluster, readyPod, redisCommand, redisPod, waitFor} from './kubelet-harness.js'
@@ -94,6 +95,18 @@ describe('the kubelet as a separate process', () => {
     await podGone(core, 'proc', after.metadata!.uid!)
     expect(await isRedisProcess(pidOf(after))).toBe(false)
     expect(await stopChild(second, 'SIGTERM')).toBe(0)
+  })
+
+  it('runs the binary its --image-map file names for an image', async () => {
+    const map = join(root, 'image-map')
+    await writeFile(map, `cache:2=${findServerBinary('redis-server')}\n`)
+    const kubelet = runKubelet(['--image-map', map])
+    await core.createNamespacedPod({namespace: NAMESPACE, body: redisPod('mapped', NODE, {containers: [{name: 'redis', image: 'cache:2', args: ['--save', '']}]})})
+    const pod = await readyPod(core, 'mapped', 30_000)
+    expect(await redisCommand(pod.status!.podIP!, 6379, 'PING')).toBe('PONG')
+    await core.deleteNamespacedPod({name: 'mapped', namespace: NAMESPACE})
+    await podGone(core, 'mapped', pod.metadata!.uid!)
+    expect(await stopChild(kubelet, 'SIGTERM')).toBe(0)
   })
 
   it('serves port-forward behind the API server with a kubelet\'s serving flags; killed, it takes the forward with it though the pod answers', async () => {

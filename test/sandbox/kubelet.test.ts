@@ -191,7 +191,7 @@ describe('the loopback kubelet', () => {
   })
 
   it('fails a pod whose container is not redis-server, saying why in its status and a Warning event', async () => {
-    await create(redisPod('web', NODE, {containers: [{name: 'nginx', image: 'nginx:1.27'}]}))
+    await create(redisPod('web', NODE, {containers: [{name: 'nginx', image: 'nginx:1.27', command: ['nginx', '-g', 'daemon off;']}]}))
     const pod = await waitFor('web Failed', async () => {
       const p = await core.readNamespacedPod({name: 'web', namespace: NAMESPACE})
       return p.status?.phase === 'Failed' ? p : undefined

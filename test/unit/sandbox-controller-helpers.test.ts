@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {labelSelectorMatches, nodeSelectorTermsMatch} from '../../src/sandbox/controllers/selectors.js'
-import {ownedFolder, provisionedVolume} from '../../src/sandbox/controllers/volume-plan.js'
+import {claimStep, defaultStorageClass, ownedFolder, provisionedVolume, willProvision} from '../../src/sandbox/controllers/volume-plan.js'
 import {WorkQueue} from '../../src/sandbox/controllers/workqueue.js'
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -114,7 +114,7 @@ describe('provisioned volumes', () => {
   }
 
   it('makes a hostPath PV named after the claim uid, sized and classed from the claim, reclaimed on delete', () => {
-    const volume = provisionedVolume(claim, '/tmp/vols')
+    const volume = provisionedVolume(claim, defaultStorageClass, '/tmp/vols')
     expect(volume.metadata?.name).toBe('pvc-u1')
     expect(volume.spec).toMatchObject({
       capacity: {storage: '2Gi'},
@@ -126,9 +126,37 @@ describe('provisioned volumes', () => {
   })
 
   it('only ever deletes folders it provisioned inside its root', () => {
-    const volume = provisionedVolume(claim, '/tmp/vols')
+    const volume = provisionedVolume(claim, defaultStorageClass, '/tmp/vols')
     expect(ownedFolder(volume, '/tmp/vols')).toBe('/tmp/vols/pvc-u1')
     expect(ownedFolder({...volume, spec: {...volume.spec, hostPath: {path: '/tmp/vols/../etc'}}}, '/tmp/vols')).toBeUndefined()
     expect(ownedFolder({...volume, metadata: {name: 'pvc-u1'}}, '/tmp/vols')).toBeUndefined()
+  })
+})
+
+describe('claims the provisioner cannot serve', () => {
+  const claim = (storageClassName?: string) => ({metadata: {name: 'data-redis-0', namespace: 'db', uid: 'u1'}, spec: {storageClassName}})
+  const external = {metadata: {name: 'fast'}, provisioner: 'ebs.csi.aws.com'}
+
+  it('gives a claim without a class the default class, and provisions a claim of the default class', () => {
+    expect(claimStep(claim(), [defaultStorageClass])).toEqual({kind: 'assignDefaultClass', className: 'standard'})
+    expect(claimStep(claim('standard'), [defaultStorageClass])).toEqual({kind: 'provision', storageClass: defaultStorageClass})
+  })
+
+  it('leaves a claim of a class that does not exist Pending with the PV controller\'s ProvisioningFailed warning', () => {
+    expect(claimStep(claim('nosuch'), [defaultStorageClass])).toEqual({
+      kind: 'wait',
+      event: {type: 'Warning', reason: 'ProvisioningFailed', message: 'storageclass.storage.k8s.io "nosuch" not found'},
+    })
+  })
+
+  it('waits for the external provisioner of another class, and for a volume when no class is set and none is default', () => {
+    expect(claimStep(claim('fast'), [defaultStorageClass, external])).toMatchObject({kind: 'wait', event: {reason: 'ExternalProvisioning'}})
+    expect(claimStep(claim(), [])).toMatchObject({kind: 'wait', event: {reason: 'FailedBinding', message: 'no persistent volumes available for this claim and no storage class is set'}})
+  })
+
+  it('knows which claims it will bind by itself', () => {
+    expect(willProvision(claim(), [defaultStorageClass])).toBe(true)
+    expect(willProvision(claim('nosuch'), [defaultStorageClass])).toBe(false)
+    expect(willProvision(claim('fast'), [defaultStorageClass, external])).toBe(false)
   })
 })

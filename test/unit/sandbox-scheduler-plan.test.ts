@@ -1,15 +1,19 @@
 import type {V1Node, V1Pod, V1PodAffinityTerm} from '@kubernetes/client-node'
 import {describe, expect, it} from 'vitest'
 
-import {schedule} from '../../src/sandbox/controllers/scheduler-plan.js'
+import {parseQuantity} from '../../src/sandbox/controllers/quantity.js'
+import {claimsReadiness, preFilterFitError, schedule} from '../../src/sandbox/controllers/scheduler-plan.js'
+import {defaultStorageClass} from '../../src/sandbox/controllers/volume-plan.js'
 
 function node(name: string, zone: string, extra: {labels?: Record<string, string>; pods?: string; unschedulable?: boolean} = {}): V1Node {
   return {
     metadata: {name, labels: {'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': zone, ...extra.labels}},
     spec: extra.unschedulable ? {unschedulable: true} : {},
-    status: extra.pods ? {allocatable: {pods: extra.pods}} : {},
+    status: {allocatable: {cpu: '4', memory: '8Gi', ...(extra.pods ? {pods: extra.pods} : {})}},
   }
 }
+
+const requesting = (requests: Record<string, string>): V1Pod['spec'] => ({containers: [{name: 'redis', resources: {requests}}]})
 
 const threeZones = [node('node-a', 'zone-a'), node('node-b', 'zone-b'), node('node-c', 'zone-c')]
 
@@ -137,5 +141,45 @@ describe('scheduler placement', () => {
 
   it('says there are no nodes when there are none', () => {
     expect(schedule(pod('p'), [], new Map())).toEqual({unschedulable: 'no nodes available to schedule pods'})
+  })
+})
+
+describe('scheduler resources and claims', () => {
+  it('reads Kubernetes quantities', () => {
+    expect([parseQuantity('500m'), parseQuantity('2'), parseQuantity('1Gi'), parseQuantity('64M'), parseQuantity('1e3'), parseQuantity('lots')]).toEqual([
+      0.5, 2, 2 ** 30, 64e6, 1000, undefined,
+    ])
+  })
+
+  it('places a pod on the node that still has the memory it requests', () => {
+    const byNode = new Map([
+      ['node-a', [pod('big-a', {spec: requesting({memory: '6Gi'})})]],
+      ['node-b', [pod('big-b', {spec: requesting({memory: '6Gi'})})]],
+    ])
+    expect(schedule(pod('p', {spec: requesting({memory: '4Gi'})}), threeZones, byNode)).toEqual({node: 'node-c'})
+  })
+
+  it('leaves a pod that requests more memory and cpu than any node has unschedulable, with both reasons counted', () => {
+    expect(schedule(pod('p', {spec: requesting({memory: '64Gi', cpu: '16'})}), threeZones, new Map())).toEqual({
+      unschedulable:
+        '0/3 nodes are available: 3 Insufficient cpu, 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.',
+    })
+  })
+
+  it('says a claim is missing, or unbound with nothing to bind it, as the VolumeBinding pre-filter does', () => {
+    const bound = {metadata: {name: 'bound'}, status: {phase: 'Bound'}}
+    const typo = {metadata: {name: 'typo'}, spec: {storageClassName: 'nosuch'}, status: {phase: 'Pending'}}
+    const claims = new Map<string, object>([['bound', bound], ['typo', typo]])
+    const lookup = (name: string) => claims.get(name)
+    expect(claimsReadiness(['bound', 'gone'], lookup, [defaultStorageClass])).toEqual({unschedulable: 'persistentvolumeclaim "gone" not found'})
+    expect(claimsReadiness(['bound', 'typo'], lookup, [defaultStorageClass])).toEqual({unschedulable: 'pod has unbound immediate PersistentVolumeClaims'})
+    expect(preFilterFitError(3, 'pod has unbound immediate PersistentVolumeClaims')).toBe(
+      '0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.',
+    )
+  })
+
+  it('waits without a word for a claim the provisioner is about to bind', () => {
+    const pending = {metadata: {name: 'data'}, spec: {storageClassName: 'standard'}, status: {phase: 'Pending'}}
+    expect(claimsReadiness(['data'], () => pending, [defaultStorageClass])).toEqual({waiting: true})
   })
 })

@@ -1,8 +1,9 @@
 import type {V1PersistentVolumeClaim, V1Pod, V1StatefulSet} from '@kubernetes/client-node'
 import {describe, expect, it} from 'vitest'
 
-import {claimOwners, newClaims, newPod, ordinalOf, revisionName} from '../../src/sandbox/controllers/statefulset-identity.js'
+import {claimOwners, newClaims, newPod, ordinalOf, type Revision} from '../../src/sandbox/controllers/statefulset-identity.js'
 import {planStatefulSet, type StatefulSetAction, statusMatches} from '../../src/sandbox/controllers/statefulset-plan.js'
+import {asRevision, newRevision} from '../../src/sandbox/controllers/statefulset-revisions.js'
 
 const NOW = Date.parse('2026-11-23T10:00:00Z')
 
@@ -17,16 +18,21 @@ function statefulSet(overrides: Partial<NonNullable<V1StatefulSet['spec']>> = {}
       selector: {matchLabels: {app: 'redis'}},
       template: {metadata: {labels: {app: 'redis'}}, spec: {containers: [{name: 'redis', image: 'redis:7'}]}},
       volumeClaimTemplates: [{metadata: {name: 'data'}, spec: {accessModes: ['ReadWriteOnce'], resources: {requests: {storage: '1Gi'}}}}],
+      updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 0}},
       ...overrides,
     },
     ...(status ? {status} : {}),
   }
 }
 
+/** The revision of the set's template, as the controller would have stored it. */
+const updateOf = (set: V1StatefulSet): Revision => asRevision(newRevision(set, 1, 0))
+const OLD: Revision = {name: 'redis-old', template: {metadata: {labels: {app: 'redis'}}, spec: {containers: [{name: 'redis', image: 'redis:6'}]}}}
+
 type PodState = 'pending' | 'ready' | 'running' | 'failed' | 'terminating'
 
-function pod(set: V1StatefulSet, ordinal: number, state: PodState = 'ready', revision = revisionName(set)): V1Pod {
-  const base = newPod(set, ordinal, revision)
+function pod(set: V1StatefulSet, ordinal: number, state: PodState = 'ready', revision = updateOf(set).name): V1Pod {
+  const base = newPod(set, ordinal, revision === OLD.name ? OLD : updateOf(set))
   base.metadata!.uid = `pod-uid-${ordinal}`
   if (state === 'terminating') base.metadata!.deletionTimestamp = new Date(NOW)
   const phase = {pending: 'Pending', ready: 'Running', running: 'Running', failed: 'Failed', terminating: 'Running'}[state]
@@ -55,13 +61,15 @@ function summary(actions: StatefulSetAction[]): string[] {
 }
 
 function plan(set: V1StatefulSet, pods: V1Pod[], claims = new Map<string, V1PersistentVolumeClaim>()) {
-  return planStatefulSet({set, pods, claims, now: NOW})
+  const update = updateOf(set)
+  const current = set.status?.currentRevision === OLD.name ? OLD : update
+  return planStatefulSet({set, pods, claims, current, update, collisionCount: 0, now: NOW})
 }
 
 describe('StatefulSet pods and claims', () => {
   it('names pods <set>-<ordinal> and gives them the identity labels, hostname and subdomain', () => {
     const set = statefulSet()
-    const p = newPod(set, 2, 'redis-abc')
+    const p = newPod(set, 2, {name: 'redis-abc', template: set.spec!.template})
     expect(p.metadata?.name).toBe('redis-2')
     expect(p.metadata?.labels).toEqual({
       app: 'redis',
@@ -74,13 +82,13 @@ describe('StatefulSet pods and claims', () => {
   })
 
   it('makes the StatefulSet the controlling owner of its pods', () => {
-    expect(newPod(statefulSet(), 0, 'r').metadata?.ownerReferences).toEqual([
+    expect(newPod(statefulSet(), 0, updateOf(statefulSet())).metadata?.ownerReferences).toEqual([
       {apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'redis', uid: 'set-uid', controller: true, blockOwnerDeletion: true},
     ])
   })
 
   it('mounts the claim <template>-<set>-<ordinal> as a volume named after the template', () => {
-    expect(newPod(statefulSet(), 1, 'r').spec?.volumes).toEqual([{name: 'data', persistentVolumeClaim: {claimName: 'data-redis-1', readOnly: false}}])
+    expect(newPod(statefulSet(), 1, updateOf(statefulSet())).spec?.volumes).toEqual([{name: 'data', persistentVolumeClaim: {claimName: 'data-redis-1', readOnly: false}}])
   })
 
   it('labels claims with the template labels and the selector labels, and leaves them unowned by default', () => {
@@ -96,18 +104,6 @@ describe('StatefulSet pods and claims', () => {
     expect(ordinalOf('redis-12', 'redis')).toBe(12)
     expect(ordinalOf('redis-cache-1', 'redis')).toBe(-1)
     expect(ordinalOf('redis', 'redis')).toBe(-1)
-  })
-
-  it('changes the revision when the template changes, not when replicas do, and ignores absent fields', () => {
-    const set = statefulSet()
-    expect(revisionName(statefulSet({replicas: 9}))).toBe(revisionName(set))
-    const withNull = statefulSet()
-    ;(withNull.spec!.template.metadata as Record<string, unknown>).creationTimestamp = null
-    expect(revisionName(withNull)).toBe(revisionName(set))
-    const changed = statefulSet()
-    changed.spec!.template.spec!.containers[0].image = 'redis:7.2'
-    expect(revisionName(changed)).not.toBe(revisionName(set))
-    expect(revisionName(set)).toMatch(/^redis-[bcdfghjklmnpqrstvwxz2456789]+$/)
   })
 })
 
@@ -186,33 +182,55 @@ describe('replacing pods', () => {
 describe('rolling update', () => {
   it('deletes the highest pod of an old revision first, one at a time', () => {
     const set = statefulSet()
-    const pods = [0, 1, 2].map((o) => pod(set, o, 'ready', 'redis-old'))
+    const pods = [0, 1, 2].map((o) => pod(set, o, 'ready', OLD.name))
     expect(summary(plan(set, pods, claimsFor(set, 0, 1, 2)).actions)).toEqual(['delete redis-2 (update)'])
   })
 
   it('waits for the updated pod to be Ready before the next one', () => {
     const set = statefulSet()
-    const pods = [pod(set, 0, 'ready', 'redis-old'), pod(set, 1, 'ready', 'redis-old'), pod(set, 2, 'running')]
+    const pods = [pod(set, 0, 'ready', OLD.name), pod(set, 1, 'ready', OLD.name), pod(set, 2, 'running')]
     expect(plan(set, pods, claimsFor(set, 0, 1, 2)).actions).toEqual([])
   })
 
   it('leaves pods below the partition alone', () => {
     const set = statefulSet({updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 2}}})
-    const pods = [pod(set, 0, 'ready', 'redis-old'), pod(set, 1, 'ready', 'redis-old'), pod(set, 2)]
+    const pods = [pod(set, 0, 'ready', OLD.name), pod(set, 1, 'ready', OLD.name), pod(set, 2)]
     expect(plan(set, pods, claimsFor(set, 0, 1, 2)).actions).toEqual([])
   })
 
   it('does nothing under OnDelete', () => {
     const set = statefulSet({updateStrategy: {type: 'OnDelete'}})
-    const pods = [0, 1, 2].map((o) => pod(set, o, 'ready', 'redis-old'))
+    const pods = [0, 1, 2].map((o) => pod(set, o, 'ready', OLD.name))
     expect(plan(set, pods, claimsFor(set, 0, 1, 2)).actions).toEqual([])
+  })
+
+  it('recreates a pod below the partition at the current revision, and one at or above it at the update revision', () => {
+    const set = statefulSet({replicas: 4, podManagementPolicy: 'Parallel', updateStrategy: {type: 'RollingUpdate', rollingUpdate: {partition: 2}}}, {replicas: 3, currentRevision: OLD.name})
+    const created = plan(set, [pod(set, 0, 'ready', OLD.name), pod(set, 2)], claimsFor(set, 0, 1, 2, 3)).actions.flatMap((a) => (a.kind === 'createPod' ? [a.pod] : []))
+    expect(created.map((p) => [p.metadata?.name, p.metadata?.labels?.['controller-revision-hash'], p.spec?.containers[0].image])).toEqual([
+      ['redis-1', OLD.name, 'redis:6'],
+      ['redis-3', updateOf(set).name, 'redis:7'],
+    ])
+  })
+
+  it('recreates a pod deleted under OnDelete at the update revision', () => {
+    const set = statefulSet({updateStrategy: {type: 'OnDelete'}}, {replicas: 3, currentRevision: OLD.name})
+    const result = plan(set, [pod(set, 0, 'ready', OLD.name), pod(set, 2, 'ready', OLD.name)], claimsFor(set, 0, 1, 2))
+    const created = result.actions.flatMap((a) => (a.kind === 'createPod' ? [a.pod] : []))
+    expect(created.map((p) => p.metadata?.labels?.['controller-revision-hash'])).toEqual([updateOf(set).name])
+  })
+
+  it('no longer counts the pod it deletes for the update as current', () => {
+    const set = statefulSet({}, {replicas: 3, currentRevision: OLD.name})
+    const result = plan(set, [0, 1, 2].map((o) => pod(set, o, 'ready', OLD.name)), claimsFor(set, 0, 1, 2))
+    expect(result.status.currentReplicas).toBe(2)
   })
 })
 
 describe('status', () => {
   it('counts created, ready, current and updated pods', () => {
-    const set = statefulSet({}, {replicas: 0, currentRevision: 'redis-old'})
-    const pods = [pod(set, 0, 'ready', 'redis-old'), pod(set, 1, 'running'), pod(set, 2, 'terminating', 'redis-old')]
+    const set = statefulSet({}, {replicas: 0, currentRevision: OLD.name})
+    const pods = [pod(set, 0, 'ready', OLD.name), pod(set, 1, 'running'), pod(set, 2, 'terminating', OLD.name)]
     expect(plan(set, pods, claimsFor(set, 0, 1, 2)).status).toEqual({
       observedGeneration: 3,
       replicas: 3,
@@ -220,17 +238,23 @@ describe('status', () => {
       availableReplicas: 2,
       currentReplicas: 1,
       updatedReplicas: 1,
-      currentRevision: 'redis-old',
-      updateRevision: revisionName(set),
+      currentRevision: OLD.name,
+      updateRevision: updateOf(set).name,
       collisionCount: 0,
     })
   })
 
   it('makes the update revision current once every pod runs it and is Ready', () => {
-    const set = statefulSet({}, {replicas: 3, currentRevision: 'redis-old'})
+    const set = statefulSet({}, {replicas: 3, currentRevision: OLD.name})
     const status = plan(set, [0, 1, 2].map((o) => pod(set, o)), claimsFor(set, 0, 1, 2)).status
-    expect(status.currentRevision).toBe(revisionName(set))
+    expect(status.currentRevision).toBe(updateOf(set).name)
     expect(status.currentReplicas).toBe(3)
+  })
+
+  it('leaves the current revision as it was under OnDelete, even once every pod runs the update revision (Kubernetes before 1.36)', () => {
+    const set = statefulSet({updateStrategy: {type: 'OnDelete'}}, {replicas: 3, currentRevision: OLD.name})
+    const status = plan(set, [0, 1, 2].map((o) => pod(set, o)), claimsFor(set, 0, 1, 2)).status
+    expect(status).toMatchObject({currentRevision: OLD.name, updateRevision: updateOf(set).name, currentReplicas: 0, updatedReplicas: 3})
   })
 
   it('counts a pod as available only minReadySeconds after it became Ready, and asks to look again then', () => {

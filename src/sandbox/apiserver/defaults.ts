@@ -1,5 +1,6 @@
 import type {
-  V1Container, V1Namespace, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSpec, V1Secret, V1Service, V1StatefulSet,
+  V1Container, V1Namespace, V1PersistentVolume, V1PersistentVolumeClaim, V1PodSpec, V1Probe, V1Secret, V1Service, V1StatefulSet,
+  V1StorageClass,
 } from '@kubernetes/client-node'
 
 import type {KObject} from './object.js'
@@ -13,7 +14,7 @@ export function applyDefaults(r: ResourceType, o: KObject): void {
   switch (r.kind) {
     case 'Pod': {
       o.spec = o.spec ?? {}
-      defaultPodSpec(o.spec as V1PodSpec)
+      defaultPod(o.spec as V1PodSpec)
       break
     }
     case 'StatefulSet': defaultStatefulSet(o as V1StatefulSet & KObject); break
@@ -30,6 +31,12 @@ export function applyDefaults(r: ResourceType, o: KObject): void {
       break
     }
     case 'Secret': (o as V1Secret).type ??= 'Opaque'; break
+    case 'StorageClass': {
+      const sc = o as V1StorageClass & KObject
+      sc.reclaimPolicy ??= 'Delete'
+      sc.volumeBindingMode ??= 'Immediate'
+      break
+    }
     case 'Namespace': {
       const ns = o as V1Namespace
       ns.metadata!.labels = {...ns.metadata!.labels, 'kubernetes.io/metadata.name': ns.metadata!.name!}
@@ -40,13 +47,25 @@ export function applyDefaults(r: ResourceType, o: KObject): void {
   }
 }
 
+/**
+ * SetDefaults_Pod on top of SetDefaults_PodSpec: fields defaulted only on pods, so that pod templates (and with them
+ * the StatefulSet revision hashes) stay as a real API server stores them.
+ */
+function defaultPod(spec: V1PodSpec): void {
+  defaultPodSpec(spec)
+  spec.enableServiceLinks ??= true
+  for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+    const limits = c.resources?.limits
+    if (limits) c.resources!.requests = {...limits, ...c.resources!.requests}
+  }
+}
+
 function defaultPodSpec(spec: V1PodSpec): void {
   spec.restartPolicy ??= 'Always'
   spec.terminationGracePeriodSeconds ??= 30
   spec.dnsPolicy ??= 'ClusterFirst'
   spec.schedulerName ??= 'default-scheduler'
   spec.securityContext ??= {}
-  spec.enableServiceLinks ??= true
   spec.containers = (spec.containers ?? []).map(defaultContainer)
   if (spec.initContainers) spec.initContainers = spec.initContainers.map(defaultContainer)
   for (const v of spec.volumes ?? []) {
@@ -62,15 +81,29 @@ function defaultContainer(c: V1Container): V1Container {
   c.terminationMessagePolicy ??= 'File'
   c.resources ??= {}
   for (const p of c.ports ?? []) p.protocol ??= 'TCP'
+  for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) if (probe) defaultProbe(probe)
+  for (const e of c.env ?? []) if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1'
   return c
+}
+
+function defaultProbe(probe: V1Probe): void {
+  probe.timeoutSeconds ??= 1
+  probe.periodSeconds ??= 10
+  probe.successThreshold ??= 1
+  probe.failureThreshold ??= 3
 }
 
 function defaultStatefulSet(sts: V1StatefulSet & KObject): void {
   const spec = (sts.spec ??= {} as NonNullable<V1StatefulSet['spec']>)
   spec.replicas ??= 1
   spec.podManagementPolicy ??= 'OrderedReady'
-  spec.updateStrategy ??= {type: 'RollingUpdate'}
-  if (spec.updateStrategy.type === 'RollingUpdate') spec.updateStrategy.rollingUpdate ??= {partition: 0}
+  // As SetDefaults_StatefulSet: rollingUpdate is filled in only when the type was left empty, or when it is given.
+  spec.updateStrategy ??= {}
+  if (!spec.updateStrategy.type) {
+    spec.updateStrategy.type = 'RollingUpdate'
+    spec.updateStrategy.rollingUpdate ??= {}
+  }
+  if (spec.updateStrategy.type === 'RollingUpdate' && spec.updateStrategy.rollingUpdate) spec.updateStrategy.rollingUpdate.partition ??= 0
   spec.revisionHistoryLimit ??= 10
   spec.persistentVolumeClaimRetentionPolicy ??= {whenDeleted: 'Retain', whenScaled: 'Retain'}
   if (spec.template) defaultPodSpec((spec.template.spec ??= {containers: []}))

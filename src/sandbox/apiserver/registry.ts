@@ -6,7 +6,8 @@ import {selectableFields} from './fields.js'
 import {generateName, newUid} from './names.js'
 import {clone, deepEqual, isPlainObject, timestamp, type KObject} from './object.js'
 import {jsonPatch, mergePatch, strategicMerge, type PatchType} from './patch.js'
-import {apiVersionOf, NAMESPACES, PODS, type ResourceType, STATEFULSETS} from './resources.js'
+import {newestDefaultClass} from '../storage-class.js'
+import {apiVersionOf, NAMESPACES, PODS, type ResourceType, STATEFULSETS, STORAGECLASSES} from './resources.js'
 import {type FieldSelector, type LabelSelector} from './selectors.js'
 import {alreadyExists, ApiError, badRequest, conflict, forbidden, invalid, namespaceTerminating, notFound} from './status.js'
 import type {Store} from './store.js'
@@ -80,6 +81,7 @@ export class Registry {
     if (o.status === undefined) delete o.status
     applyDefaults(r, o)
     if (r.kind === 'Secret') foldStringData(o as V1Secret & KObject)
+    if (r.kind === 'PersistentVolumeClaim') this.admitDefaultStorageClass(o)
     return withType(r, options.dryRun ? o : this.store.put(r, o))
   }
 
@@ -225,6 +227,14 @@ export class Registry {
       return this.remove(r, next)
     }
     return this.store.put(r, next)
+  }
+
+  /** The DefaultStorageClass admission plugin: a claim that names no class gets the newest default class, if any. */
+  private admitDefaultStorageClass(claim: KObject): void {
+    const spec = claim.spec as {storageClassName?: string | null}
+    if (spec.storageClassName !== undefined && spec.storageClassName !== null) return
+    const chosen = newestDefaultClass(this.store.list(STORAGECLASSES))
+    if (chosen) spec.storageClassName = chosen.metadata.name
   }
 
   private requireActiveNamespace(r: ResourceType, namespace: string, name: string): void {

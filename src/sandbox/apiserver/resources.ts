@@ -33,12 +33,17 @@ export const RESOURCES: ResourceType[] = [
     shortNames: ['sts'], subresources: ['status', 'scale'], tracksGeneration: true, categories: ['all']},
   {group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', kind: 'PodDisruptionBudget',
     namespaced: true, shortNames: ['pdb'], subresources: ['status'], tracksGeneration: true},
+  {group: 'apps', version: 'v1', plural: 'controllerrevisions', singular: 'controllerrevision', kind: 'ControllerRevision', namespaced: true,
+    shortNames: [], subresources: [], tracksGeneration: false},
+  {group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses', singular: 'storageclass', kind: 'StorageClass', namespaced: false,
+    shortNames: ['sc'], subresources: [], tracksGeneration: false},
 ]
 
 export const GROUP_VERSIONS: Array<{group: string; version: string}> = [
   {group: '', version: 'v1'},
   {group: 'apps', version: 'v1'},
   {group: 'policy', version: 'v1'},
+  {group: 'storage.k8s.io', version: 'v1'},
 ]
 
 export const apiVersionOf = (r: ResourceType): string => (r.group ? `${r.group}/${r.version}` : r.version)
@@ -57,3 +62,4 @@ export const NAMESPACES = RESOURCES.find((r) => r.plural === 'namespaces')!
 export const NODES = RESOURCES.find((r) => r.plural === 'nodes')!
 export const PODS = RESOURCES.find((r) => r.plural === 'pods')!
 export const STATEFULSETS = RESOURCES.find((r) => r.plural === 'statefulsets')!
+export const STORAGECLASSES = RESOURCES.find((r) => r.plural === 'storageclasses')!

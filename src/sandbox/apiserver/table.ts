@@ -1,21 +1,22 @@
 import type {
-  CoreV1Event, V1ConfigMap, V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1PodDisruptionBudget,
-  V1Secret, V1Service, V1StatefulSet,
+  CoreV1Event, V1ConfigMap, V1ControllerRevision, V1Namespace, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod,
+  V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, V1StorageClass,
 } from '@kubernetes/client-node'
 
+import {isDefaultStorageClass} from '../storage-class.js'
 import type {KObject} from './object.js'
 import type {ResourceType} from './resources.js'
 
 interface Column {
   name: string
-  type: 'string' | 'integer' | 'date'
+  type: 'string' | 'integer' | 'date' | 'boolean'
   format?: 'name'
   description: string
   /** 0 for default output, 1 for `-o wide` only. */
   priority: 0 | 1
 }
 
-type Cell = string | number
+type Cell = string | number | boolean
 interface Printer {
   columns: Column[]
   cells(o: KObject, now: number): Cell[]
@@ -159,6 +160,23 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o, now) => {
       const pdb = o as V1PodDisruptionBudget
       return [o.metadata.name!, intOrString(pdb.spec?.minAvailable), intOrString(pdb.spec?.maxUnavailable), pdb.status?.disruptionsAllowed ?? 0, age(o, now)]
+    },
+  },
+  ControllerRevision: {
+    columns: [col('Name'), col('Controller'), col('Revision', 0, 'integer'), col('Age')],
+    cells: (o, now) => {
+      const revision = o as unknown as V1ControllerRevision & KObject
+      const owner = o.metadata.ownerReferences?.find((ref) => ref.controller)
+      const group = owner?.apiVersion.includes('/') ? `.${owner.apiVersion.split('/')[0]}` : ''
+      return [o.metadata.name!, owner ? `${owner.kind.toLowerCase()}${group}/${owner.name}` : '<none>', revision.revision, age(o, now)]
+    },
+  },
+  StorageClass: {
+    columns: [col('Name'), col('Provisioner'), col('ReclaimPolicy'), col('VolumeBindingMode'), col('AllowVolumeExpansion', 0, 'boolean'), col('Age')],
+    cells: (o, now) => {
+      const sc = o as unknown as V1StorageClass & KObject
+      return [`${o.metadata.name}${isDefaultStorageClass(o.metadata) ? ' (default)' : ''}`, sc.provisioner, sc.reclaimPolicy ?? 'Delete',
+        sc.volumeBindingMode ?? 'Immediate', sc.allowVolumeExpansion ?? false, age(o, now)]
     },
   },
   Event: {

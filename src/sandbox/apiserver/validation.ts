@@ -35,7 +35,24 @@ function validateStatefulSet(sts: V1StatefulSet): StatusCause[] {
     causes.push(invalidValue('spec.template.metadata.labels', labels, '`selector` does not match template `labels`'))
   }
   if ((spec.replicas ?? 0) < 0) causes.push(invalidValue('spec.replicas', spec.replicas, 'must be greater than or equal to 0'))
+  causes.push(...validateUpdateStrategy(spec.updateStrategy))
   return causes
+}
+
+/** ValidateStatefulSetSpec's updateStrategy rules (an absent type is defaulted later): switching to OnDelete must also clear rollingUpdate. */
+function validateUpdateStrategy(strategy: NonNullable<V1StatefulSet['spec']>['updateStrategy']): StatusCause[] {
+  switch (strategy?.type) {
+    case 'OnDelete':
+      return strategy.rollingUpdate ? [invalidValue('spec.updateStrategy.rollingUpdate', strategy.rollingUpdate, "only allowed for updateStrategy 'RollingUpdate'")] : []
+    case 'RollingUpdate': {
+      const partition = strategy.rollingUpdate?.partition ?? 0
+      return partition < 0 ? [invalidValue('spec.updateStrategy.rollingUpdate.partition', partition, 'must be greater than or equal to 0')] : []
+    }
+    case undefined:
+      return []
+    default:
+      return [invalidValue('spec.updateStrategy', strategy, "must be 'RollingUpdate' or 'OnDelete'")]
+  }
 }
 
 /** Field errors for a new object (the subset of the real validation that clients here can trip). */
@@ -93,10 +110,15 @@ export function validateUpdate(r: ResourceType, old: KObject, next: KObject): St
       const o = clone((old as V1PersistentVolumeClaim).spec ?? {})
       const n = clone((next as V1PersistentVolumeClaim).spec ?? {})
       if (!o.volumeName) o.volumeName = n.volumeName
+      // RetroactiveDefaultStorageClass: a claim created without a class may be given one later, once.
+      if (o.storageClassName === undefined) o.storageClassName = n.storageClassName
       o.resources = n.resources
       if (!deepEqual(o, n)) causes.push(forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims'))
       break
     }
+    case 'ControllerRevision':
+      if (!deepEqual(old.data, next.data)) causes.push(invalidValue('data', next.data, 'field is immutable'))
+      break
   }
   return causes
 }

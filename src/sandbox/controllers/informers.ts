@@ -7,11 +7,14 @@ import {
   type KubernetesObject,
   makeInformer,
   type ObjectCache,
+  StorageV1Api,
+  type V1ControllerRevision,
   type V1Node,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
   type V1Pod,
   type V1StatefulSet,
+  type V1StorageClass,
 } from '@kubernetes/client-node'
 
 import {KubeUnreachableError} from '../../errors.js'
@@ -28,6 +31,8 @@ export interface Informers {
   volumes: SharedInformer<V1PersistentVolume>
   nodes: SharedInformer<V1Node>
   statefulSets: SharedInformer<V1StatefulSet>
+  revisions: SharedInformer<V1ControllerRevision>
+  storageClasses: SharedInformer<V1StorageClass>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -40,6 +45,7 @@ const START_TIMEOUT_MS = 10_000
 export function createInformers(kc: KubeConfig, log: (line: string) => void): Informers {
   const core = kc.makeApiClient(CoreV1Api)
   const apps = kc.makeApiClient(AppsV1Api)
+  const storage = kc.makeApiClient(StorageV1Api)
   const managed: ManagedInformer<KubernetesObject>[] = []
   const make = <T extends KubernetesObject>(path: string, list: () => Promise<KubernetesListObject<T>>): SharedInformer<T> => {
     const informer = new ManagedInformer<T>(kc, path, list, log)
@@ -52,6 +58,8 @@ export function createInformers(kc: KubeConfig, log: (line: string) => void): In
     volumes: make('/api/v1/persistentvolumes', () => core.listPersistentVolume()),
     nodes: make('/api/v1/nodes', () => core.listNode()),
     statefulSets: make('/apis/apps/v1/statefulsets', () => apps.listStatefulSetForAllNamespaces()),
+    revisions: make('/apis/apps/v1/controllerrevisions', () => apps.listControllerRevisionForAllNamespaces()),
+    storageClasses: make('/apis/storage.k8s.io/v1/storageclasses', () => storage.listStorageClass()),
     async start() {
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), START_TIMEOUT_MS)))

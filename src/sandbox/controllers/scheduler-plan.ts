@@ -1,11 +1,13 @@
-import type {V1Node, V1Pod, V1PodAffinityTerm} from '@kubernetes/client-node'
+import type {V1Node, V1PersistentVolumeClaim, V1Pod, V1PodAffinityTerm, V1StorageClass} from '@kubernetes/client-node'
 
+import {parseQuantity} from './quantity.js'
 import {labelSelectorMatches, nodeSelectorMatches, nodeSelectorTermsMatch} from './selectors.js'
+import {willProvision} from './volume-plan.js'
 
 /**
- * Picking a node for one pod, as kube-scheduler's default profile does for what the sandbox uses: filters
- * (NodeUnschedulable, NodeAffinity incl. nodeSelector, NodeResourcesFit for the pod count, InterPodAffinity
- * required terms both ways), then a score (preferred inter-pod (anti-)affinity, spreading a workload over
+ * Picking a node for one pod, as kube-scheduler's default profile does for what the sandbox uses: the
+ * VolumeBinding pre-filter (claims missing or unbound), filters (NodeUnschedulable, NodeAffinity incl. nodeSelector,
+ * NodeResourcesFit for the pod count and cpu/memory requests, InterPodAffinity required terms both ways), then a score (preferred inter-pod (anti-)affinity, spreading a workload over
  * zones and nodes, fewest pods) with the node name as a deterministic tie-break. A pod that fits nowhere gets
  * the FitError message kube-scheduler writes into its FailedScheduling event and PodScheduled condition.
  */
@@ -16,9 +18,9 @@ const DEFAULT_MAX_PODS = 110
 
 export type Placement = {node: string} | {unschedulable: string}
 
-/** Why a node was filtered out, and whether preemption could ever help (UnschedulableAndUnresolvable). */
+/** Why a node was filtered out (a plugin may give several reasons), and whether preemption could ever help (UnschedulableAndUnresolvable). */
 interface Rejection {
-  reason: string
+  reasons: string[]
   resolvable: boolean
 }
 
@@ -49,27 +51,46 @@ interface PlacedPod {
 
 function filter(pod: V1Pod, node: V1Node, podsOnNode: readonly V1Pod[], placed: PlacedPod[]): Rejection | undefined {
   const labels = node.metadata?.labels ?? {}
-  if (node.spec?.unschedulable) return {reason: 'node(s) were unschedulable', resolvable: false}
+  if (node.spec?.unschedulable) return {reasons: ['node(s) were unschedulable'], resolvable: false}
   const required = pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms
   if (!nodeSelectorMatches(pod.spec?.nodeSelector, labels) || (required && !nodeSelectorTermsMatch(required, node.metadata?.name ?? '', labels))) {
-    return {reason: "node(s) didn't match Pod's node affinity/selector", resolvable: false}
+    return {reasons: ["node(s) didn't match Pod's node affinity/selector"], resolvable: false}
   }
-  if (podsOnNode.length + 1 > maxPods(node)) return {reason: 'Too many pods', resolvable: true}
+  const shortfalls = resourceShortfalls(pod, node, podsOnNode)
+  if (shortfalls.length > 0) return {reasons: shortfalls, resolvable: true}
   const affinity = pod.spec?.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []
   if (!affinity.every((term) => affinitySatisfied(pod, term, labels, placed))) {
-    return {reason: "node(s) didn't match pod affinity rules", resolvable: false}
+    return {reasons: ["node(s) didn't match pod affinity rules"], resolvable: false}
   }
   const antiAffinity = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []
   if (antiAffinity.some((term) => matchingInDomain(pod, term, labels, placed).length > 0)) {
-    return {reason: "node(s) didn't match pod anti-affinity rules", resolvable: true}
+    return {reasons: ["node(s) didn't match pod anti-affinity rules"], resolvable: true}
   }
   const existingAntiAffinity = placed.some(({pod: existing, labels: existingNode}) =>
     (existing.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).some(
       (term) => sameDomain(term.topologyKey, existingNode, labels) && termSelects(existing, term, pod),
     ),
   )
-  if (existingAntiAffinity) return {reason: "node(s) didn't satisfy existing pods anti-affinity rules", resolvable: true}
+  if (existingAntiAffinity) return {reasons: ["node(s) didn't satisfy existing pods anti-affinity rules"], resolvable: true}
   return undefined
+}
+
+/** NodeResourcesFit's fitsRequest: the pod count, then each requested resource against what the node has left. */
+function resourceShortfalls(pod: V1Pod, node: V1Node, podsOnNode: readonly V1Pod[]): string[] {
+  const shortfalls = podsOnNode.length + 1 > maxPods(node) ? ['Too many pods'] : []
+  for (const resource of ['cpu', 'memory']) {
+    const wanted = requested(pod, resource)
+    if (wanted <= 0) continue
+    const allocatable = parseQuantity(node.status?.allocatable?.[resource] ?? node.status?.capacity?.[resource]) ?? 0
+    const used = podsOnNode.reduce((sum, other) => sum + requested(other, resource), 0)
+    if (wanted > allocatable - used) shortfalls.push(`Insufficient ${resource}`)
+  }
+  return shortfalls
+}
+
+/** The pod's request of a resource: the sum over its containers (the API server has filled requests in from limits). */
+function requested(pod: V1Pod, resource: string): number {
+  return (pod.spec?.containers ?? []).reduce((sum, c) => sum + (parseQuantity(c.resources?.requests?.[resource]) ?? 0), 0)
 }
 
 function maxPods(node: V1Node): number {
@@ -148,9 +169,40 @@ export function fitError(nodeCount: number, rejections: readonly Rejection[]): s
     for (const reason of reasons) counts.set(reason, (counts.get(reason) ?? 0) + 1)
     return [...counts].map(([reason, count]) => `${count} ${reason}`).sort()
   }
-  const filterSummary = histogram(rejections.map((r) => r.reason))
+  const filterSummary = histogram(rejections.flatMap((r) => r.reasons))
   const preemption = histogram(
     rejections.map((r) => (r.resolvable ? 'No preemption victims found for incoming pod' : 'Preemption is not helpful for scheduling')),
   )
   return `0/${nodeCount} nodes are available: ${filterSummary.join(', ')}. preemption: 0/${nodeCount} nodes are available: ${preemption.join(', ')}.`
+}
+
+/** The FitError of a pod its pre-filter turned away: every node gets the same unresolvable status. */
+export function preFilterFitError(nodeCount: number, message: string): string {
+  return `0/${nodeCount} nodes are available: ${message}. preemption: 0/${nodeCount} nodes are available: ${nodeCount} Preemption is not helpful for scheduling.`
+}
+
+export type ClaimsReadiness = {ready: true} | {waiting: true} | {unschedulable: string}
+
+/**
+ * VolumeBinding's PreFilter (GetPodVolumeClaims) for the pod's claims, all of Immediate binding here: a missing or
+ * deleted claim, or an unbound one nothing will bind, makes the pod unschedulable with the scheduler's words. One the
+ * sandbox's provisioner is about to bind is waited for silently, where a real scheduler may first report it unbound.
+ */
+export function claimsReadiness(
+  claimNames: readonly string[],
+  claims: (name: string) => V1PersistentVolumeClaim | undefined,
+  classes: readonly V1StorageClass[],
+): ClaimsReadiness {
+  let unbound = false
+  let waiting = false
+  for (const name of claimNames) {
+    const claim = claims(name)
+    if (!claim) return {unschedulable: `persistentvolumeclaim "${name}" not found`}
+    if (claim.metadata?.deletionTimestamp) return {unschedulable: `persistentvolumeclaim "${name}" is being deleted`}
+    if (claim.status?.phase === 'Bound') continue
+    if (willProvision(claim, classes)) waiting = true
+    else unbound = true
+  }
+  if (unbound) return {unschedulable: 'pod has unbound immediate PersistentVolumeClaims'}
+  return waiting ? {waiting: true} : {ready: true}
 }

@@ -3,7 +3,7 @@ import {CoreV1Api, type KubeConfig, type V1Pod} from '@kubernetes/client-node'
 import {EventRecorder, objectKey, splitKey, strategicMergePatch, tolerate} from './api.js'
 import type {Informers} from './informers.js'
 import {isFinished} from './pod-state.js'
-import {schedule} from './scheduler-plan.js'
+import {claimsReadiness, preFilterFitError, schedule} from './scheduler-plan.js'
 import {WorkQueue} from './workqueue.js'
 
 const SCHEDULER_NAME = 'default-scheduler'
@@ -11,8 +11,9 @@ const SCHEDULER_NAME = 'default-scheduler'
 /**
  * Binds pending pods to nodes through pods/binding, as kube-scheduler does. One pod at a time, so that each
  * decision sees the previous ones: a bound pod is "assumed" on its node until the watch shows the binding.
- * A pod waits (silently) until its claims are Bound; an unschedulable pod gets PodScheduled=False and a
- * FailedScheduling event, and is tried again whenever a pod goes away or a node changes.
+ * A pod waits (silently) while the provisioner binds its claims; an unschedulable pod (claims missing or unbound,
+ * no node that fits) gets PodScheduled=False and a FailedScheduling event, and is tried again whenever a pod goes
+ * away, a node changes or one of its claims does.
  */
 export class Scheduler {
   private readonly core: CoreV1Api
@@ -71,10 +72,14 @@ export class Scheduler {
       this.unschedulable.delete(key)
       return
     }
-    const claimsBound = claimNames(pod).every((claim) => this.informers.claims.get(claim, namespace)?.status?.phase === 'Bound')
-    if (!claimsBound) return
-
-    const placement = schedule(pod, this.informers.nodes.list(), this.podsByNode())
+    const nodes = this.informers.nodes.list()
+    const cached = (claim: string) => this.informers.claims.get(claim, namespace)
+    const uncached = claimNames(pod).filter((claim) => !cached(claim))
+    // The claims' watch may lag behind the pods' (the StatefulSet controller creates claims first): ask before calling one missing.
+    if (uncached.length > 0 && (await this.anyClaimExists(namespace, uncached))) return
+    const volumes = claimsReadiness(claimNames(pod), cached, this.informers.storageClasses.list())
+    if ('waiting' in volumes) return
+    const placement = 'unschedulable' in volumes ? {unschedulable: preFilterFitError(nodes.length, volumes.unschedulable)} : schedule(pod, nodes, this.podsByNode())
     if ('unschedulable' in placement) {
       this.unschedulable.add(key)
       await this.reportUnschedulable(pod, placement.unschedulable)
@@ -93,6 +98,11 @@ export class Scheduler {
       throw error
     }
     this.events.record({apiVersion: 'v1', kind: 'Pod', metadata: pod.metadata}, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${placement.node}`)
+  }
+
+  private async anyClaimExists(namespace: string, names: string[]): Promise<boolean> {
+    const found = await Promise.all(names.map((name) => tolerate([404], () => this.core.readNamespacedPersistentVolumeClaim({namespace, name}))))
+    return found.some(Boolean)
   }
 
   /** Pods that occupy a node: bound (or assumed) and not finished; terminating pods still hold their place. */

@@ -1,8 +1,8 @@
-import type {V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1StatefulSet, V1Volume} from '@kubernetes/client-node'
+import type {V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1PodTemplateSpec, V1StatefulSet, V1Volume} from '@kubernetes/client-node'
 
 /**
  * The identity a StatefulSet gives its pods and claims, after kubernetes pkg/controller/statefulset
- * (stateful_set_utils.go, history.HashControllerRevision): names, labels, ownerReferences, revisions.
+ * (stateful_set_utils.go): names, labels, ownerReferences.
  */
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name'
@@ -40,52 +40,14 @@ export function inOrdinalRange(set: V1StatefulSet, ordinal: number): boolean {
   return ordinal >= start && ordinal < start + desiredReplicas(set)
 }
 
-/**
- * `<set>-<hash>` where the hash covers the pod template, as ControllerRevision names do. The real hash runs
- * over Go's JSON encoding, so the values differ from a real cluster's; what matters is that any template
- * change gives a new revision and the same template always the same one, whether the object came from a
- * list (typed, Dates) or a watch (raw JSON).
- */
-export function revisionName(set: V1StatefulSet): string {
-  const data = canonicalJson({spec: {template: {...set.spec?.template, $patch: 'replace'}}})
-  const collisionCount = set.status?.collisionCount ?? 0
-  return `${set.metadata?.name}-${safeEncode(String(fnv32(data + String(collisionCount))))}`
-}
-
 export function revisionOf(pod: V1Pod): string | undefined {
   return pod.metadata?.labels?.[REVISION_LABEL]
 }
 
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonical(value))
-}
-
-function canonical(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString()
-  if (Array.isArray(value)) return value.map(canonical)
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return Object.fromEntries(entries.map(([k, v]) => [k, canonical(v)]))
-  }
-  return value
-}
-
-/** FNV-1 32-bit, the hash Go's hash/fnv.New32 computes. */
-function fnv32(text: string): number {
-  let hash = 0x811c9dc5
-  for (const byte of Buffer.from(text, 'utf8')) {
-    hash = Math.imul(hash, 0x01000193) >>> 0
-    hash = (hash ^ byte) >>> 0
-  }
-  return hash
-}
-
-/** k8s.io/apimachinery/pkg/util/rand.SafeEncodeString: no vowels, no look-alike characters. */
-function safeEncode(text: string): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789'
-  return [...text].map((c) => alphabet[c.charCodeAt(0) % alphabet.length]).join('')
+/** A revision as pods are made from it: the name they are labelled with, and its pod template. */
+export interface Revision {
+  name: string
+  template: V1PodTemplateSpec
 }
 
 export function setOwnerReference(set: V1StatefulSet, controller: boolean): V1OwnerReference {
@@ -98,9 +60,9 @@ export function setOwnerReference(set: V1StatefulSet, controller: boolean): V1Ow
   }
 }
 
-/** The pod for one ordinal, as newStatefulSetPod builds it: template, identity, storage, revision. */
-export function newPod(set: V1StatefulSet, ordinal: number, revision: string): V1Pod {
-  const template = structuredClone(set.spec?.template ?? {})
+/** The pod for one ordinal, as newStatefulSetPod builds it from a revision's template: identity, storage, revision label. */
+export function newPod(set: V1StatefulSet, ordinal: number, revision: Revision): V1Pod {
+  const template = structuredClone(revision.template)
   const name = podName(set, ordinal)
   const templates = set.spec?.volumeClaimTemplates ?? []
   const claimVolumes: V1Volume[] = templates.map((claim) => ({
@@ -114,7 +76,7 @@ export function newPod(set: V1StatefulSet, ordinal: number, revision: string): V
     metadata: {
       name,
       namespace: set.metadata?.namespace,
-      labels: {...template.metadata?.labels, [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ordinal), [REVISION_LABEL]: revision},
+      labels: {...template.metadata?.labels, [POD_NAME_LABEL]: name, [POD_INDEX_LABEL]: String(ordinal), [REVISION_LABEL]: revision.name},
       ...(template.metadata?.annotations ? {annotations: template.metadata.annotations} : {}),
       ...(template.metadata?.finalizers ? {finalizers: template.metadata.finalizers} : {}),
       ownerReferences: [setOwnerReference(set, true)],

@@ -11,7 +11,7 @@ import {
   newPod,
   ordinalOf,
   podName,
-  revisionName,
+  type Revision,
   revisionOf,
   startOrdinal,
 } from './statefulset-identity.js'
@@ -22,6 +22,8 @@ import {
  * pods and their claims, replace failed ones), then the condemned pods from the highest ordinal down, then a
  * rolling update from the highest ordinal down. OrderedReady ("monotonic") stops at the first pod that is not
  * Running and Ready; Parallel does everything at once. The actions of one plan are independent of each other.
+ * A missing pod is made at the update revision, or at the current one below a RollingUpdate partition
+ * (newVersionedStatefulSetPod); under OnDelete nothing is replaced, a deleted pod comes back at the update revision.
  */
 export type StatefulSetAction =
   | {kind: 'createPod'; pod: V1Pod; claims: V1PersistentVolumeClaim[]}
@@ -35,6 +37,12 @@ export interface StatefulSetPlanInput {
   pods: readonly V1Pod[]
   /** Claims in the set's namespace, by name. */
   claims: ReadonlyMap<string, V1PersistentVolumeClaim>
+  /** status.currentRevision's revision (the update revision when the set has none yet). */
+  current: Revision
+  /** The revision of the set's template. */
+  update: Revision
+  /** The collision count the update revision was named with. */
+  collisionCount: number
   now: number
 }
 
@@ -45,11 +53,9 @@ export interface StatefulSetPlan {
   requeueAfterMs?: number
 }
 
-export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput): StatefulSetPlan {
+export function planStatefulSet({set, pods, claims, current, update, collisionCount, now}: StatefulSetPlanInput): StatefulSetPlan {
   const name = set.metadata?.name
   const minReadySeconds = set.spec?.minReadySeconds ?? 0
-  const updateRevision = revisionName(set)
-  const currentRevision = set.status?.currentRevision || updateRevision
   const start = startOrdinal(set)
   const count = desiredReplicas(set)
   const monotonic = set.spec?.podManagementPolicy !== 'Parallel'
@@ -64,7 +70,7 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
   }
   condemned.sort((a, b) => ordinalOf(b.metadata?.name, name) - ordinalOf(a.metadata?.name, name))
 
-  const status = computeStatus(set, members, currentRevision, updateRevision, now)
+  const status = computeStatus(set, members, current.name, update.name, collisionCount, now)
   const actions: StatefulSetAction[] = []
   const requeueAfterMs = nextAvailability(members, minReadySeconds, now)
   const done = (): StatefulSetPlan => ({actions, status, ...(requeueAfterMs === undefined ? {} : {requeueAfterMs})})
@@ -101,8 +107,9 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
   for (let index = count - 1; index >= partition; index--) {
     const pod = replicas[index]
     if (!pod) return done()
-    if (revisionOf(pod) !== updateRevision && !isTerminating(pod)) {
+    if (revisionOf(pod) !== update.name && !isTerminating(pod)) {
       actions.push({kind: 'deletePod', pod, reason: 'update'})
+      status.currentReplicas = (status.currentReplicas ?? 0) - 1
       return done()
     }
     if (isUnavailable(pod, minReadySeconds, now)) return done()
@@ -123,7 +130,7 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
         return true
       }
       const missing = wanted.filter((claim) => !claims.has(claim.metadata!.name!))
-      actions.push({kind: 'createPod', pod: newPod(set, ordinal, updateRevision), claims: missing})
+      actions.push({kind: 'createPod', pod: newPod(set, ordinal, revisionFor(ordinal)), claims: missing})
       return true
     }
     if (isPending(pod)) {
@@ -133,6 +140,15 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
     if (isTerminating(pod) || !isRunningAndReady(pod) || !isAvailable(pod, minReadySeconds, now)) return true
     actions.push(...ownersFor(pod, true))
     return false
+  }
+
+  function revisionFor(ordinal: number): Revision {
+    const strategy = set.spec?.updateStrategy
+    // The Go condition reads `A && B || C`: a partition keeps ordinals below it current whatever the type says.
+    const belowCurrent = strategy?.rollingUpdate
+      ? ordinal < start + (strategy.rollingUpdate.partition ?? 0)
+      : strategy?.type === 'RollingUpdate' && ordinal < start + (set.status?.currentReplicas ?? 0)
+    return belowCurrent ? current : update
   }
 
   function ownersFor(pod: V1Pod, podInRange: boolean): StatefulSetAction[] {
@@ -145,8 +161,12 @@ export function planStatefulSet({set, pods, claims, now}: StatefulSetPlanInput):
   }
 }
 
-/** computeReplicaStatus + completeRollingUpdate; every pod listed exists, so every pod counts as created. */
-function computeStatus(set: V1StatefulSet, pods: V1Pod[], currentRevision: string, updateRevision: string, now: number): V1StatefulSetStatus {
+/**
+ * computeReplicaStatus + completeRollingUpdate; every pod listed exists, so every pod counts as created. As in
+ * Kubernetes up to 1.35 (the sandbox answers as 1.32), only RollingUpdate ever makes the update revision current:
+ * under OnDelete status.currentRevision stays where it was (kubernetes#73492, changed in 1.36 by #136833).
+ */
+function computeStatus(set: V1StatefulSet, pods: V1Pod[], currentRevision: string, updateRevision: string, collisionCount: number, now: number): V1StatefulSetStatus {
   const minReadySeconds = set.spec?.minReadySeconds ?? 0
   const status = {
     observedGeneration: set.metadata?.generation,
@@ -157,10 +177,11 @@ function computeStatus(set: V1StatefulSet, pods: V1Pod[], currentRevision: strin
     updatedReplicas: pods.filter((pod) => !isTerminating(pod) && revisionOf(pod) === updateRevision).length,
     currentRevision,
     updateRevision,
-    collisionCount: set.status?.collisionCount ?? 0,
+    collisionCount,
   }
-  const rollingUpdate = (set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
-  if (rollingUpdate && status.updatedReplicas === status.replicas && status.readyReplicas === status.replicas) {
+  const replicas = desiredReplicas(set)
+  const rollingUpdate = set.spec?.updateStrategy?.type === 'RollingUpdate'
+  if (rollingUpdate && status.updatedReplicas === replicas && status.readyReplicas === replicas && status.replicas === replicas) {
     status.currentReplicas = status.updatedReplicas
     status.currentRevision = updateRevision
   }

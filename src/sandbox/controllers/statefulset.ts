@@ -1,14 +1,26 @@
-import {AppsV1Api, CoreV1Api, type KubeConfig, type V1PersistentVolumeClaim, type V1Pod, type V1StatefulSet} from '@kubernetes/client-node'
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1ControllerRevision,
+  type V1PersistentVolumeClaim,
+  type V1Pod,
+  type V1StatefulSet,
+} from '@kubernetes/client-node'
 
-import {apiCode, EventRecorder, mergePatch, objectKey, splitKey, tolerate} from './api.js'
+import {apiCode, EventRecorder, mergePatch, objectKey, splitKey, strategicMergePatch, tolerate} from './api.js'
+import {equalRevision, sortRevisions} from './controller-history.js'
 import type {Informers} from './informers.js'
-import {ordinalOf} from './statefulset-identity.js'
+import {labelSelectorMatches} from './selectors.js'
+import {ordinalOf, setOwnerReference} from './statefulset-identity.js'
 import {planStatefulSet, type StatefulSetAction, statusMatches} from './statefulset-plan.js'
+import {asRevision, chooseUpdateRevision, currentRevisionOf, renamedForCollision, revisionsToPrune, type UpdateRevisionStep} from './statefulset-revisions.js'
 import {WorkQueue} from './workqueue.js'
 
 /**
- * The StatefulSet controller: watches StatefulSets, their pods and claims, and brings each set one sync
- * closer to its spec (planStatefulSet), then records the status through the /status subresource.
+ * The StatefulSet controller: watches StatefulSets, their pods, claims and ControllerRevisions, keeps a revision per
+ * template (named and hashed as kube-controller-manager names them), brings each set one sync closer to its spec
+ * (planStatefulSet), records the status through the /status subresource and prunes old revisions.
  */
 export class StatefulSetController {
   private readonly core: CoreV1Api
@@ -65,7 +77,13 @@ export class StatefulSetController {
       .list(namespace)
       .filter((pod) => pod.metadata?.ownerReferences?.some((ref) => ref.controller && ref.uid === uid))
     const claims = new Map(this.informers.claims.list(namespace).map((claim) => [claim.metadata?.name ?? '', claim]))
-    const plan = planStatefulSet({set, pods, claims, now: Date.now()})
+    const deleting = Boolean(set.metadata?.deletionTimestamp)
+    const revisions = sortRevisions(this.revisionsOf(set))
+    if (!deleting) await this.adoptOrphans(set, revisions)
+    const step = chooseUpdateRevision(set, revisions)
+    const {update, collisionCount} = deleting ? {update: step.revision, collisionCount: set.status?.collisionCount ?? 0} : await this.realise(set, step)
+    const current = currentRevisionOf(set, revisions) ?? update
+    const plan = planStatefulSet({set, pods, claims, current: asRevision(current), update: asRevision(update), collisionCount, now: Date.now()})
     // Claims must carry their new owners before a condemned pod goes, or the garbage collector misses them
     // (fixPodClaim runs before processCondemned in the real controller).
     const owners = plan.actions.filter((action) => action.kind === 'setClaimOwners')
@@ -80,7 +98,75 @@ export class StatefulSetController {
     }
     const failed = results.find((result) => result.status === 'rejected')
     if (failed) throw failed.reason
+    if (!deleting) await this.truncateHistory(set, revisions, {current: current.metadata?.name ?? '', update: update.metadata?.name ?? '', pods})
     return plan.requeueAfterMs
+  }
+
+  /** ListControllerRevisions: revisions the selector matches that the set controls, or that nothing controls yet. */
+  private revisionsOf(set: V1StatefulSet): V1ControllerRevision[] {
+    return this.informers.revisions.list(set.metadata?.namespace).filter((revision) => {
+      const controller = revision.metadata?.ownerReferences?.find((ref) => ref.controller)
+      return labelSelectorMatches(set.spec?.selector, revision.metadata?.labels) && (!controller || controller.uid === set.metadata?.uid)
+    })
+  }
+
+  /** AdoptOrphanRevisions: a revision left by a deleted set of the same selector becomes this set's (uid precondition). */
+  private async adoptOrphans(set: V1StatefulSet, revisions: V1ControllerRevision[]): Promise<void> {
+    for (const [index, revision] of revisions.entries()) {
+      if (revision.metadata?.ownerReferences?.some((ref) => ref.controller)) continue
+      const adopted = await tolerate([404, 409], () =>
+        this.apps.patchNamespacedControllerRevision(
+          {
+            namespace: revision.metadata?.namespace ?? '',
+            name: revision.metadata?.name ?? '',
+            body: {metadata: {ownerReferences: [setOwnerReference(set, true)], uid: revision.metadata?.uid}},
+          },
+          strategicMergePatch,
+        ),
+      )
+      if (adopted) revisions[index] = adopted
+    }
+  }
+
+  /**
+   * Makes the update revision exist: as it is, renumbered as the latest (a rollback to an earlier template), or
+   * created. A name taken by a revision with other data is a hash collision: the collision count goes up and the
+   * name changes (CreateControllerRevision).
+   */
+  private async realise(set: V1StatefulSet, step: UpdateRevisionStep): Promise<{update: V1ControllerRevision; collisionCount: number}> {
+    let collisionCount = set.status?.collisionCount ?? 0
+    const namespace = set.metadata?.namespace ?? ''
+    switch (step.kind) {
+      case 'keep':
+        return {update: step.revision, collisionCount}
+      case 'renumber': {
+        const name = step.revision.metadata?.name ?? ''
+        const update = await this.apps.patchNamespacedControllerRevision({namespace, name, body: {revision: step.to}}, mergePatch)
+        return {update, collisionCount}
+      }
+      case 'create': {
+        let candidate = step.revision
+        for (;;) {
+          try {
+            return {update: await this.apps.createNamespacedControllerRevision({namespace, body: candidate}), collisionCount}
+          } catch (error) {
+            if (apiCode(error) !== 409) throw error
+          }
+          const existing = await this.apps.readNamespacedControllerRevision({namespace, name: candidate.metadata?.name ?? ''})
+          if (equalRevision(existing, candidate)) return {update: existing, collisionCount}
+          collisionCount += 1
+          candidate = renamedForCollision(set, candidate, collisionCount)
+        }
+      }
+    }
+  }
+
+  private async truncateHistory(set: V1StatefulSet, revisions: V1ControllerRevision[], live: Parameters<typeof revisionsToPrune>[2]): Promise<void> {
+    await Promise.all(
+      revisionsToPrune(set, revisions, live).map((revision) =>
+        tolerate([404], () => this.apps.deleteNamespacedControllerRevision({namespace: revision.metadata?.namespace ?? '', name: revision.metadata?.name ?? ''})),
+      ),
+    )
   }
 
   private async act(set: V1StatefulSet, action: StatefulSetAction): Promise<void> {

@@ -1,6 +1,8 @@
 import {isAbsolute, join, relative, resolve} from 'node:path'
 
-import type {V1PersistentVolume, V1PersistentVolumeClaim} from '@kubernetes/client-node'
+import type {V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass} from '@kubernetes/client-node'
+
+import {DEFAULT_CLASS_ANNOTATION, newestDefaultClass} from '../storage-class.js'
 
 /**
  * What the sandbox's hostPath provisioner and the PV controller's binder write, after the real flow: the
@@ -14,7 +16,60 @@ export function volumeNameFor(claim: V1PersistentVolumeClaim): string {
   return `pvc-${claim.metadata?.uid}`
 }
 
-export function provisionedVolume(claim: V1PersistentVolumeClaim, volumeRoot: string): V1PersistentVolume {
+/** The class the provisioner installs, as kind's local-path provisioner brings `standard`: the cluster's default. */
+export const defaultStorageClass: V1StorageClass = {
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: {name: DEFAULT_STORAGE_CLASS, annotations: {[DEFAULT_CLASS_ANNOTATION]: 'true'}},
+  provisioner: PROVISIONER,
+  reclaimPolicy: 'Delete',
+  volumeBindingMode: 'Immediate',
+}
+
+/** A Warning or Normal event the PV controller records on a claim it cannot provision. */
+export interface ClaimEvent {
+  type: 'Normal' | 'Warning'
+  reason: string
+  message: string
+}
+
+/** What the PV controller does for an unbound claim that names no volume (syncUnboundClaim, provisionClaimOperation). */
+export type ClaimStep =
+  | {kind: 'assignDefaultClass'; className: string}
+  | {kind: 'provision'; storageClass: V1StorageClass}
+  | {kind: 'wait'; event: ClaimEvent}
+
+export function claimStep(claim: V1PersistentVolumeClaim, classes: readonly V1StorageClass[]): ClaimStep {
+  const className = claim.spec?.storageClassName
+  if (className === undefined || className === null) {
+    // RetroactiveDefaultStorageClass: a class made default after the claim was created is given to it now.
+    const chosen = newestDefaultClass(classes)
+    if (chosen) return {kind: 'assignDefaultClass', className: chosen.metadata?.name ?? ''}
+  }
+  if (!className) return {kind: 'wait', event: {type: 'Normal', reason: 'FailedBinding', message: 'no persistent volumes available for this claim and no storage class is set'}}
+  const storageClass = classes.find((sc) => sc.metadata?.name === className)
+  if (!storageClass) return {kind: 'wait', event: {type: 'Warning', reason: 'ProvisioningFailed', message: `storageclass.storage.k8s.io "${className}" not found`}}
+  if (storageClass.provisioner !== PROVISIONER) {
+    return {
+      kind: 'wait',
+      event: {
+        type: 'Normal',
+        reason: 'ExternalProvisioning',
+        message: `Waiting for a volume to be created either by the external provisioner '${storageClass.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      },
+    }
+  }
+  return {kind: 'provision', storageClass}
+}
+
+/** True when the sandbox's provisioner will bind this claim by itself (so a pod waiting for it is not unschedulable). */
+export function willProvision(claim: V1PersistentVolumeClaim, classes: readonly V1StorageClass[]): boolean {
+  const step = claimStep(claim, classes)
+  if (step.kind === 'assignDefaultClass') return willProvision({...claim, spec: {...claim.spec, storageClassName: step.className}}, classes)
+  return step.kind === 'provision'
+}
+
+export function provisionedVolume(claim: V1PersistentVolumeClaim, storageClass: V1StorageClass, volumeRoot: string): V1PersistentVolume {
   const name = volumeNameFor(claim)
   return {
     apiVersion: 'v1',
@@ -24,8 +79,8 @@ export function provisionedVolume(claim: V1PersistentVolumeClaim, volumeRoot: st
       capacity: {storage: claim.spec?.resources?.requests?.storage ?? '1Gi'},
       accessModes: claim.spec?.accessModes?.length ? claim.spec.accessModes : ['ReadWriteOnce'],
       volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
-      persistentVolumeReclaimPolicy: 'Delete',
-      storageClassName: claim.spec?.storageClassName || DEFAULT_STORAGE_CLASS,
+      persistentVolumeReclaimPolicy: storageClass.reclaimPolicy ?? 'Delete',
+      storageClassName: storageClass.metadata?.name,
       hostPath: {path: join(volumeRoot, name), type: 'DirectoryOrCreate'},
       claimRef: {
         apiVersion: 'v1',

@@ -1,24 +1,40 @@
 import {mkdir, rm} from 'node:fs/promises'
 
-import {CoreV1Api, type KubeConfig, type V1PersistentVolume, type V1PersistentVolumeClaim} from '@kubernetes/client-node'
+import {CoreV1Api, type KubeConfig, StorageV1Api, type V1PersistentVolume, type V1PersistentVolumeClaim} from '@kubernetes/client-node'
 
 import {apiCode, EventRecorder, mergePatch, objectKey, splitKey, tolerate} from './api.js'
 import type {Informers} from './informers.js'
-import {claimBindingPatch, claimBoundStatus, ownedFolder, PROVISIONER, provisionedVolume, volumeBelongsTo, volumeNameFor} from './volume-plan.js'
+import {
+  claimBindingPatch,
+  claimBoundStatus,
+  type ClaimEvent,
+  claimStep,
+  defaultStorageClass,
+  ownedFolder,
+  PROVISIONER,
+  provisionedVolume,
+  volumeBelongsTo,
+  volumeNameFor,
+} from './volume-plan.js'
 import {WorkQueue} from './workqueue.js'
 
 const CLAIM = 'claim:'
 const VOLUME = 'volume:'
 
 /**
- * The volume provisioner and binder the sandbox needs because nothing else provisions PVs: every Pending
- * claim gets a hostPath PV under volumeRoot, both are bound as the PV controller binds them, and a PV whose
- * claim is gone is reclaimed (Delete: folder and PV removed; Retain: marked Released).
+ * The volume provisioner and binder the sandbox needs because nothing else provisions PVs. It installs the default
+ * StorageClass `standard`; a Pending claim of a class whose provisioner is this one gets a hostPath PV under
+ * volumeRoot, both are bound as the PV controller binds them, and a PV whose claim is gone is reclaimed (Delete:
+ * folder and PV removed; Retain: marked Released). A claim it cannot provision stays Pending with the PV
+ * controller's event (a class that does not exist, another provisioner's class, no class at all).
  */
 export class VolumeController {
   private readonly core: CoreV1Api
+  private readonly storage: StorageV1Api
   private readonly events: EventRecorder
   private readonly queue: WorkQueue
+  /** Events already recorded, by claim uid, reason and message: the PV controller repeats them, once is enough here. */
+  private readonly recorded = new Set<string>()
 
   constructor(
     kc: KubeConfig,
@@ -27,6 +43,7 @@ export class VolumeController {
     private readonly log: (line: string) => void,
   ) {
     this.core = kc.makeApiClient(CoreV1Api)
+    this.storage = kc.makeApiClient(StorageV1Api)
     this.events = new EventRecorder(this.core, 'persistentvolume-controller', log)
     this.queue = new WorkQueue((key) => (key.startsWith(CLAIM) ? this.syncClaim(key.slice(CLAIM.length)) : this.syncVolume(key.slice(VOLUME.length))), {
       concurrency: 4,
@@ -40,6 +57,14 @@ export class VolumeController {
       const ref = volume.spec?.claimRef
       if (ref?.name) this.queue.add(`${CLAIM}${ref.namespace}/${ref.name}`)
     })
+    informers.storageClasses.on('change', () => {
+      for (const claim of informers.claims.list()) if (claim.status?.phase !== 'Bound') this.queue.add(CLAIM + objectKey(claim.metadata))
+    })
+  }
+
+  /** Creates the default StorageClass unless it exists (a user may have changed it). */
+  async installStorageClass(): Promise<void> {
+    await tolerate([409], () => this.storage.createStorageClass({body: defaultStorageClass}))
   }
 
   async stop(): Promise<void> {
@@ -48,6 +73,7 @@ export class VolumeController {
   }
 
   private onClaimDeleted(claim: V1PersistentVolumeClaim): void {
+    for (const key of this.recorded) if (key.startsWith(`${claim.metadata?.uid}|`)) this.recorded.delete(key)
     for (const volume of this.informers.volumes.list()) {
       if (volume.metadata?.name === claim.spec?.volumeName || volumeBelongsTo(volume, claim)) this.queue.add(VOLUME + volume.metadata?.name)
     }
@@ -71,11 +97,24 @@ export class VolumeController {
     await this.core.patchNamespacedPersistentVolumeClaimStatus({namespace, name, body: claimBoundStatus(volume)}, mergePatch)
   }
 
-  /** The volume provisioned for this claim, provisioning it now when there is none yet. */
-  private async volumeFor(claim: V1PersistentVolumeClaim): Promise<V1PersistentVolume> {
+  /**
+   * The volume provisioned for this claim, provisioning it now when there is none yet and its class is this
+   * provisioner's; undefined while the claim waits (its event says why) or was just given the default class.
+   */
+  private async volumeFor(claim: V1PersistentVolumeClaim): Promise<V1PersistentVolume | undefined> {
     const existing = this.informers.volumes.list().find((volume) => volumeBelongsTo(volume, claim))
     if (existing) return existing
-    const volume = provisionedVolume(claim, this.volumeRoot)
+    const step = claimStep(claim, this.informers.storageClasses.list())
+    const {namespace = '', name = ''} = claim.metadata ?? {}
+    switch (step.kind) {
+      case 'assignDefaultClass':
+        await this.core.patchNamespacedPersistentVolumeClaim({namespace, name, body: {spec: {storageClassName: step.className}}}, mergePatch)
+        return undefined
+      case 'wait':
+        this.recordOnce(claim, step.event)
+        return undefined
+    }
+    const volume = provisionedVolume(claim, step.storageClass, this.volumeRoot)
     await mkdir(volume.spec!.hostPath!.path, {recursive: true})
     const created = await tolerate([409], () => this.core.createPersistentVolume({body: volume}))
     if (!created) return this.core.readPersistentVolume({name: volumeNameFor(claim)})
@@ -86,6 +125,13 @@ export class VolumeController {
       `Successfully provisioned volume ${created.metadata?.name} using ${PROVISIONER}`,
     )
     return created
+  }
+
+  private recordOnce(claim: V1PersistentVolumeClaim, event: ClaimEvent): void {
+    const key = `${claim.metadata?.uid}|${event.reason}|${event.message}`
+    if (this.recorded.has(key)) return
+    this.recorded.add(key)
+    this.events.record({apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: claim.metadata}, event.type, event.reason, event.message)
   }
 
   private async syncVolume(name: string): Promise<void> {

@@ -1,9 +1,11 @@
 import {accessSync, constants} from 'node:fs'
 import {delimiter, join, posix} from 'node:path'
 
+export type ServerName = 'redis-server' | 'valkey-server'
+
 /** What the sandbox runs for a container: always a redis-compatible server and its arguments. */
 export type ServerCommand =
-  | {runnable: true; server: 'redis-server' | 'valkey-server'; args: string[]}
+  | {runnable: true; server: ServerName; args: string[]}
   | {runnable: false; message: string}
 
 interface ContainerLike {
@@ -17,14 +19,14 @@ const SERVERS = new Set(['redis-server', 'valkey-server'])
 
 /**
  * Resolves a container's process the way a container runtime would: command replaces the image's
- * entrypoint, args alone go to the entrypoint. For redis and valkey images the entrypoint behaves like the
- * official docker-entrypoint.sh: arguments that start with `-` or end in `.conf` are given to the server,
- * and no arguments at all run the server bare.
+ * entrypoint, args alone go to the entrypoint. For server images (redis* and valkey*, or whatever the image map
+ * says: `entrypoint`) the entrypoint behaves like the official docker-entrypoint.sh: arguments that start with
+ * `-` or end in `.conf` are given to the server, and no arguments at all run the server bare.
  */
-export function resolveServerCommand(container: ContainerLike): ServerCommand {
+export function resolveServerCommand(container: ContainerLike, entrypoint = serverOfImage(container.image)): ServerCommand {
   const command = container.command ?? []
   const args = container.args ?? []
-  const imageServer = serverOfImage(container.image)
+  const imageServer = entrypoint
   let argv: string[]
   if (command.length > 0) argv = [...command, ...args]
   else if (args.length > 0 && imageServer && (args[0].startsWith('-') || args[0].endsWith('.conf'))) argv = [imageServer, ...args]
@@ -34,7 +36,7 @@ export function resolveServerCommand(container: ContainerLike): ServerCommand {
     return notRunnable(container, `image "${container.image ?? ''}" has no known redis-server entrypoint and the container sets no command`)
   }
   const server = posix.basename(argv[0])
-  if (SERVERS.has(server)) return {runnable: true, server: server as 'redis-server' | 'valkey-server', args: argv.slice(1)}
+  if (SERVERS.has(server)) return {runnable: true, server: server as ServerName, args: argv.slice(1)}
   return notRunnable(container, `it would run "${argv[0]}"`)
 }
 
@@ -45,8 +47,8 @@ function notRunnable(container: ContainerLike, why: string): ServerCommand {
   }
 }
 
-/** The server an image starts by default: redis-server for redis* images, valkey-server for valkey*. */
-function serverOfImage(image: string | undefined): 'redis-server' | 'valkey-server' | undefined {
+/** The server an image starts by default: redis-server for redis* images, valkey-server for valkey*, whatever the registry and tag. */
+export function serverOfImage(image: string | undefined): ServerName | undefined {
   const repository = (image ?? '').split('@')[0].split('/').pop() ?? ''
   const name = repository.split(':')[0]
   if (name.startsWith('redis')) return 'redis-server'
@@ -58,7 +60,7 @@ function serverOfImage(image: string | undefined): 'redis-server' | 'valkey-serv
  * The host binary for a server: the configured path, else the named server on PATH, else the other one
  * (valkey-server speaks the same protocol and options as redis-server 7). Undefined when neither exists.
  */
-export function findServerBinary(server: 'redis-server' | 'valkey-server', configured?: string, path = process.env.PATH ?? ''): string | undefined {
+export function findServerBinary(server: ServerName, configured?: string, path = process.env.PATH ?? ''): string | undefined {
   if (configured) return isExecutable(configured) ? configured : undefined
   const other = server === 'redis-server' ? 'valkey-server' : 'redis-server'
   for (const name of [server, other]) {
@@ -69,7 +71,12 @@ export function findServerBinary(server: 'redis-server' | 'valkey-server', confi
   return undefined
 }
 
-function isExecutable(file: string): boolean {
+/** The server a binary is, by its name. */
+export function serverOfBinary(binary: string): ServerName {
+  return posix.basename(binary).includes('valkey') ? 'valkey-server' : 'redis-server'
+}
+
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK)
     return true

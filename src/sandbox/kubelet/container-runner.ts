@@ -1,5 +1,7 @@
 import type {V1Container} from '@kubernetes/client-node'
 
+import {backOffMs, goDuration} from './backoff.js'
+import type {Pull} from './images.js'
 import type {LaunchPlan} from './launch.js'
 import type {ContainerView} from './pod-status.js'
 import {probeSpec, runProbe, type ProbeSpec} from './probe.js'
@@ -8,24 +10,30 @@ import {type Exit, type ServerProcess, startServer} from './process.js'
 /** What a container's runner needs from its pod. */
 export interface RunnerHost {
   podIp: string
+  /** The pod as the kubelet names it in messages (format.Pod): `name_namespace(uid)`. */
+  podRef: string
   restartPolicy: 'Always' | 'OnFailure' | 'Never'
   signal: AbortSignal
-  /** Sets up volumes and plans the launch; undefined when the pod was failed for good meanwhile. */
-  plan(container: V1Container): Promise<LaunchPlan | 'retry' | undefined>
+  /** Finds the server binary the container's image stands for (the pod is failed when its server is not installed). */
+  pull(container: V1Container): Promise<Pull>
+  /** Sets up volumes and plans the launch of a binary; undefined when the pod was failed for good meanwhile. */
+  plan(container: V1Container, binary: string): Promise<LaunchPlan | 'retry' | undefined>
   changed(): void
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void
+  /** An event about the pod, or about one of its containers when `container` is named (fieldPath). */
+  event(type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void
 }
 
 const FAST_POLL_MS = 50
 const RETRY_PREPARE_MS = 1000
-const MAX_BACKOFF_MS = 5000
+/** How long a failed pull shows as ErrImagePull before the next pod sync finds it backing off. */
+const PULL_SYNC_MS = 250
 /** A container that ran this long before exiting is not crash-looping: its backoff starts over. */
 const STABLE_RUN_MS = 10_000
 const LIVENESS_KILL_GRACE_MS = 5000
 
 /**
- * One container's life: start its server, probe it, restart it in place when it exits (as restartPolicy says,
- * with a short crash-loop backoff), until the pod stops it.
+ * One container's life: pull its image (with the image back-off), start its server, probe it, restart it in place
+ * when it exits (as restartPolicy says, with the crash-loop back-off), until the pod stops it.
  */
 export class ContainerRunner {
   readonly view: ContainerView
@@ -77,7 +85,9 @@ export class ContainerRunner {
   private async run(): Promise<void> {
     let crashes = 0
     while (!this.host.signal.aborted) {
-      const plan = await this.host.plan(this.container)
+      const binary = await this.pulled()
+      if (binary === undefined) return
+      const plan = await this.host.plan(this.container, binary)
       if (plan === undefined || this.host.signal.aborted) return
       if (plan === 'retry' || !plan.ok) {
         if (plan !== 'retry') this.setWaiting('CreateContainerConfigError', plan.message)
@@ -97,7 +107,7 @@ export class ContainerRunner {
       this.view.containerId = `sandbox://${process.pid}`
       this.view.state = {kind: 'running', startedAt}
       this.host.changed()
-      this.host.event('Normal', 'Started', `Started container ${this.container.name} (pid ${process.pid})`)
+      this.host.event('Normal', 'Started', `Started container ${this.container.name} (pid ${process.pid})`, this.container.name)
       this.watchHealth(process, plan.port)
       const exit = await process.exited
       this.process = undefined
@@ -110,19 +120,54 @@ export class ContainerRunner {
         return
       }
       crashes = finishedAt.getTime() - startedAt.getTime() > STABLE_RUN_MS ? 0 : crashes
-      const delay = crashes === 0 ? 0 : Math.min(500 * 2 ** (crashes - 1), MAX_BACKOFF_MS)
+      // As doBackOff: the first restart is immediate, each further one waits the next back-off.
+      const delay = crashes === 0 ? 0 : backOffMs(crashes)
       crashes += 1
       this.view.lastTerminated = {...terminated, containerId: this.view.containerId}
       if (delay > 0) {
-        const message = `back-off ${delay}ms restarting failed container=${this.container.name}`
-        this.view.state = {kind: 'waiting', reason: 'CrashLoopBackOff', message}
-        this.host.event('Warning', 'BackOff', message)
+        const name = this.container.name
+        this.view.state = {kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${goDuration(delay)} restarting failed container=${name} pod=${this.host.podRef}`}
+        this.host.event('Warning', 'BackOff', `Back-off restarting failed container ${name} in pod ${this.host.podRef}`, name)
       } else {
         this.view.state = terminated
       }
       this.host.changed()
       await this.pause(delay)
     }
+  }
+
+  /**
+   * EnsureImageExists, until the image is there: each failed pull shows ErrImagePull with the runtime's error, then
+   * ImagePullBackOff until the back-off has passed, with the events a kubelet records. Undefined when the pod stops.
+   */
+  private async pulled(): Promise<string | undefined> {
+    const {name, image = ''} = this.container
+    for (let failures = 1; !this.host.signal.aborted; failures++) {
+      const pull = await this.host.pull(this.container)
+      if (pull.ok) return pull.binary
+      if (!pull.notFound || this.host.signal.aborted) return undefined
+      if (this.container.imagePullPolicy === 'Never') {
+        const message = `Container image "${image}" is not present with pull policy of Never`
+        this.host.event('Warning', 'ErrImageNeverPull', message, name)
+        this.host.event('Warning', 'Failed', 'Error: ErrImageNeverPull', name)
+        this.setWaiting('ErrImageNeverPull', message)
+        await this.pause(backOffMs(failures))
+        continue
+      }
+      this.host.event('Normal', 'Pulling', `Pulling image "${image}"`, name)
+      this.host.event('Warning', 'Failed', `Failed to pull image "${image}": ${pull.message}`, name)
+      this.host.event('Warning', 'Failed', 'Error: ErrImagePull', name)
+      this.setWaiting('ErrImagePull', pull.message)
+      const backOff = backOffMs(failures)
+      await this.pause(Math.min(PULL_SYNC_MS, backOff))
+      if (this.host.signal.aborted) return undefined
+      const message = `Back-off pulling image "${image}"`
+      this.host.event('Normal', 'BackOff', message, name)
+      this.host.event('Warning', 'Failed', 'Error: ImagePullBackOff', name)
+      this.setWaiting('ImagePullBackOff', message)
+      await this.pause(backOff - PULL_SYNC_MS)
+    }
+    return undefined
   }
 
   private setWaiting(reason: string, message: string): void {
@@ -154,7 +199,7 @@ export class ContainerRunner {
     const liveness = probeSpec(this.container.livenessProbe, this.container, port)
     void this.poll(process, liveness, false, (ok, failures) => {
       if (!ok && failures === liveness.failureThreshold) {
-        this.host.event('Warning', 'Unhealthy', `Liveness probe failed ${failures} times; restarting container ${this.container.name}`)
+        this.host.event('Warning', 'Unhealthy', `Liveness probe failed ${failures} times; restarting container ${this.container.name}`, this.container.name)
         void this.kill(LIVENESS_KILL_GRACE_MS)
       }
       return ok

@@ -3,6 +3,7 @@ import {mkdir, readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {UsageError} from '../../errors.js'
+import {readImageMap} from './images.js'
 import {IpAllocator} from './ip-allocator.js'
 import {DEFAULT_POD_IP_RANGE, type IpRange, nodeAddresses, parseIpRange, podAddresses} from './ip-range.js'
 import {KubeletApi} from './kube-api.js'
@@ -19,6 +20,8 @@ export interface KubeletOptions {
   stateDir: string
   /** Default: redis-server (else valkey-server) found on PATH. */
   redisServerPath?: string
+  /** `IMAGE=PATH` lines naming the server binary an image stands for (read at every pull); see images.ts. */
+  imageMapFile?: string
   /**
    * Where pod IPs come from, inside 127.0.0.0/8; default 127.64.0.0/12. Kubelets sharing a machine need distinct
    * ranges. In a /23 or wider range the last /24 is kept for the nodes' own addresses.
@@ -93,6 +96,7 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
   await heartbeat()
   const heartbeats = setInterval(() => void heartbeat(), HEARTBEAT_MS)
 
+  const imageMap = () => readImageMap(options.imageMapFile, log)
   let stopping = false
   const onPod = (nodeName: string) => (pod: V1Pod) => {
     const uid = pod.metadata?.uid
@@ -102,7 +106,7 @@ export async function startKubelet(kc: KubeConfig, options: KubeletOptions): Pro
       for (const other of workers.values()) {
         if (other.name === `${pod.metadata?.namespace}/${pod.metadata?.name}`) void forget(other)
       }
-      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: nodeIps[options.nodeNames.indexOf(nodeName)], podsDir, redisServerPath: options.redisServerPath, log})
+      worker = new PodWorker(pod, {api, allocator, nodeName, hostIp: nodeIps[options.nodeNames.indexOf(nodeName)], podsDir, redisServerPath: options.redisServerPath, imageMap, log})
       workers.set(uid, worker)
     }
     void worker.update(pod)

@@ -13,12 +13,15 @@ import {randomBytes} from 'node:crypto'
 import {join} from 'node:path'
 
 const strategicMerge = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
 export const isStatus = (error: unknown, code: number): boolean => error instanceof ApiException && error.code === code
 
 /** The Kubernetes API calls a kubelet makes, and nothing else: it never touches an API server's memory. */
 export class KubeletApi {
   private readonly core: CoreV1Api
+  /** Events recorded, by pod uid, container, type, reason and message: a repeat counts up the same Event. */
+  private readonly recorded = new Map<string, {name: string; count: number}>()
 
   constructor(
     kc: KubeConfig,
@@ -50,13 +53,31 @@ export class KubeletApi {
     }
   }
 
+  /**
+   * Records an event as client-go's recorder does: a repeat of the same event (same object, container, type, reason
+   * and message) counts up the Event already written and moves its lastTimestamp, as `kubectl describe` shows
+   * with "(x4 over 94s)".
+   */
   async recordEvent(pod: V1Pod, nodeName: string, type: 'Normal' | 'Warning', reason: string, message: string, container?: string): Promise<void> {
     const now = new Date()
     const namespace = pod.metadata!.namespace!
+    const key = [pod.metadata!.uid, container ?? '', type, reason, message].join('|')
+    const seen = this.recorded.get(key)
+    if (seen) {
+      seen.count += 1
+      try {
+        await this.core.patchNamespacedEvent({namespace, name: seen.name, body: {count: seen.count, lastTimestamp: now}}, mergePatch)
+        return
+      } catch (error) {
+        if (!isStatus(error, 404)) throw error
+      }
+    }
+    const name = `${pod.metadata!.name}.${randomBytes(8).toString('hex')}`
+    this.recorded.set(key, {name, count: 1})
     await this.core.createNamespacedEvent({
       namespace,
       body: {
-        metadata: {name: `${pod.metadata!.name}.${randomBytes(8).toString('hex')}`, namespace},
+        metadata: {name, namespace},
         involvedObject: {
           apiVersion: 'v1',
           kind: 'Pod',
@@ -76,6 +97,11 @@ export class KubeletApi {
         count: 1,
       },
     })
+  }
+
+  /** Forgets the events of a pod incarnation that is gone. */
+  forgetEvents(uid: string): void {
+    for (const key of this.recorded.keys()) if (key.startsWith(`${uid}|`)) this.recorded.delete(key)
   }
 
   configMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {

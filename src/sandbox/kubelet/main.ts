@@ -1,8 +1,8 @@
 /**
  * The kubelet as a process of its own:
  *   node dist/sandbox/kubelet/main.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
- *     [--node-ip IP,...] [--address IP] [--port 10250] [--tls-cert-file FILE --tls-private-key-file FILE] [--cert-dir DIR]
- *     [--client-ca-file FILE] [--anonymous-auth=true|false]
+ *     [--image-map FILE] [--node-ip IP,...] [--address IP] [--port 10250] [--tls-cert-file FILE --tls-private-key-file FILE]
+ *     [--cert-dir DIR] [--client-ca-file FILE] [--anonymous-auth=true|false]
  * The serving flags are the kubelet's own. It stops every redis-server it started on SIGTERM or SIGINT, then exits.
  */
 import {readFileSync} from 'node:fs'
@@ -12,7 +12,7 @@ import {KubeConfig} from '@kubernetes/client-node'
 
 import {type ServingOptions, startKubelet} from './index.js'
 
-const USAGE = 'usage: kubelet --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH] [--node-ip IP,...]\n' +
+const USAGE = 'usage: kubelet --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH] [--image-map FILE] [--node-ip IP,...]\n' +
   '  [--address IP] [--port N] [--tls-cert-file FILE --tls-private-key-file FILE] [--cert-dir DIR] [--client-ca-file FILE] [--anonymous-auth=BOOL]\n'
 
 const {values} = parseArgs({
@@ -22,6 +22,7 @@ const {values} = parseArgs({
     'state-dir': {type: 'string'},
     'ip-range': {type: 'string'},
     'redis-server': {type: 'string'},
+    'image-map': {type: 'string'},
     'node-ip': {type: 'string'},
     address: {type: 'string'},
     port: {type: 'string'},
@@ -49,6 +50,7 @@ try {
     stateDir: values['state-dir']!,
     ipRange: values['ip-range'],
     redisServerPath: values['redis-server'],
+    imageMapFile: values['image-map'],
     serving: servingOptions(),
     log,
   })

@@ -2,9 +2,10 @@ import type {V1Container, V1Pod} from '@kubernetes/client-node'
 import {rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
-import {findServerBinary, MISSING_SERVER_MESSAGE, resolveServerCommand} from './container-command.js'
+import {MISSING_SERVER_MESSAGE, resolveServerCommand, serverOfBinary, serverOfImage} from './container-command.js'
 import {ContainerRunner, type RunnerHost} from './container-runner.js'
 import {envReferences, type ObjectSources} from './env.js'
+import {type ImageMap, type Pull, pullImage} from './images.js'
 import type {IpAllocator} from './ip-allocator.js'
 import {isStatus, type KubeletApi} from './kube-api.js'
 import {planLaunch, type LaunchPlan} from './launch.js'
@@ -20,6 +21,8 @@ export interface WorkerDeps {
   hostIp: string
   podsDir: string
   redisServerPath?: string
+  /** The image map as it is now (read at every pull). */
+  imageMap: () => Promise<ImageMap>
   log: (line: string) => void
 }
 
@@ -133,32 +136,46 @@ export class PodWorker {
     if ((spec.initContainers ?? []).length > 0) {
       return this.fail('UnsupportedPod', "the sandbox's kubelet runs only redis-server containers and does not run init containers")
     }
-    const binaries: string[] = []
+    // A command names its process whatever the image; without one, only the pulled image says what runs.
     for (const container of spec.containers) {
       const command = resolveServerCommand(container)
-      if (!command.runnable) return this.fail('UnsupportedContainer', command.message)
-      const binary = findServerBinary(command.server, this.deps.redisServerPath)
-      if (!binary) return this.fail('ServerNotInstalled', MISSING_SERVER_MESSAGE)
-      binaries.push(binary)
+      if (container.command?.length && !command.runnable) return this.fail('UnsupportedContainer', command.message)
     }
     this.podIp = await this.deps.allocator.acquire(this.uid)
-    const host = this.runnerHost(binaries)
+    const host = this.runnerHost()
     this.runners = spec.containers.map((c) => new ContainerRunner(c, host, this.pod.status?.containerStatuses?.find((s) => s.name === c.name)))
     this.deps.log(`pod ${this.name}: pod IP ${this.podIp}`)
     this.changed()
     for (const runner of this.runners) runner.start()
   }
 
-  private runnerHost(binaries: string[]): RunnerHost {
-    const containers = this.pod.spec?.containers ?? []
+  private runnerHost(): RunnerHost {
+    const {name, namespace} = this.pod.metadata!
     return {
       podIp: this.podIp!,
+      podRef: `${name}_${namespace}(${this.uid})`,
       restartPolicy: (this.pod.spec?.restartPolicy as RunnerHost['restartPolicy']) ?? 'Always',
       signal: this.abort.signal,
-      plan: (container) => this.plan(container, binaries[containers.indexOf(container)]),
+      pull: (container) => this.pull(container),
+      plan: (container, binary) => this.plan(container, binary),
       changed: () => this.changed(),
-      event: (type, reason, message) => this.event(type, reason, message),
+      event: (type, reason, message, container) => this.event(type, reason, message, container),
     }
+  }
+
+  /** Pulls the container's image; a server that is not installed, or a process that is not a server, fails the pod. */
+  private async pull(container: V1Container): Promise<Pull> {
+    const named = resolveServerCommand(container)
+    const server = named.runnable ? named.server : (serverOfImage(container.image) ?? 'redis-server')
+    const pull = pullImage(container.image ?? '', server, await this.deps.imageMap(), this.deps.redisServerPath)
+    if (!pull.ok) {
+      if (!pull.notFound) this.fail('ServerNotInstalled', MISSING_SERVER_MESSAGE)
+      return pull
+    }
+    const command = resolveServerCommand(container, serverOfBinary(pull.binary))
+    if (command.runnable) return pull
+    this.fail('UnsupportedContainer', command.message)
+    return {ok: false, notFound: false}
   }
 
   /** Sets up the pod's volumes and plans a container's launch; volume work is one at a time per pod. */
@@ -175,7 +192,7 @@ export class PodWorker {
         const dirs = volumeDirs(pod, this.podDir, claimPaths)
         const allMounts = (pod.spec?.containers ?? []).flatMap((c) => containerMounts(c, dirs))
         await materialiseVolumes(pod, dirs, allMounts, sources)
-        const command = resolveServerCommand(container)
+        const command = resolveServerCommand(container, serverOfBinary(binary))
         const args = command.runnable ? command.args : []
         const mounts = containerMounts(container, dirs)
         return await planLaunch({pod, container, args, binary, podIp: this.podIp!, hostIp: this.deps.hostIp, podDir: this.podDir, mounts, sources})
@@ -252,6 +269,7 @@ export class PodWorker {
 
   private async release(): Promise<void> {
     this.state = 'done'
+    this.deps.api.forgetEvents(this.uid)
     await rm(this.podDir, {recursive: true, force: true})
     await this.deps.allocator.release([this.uid])
   }
@@ -294,8 +312,8 @@ export class PodWorker {
     }
   }
 
-  private event(type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.deps.api.recordEvent(this.pod, this.deps.nodeName, type, reason, message).catch((error: unknown) => {
+  private event(type: 'Normal' | 'Warning', reason: string, message: string, container?: string): void {
+    this.deps.api.recordEvent(this.pod, this.deps.nodeName, type, reason, message, container).catch((error: unknown) => {
       this.deps.log(`pod ${this.name}: event ${reason} not recorded: ${String(error)}`)
     })
   }
