@@ -233,11 +233,12 @@ describe('redisctl sandbox', () => {
   })
 
   it('up with --dir /proc/x (not writable) fails with usage (2) and starts nothing', async () => {
-    const up = await runCli(['sandbox', 'up', '--dir', '/proc/x', '--json'], {timeoutMs: 5_000})
+    // The bound catches the old spin on mkdir under /proc (it never returned); a loaded CI machine needs seconds to start the CLI.
+    const up = await runCli(['sandbox', 'up', '--dir', '/proc/x', '--json'], {timeoutMs: 45_000})
     expect(await daemonPids('/proc/x')).toEqual([])
     expect(up.code).toBe(2)
     expect(json<{error: {kind: string; message: string}}>(up).error.message).toContain('/proc/x')
-  }, 15_000)
+  }, 60_000)
 
   it('up with a --port already in use fails with usage (2) and starts nothing', async () => {
     const busy: Server = createServer()
