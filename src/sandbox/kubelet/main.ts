@@ -1,6 +1,6 @@
 /**
  * The kubelet as a process of its own:
- *   node dist/sandbox/kubelet/main.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
+ *   node dist/kubelet.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
  * It stops every redis-server it started on SIGTERM or SIGINT, then exits.
  */
 import {KubeConfig} from '@kubernetes/client-node'
