@@ -16,14 +16,26 @@ import {memoryFlagsArgv, type CommandManifest} from './startup/memory-flags.js'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export async function main(): Promise<void> {
-  // V8 keeps the compiled code of the bundle between runs: most of what loading it costs (bench/README.md#start-up).
-  // NODE_COMPILE_CACHE still chooses another folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
-  enableCompileCache(userCacheDir('compile-cache'))
+  enableCompiledCodeCache()
   reexecWithMemoryFlags()
   dropOutputOnClosedPipe(process.stdout)
   dropOutputOnClosedPipe(process.stderr)
   const {runOclif} = await import('./startup/oclif.js')
   await runOclif(ROOT)
+}
+
+/**
+ * V8 keeps code it compiled between runs (8% of status's CPU, bench/README.md#start-up). NODE_COMPILE_CACHE still
+ * chooses another folder, NODE_DISABLE_COMPILE_CACHE=1 turns it off; a cache folder that cannot be made goes without.
+ */
+function enableCompiledCodeCache(): void {
+  let dir
+  try {
+    dir = userCacheDir('compile-cache')
+  } catch {
+    return
+  }
+  enableCompileCache(dir)
 }
 
 /** Without process.execve (Windows) the defaults stay. */

@@ -37,7 +37,14 @@ if (script?.startsWith(join(root, 'dist') + sep)) {
  * a partial package, and two first runs at once both end up with one complete copy.
  */
 function extractPackage(index: AssetIndex): string {
-  const target = userCacheDir('sea', index.id)
+  let builds
+  try {
+    builds = userCacheDir('sea')
+  } catch (error) {
+    process.stderr.write(`redisctl cannot make its folder in the user's cache (${(error as Error).message}). Set XDG_CACHE_HOME to a writable folder.\n`)
+    process.exit(3)
+  }
+  const target = join(builds, index.id)
   if (existsSync(target)) return target
   const partial = `${target}.${process.pid}.partial`
   for (const file of index.files) {

@@ -86,8 +86,8 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
       : `Would apply to namespace ${spec.namespace}: ${clusterManifests(spec).map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')},` +
         ` then form ${spec.masters} masters with ${spec.replicasPerMaster} replicas each.`)
     if (yaml && !ctx.input.adopt) {
-      const {stringify} = await import('yaml')
-      this.log(clusterManifests(spec).map((o) => stringify(o)).join('---\n'))
+      const {yamlStream} = await import('../../cli/yaml.js')
+      this.log(yamlStream(clusterManifests(spec)))
     }
     return this.result(ctx, true)
   }
