@@ -8,6 +8,8 @@ import {BugError, ExitCode, RedisctlError, UsageError} from '../errors.js'
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+  /** Moves keys between masters: runs with V8's memory flags (src/startup/memory-flags.ts), read from the manifest. */
+  static movesKeys = false
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     const error = toRedisctlError(err, this.jsonEnabled(), this.id)

@@ -1,13 +1,10 @@
 import {Flags, type Interfaces} from '@oclif/core'
 
-import {runTasks} from './tasks.js'
 import {BaseCommand} from './base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from './flags.js'
 import {violationWarning} from './plans.js'
 import type {JoinPlan} from '../topology/join-plan.js'
-import {decideNodeAdd, nodeAddTasks, type NodeAddContext, type NodeAddInput} from '../workflows/node-add.js'
-import {refusalWarnings} from '../workflows/preconditions.js'
-import {openTarget} from '../workflows/session.js'
+import type {NodeAddContext, NodeAddInput} from '../workflows/node-add.js'
 
 export const joinFlags = {
   ...kubeFlags,
@@ -33,6 +30,10 @@ export interface NodeAddResult {
 export abstract class JoinCommand extends BaseCommand {
   protected async join(flags: Interfaces.InferredFlags<typeof joinFlags>, input: NodeAddInput): Promise<NodeAddResult> {
     const options = {...flags, passwordSecret: flags['password-secret']}
+    const {openTarget} = await import('../workflows/session.js')
+    const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
+    const {refusalWarnings} = await import('../workflows/preconditions.js')
+    const {runTasks} = await import('./tasks.js')
     const target = await openTarget(options)
     const ctx: NodeAddContext = {options, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, input, actions: []}
     const dryRun = flags['dry-run']

@@ -5,7 +5,6 @@ import {kubeFlags, redisFlags} from '../cli/flags.js'
 import {renderTable} from '../cli/table.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
-import {inspectCluster} from '../workflows/inspect.js'
 
 export interface CheckResult {
   namespace: string
@@ -29,6 +28,7 @@ Exit code 0 when there are no errors (warnings allowed), 10 when there are error
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
+    const {inspectCluster} = await import('../workflows/inspect.js')
     const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
     const findings = checkTopology(topology, {balanceThresholdPercent: flags['balance-threshold']})
     const errors = findings.filter((f) => f.severity === 'error').length

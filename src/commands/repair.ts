@@ -1,13 +1,8 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {runTasks} from '../cli/tasks.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {describeAction, type Refusal, type RepairAction} from '../topology/repair-plan.js'
-import {openCluster} from '../workflows/inspect.js'
-import {waitForReadyPods} from '../workflows/pods.js'
-import {describeRefusal, newRepairContext, observeAndPlan, repairTasks} from '../workflows/repair.js'
-import {openTarget} from '../workflows/session.js'
 
 export interface RepairResult {
   namespace: string
@@ -25,6 +20,7 @@ export interface RepairResult {
 }
 
 export default class Repair extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Bring a damaged cluster back to health: stale pod IPs, nodes whose pod is gone, open slots, uncovered slots, masters without a replica, replica migration left off.'
   static override description = `Reads every pod and node, then repairs, in this order, and waits until check finds no errors:
 - nodes known at old IPs (all pods restarted at once): each is introduced again at its pod's current IP (CLUSTER MEET);
@@ -49,6 +45,11 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
     const started = Date.now()
     const options = {...flags, passwordSecret: flags['password-secret']}
     const timeoutMs = flags.timeout * 1000
+    const {openTarget} = await import('../workflows/session.js')
+    const {openCluster} = await import('../workflows/inspect.js')
+    const {waitForReadyPods} = await import('../workflows/pods.js')
+    const {describeRefusal, newRepairContext, observeAndPlan, repairTasks} = await import('../workflows/repair.js')
+    const {runTasks} = await import('../cli/tasks.js')
     const target = await openTarget(options)
     // After a mass restart the pods come back one by one: repairing before all answer would see half a cluster.
     if (!flags['dry-run']) await waitForReadyPods(target.kube, target.selector, undefined, timeoutMs)

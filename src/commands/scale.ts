@@ -4,16 +4,12 @@ import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
 import {formatScaleOutPreview, violationWarning} from '../cli/plans.js'
-import {runTasks} from '../cli/tasks.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
 import type {ClusterLayout, Topology} from '../topology/model.js'
-import {refusalWarnings} from '../workflows/preconditions.js'
-import {describeMoves} from '../workflows/rebalance.js'
-import {scaleDirection} from '../workflows/scale-direction.js'
-import {describePlan, prepareScaleIn, scaleInTasks, type ScaleInContext} from '../workflows/scale-in.js'
-import {planScaleOutPreview, scaleOutTasks, type ScaleOutContext} from '../workflows/scale-out.js'
-import {openTarget, type KubeTargetSession, type TargetOptions} from '../workflows/session.js'
+import type {ScaleInContext} from '../workflows/scale-in.js'
+import type {ScaleOutContext} from '../workflows/scale-out.js'
+import type {KubeTargetSession, TargetOptions} from '../workflows/session.js'
 
 export interface ScaleResult {
   namespace: string
@@ -39,6 +35,7 @@ interface Run {
 }
 
 export default class Scale extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Scale the cluster to N masters with R replicas each, out or in, data kept.'
   static override description = `Out: scales the StatefulSet up, waits for the new pods, introduces them to the cluster, makes the chosen ones masters and the others replicas (on another Kubernetes node and zone than their master whenever the pods allow it), then moves slots onto the new masters with the fewest moves.
 
@@ -66,6 +63,8 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     const {flags} = await this.parse(Scale)
     const shape = requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const options = {...flags, passwordSecret: flags['password-secret']}
+    const {openTarget} = await import('../workflows/session.js')
+    const {scaleDirection} = await import('../workflows/scale-direction.js')
     const target = await openTarget(options)
     const run: Run = {flags, shape, options, target}
     return await scaleDirection(target, options, flags.name, shape, flags['delete-pvcs']) === 'in' ? this.scaleIn(run) : this.scaleOut(run)
@@ -75,6 +74,10 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     const ctx: ScaleOutContext = {
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
+    const {planScaleOutPreview, scaleOutTasks} = await import('../workflows/scale-out.js')
+    const {refusalWarnings} = await import('../workflows/preconditions.js')
+    const {describeMoves} = await import('../workflows/rebalance.js')
+    const {runTasks} = await import('../cli/tasks.js')
     if (flags['dry-run']) {
       const preview = await planScaleOutPreview(ctx)
       for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
@@ -111,13 +114,16 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       options, target, statefulSet: flags.name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
       timeoutMs: flags.timeout * 1000, actions: [], pvcs: {kept: [], deleted: []},
     }
+    const {describePlan, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
+    const {describeMoves} = await import('../workflows/rebalance.js')
+    const {runTasks} = await import('../cli/tasks.js')
     let after: Topology | undefined
     try {
       if (flags['dry-run']) {
         await prepareScaleIn(ctx)
         this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${ctx.plan!.podsAfter} pods.`)
         for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${m.slots} slots from ${m.from} to ${m.to}`)
-        return this.scaleInResult(ctx, true, ctx.topology!)
+        return await this.scaleInResult(ctx, true, ctx.topology!)
       }
       if (flags['delete-pvcs'] && !(await confirm(`Scale ${flags.name} in and delete the PersistentVolumeClaims of the removed pods?`, {yes: flags.yes, action: 'delete PersistentVolumeClaims'}))) {
         this.log('Nothing was changed.')
@@ -128,14 +134,15 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     } finally {
       await ctx.cluster?.access.close()
     }
-    const result = this.scaleInResult(ctx, false, after)
+    const result = await this.scaleInResult(ctx, false, after)
     this.log(`The cluster ${flags.name} has ${result.masters.length} masters with ${shape.replicasPerMaster} replicas each on ${ctx.plan!.podsAfter} pods.`)
     if (ctx.pvcs.kept.length > 0) this.log(`Kept PersistentVolumeClaims: ${ctx.pvcs.kept.join(', ')} (redisctl scale ... --delete-pvcs, or kubectl delete pvc, removes them).`)
     for (const w of result.warnings) this.warn(w)
     return result
   }
 
-  private scaleInResult(ctx: ScaleInContext, dryRun: boolean, after: Topology): ScaleResult {
+  private async scaleInResult(ctx: ScaleInContext, dryRun: boolean, after: Topology): Promise<ScaleResult> {
+    const {describeMoves} = await import('../workflows/rebalance.js')
     const plan = ctx.firstPlan ?? ctx.plan!
     return {
       ...this.result(ctx.target, ctx.statefulSet, 'in', dryRun),

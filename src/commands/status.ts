@@ -2,7 +2,7 @@ import {BaseCommand} from '../cli/base-command.js'
 import {kubeFlags, redisFlags} from '../cli/flags.js'
 import {humanBytes} from '../cli/format.js'
 import {renderTable} from '../cli/table.js'
-import {inspectCluster, nodeStatuses, type NodeStatus} from '../workflows/inspect.js'
+import type {NodeStatus} from '../workflows/inspect.js'
 
 export interface StatusResult {
   namespace: string
@@ -18,6 +18,7 @@ export default class Status extends BaseCommand {
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
+    const {inspectCluster, nodeStatuses} = await import('../workflows/inspect.js')
     const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
     const nodes = nodeStatuses(topology)
     const states = new Set(topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster).map((n) => n.clusterState))

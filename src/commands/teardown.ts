@@ -3,11 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags} from '../cli/flags.js'
-import {runTasks} from '../cli/tasks.js'
-import {
-  deleteObjects, planTeardown, teardownIsEmpty, waitForPodsGone, waitForPvcsGone, type TeardownPlan,
-} from '../workflows/teardown.js'
-import {openTarget} from '../workflows/session.js'
+import type {TeardownPlan} from '../workflows/teardown.js'
 
 export interface TeardownOutput {
   namespace: string
@@ -31,6 +27,8 @@ export default class Teardown extends BaseCommand {
 
   async run(): Promise<TeardownOutput> {
     const {flags} = await this.parse(Teardown)
+    const {openTarget} = await import('../workflows/session.js')
+    const {deleteObjects, planTeardown, teardownIsEmpty, waitForPodsGone, waitForPvcsGone} = await import('../workflows/teardown.js')
     const target = await openTarget({...flags, connect: 'direct'})
     const {kube} = target
     const plan = await planTeardown(kube, target.selector, flags['with-pvcs'])
@@ -51,6 +49,7 @@ export default class Teardown extends BaseCommand {
       return output([], true)
     }
     const timeoutMs = flags.timeout * 1000
+    const {runTasks} = await import('../cli/tasks.js')
     await runTasks([
       {title: 'Delete the StatefulSet', enabled: () => plan.objects.some((o) => o.kind === 'StatefulSet'),
         task: () => deleteObjects(kube, plan.objects.filter((o) => o.kind === 'StatefulSet'))},

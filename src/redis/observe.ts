@@ -1,7 +1,7 @@
 import {addressKey, AUTH_HINT, type NodeAddress, type RedisConnector} from './connection.js'
 import {AuthFailedError, PreconditionError, RedisUnreachableError, type RedisctlError} from '../errors.js'
 import {type ClusterInfo, type ClusterNodeLine, isTentative, parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
-import {formatRanges, SLOT_COUNT, type SlotRange, slotsToRanges} from '../topology/slots.js'
+import {formatRanges, SLOT_COUNT, type SlotRange} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 
 /** What one node says about itself and the cluster, read in one round trip. */
@@ -143,27 +143,15 @@ function classify(error: unknown): {kind: NodeErrorKind; message: string} {
 /** Merges the nodes' answers: who claims which slots, conflicts, coverage, agreement, open slots. */
 export function summarizeObservation(nodes: NodeObservation[]): ClusterObservation {
   const views = nodes.flatMap((n) => (n.ok ? [n.view] : []))
-  const owners = new Map<number, string[]>()
-  for (const view of views) {
-    for (const {start, end} of view.myself.slots) {
-      for (let slot = start; slot <= end; slot++) {
-        append(owners, slot, view.id)
-      }
-    }
-  }
-  const contested = new Map<string, number[]>()
-  const claimed = new Map<string, number[]>()
-  for (const [slot, ids] of owners) append(ids.length > 1 ? contested : claimed, ids.join(','), slot)
-  const uncovered: number[] = []
-  for (let slot = 0; slot < SLOT_COUNT; slot++) if (!owners.has(slot)) uncovered.push(slot)
+  const {claimed, contested, uncovered} = groupClaims(views)
   // A node alone that claims nothing (new, or reset on its way out) has no say in the slot map; it is not in a cluster.
   const signatures = new Set(views.filter((v) => v.nodes.length > 1 || v.myself.slots.length > 0).map(slotMapSignature))
   return {
     nodes,
     views,
-    claims: [...claimed].map(([id, slots]) => ({id, slots: slotsToRanges(slots)})),
-    conflicts: [...contested].map(([ids, slots]) => ({slots: slotsToRanges(slots), ids: ids.split(',')})),
-    uncovered: slotsToRanges(uncovered),
+    claims: claimed.map(({ids, slots}) => ({id: ids[0], slots})),
+    conflicts: contested.map(({ids, slots}) => ({slots, ids})),
+    uncovered,
     agreed: signatures.size <= 1,
     openSlots: views.flatMap((v) => [
       ...v.myself.migrating.map((m) => ({slot: m.slot, node: v.id, state: 'migrating' as const, peer: m.to})),
@@ -173,10 +161,56 @@ export function summarizeObservation(nodes: NodeObservation[]): ClusterObservati
   }
 }
 
-function append<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key)
-  if (list) list.push(value)
-  else map.set(key, [value])
+interface ClaimGroup {
+  ids: string[]
+  slots: SlotRange[]
+  /** When a slot of the group was first met, going through the views in order: the groups keep that order. */
+  firstSeen: number
+}
+
+/**
+ * The slots by the set of nodes that claim them on their own lines (one node, or several: a conflict), and the slots
+ * nobody claims. Slot by slot, but with no work per slot beyond a comparison: status pays for it on every run (a
+ * Map, an array and a joined string per slot took ~0.1 s).
+ */
+function groupClaims(views: NodeView[]): {claimed: ClaimGroup[]; contested: ClaimGroup[]; uncovered: SlotRange[]} {
+  const owner: Array<string | undefined> = new Array(SLOT_COUNT)
+  const others = new Map<number, string[]>()
+  const firstSeen = new Int32Array(SLOT_COUNT)
+  let seen = 0
+  for (const view of views) {
+    for (const {start, end} of view.myself.slots) {
+      for (let slot = start; slot <= end; slot++) {
+        if (owner[slot] === undefined) {
+          owner[slot] = view.id
+          firstSeen[slot] = seen++
+        } else {
+          others.set(slot, [...(others.get(slot) ?? [owner[slot]!]), view.id])
+        }
+      }
+    }
+  }
+  const groups = new Map<string, ClaimGroup>()
+  const uncovered: SlotRange[] = []
+  const extend = (ranges: SlotRange[], slot: number): void => {
+    const last = ranges.at(-1)
+    if (last && last.end === slot - 1) last.end = slot
+    else ranges.push({start: slot, end: slot})
+  }
+  for (let slot = 0; slot < SLOT_COUNT; slot++) {
+    const single = owner[slot]
+    if (single === undefined) {
+      extend(uncovered, slot)
+      continue
+    }
+    const ids = others.get(slot)
+    const key = ids ? ids.join(',') : single
+    const group = groups.get(key) ?? groups.set(key, {ids: ids ?? [single], slots: [], firstSeen: firstSeen[slot]}).get(key)!
+    group.firstSeen = Math.min(group.firstSeen, firstSeen[slot])
+    extend(group.slots, slot)
+  }
+  const ordered = [...groups.values()].sort((a, b) => a.firstSeen - b.firstSeen)
+  return {claimed: ordered.filter((g) => g.ids.length === 1), contested: ordered.filter((g) => g.ids.length > 1), uncovered}
 }
 
 /** The typed error for a node that could not be observed, for callers that cannot go on without it. */

@@ -1,12 +1,12 @@
 import {spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {accessSync, constants, existsSync, mkdirSync, openSync, closeSync} from 'node:fs'
-import {dirname} from 'node:path'
+import {accessSync, constants, openSync, closeSync} from 'node:fs'
 import {readFile, rm, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
+import {makeDirs} from '../util/make-dirs.js'
 import {findServerBinary, isExecutable} from './kubelet/container-command.js'
 import {formatImageMap, parseImageMapping} from './kubelet/images.js'
 import {stopLeftoverServers} from './kubelet/index.js'
@@ -124,15 +124,6 @@ function prepareDir(dir: string): void {
   }
 }
 
-/**
- * mkdir -p one level at a time: Node 24's recursive mkdir never returns for a path under /proc,
- * while a plain mkdir fails at once with the reason.
- */
-function makeDirs(dir: string): void {
-  if (existsSync(dir)) return
-  makeDirs(dirname(dir))
-  mkdirSync(dir)
-}
 
 async function requireFreePort(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {

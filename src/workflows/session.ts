@@ -1,5 +1,4 @@
 import {connectKube, requireNamespace, type Kube} from '../kube/context.js'
-import {openPortForwards} from '../kube/port-forward.js'
 import type {RedisPod} from '../kube/pods.js'
 import {resolvePassword} from '../kube/secrets.js'
 import {clusterSelector} from '../manifests/labels.js'
@@ -50,6 +49,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
     const connector = new RedisConnector({password: target.password})
     return {connector, mode: 'direct', close: () => connector.closeAll()}
   }
+  const {openPortForwards} = await import('../kube/port-forward.js')
   const forwards = await openPortForwards(target.kube, reachable)
   const connector = new RedisConnector({password: target.password, route: forwards.route})
   return {

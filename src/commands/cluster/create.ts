@@ -1,15 +1,12 @@
 import {Flags} from '@oclif/core'
-import {stringify} from 'yaml'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {runTasks} from '../../cli/tasks.js'
 import type {AppliedObject} from '../../kube/apply.js'
 import {clusterManifests} from '../../manifests/cluster.js'
 import {requireValidShape} from '../../topology/shape.js'
 import {formatRanges} from '../../topology/slots.js'
-import {clusterSpec, createTasks, type CreateContext, type CreateInput} from '../../workflows/create.js'
-import {openTarget} from '../../workflows/session.js'
+import type {CreateContext, CreateInput} from '../../workflows/create.js'
 
 export interface CreateResult {
   namespace: string
@@ -53,6 +50,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const {flags} = await this.parse(ClusterCreate)
     const adopt = flags.selector !== undefined
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
+    const {openTarget} = await import('../../workflows/session.js')
     const target = await openTarget({...flags, passwordSecret: flags['password-secret']})
     const input: CreateInput = {
       spec: {
@@ -66,6 +64,8 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     const ctx: CreateContext = {target, input, applied: [], pods: [], actions: []}
     if (flags['dry-run']) return this.dryRun(ctx, flags.output === 'yaml')
+    const {createTasks} = await import('../../workflows/create.js')
+    const {runTasks} = await import('../../cli/tasks.js')
     try {
       await runTasks(createTasks(), ctx, this.jsonEnabled())
     } finally {
@@ -78,13 +78,17 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     return result
   }
 
-  private dryRun(ctx: CreateContext, yaml: boolean): CreateResult {
+  private async dryRun(ctx: CreateContext, yaml: boolean): Promise<CreateResult> {
+    const {clusterSpec} = await import('../../workflows/create.js')
     const spec = clusterSpec(ctx)
     this.log(ctx.input.adopt
       ? `Would form the pods matching "${ctx.target.selector}" in namespace ${spec.namespace} into a cluster (no manifests applied).`
       : `Would apply to namespace ${spec.namespace}: ${clusterManifests(spec).map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')},` +
         ` then form ${spec.masters} masters with ${spec.replicasPerMaster} replicas each.`)
-    if (yaml && !ctx.input.adopt) this.log(clusterManifests(spec).map((o) => stringify(o)).join('---\n'))
+    if (yaml && !ctx.input.adopt) {
+      const {yamlStream} = await import('../../cli/yaml.js')
+      this.log(yamlStream(clusterManifests(spec)))
+    }
     return this.result(ctx, true)
   }
 

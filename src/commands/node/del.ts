@@ -2,9 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {runTasks} from '../../cli/tasks.js'
-import {removeNodeTasks, type RemoveNodeContext} from '../../workflows/remove-node.js'
-import {openTarget} from '../../workflows/session.js'
+import type {RemoveNodeContext} from '../../workflows/remove-node.js'
 
 export interface NodeDelResult {
   namespace: string
@@ -43,6 +41,9 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     const command = this.constructor as typeof NodeDel
     const {args, flags} = await this.parse(command)
     const options = {...flags, passwordSecret: flags['password-secret']}
+    const {openTarget} = await import('../../workflows/session.js')
+    const {removeNodeTasks} = await import('../../workflows/remove-node.js')
+    const {runTasks} = await import('../../cli/tasks.js')
     const target = await openTarget(options)
     const ctx: RemoveNodeContext = {
       options, target, statefulSet: flags.name, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,

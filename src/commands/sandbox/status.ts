@@ -1,7 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
 import {renderTable} from '../../cli/table.js'
-import {sandboxInventory, type SandboxNode, type SandboxPod} from '../../sandbox/inventory.js'
+import type {SandboxNode, SandboxPod} from '../../sandbox/inventory.js'
 import {sandboxDir} from '../../sandbox/paths.js'
 import {isAlive, readState} from '../../sandbox/state.js'
 
@@ -28,6 +28,7 @@ export default class SandboxStatusCommand extends BaseCommand {
       this.log(`The sandbox is not running (${dir}). Start it with: redisctl sandbox up`)
       return {running: false, dir, nodes: [], pods: []}
     }
+    const {sandboxInventory} = await import('../../sandbox/inventory.js')
     const {nodes, pods} = await sandboxInventory(state.kubeconfig)
     this.log(`The sandbox is up at ${state.server} (pid ${state.pid}).`)
     this.log(`export KUBECONFIG=${state.kubeconfig}\n`)

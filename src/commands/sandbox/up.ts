@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
-import {sandboxUp, type UpResult} from '../../sandbox/lifecycle.js'
+import type {UpResult} from '../../sandbox/lifecycle.js'
 import {sandboxDir} from '../../sandbox/paths.js'
 
 export default class SandboxUp extends BaseCommand {
@@ -31,6 +31,7 @@ export default class SandboxUp extends BaseCommand {
   async run(): Promise<UpResult> {
     const {flags} = await this.parse(SandboxUp)
     const dir = sandboxDir(flags.dir)
+    const {sandboxUp} = await import('../../sandbox/lifecycle.js')
     const result = await sandboxUp({
       dir, nodes: flags.nodes, zones: flags.zones, port: flags.port, podIpRange: flags['pod-ip-range'], imageMap: flags['image-map'], timeoutMs: flags.timeout * 1000,
     })

@@ -2,14 +2,14 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {moveSlots, type MoveSlotsResult} from '../../cli/move-slots.js'
+import type {MoveSlotsResult} from '../../cli/move-slots.js'
 import {UsageError} from '../../errors.js'
-import {openCluster} from '../../workflows/inspect.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
 
 export type RebalanceResult = MoveSlotsResult
 
 export default class SlotsRebalance extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Even out the slots between masters with the fewest moves, keys and all.'
   static override description = 'Like redis-cli --cluster rebalance, but many slots per round trip, hundreds of keys per MIGRATE, and an empty master filled by every giving master at once. Slots left open by an interrupted move are finished first, so running it again resumes.'
   static override examples = [
@@ -31,6 +31,8 @@ export default class SlotsRebalance extends BaseCommand {
   async run(): Promise<RebalanceResult> {
     const {flags} = await this.parse(SlotsRebalance)
     const weights = parseWeights(flags.weight)
+    const {openCluster} = await import('../../workflows/inspect.js')
+    const {moveSlots} = await import('../../cli/move-slots.js')
     const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
     const ctx: RebalanceContext = {
       cluster,

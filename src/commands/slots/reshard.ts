@@ -2,17 +2,17 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
-import {moveSlots, type MoveSlotsResult} from '../../cli/move-slots.js'
+import type {MoveSlotsResult} from '../../cli/move-slots.js'
 import {UsageError} from '../../errors.js'
 import type {Topology} from '../../topology/model.js'
 import {planReshard, type SlotMove} from '../../topology/rebalance.js'
 import {requireMaster, requireNode} from '../../topology/remove-node-plan.js'
-import {openCluster} from '../../workflows/inspect.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
 
 export type ReshardResult = MoveSlotsResult
 
 export default class SlotsReshard extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Move slots, keys and all, from one master to another or to all the others.'
   static override description = `Like redis-cli --cluster reshard, with the batched migration of slots rebalance. Without --slots every slot of --from moves, which empties it for redisctl node del. Slots left open by an interrupted move are finished first; a source that owns no slots any more has nothing to move, so running the same command again after it finished changes nothing.`
   static override examples = [
@@ -33,6 +33,8 @@ export default class SlotsReshard extends BaseCommand {
 
   async run(): Promise<ReshardResult> {
     const {flags} = await this.parse(SlotsReshard)
+    const {openCluster} = await import('../../workflows/inspect.js')
+    const {moveSlots} = await import('../../cli/move-slots.js')
     const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
     const planMoves = (topology: Topology): SlotMove[] => {
       const source = requireNode(topology, flags.from)

@@ -1,6 +1,6 @@
 /**
  * The kubelet as a process of its own:
- *   node dist/sandbox/kubelet/main.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
+ *   node dist/kubelet.js --kubeconfig FILE --nodes a,b,c --state-dir DIR [--ip-range CIDR] [--redis-server PATH]
  *     [--image-map FILE] [--node-ip IP,...] [--address IP] [--port 10250] [--tls-cert-file FILE --tls-private-key-file FILE]
  *     [--cert-dir DIR] [--client-ca-file FILE] [--anonymous-auth=true|false]
  * The serving flags are the kubelet's own. It stops every redis-server it started on SIGTERM or SIGINT, then exits.

@@ -1,0 +1,7 @@
+import {stringify} from 'yaml'
+
+/**
+ * Objects as one YAML stream. In a module of its own so that yaml loads only with it: a dynamic import of yaml
+ * itself, a CommonJS package in the bundle, would give its exports only as `default`.
+ */
+export const yamlStream = (objects: readonly object[]): string => objects.map((o) => stringify(o)).join('---\n')

@@ -1,0 +1,37 @@
+/**
+ * Every command by its id, for oclif's explicit command discovery (package.json `oclif.commands`): the bundle is a
+ * few files, not a folder per command. The command modules stay light; each imports what it runs when it runs.
+ */
+import Check from './commands/check.js'
+import ClusterCreate from './commands/cluster/create.js'
+import NodeAdd from './commands/node/add.js'
+import NodeAddReplica from './commands/node/add-replica.js'
+import NodeDel from './commands/node/del.js'
+import NodeDelReplica from './commands/node/del-replica.js'
+import Repair from './commands/repair.js'
+import SandboxDown from './commands/sandbox/down.js'
+import SandboxStatus from './commands/sandbox/status.js'
+import SandboxUp from './commands/sandbox/up.js'
+import Scale from './commands/scale.js'
+import SlotsRebalance from './commands/slots/rebalance.js'
+import SlotsReshard from './commands/slots/reshard.js'
+import Status from './commands/status.js'
+import Teardown from './commands/teardown.js'
+
+export const COMMANDS = {
+  check: Check,
+  'cluster:create': ClusterCreate,
+  'node:add': NodeAdd,
+  'node:add-replica': NodeAddReplica,
+  'node:del': NodeDel,
+  'node:del-replica': NodeDelReplica,
+  repair: Repair,
+  'sandbox:down': SandboxDown,
+  'sandbox:status': SandboxStatus,
+  'sandbox:up': SandboxUp,
+  scale: Scale,
+  'slots:rebalance': SlotsRebalance,
+  'slots:reshard': SlotsReshard,
+  status: Status,
+  teardown: Teardown,
+}
