@@ -9,7 +9,8 @@
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer, request} from 'node:http'
+import {createServer} from 'node:http'
+import {request} from 'node:https'
 import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs, promisify} from 'node:util'
@@ -99,11 +100,13 @@ function measure(contender: Contender, kubeconfig: string): Sample {
 
 /** Runs status once through a proxy in front of the API server that notes each request. */
 async function kubernetesRequests(kubeconfig: string): Promise<string[]> {
-  const upstream = new URL(/server: (\S+)/.exec(readFileSync(kubeconfig, 'utf8'))![1])
+  const config = readFileSync(kubeconfig, 'utf8')
+  const upstream = new URL(/server: (\S+)/.exec(config)![1])
+  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(config)![1], 'base64')
   const seen: string[] = []
   const proxy = createServer((req, res) => {
     seen.push(`${req.method} ${decodeURIComponent(req.url ?? '')}`)
-    const forward = request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers}, (answer) => {
+    const forward = request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, ca}, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
     })
@@ -112,7 +115,7 @@ async function kubernetesRequests(kubeconfig: string): Promise<string[]> {
   await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done))
   const address = proxy.address() as {port: number}
   const proxied = join(dir, 'kubeconfig-proxied')
-  writeFileSync(proxied, readFileSync(kubeconfig, 'utf8').replace(upstream.origin, `http://127.0.0.1:${address.port}`))
+  writeFileSync(proxied, config.replace(upstream.origin, `http://127.0.0.1:${address.port}`))
   // Asynchronously: the proxy answers from this process's event loop.
   await promisify(execFile)(process.execPath, [CLI, 'status'], {env: {...process.env, KUBECONFIG: proxied}})
   await new Promise((done) => proxy.close(done))

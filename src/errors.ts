@@ -12,7 +12,9 @@ export const ExitCode = {
   kubeUnreachable: 6,
   redisUnreachable: 7,
   authFailed: 8,
+  forbidden: 9,
   unhealthy: 10,
+  unauthorized: 11,
   interrupted: 130,
 } as const
 
@@ -81,6 +83,22 @@ export class AuthFailedError extends RedisctlError {
   constructor(message: string, suggestions: string[] = []) {
     super('authFailed', message, suggestions)
     this.name = 'AuthFailedError'
+  }
+}
+
+/** The Kubernetes API refused what the command needs (RBAC: 403), or would, as its permission check found. */
+export class ForbiddenError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('forbidden', message, suggestions)
+    this.name = 'ForbiddenError'
+  }
+}
+
+/** The Kubernetes API rejected the kubeconfig's credentials (401): an expired token, a deleted ServiceAccount. */
+export class UnauthorizedError extends RedisctlError {
+  constructor(message: string, suggestions: string[] = []) {
+    super('unauthorized', message, suggestions)
+    this.name = 'UnauthorizedError'
   }
 }
 

@@ -8,8 +8,10 @@ import NodeAdd from './commands/node/add.js'
 import NodeAddReplica from './commands/node/add-replica.js'
 import NodeDel from './commands/node/del.js'
 import NodeDelReplica from './commands/node/del-replica.js'
+import Rbac from './commands/rbac.js'
 import Repair from './commands/repair.js'
 import SandboxDown from './commands/sandbox/down.js'
+import SandboxKubeconfig from './commands/sandbox/kubeconfig.js'
 import SandboxStatus from './commands/sandbox/status.js'
 import SandboxUp from './commands/sandbox/up.js'
 import Scale from './commands/scale.js'
@@ -25,8 +27,10 @@ export const COMMANDS = {
   'node:add-replica': NodeAddReplica,
   'node:del': NodeDel,
   'node:del-replica': NodeDelReplica,
+  rbac: Rbac,
   repair: Repair,
   'sandbox:down': SandboxDown,
+  'sandbox:kubeconfig': SandboxKubeconfig,
   'sandbox:status': SandboxStatus,
   'sandbox:up': SandboxUp,
   scale: Scale,

@@ -11,6 +11,15 @@ export abstract class BaseCommand extends Command {
   /** Moves keys between masters: runs with V8's memory flags (src/startup/memory-flags.ts), read from the manifest. */
   static movesKeys = false
 
+  /**
+   * What the Kubernetes session found worth saying once (zones unknown for want of Nodes, permissions unchecked):
+   * printed on stderr and added to the result's warnings, so the text and --json say the same.
+   */
+  withSessionWarnings<T extends {warnings: string[]}>(result: T, session: readonly string[]): T {
+    for (const w of session) this.warn(w)
+    return {...result, warnings: [...result.warnings, ...session]}
+  }
+
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
     const error = toRedisctlError(err, this.jsonEnabled(), this.id)
     if (!error) return super.catch(err)

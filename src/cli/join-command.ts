@@ -34,7 +34,7 @@ export abstract class JoinCommand extends BaseCommand {
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
     const {refusalWarnings} = await import('../workflows/preconditions.js')
     const {runTasks} = await import('./tasks.js')
-    const target = await openTarget(options)
+    const target = await openTarget(options, {operation: 'node-add'})
     const ctx: NodeAddContext = {options, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, input, actions: []}
     const dryRun = flags['dry-run']
     let plan: JoinPlan
@@ -65,7 +65,7 @@ export abstract class JoinCommand extends BaseCommand {
       next: input.role === 'master' ? 'redisctl slots rebalance --use-empty-masters' : undefined,
     }
     this.report(result)
-    return result
+    return this.withSessionWarnings(result, target.kube.warnings.all)
   }
 
   private report(result: NodeAddResult): void {

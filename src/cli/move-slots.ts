@@ -12,6 +12,7 @@ export interface MoveSlotsResult {
   keysMoved: number
   keysPerSecond: number
   closedOpenSlots: number
+  warnings: string[]
 }
 
 /** Plans (dry run) or runs the moves of a prepared rebalance context, prints them, and closes the connections. */
@@ -29,7 +30,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   const moves = describeMoves(ctx.topology!, ctx.moves)
   for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
   if (moves.length === 0) command.log(nothingToMove)
-  return {
+  return command.withSessionWarnings({
     namespace: ctx.cluster.target.kube.namespace,
     dryRun,
     moves,
@@ -37,5 +38,6 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
     keysMoved: ctx.progress?.keysMoved ?? 0,
     keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
     closedOpenSlots: ctx.closedSlots.length,
-  }
+    warnings: [],
+  }, ctx.cluster.target.kube.warnings.all)
 }

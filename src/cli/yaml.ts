@@ -5,3 +5,7 @@ import {stringify} from 'yaml'
  * itself, a CommonJS package in the bundle, would give its exports only as `default`.
  */
 export const yamlStream = (objects: readonly object[]): string => objects.map((o) => stringify(o)).join('---\n')
+
+/** The same, each object under a comment line that says why it is there. */
+export const commentedYamlStream = (documents: ReadonlyArray<{comment: string; object: object}>): string =>
+  documents.map((d) => `# ${d.comment}\n${stringify(d.object)}`).join('---\n')

@@ -29,8 +29,9 @@ Exit code 0 when there are no errors (warnings allowed), 10 when there are error
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const {inspectCluster} = await import('../workflows/inspect.js')
-    const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
-    const findings = checkTopology(topology, {balanceThresholdPercent: flags['balance-threshold']})
+    const {namespace, topology, warnings: unseen} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
+    const findings: Finding[] = [...checkTopology(topology, {balanceThresholdPercent: flags['balance-threshold']}),
+      ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]
     const errors = findings.filter((f) => f.severity === 'error').length
     const warnings = findings.length - errors
     if (findings.length === 0) this.log(`[OK] ${topology.nodes.length} nodes agree, all 16384 slots covered, no open slots, replicas apart from their masters.`)

@@ -17,6 +17,7 @@ export interface RepairResult {
   /** Check's findings at the end (warnings may remain); absent with --dry-run. */
   findingsAfter?: Finding[]
   seconds: number
+  warnings: string[]
 }
 
 export default class Repair extends BaseCommand {
@@ -50,7 +51,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
     const {waitForReadyPods} = await import('../workflows/pods.js')
     const {describeRefusal, newRepairContext, observeAndPlan, repairTasks} = await import('../workflows/repair.js')
     const {runTasks} = await import('../cli/tasks.js')
-    const target = await openTarget(options)
+    const target = await openTarget(options, {operation: 'repair'})
     // After a mass restart the pods come back one by one: repairing before all answer would see half a cluster.
     if (!flags['dry-run']) await waitForReadyPods(target.kube, target.selector, undefined, timeoutMs)
     const cluster = await openCluster(options, target)
@@ -72,7 +73,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
       if (!dryRun && refused.length === 0) this.log('The cluster is repaired: check finds no errors.')
     }
     if (refused.length > 0 && !dryRun) process.exitCode = ExitCode.unhealthy
-    return {
+    return this.withSessionWarnings<RepairResult>({
       namespace: cluster.target.kube.namespace,
       dryRun,
       nothingToRepair: ctx.healthy,
@@ -81,6 +82,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
       findingsBefore: ctx.before,
       ...(dryRun ? {} : {findingsAfter: checkTopology(ctx.topology!)}),
       seconds: Math.round((Date.now() - started) / 100) / 10,
-    }
+      warnings: [],
+    }, target.kube.warnings.all)
   }
 }

@@ -63,11 +63,16 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     const {flags} = await this.parse(Scale)
     const shape = requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const options = {...flags, passwordSecret: flags['password-secret']}
-    const {openTarget} = await import('../workflows/session.js')
+    const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
-    const target = await openTarget(options)
+    // What both directions need is checked first; a scale in needs more, checked once the direction is known.
+    const target = await openTarget(options, {operation: 'scale-out'})
     const run: Run = {flags, shape, options, target}
-    return await scaleDirection(target, options, flags.name, shape, flags['delete-pvcs']) === 'in' ? this.scaleIn(run) : this.scaleOut(run)
+    const direction = await scaleDirection(target, options, flags.name, shape, flags['delete-pvcs'])
+    if (direction === 'in') {
+      target.forwardingDenied = await checkPermissions(target.kube, target.selector, options, {operation: 'scale-in', deletePvcs: flags['delete-pvcs']})
+    }
+    return this.withSessionWarnings(await (direction === 'in' ? this.scaleIn(run) : this.scaleOut(run)), target.kube.warnings.all)
   }
 
   private async scaleOut({flags, shape, options, target}: Run): Promise<ScaleResult> {

@@ -9,6 +9,7 @@ export interface StatusResult {
   clusterState: 'ok' | 'fail' | 'unknown'
   slotsAgreed: boolean
   nodes: NodeStatus[]
+  warnings: string[]
 }
 
 export default class Status extends BaseCommand {
@@ -19,7 +20,7 @@ export default class Status extends BaseCommand {
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     const {inspectCluster, nodeStatuses} = await import('../workflows/inspect.js')
-    const {namespace, topology} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
+    const {namespace, topology, warnings} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
     const nodes = nodeStatuses(topology)
     const states = new Set(topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster).map((n) => n.clusterState))
     const clusterState = states.size === 1 && states.has('ok') ? 'ok' : states.has('fail') ? 'fail' : 'unknown'
@@ -30,6 +31,6 @@ export default class Status extends BaseCommand {
         [n.link, ...n.flags].join(',')]),
     ))
     this.log(`\ncluster_state: ${clusterState}; slot map ${topology.agreed ? 'agreed by every node in the cluster' : 'NOT agreed'}`)
-    return {namespace, clusterState, slotsAgreed: topology.agreed, nodes}
+    return this.withSessionWarnings<StatusResult>({namespace, clusterState, slotsAgreed: topology.agreed, nodes, warnings: []}, warnings)
   }
 }

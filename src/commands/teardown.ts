@@ -12,6 +12,7 @@ export interface TeardownOutput {
   nothingToDo: boolean
   deleted: Array<{kind: string; name: string}>
   keptPvcs: string[]
+  warnings: string[]
 }
 
 export default class Teardown extends BaseCommand {
@@ -29,13 +30,13 @@ export default class Teardown extends BaseCommand {
     const {flags} = await this.parse(Teardown)
     const {openTarget} = await import('../workflows/session.js')
     const {deleteObjects, planTeardown, teardownIsEmpty, waitForPodsGone, waitForPvcsGone} = await import('../workflows/teardown.js')
-    const target = await openTarget({...flags, connect: 'direct'})
+    const target = await openTarget({...flags, connect: 'direct'}, {operation: 'teardown', deletePvcs: flags['with-pvcs']})
     const {kube} = target
     const plan = await planTeardown(kube, target.selector, flags['with-pvcs'])
     const keptPvcs = flags['with-pvcs'] ? [] : plan.pvcs.map((p) => p.name)
-    const output = (deleted: TeardownOutput['deleted'], nothingToDo: boolean): TeardownOutput => ({
-      namespace: kube.namespace, selector: plan.selector, dryRun: flags['dry-run'], nothingToDo, deleted, keptPvcs,
-    })
+    const output = (deleted: TeardownOutput['deleted'], nothingToDo: boolean): TeardownOutput => this.withSessionWarnings({
+      namespace: kube.namespace, selector: plan.selector, dryRun: flags['dry-run'], nothingToDo, deleted, keptPvcs, warnings: [],
+    }, kube.warnings.all)
     if (teardownIsEmpty(plan)) {
       this.log(`Nothing to tear down: no objects match "${plan.selector}" in namespace ${kube.namespace}.`)
       return output([], true)

@@ -2,8 +2,9 @@ import {existsSync} from 'node:fs'
 
 import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PolicyV1Api} from '@kubernetes/client-node'
 
-import {NotFoundError} from '../errors.js'
-import {kubeCall, kubeFind} from './api-errors.js'
+import {NotFoundError, type RedisctlError} from '../errors.js'
+import {Warnings} from '../util/warnings.js'
+import {httpStatus, kubeCall, kubeFind, namespaceNotFound} from './api-errors.js'
 
 export interface KubeTarget {
   kubeconfig?: string
@@ -24,6 +25,8 @@ export interface Kube {
   call<T>(doing: string, call: () => Promise<T>): Promise<T>
   /** Like call, but an object that does not exist is undefined (reads, and deletes of what is already gone). */
   find<T>(doing: string, call: () => Promise<T>): Promise<T | undefined>
+  /** What this command should tell the user once, e.g. that zones are unknown. */
+  warnings: Warnings
 }
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
@@ -75,15 +78,25 @@ export function connectKube(target: KubeTarget): Kube {
     objects: KubernetesObjectApi.makeApiClient(kc),
     call: (doing, call) => kubeCall(doing, call, server),
     find: (doing, call) => kubeFind(doing, call, server),
+    warnings: new Warnings(),
   }
 }
 
-/** Fails with a clear NotFoundError when the namespace does not exist (also proves the API answers). */
-export async function requireNamespace(kube: Kube): Promise<void> {
-  const namespace = await kube.find(`reading namespace ${kube.namespace}`, () => kube.core.readNamespace({name: kube.namespace}))
-  if (!namespace) {
-    throw new NotFoundError(`The namespace "${kube.namespace}" does not exist.`, [
-      'Check -n/--namespace (kubectl get namespaces), or create it: kubectl create namespace ' + kube.namespace + '.',
-    ])
+/**
+ * Whether the namespace is missing, asked only after a namespaced call found nothing (listing pods in a namespace
+ * that does not exist answers an empty list). Reading a Namespace is a cluster-scoped right a namespace-bound
+ * user lacks: what cannot be read is not taken for missing.
+ */
+export async function namespaceIsMissing(kube: Kube): Promise<boolean> {
+  try {
+    await kube.core.readNamespace({name: kube.namespace})
+    return false
+  } catch (error) {
+    return httpStatus(error) === 404
   }
+}
+
+/** Why a namespaced call found nothing: the namespace is missing, else `otherwise`. */
+export async function notFoundIn(kube: Kube, otherwise: RedisctlError): Promise<RedisctlError> {
+  return (await namespaceIsMissing(kube)) ? namespaceNotFound(kube.namespace) : otherwise
 }

@@ -1,7 +1,9 @@
 import type {V1Container, V1Pod} from '@kubernetes/client-node'
 
 import {NotFoundError} from '../errors.js'
-import type {Kube} from './context.js'
+import {httpStatus} from './api-errors.js'
+import {notFoundIn, type Kube} from './context.js'
+import {describePermission, NODE_ZONES} from './permissions.js'
 
 const ZONE_LABELS = ['topology.kubernetes.io/zone', 'failure-domain.beta.kubernetes.io/zone']
 
@@ -34,15 +36,22 @@ export async function listRedisPods(kube: Kube, selector: string): Promise<Redis
 export async function requireRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
   const pods = await listRedisPods(kube, selector)
   if (pods.length === 0) {
-    throw new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
+    throw await notFoundIn(kube, new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
       'Check -n/--namespace and -l/--selector (kubectl get pods --show-labels), or create the cluster: redisctl cluster create.',
-    ])
+    ]))
   }
   return pods
 }
 
+const ZONES_UNKNOWN = 'zones-unknown'
+
+/**
+ * Which zone each Kubernetes node is in. Reading Nodes is cluster-scoped, which a namespace-bound identity (a CI
+ * ServiceAccount) usually may not: then zones are unknown, said once, and not asked again during this command.
+ */
 async function nodeZones(kube: Kube): Promise<Map<string, string>> {
   const zones = new Map<string, string>()
+  if (kube.warnings.has(ZONES_UNKNOWN)) return zones
   try {
     const nodes = await kube.core.listNode()
     for (const node of nodes.items) {
@@ -50,8 +59,11 @@ async function nodeZones(kube: Kube): Promise<Map<string, string>> {
       const zone = ZONE_LABELS.map((l) => labels[l]).find(Boolean)
       if (node.metadata?.name && zone) zones.set(node.metadata.name, zone)
     }
-  } catch {
-    // Reading nodes needs cluster-scoped rights that namespace-bound users often lack: zones are then unknown.
+  } catch (error) {
+    const code = httpStatus(error)
+    const why = code === 403 ? `${describePermission(NODE_ZONES)} is not allowed at the cluster scope` : `listing them failed (${code ? `HTTP ${code}` : String(error)})`
+    kube.warnings.add(ZONES_UNKNOWN, `Kubernetes nodes cannot be read (${why}), so zones are unknown: replicas are kept off their master's node, but not spread over zones, and ZONE shows -. ` +
+      'A ClusterRole rule {apiGroups: [""], resources: ["nodes"], verbs: ["list"]} bound to this identity gives them (redisctl rbac prints it).')
   }
   return zones
 }

@@ -1,5 +1,5 @@
 import {NotFoundError, UsageError} from '../errors.js'
-import type {Kube} from './context.js'
+import {notFoundIn, type Kube} from './context.js'
 
 export const PASSWORD_ENV = 'REDISCTL_PASSWORD'
 
@@ -11,9 +11,9 @@ export async function resolvePassword(kube: Kube, secretName: string | undefined
   if (!secretName) return process.env[PASSWORD_ENV] || undefined
   const secret = await kube.find(`reading Secret ${secretName}`, () => kube.core.readNamespacedSecret({name: secretName, namespace: kube.namespace}))
   if (!secret) {
-    throw new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
+    throw await notFoundIn(kube, new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
       `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
-    ])
+    ]))
   }
   const encoded = secret.data?.password
   const plain = secret.stringData?.password

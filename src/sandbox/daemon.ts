@@ -1,10 +1,12 @@
+import {randomBytes} from 'node:crypto'
 import {mkdir, rm, writeFile} from 'node:fs/promises'
 
 import {CoreV1Api, KubeConfig} from '@kubernetes/client-node'
 
+import {CONTROLLER_MANAGER, SYSTEM_NODES} from './apiserver/bootstrap-policy.js'
 import {startApiServer} from './apiserver/server.js'
 import {startControllers} from './controllers/index.js'
-import {sandboxKubeconfig} from './kubeconfig.js'
+import {sandboxKubeconfig, type SandboxEndpoint} from './kubeconfig.js'
 import {startKubelet} from './kubelet/index.js'
 import {nodeAddresses, parseIpRange} from './kubelet/ip-range.js'
 import {sandboxFiles} from './paths.js'
@@ -29,6 +31,16 @@ export interface RunningSandbox {
 export const sandboxNodeName = (i: number): string => `sandbox-node-${i + 1}`
 export const sandboxZoneName = (i: number): string => `zone-${String.fromCharCode(97 + i)}`
 
+/** The loopback kubelet's identity: one user for all the nodes it serves, in the group the system:node role is bound to. */
+export const KUBELET_USER = 'system:node:redisctl-sandbox'
+
+/** An in-memory kubeconfig that presents a token to the sandbox's API server. */
+export function tokenKubeConfig(endpoint: SandboxEndpoint, token: string): KubeConfig {
+  const kc = new KubeConfig()
+  kc.loadFromString(sandboxKubeconfig(endpoint, {token}))
+  return kc
+}
+
 /**
  * The whole embedded Kubernetes in one process: API server, controllers and the loopback kubelet. The last two
  * reach the first only through the Kubernetes API, as they would beside a real API server; the API server reaches
@@ -41,20 +53,25 @@ export async function runSandbox(options: SandboxOptions): Promise<RunningSandbo
   const nodeNames = Array.from({length: options.nodes}, (_, i) => sandboxNodeName(i))
   const nodeIps = nodeAddresses(parseIpRange(options.podIpRange), nodeNames.length)
   const pki = await sandboxPki(nodeNames, nodeIps)
-  const api = await startApiServer({port: options.port, log: options.log, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}})
+  // The controllers and the kubelet each get an identity with the rights they use, as on a real control plane.
+  const controllerToken = randomBytes(24).toString('hex')
+  const kubeletToken = randomBytes(24).toString('hex')
+  const api = await startApiServer({port: options.port, log: options.log, tls: pki, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}, tokens: [
+    {token: controllerToken, user: CONTROLLER_MANAGER},
+    {token: kubeletToken, user: KUBELET_USER, groups: [SYSTEM_NODES]},
+  ]})
   const stops: Array<() => Promise<void>> = [() => api.close()]
   const stop = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch((error: unknown) => options.log(`stop: ${String(error)}`))
     await rm(files.state, {force: true})
   }
   try {
-    await writeFile(files.kubeconfig, sandboxKubeconfig(api.url))
-    const kc = new KubeConfig()
-    kc.loadFromFile(files.kubeconfig)
-    await createNodesAndNamespaces(kc, nodeNames, options.zones)
-    const controllers = await startControllers(kc, {volumeRoot: files.volumes, log: options.log})
+    const endpoint = {server: api.url, ca: api.ca}
+    await writeFile(files.kubeconfig, sandboxKubeconfig(endpoint, {token: api.adminToken}), {mode: 0o600})
+    await createNodesAndNamespaces(tokenKubeConfig(endpoint, api.adminToken), nodeNames, options.zones)
+    const controllers = await startControllers(tokenKubeConfig(endpoint, controllerToken), {volumeRoot: files.volumes, log: options.log})
     stops.push(() => controllers.stop())
-    const kubelet = await startKubelet(kc, {
+    const kubelet = await startKubelet(tokenKubeConfig(endpoint, kubeletToken), {
       nodeNames, stateDir: files.kubelet, ipRange: options.podIpRange, imageMapFile: files.imageMap, log: options.log,
       serving: {nodeIps, tls: pki.kubeletServing, clientCa: pki.ca, anonymousAuth: false},
     })

@@ -10,6 +10,8 @@ export type FindingCode =
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
   | 'replica-migration-off'
+  /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
+  | 'kubernetes-access'
 
 export interface Finding {
   code: FindingCode

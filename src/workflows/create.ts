@@ -2,6 +2,7 @@ import type {ListrTask} from 'listr2'
 
 import {NotFoundError, PreconditionError} from '../errors.js'
 import {applyObjects, type AppliedObject} from '../kube/apply.js'
+import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
 import {authConfigSecret, clusterManifests, podCount, type ClusterSpec} from '../manifests/cluster.js'
@@ -87,9 +88,9 @@ export function createTasks(): ListrTask<CreateContext>[] {
         if (ctx.input.adopt) {
           const matching = await listRedisPods(kube, selector)
           if (matching.length === 0) {
-            throw new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
+            throw await notFoundIn(kube, new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
               'Check -l/--selector and -n/--namespace (kubectl get pods --show-labels).',
-            ])
+            ]))
           }
           ctx.shape = shapeForPods(matching.length, ctx.input.spec.replicasPerMaster, ctx.input.mastersGiven ? ctx.input.spec.masters : undefined)
         }

@@ -31,6 +31,8 @@ export async function openCluster(options: TargetOptions, session?: KubeTargetSe
     kubePods: pods,
     observe: async () => {
       const observation = await observeCluster(access.connector, refs.map(podAddress))
+      const refusal = access.refusal?.()
+      if (refusal) throw refusal
       // A refused password is the caller's to fix, not a finding about the cluster: without it every node would
       // read as unreachable, status would show that, and check or a scale would call the cluster unhealthy.
       const [refused] = observation.nodes.flatMap((n) => (!n.ok && n.error.kind === 'authFailed' ? [n] : []))
@@ -41,10 +43,11 @@ export async function openCluster(options: TargetOptions, session?: KubeTargetSe
 }
 
 /** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
-export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession): Promise<{namespace: string; topology: Topology}> {
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession): Promise<{namespace: string; topology: Topology; warnings: string[]}> {
   const cluster = await openCluster(options, session)
   try {
-    return {namespace: cluster.target.kube.namespace, topology: await cluster.observe()}
+    const topology = await cluster.observe()
+    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all}
   } finally {
     await cluster.access.close()
   }

@@ -1,7 +1,7 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
 import {NotFoundError, PreconditionError} from '../errors.js'
-import type {Kube} from '../kube/context.js'
+import {notFoundIn, type Kube} from '../kube/context.js'
 import {readStatefulSet} from '../kube/statefulset.js'
 
 /** What every command that changes the cluster's size checks before it acts. */
@@ -9,9 +9,9 @@ import {readStatefulSet} from '../kube/statefulset.js'
 export async function requireStatefulSet(kube: Kube, name: string): Promise<V1StatefulSet> {
   const sts = await readStatefulSet(kube, name)
   if (!sts) {
-    throw new NotFoundError(`There is no StatefulSet ${name} in namespace ${kube.namespace}.`, [
+    throw await notFoundIn(kube, new NotFoundError(`There is no StatefulSet ${name} in namespace ${kube.namespace}.`, [
       'Pass --name of a cluster made by redisctl cluster create (kubectl get statefulsets).',
-    ])
+    ]))
   }
   return sts
 }

@@ -1,6 +1,9 @@
-import {connectKube, requireNamespace, type Kube} from '../kube/context.js'
-import type {RedisPod} from '../kube/pods.js'
-import {resolvePassword} from '../kube/secrets.js'
+import type {RedisctlError} from '../errors.js'
+import {connectKube, type Kube} from '../kube/context.js'
+import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../kube/permissions.js'
+import {toRedisPod, type RedisPod} from '../kube/pods.js'
+import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
+import {PASSWORD_ENV, resolvePassword} from '../kube/secrets.js'
 import {clusterSelector} from '../manifests/labels.js'
 import {RedisConnector} from '../redis/connection.js'
 import {tcpOpen} from '../redis/probe.js'
@@ -22,19 +25,73 @@ export interface KubeTargetSession {
   kube: Kube
   selector: string
   password?: string
+  /** With --connect auto: the port-forward permissions this identity lacks, which matter only if auto has to forward. */
+  forwardingDenied?: Permission[]
 }
 
-/** Connects to Kubernetes and proves the namespace exists; reads the password. Changes nothing. */
-export async function openTarget(options: TargetOptions): Promise<KubeTargetSession> {
+/** What a command that changes things is about to do, for the permission check before it starts. */
+export interface PlannedAccess {
+  operation: Operation
+  deletePvcs?: boolean
+}
+
+/**
+ * Connects to Kubernetes and reads the password, changing nothing. Given what the command will do, it first checks
+ * every permission that needs (see checkPermissions). Nothing cluster-scoped is read: a namespace that does not exist
+ * is told from the namespaced calls' answers.
+ */
+export async function openTarget(options: TargetOptions, planned?: PlannedAccess): Promise<KubeTargetSession> {
   const kube = connectKube(options)
-  await requireNamespace(kube)
+  const selector = options.selector ?? clusterSelector(options.name)
+  const forwardingDenied = planned ? await checkPermissions(kube, selector, options, planned) : undefined
   const password = await resolvePassword(kube, options.passwordSecret)
-  return {kube, selector: options.selector ?? clusterSelector(options.name), password}
+  return {kube, selector, password, forwardingDenied}
+}
+
+/**
+ * Refuses (ForbiddenError, nothing changed) when the identity lacks any permission of the plan, all named at once.
+ * With --connect auto, the port-forward permissions count only when forwarding will be chosen: when the pods exist
+ * and their IPs do not answer from here. When that cannot be told yet (a create before its pods), the missing ones
+ * are returned, and openRedis refuses if it comes to forwarding.
+ */
+export async function checkPermissions(kube: Kube, selector: string, options: TargetOptions, planned: PlannedAccess): Promise<Permission[] | undefined> {
+  const needs = permissionsFor(planned.operation, {
+    portForward: options.connect === 'port-forward',
+    password: Boolean(options.passwordSecret || process.env[PASSWORD_ENV]),
+    passwordSecret: Boolean(options.passwordSecret),
+    deletePvcs: planned.deletePvcs ?? false,
+  })
+  const mayForward = options.connect === 'auto' && planned.operation !== 'teardown'
+  const missing = await missingPermissions(kube, mayForward ? [...needs, ...PORT_FORWARD] : needs)
+  if (!missing?.length) return undefined
+  const forwarding = mayForward ? missing.filter((p) => PORT_FORWARD.includes(p)) : []
+  const required = missing.filter((p) => !forwarding.includes(p))
+  const canListPods = !required.some((p) => p.resource === 'pods' && !p.subresource)
+  const forwards = forwarding.length > 0 && canListPods ? await forwardingNeeded(kube, selector) : undefined
+  if (forwards) required.push(...forwarding)
+  if (required.length > 0) throw await permissionRefusal(kube, required, forwards ? ' (the pod IPs do not answer from here, so --connect auto would port-forward)' : '')
+  return forwards === undefined && forwarding.length > 0 ? forwarding : undefined
+}
+
+/** Whether --connect auto will forward: the pods' IPs do not answer from here. Undefined while no pod has an IP. */
+async function forwardingNeeded(kube: Kube, selector: string): Promise<boolean | undefined> {
+  const pods = await kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
+    () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector}))
+  const withIp = pods.items.map((p) => toRedisPod(p)).filter((p) => p.ip)
+  return withIp.length > 0 ? !(await answersDirectly(withIp)) : undefined
+}
+
+/** `--connect auto` goes direct when the first pod with an IP accepts a connection (or no pod has one yet). */
+async function answersDirectly(pods: ReadonlyArray<{ip?: string; port: number}>): Promise<boolean> {
+  const first = pods.find((p) => p.ip)
+  return !first || tcpOpen(first.ip!, first.port, 500)
 }
 
 export interface RedisAccess {
   connector: RedisConnector
   mode: 'direct' | 'port-forward'
+  /** Port-forwarding only: the API server's refusal of a forward, which is why the nodes behind it were unreachable. */
+  refusal?(): RedisctlError | undefined
   close(): Promise<void>
 }
 
@@ -44,10 +101,13 @@ export interface RedisAccess {
  */
 export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mode: ConnectMode): Promise<RedisAccess> {
   const reachable = pods.filter((p) => p.ip)
-  const direct = mode === 'direct' || (mode === 'auto' && (reachable.length === 0 || (await tcpOpen(reachable[0].ip!, reachable[0].port, 500))))
+  const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
   if (direct) {
     const connector = new RedisConnector({password: target.password})
     return {connector, mode: 'direct', close: () => connector.closeAll()}
+  }
+  if (mode === 'auto' && target.forwardingDenied) {
+    throw await permissionRefusal(target.kube, target.forwardingDenied, ' (the pod IPs do not answer from here, so --connect auto would port-forward)')
   }
   const {openPortForwards} = await import('../kube/port-forward.js')
   const forwards = await openPortForwards(target.kube, reachable)
@@ -55,6 +115,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   return {
     connector,
     mode: 'port-forward',
+    refusal: forwards.refusal,
     async close() {
       await connector.closeAll()
       await forwards.close()

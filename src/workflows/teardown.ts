@@ -1,4 +1,5 @@
-import type {Kube} from '../kube/context.js'
+import {namespaceNotFound} from '../kube/api-errors.js'
+import {namespaceIsMissing, type Kube} from '../kube/context.js'
 import {deleteObject, listNames, type DeletableKind, type DeletedObject} from '../kube/delete.js'
 import {listRedisPods} from '../kube/pods.js'
 import {MANAGED_BY} from '../manifests/labels.js'
@@ -33,13 +34,16 @@ export async function planTeardown(kube: Kube, selector: string, withPvcs: boole
     listNames(kube, 'PersistentVolumeClaim', ownSelector),
     listRedisPods(kube, ownSelector),
   ])
-  return {
+  const plan: TeardownPlan = {
     selector: ownSelector,
     objects: named.flat(),
     pvcs: pvcs.map((name) => ({kind: 'PersistentVolumeClaim' as const, name})),
     pods: pods.map((p) => p.name),
     withPvcs,
   }
+  // Nothing found may mean no namespace: tearing down a mistyped -n must not pass for done.
+  if (teardownIsEmpty(plan) && await namespaceIsMissing(kube)) throw namespaceNotFound(kube.namespace)
+  return plan
 }
 
 export const teardownIsEmpty = (plan: TeardownPlan): boolean =>

@@ -64,7 +64,7 @@ describe('redisctl sandbox', () => {
   it('up prints where the API is, the kubeconfig and the export line to use it', async () => {
     expect(sandbox.up.code).toBe(0)
     expect(sandbox.up.stdout).toContain(`The sandbox is up at ${sandbox.server}.`)
-    expect(sandbox.server).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(sandbox.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
     expect(sandbox.up.stdout).toContain(`kubeconfig: ${sandbox.kubeconfig}`)
     expect(sandbox.up.stdout).toContain(`export KUBECONFIG=${sandbox.kubeconfig}`)
     expect(sandbox.kubeconfig).toBe(join(sandbox.dir, 'kubeconfig'))

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {PreconditionError} from '../../src/errors.js'
 import {startApiServer} from '../../src/sandbox/apiserver/server.js'
-import {type ApiFixture, expectStatus, failure, podManifest, startApiFixture} from './apiserver-fixture.js'
+import {type ApiFixture, expectStatus, failure, podManifest, rawFetch, type RawRequest, startApiFixture} from './apiserver-fixture.js'
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
 
@@ -23,7 +23,7 @@ beforeAll(async () => {
 })
 afterAll(async () => api?.stop())
 
-const raw = (path: string, init?: RequestInit): Promise<Response> => fetch(api.server.url + path, init)
+const raw = (path: string, init?: RawRequest): Promise<Response> => api.fetch(path, init)
 
 interface ResourceList {
   resources: Array<{name: string; namespaced: boolean}>
@@ -40,9 +40,9 @@ describe('discovery', () => {
     expect(list.resources.find((r) => r.name === 'persistentvolumes')?.namespaced).toBe(false)
   })
 
-  it('serves the apps, policy and storage groups, with statefulsets/scale as autoscaling/v1 Scale and controllerrevisions', async () => {
+  it('serves the apps, policy, storage and RBAC groups, with statefulsets/scale as autoscaling/v1 Scale and controllerrevisions', async () => {
     const groups = await (await raw('/apis')).json() as {groups: Array<{name: string}>}
-    expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(['apps', 'policy', 'storage.k8s.io']))
+    expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(['apps', 'policy', 'storage.k8s.io', 'rbac.authorization.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']))
     const apps = await discover('/apis/apps/v1')
     expect(apps.resources).toContainEqual(expect.objectContaining({name: 'statefulsets/scale', group: 'autoscaling', version: 'v1', kind: 'Scale'}))
     expect(apps.resources).toContainEqual(expect.objectContaining({name: 'statefulsets', shortNames: ['sts']}))
@@ -286,7 +286,7 @@ describe('server lifecycle', () => {
   it('answers /version as soon as start resolves', async () => {
     const server = await startApiServer()
     try {
-      const res = await fetch(`${server.url}/version`)
+      const res = await rawFetch(server, '/version')
       expect(await res.json()).toMatchObject({major: '1', minor: '32'})
     } finally {
       await server.close()

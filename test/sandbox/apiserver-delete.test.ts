@@ -166,7 +166,7 @@ describe('delete preconditions and collections', () => {
 
   it('answers a finished delete of a non-pod with a Success Status', async () => {
     await api.core.createNamespacedConfigMap({namespace: 'default', body: {metadata: {name: 'gone'}}})
-    const res = await fetch(`${api.server.url}/api/v1/namespaces/default/configmaps/gone`, {method: 'DELETE'})
+    const res = await api.fetch(`/api/v1/namespaces/default/configmaps/gone`, {method: 'DELETE'})
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({kind: 'Status', status: 'Success', details: {name: 'gone', kind: 'configmaps'}})
   })

@@ -1,11 +1,12 @@
 import {execFile} from 'node:child_process'
 import {mkdtemp, rm, writeFile} from 'node:fs/promises'
+import {request} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {Readable} from 'node:stream'
 
 import {ApiException, AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, type V1Pod} from '@kubernetes/client-node'
 import {expect} from 'vitest'
-import {parse, stringify} from 'yaml'
 
 import {startApiServer, type ApiServerOptions, type RunningApiServer} from '../../src/sandbox/apiserver/server.js'
 import {sandboxKubeconfig} from '../../src/sandbox/kubeconfig.js'
@@ -18,17 +19,38 @@ export interface ApiFixture {
   core: CoreV1Api
   apps: AppsV1Api
   policy: PolicyV1Api
+  /** A raw request to the server as its admin, answered as a fetch Response. */
+  fetch(path: string, init?: RawRequest): Promise<Response>
   stop(): Promise<void>
+}
+
+export interface RawRequest {
+  method?: string
+  headers?: Record<string, string>
+  body?: string
+  signal?: AbortSignal
+  /** The bearer token to present; none makes the request anonymous. */
+  token?: string
+}
+
+/** An HTTPS request that trusts the server's own certificate, as a kubeconfig with its certificate-authority-data does. */
+export function rawFetch(server: RunningApiServer, path: string, init: RawRequest = {}): Promise<Response> {
+  const headers = {...init.headers, ...(init.token ? {Authorization: `Bearer ${init.token}`} : {})}
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, server.url), {method: init.method ?? 'GET', headers, ca: server.ca, signal: init.signal}, (res) => {
+      const responseHeaders = Object.entries(res.headers).map(([k, v]): [string, string] => [k, String(v)])
+      resolve(new Response(Readable.toWeb(res) as ReadableStream, {status: res.statusCode, headers: responseHeaders}))
+    })
+    req.on('error', reject)
+    req.end(init.body)
+  })
 }
 
 export async function startApiFixture(options: ApiServerOptions = {}): Promise<ApiFixture> {
   const server = await startApiServer(options)
   const dir = await mkdtemp(join(tmpdir(), 'redisctl-apiserver-'))
   const kubeconfig = join(dir, 'kubeconfig')
-  // client-node 2.x refuses plain HTTP unless the cluster says insecure-skip-tls-verify (createDispatcherOptions).
-  const config = parse(sandboxKubeconfig(server.url))
-  config.clusters[0].cluster['insecure-skip-tls-verify'] = true
-  await writeFile(kubeconfig, stringify(config))
+  await writeFile(kubeconfig, sandboxKubeconfig({server: server.url, ca: server.ca}, {token: server.adminToken}))
   const kc = new KubeConfig()
   kc.loadFromFile(kubeconfig)
   const core = kc.makeApiClient(CoreV1Api)
@@ -37,6 +59,7 @@ export async function startApiFixture(options: ApiServerOptions = {}): Promise<A
     server, kc, kubeconfig, core,
     apps: kc.makeApiClient(AppsV1Api),
     policy: kc.makeApiClient(PolicyV1Api),
+    fetch: (path, init) => rawFetch(server, path, {token: server.adminToken, ...init}),
     async stop() {
       await server.close()
       await rm(dir, {recursive: true, force: true})

@@ -93,20 +93,20 @@ describe('PATCH over HTTP', () => {
   })
 
   it('answers a JSON patch on a missing path with 400 and a missing pod with 404', async () => {
-    const bad = await fetch(`${api.server.url}/api/v1/namespaces/default/pods/p`, {method: 'PATCH', headers: {'Content-Type': 'application/json-patch+json'}, body: '[{"op":"remove","path":"/spec/nothing"}]'})
+    const bad = await api.fetch(`/api/v1/namespaces/default/pods/p`, {method: 'PATCH', headers: {'Content-Type': 'application/json-patch+json'}, body: '[{"op":"remove","path":"/spec/nothing"}]'})
     expect(bad.status).toBe(400)
     await expectStatus(api.core.patchNamespacedPod({namespace: 'default', name: 'ghost', body: {metadata: {labels: {a: 'b'}}}}, merge), 404, 'NotFound', 'pods "ghost" not found')
   })
 
   it('refuses a patch in an unknown format with 415', async () => {
-    const res = await fetch(`${api.server.url}/api/v1/namespaces/default/pods/p`, {method: 'PATCH', headers: {'Content-Type': 'text/plain'}, body: 'x'})
+    const res = await api.fetch(`/api/v1/namespaces/default/pods/p`, {method: 'PATCH', headers: {'Content-Type': 'text/plain'}, body: 'x'})
     expect(res.status).toBe(415)
     expect(await res.json()).toMatchObject({kind: 'Status', reason: 'UnsupportedMediaType', code: 415})
   })
 
   it('creates and then updates an object with a server-side apply patch', async () => {
-    const url = `${api.server.url}/api/v1/namespaces/default/configmaps/applied?fieldManager=test`
-    const apply = (data: Record<string, string>): Promise<Response> => fetch(url, {method: 'PATCH', headers: {'Content-Type': 'application/apply-patch+yaml'},
+    const url = '/api/v1/namespaces/default/configmaps/applied?fieldManager=test'
+    const apply = (data: Record<string, string>): Promise<Response> => api.fetch(url, {method: 'PATCH', headers: {'Content-Type': 'application/apply-patch+yaml'},
       body: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: "${v}"`).join('\n')}\n`})
     expect((await apply({a: '1'})).status).toBe(201)
     expect((await apply({a: '2'})).status).toBe(200)

@@ -144,19 +144,19 @@ describe('refusals, as kube-apiserver and the kubelet give them', () => {
     ['a pod that does not exist', 'ghost', 404, 'pods "ghost" not found', 'NotFound'],
     ['a pod not scheduled', 'unscheduled-0', 400, 'pod unscheduled-0 does not have a host assigned', 'BadRequest'],
   ])('the API server refuses %s with a Status', async (_what, pod, code, message, reason) => {
-    const refused = await refusal(api.server.url, NAMESPACE, pod)
+    const refused = await refusal(api.server, NAMESPACE, pod)
     expect(refused).toMatchObject({status: code, type: 'application/json'})
     expect(JSON.parse(refused.body)).toMatchObject(status(code, message, reason))
   })
 
   it('the API server refuses a pod on a node without an address with a Status that has no reason', async () => {
-    const refused = await refusal(api.server.url, NAMESPACE, 'no-address-0')
+    const refused = await refusal(api.server, NAMESPACE, 'no-address-0')
     expect(refused).toMatchObject({status: 500, type: 'application/json'})
     expect(JSON.parse(refused.body)).toEqual(status(500, 'no preferred addresses found; known addresses: []'))
   })
 
   it('the API server never dials the pod: with its kubelet unreachable the stream fails, though the pod answers', async () => {
-    const refused = await refusal(api.server.url, NAMESPACE, 'gone-0')
+    const refused = await refusal(api.server, NAMESPACE, 'gone-0')
     expect(refused.status).toBe(500)
     expect(JSON.parse(refused.body)).toEqual(status(500, 'error dialing backend: dial tcp 127.61.254.254:10250: connect: connection refused'))
     expect(await redisCommand(redis.nodes[0].host, 6379, 'PING')).toBe('PONG')
@@ -169,11 +169,11 @@ describe('refusals, as kube-apiserver and the kubelet give them', () => {
   })
 
   it('the kubelet\'s own refusal of a pod it does not run reaches the client as it wrote it', async () => {
-    expect(await refusal(api.server.url, NAMESPACE, 'stranger-0')).toEqual({status: 404, type: 'text/plain; charset=utf-8', body: 'pod does not exist'})
+    expect(await refusal(api.server, NAMESPACE, 'stranger-0')).toEqual({status: 404, type: 'text/plain; charset=utf-8', body: 'pod does not exist'})
   })
 
   it('the kubelet refuses a pod it failed (its container is no redis-server), having no IP to forward to', async () => {
     await waitFor('nginx-0 failed by the kubelet', async () => (await api.core.readNamespacedPod({name: 'nginx-0', namespace: NAMESPACE})).status?.phase === 'Failed')
-    expect(await refusal(api.server.url, NAMESPACE, 'nginx-0')).toEqual({status: 500, type: 'text/plain; charset=utf-8', body: `pod not found ("nginx-0_${NAMESPACE}")`})
+    expect(await refusal(api.server, NAMESPACE, 'nginx-0')).toEqual({status: 500, type: 'text/plain; charset=utf-8', body: `pod not found ("nginx-0_${NAMESPACE}")`})
   })
 })

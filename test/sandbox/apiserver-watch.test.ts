@@ -81,7 +81,7 @@ describe('watch', () => {
     const w = await collect('/api/v1/namespaces/w5/configmaps', {resourceVersion: old.metadata!.resourceVersion!})
     await w.done
     expect(w.events).toEqual([expect.objectContaining({type: 'ERROR', code: 410})])
-    const res = await fetch(`${api.server.url}/api/v1/namespaces/w5/configmaps?watch=true&resourceVersion=${old.metadata!.resourceVersion}`)
+    const res = await api.fetch(`/api/v1/namespaces/w5/configmaps?watch=true&resourceVersion=${old.metadata!.resourceVersion}`)
     const event = JSON.parse((await res.text()).trim())
     expect(event.object).toMatchObject({kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: expect.stringMatching(/^too old resource version: \d+ \(\d+\)$/)})
   })
@@ -95,7 +95,7 @@ describe('watch', () => {
 
   it('marks the end of initial events with a bookmark when asked to send them', async () => {
     const controller = new AbortController()
-    const res = await fetch(`${api.server.url}/api/v1/namespaces?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`, {signal: controller.signal})
+    const res = await api.fetch(`/api/v1/namespaces?watch=true&sendInitialEvents=true&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan`, {signal: controller.signal})
     let text = ''
     const decoder = new TextDecoder()
     for await (const chunk of res.body!) {

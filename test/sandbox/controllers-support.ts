@@ -3,7 +3,6 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {AppsV1Api, CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, type V1Pod, type V1StatefulSet} from '@kubernetes/client-node'
-import {parse, stringify} from 'yaml'
 
 import {startApiServer} from '../../src/sandbox/apiserver/server.js'
 import {startControllers} from '../../src/sandbox/controllers/index.js'
@@ -148,10 +147,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
   const api = await startApiServer({host: '127.0.0.1', port: 0})
   stops.push(() => api.close())
   const kubeconfig = join(dir, 'kubeconfig')
-  // client-node refuses plain HTTP unless the cluster says insecure-skip-tls-verify (config.ts createDispatcherOptions).
-  const config = parse(sandboxKubeconfig(api.url)) as {clusters: Array<{cluster: Record<string, unknown>}>}
-  config.clusters[0].cluster['insecure-skip-tls-verify'] = true
-  await writeFile(kubeconfig, stringify(config))
+  await writeFile(kubeconfig, sandboxKubeconfig({server: api.url, ca: api.ca}, {token: api.adminToken}))
   const kc = new KubeConfig()
   kc.loadFromFile(kubeconfig)
   const core = kc.makeApiClient(CoreV1Api)

@@ -8,11 +8,11 @@ import {readFile} from 'node:fs/promises'
  */
 export const NAMESPACE = 'kubelet-test'
 
-export function kubeConfigFor(server: string): KubeConfig {
+export function kubeConfigFor(server: string, token: string): KubeConfig {
   const kc = new KubeConfig()
   kc.loadFromOptions({
     clusters: [{name: 'test', server, skipTLSVerify: true}],
-    users: [{name: 'test'}],
+    users: [{name: 'test', token}],
     contexts: [{name: 'test', cluster: 'test', user: 'test', namespace: NAMESPACE}],
     currentContext: 'test',
   })

@@ -33,7 +33,7 @@ beforeAll(async () => {
   imageMap = join(root, 'image-map')
   await writeFile(imageMap, `redis:7.2=${secondServer}\nredis:7.0-unpublished=\n`)
   api = await startApiServer({host: '127.0.0.1', port: 0})
-  const kc = kubeConfigFor(api.url)
+  const kc = kubeConfigFor(api.url, api.adminToken)
   core = kc.makeApiClient(CoreV1Api)
   await prepareCluster(core, [NODE])
   kubelet = await startKubelet(kc, {nodeNames: [NODE], stateDir: join(root, 'kubelet'), ipRange: '127.91.0.0/16', imageMapFile: imageMap})

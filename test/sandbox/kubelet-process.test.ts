@@ -30,11 +30,11 @@ beforeAll(async () => {
   const pki = await sandboxPki([NODE], [NODE_IP])
   Object.assign(certs, {ca: join(root, 'ca.crt'), cert: join(root, 'kubelet.crt'), key: join(root, 'kubelet.key')})
   await Promise.all([writeFile(certs.ca, pki.ca), writeFile(certs.cert, pki.kubeletServing.cert), writeFile(certs.key, pki.kubeletServing.key)])
-  api = await startApiServer({host: '127.0.0.1', port: 0, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}})
-  core = kubeConfigFor(api.url).makeApiClient(CoreV1Api)
+  api = await startApiServer({host: '127.0.0.1', port: 0, tls: pki, kubeletClient: {ca: pki.ca, ...pki.apiserverKubeletClient}})
+  core = kubeConfigFor(api.url, api.adminToken).makeApiClient(CoreV1Api)
   await prepareCluster(core, [NODE])
   kubeconfig = join(root, 'kubeconfig')
-  await writeFile(kubeconfig, sandboxKubeconfig(api.url))
+  await writeFile(kubeconfig, sandboxKubeconfig({server: api.url, ca: api.ca}, {token: api.adminToken}))
 })
 
 afterAll(async () => {
@@ -118,7 +118,7 @@ describe('the kubelet as a separate process', () => {
     expect(node.status?.addresses).toContainEqual({type: 'InternalIP', address: NODE_IP})
     expect(node.status?.daemonEndpoints?.kubeletEndpoint?.Port).toBe(10251)
 
-    const forward = await clientNodeForward(kubeConfigFor(api.url), NAMESPACE, 'forwarded')
+    const forward = await clientNodeForward(kubeConfigFor(api.url, api.adminToken), NAMESPACE, 'forwarded')
     try {
       expect(await setAndGet(forward.port, 'through the kubelet process')).toBe('PONG through the kubelet process')
     } finally {
@@ -127,7 +127,7 @@ describe('the kubelet as a separate process', () => {
 
     await stopChild(kubelet, 'SIGKILL')
     expect(await redisCommand(pod.status!.podIP!, 6379, 'GET', 'forwarded')).toBe('through the kubelet process')
-    const refused = await refusal(api.url, NAMESPACE, 'forwarded')
+    const refused = await refusal(api, NAMESPACE, 'forwarded')
     expect(refused.status).toBe(500)
     expect(JSON.parse(refused.body)).toMatchObject({message: `error dialing backend: dial tcp ${NODE_IP}:10251: connect: connection refused`})
     expect(await stopLeftoverServers(join(root, 'state'))).toEqual([pidOf(pod)])

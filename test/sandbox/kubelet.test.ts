@@ -31,7 +31,7 @@ let root: string
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'kubelet-test-'))
   api = await startApiServer({host: '127.0.0.1', port: 0})
-  const kc = kubeConfigFor(api.url)
+  const kc = kubeConfigFor(api.url, api.adminToken)
   core = kc.makeApiClient(CoreV1Api)
   await prepareCluster(core, [NODE])
   kubelet = await startKubelet(kc, {nodeNames: [NODE], stateDir: join(root, 'kubelet'), ipRange: '127.96.0.0/16'})
@@ -228,7 +228,7 @@ describe('stopping the kubelet', () => {
   it('leaves no redis-server behind', async () => {
     const node = 'kubelet-node-stop'
     await prepareCluster(core, [node])
-    const second = await startKubelet(kubeConfigFor(api.url), {nodeNames: [node], stateDir: join(root, 'second'), ipRange: '127.98.0.0/16'})
+    const second = await startKubelet(kubeConfigFor(api.url, api.adminToken), {nodeNames: [node], stateDir: join(root, 'second'), ipRange: '127.98.0.0/16'})
     await create(redisPod('short-lived-1', node))
     await create(redisPod('short-lived-2', node))
     const pids = [pidOf(await readyPod(core, 'short-lived-1')), pidOf(await readyPod(core, 'short-lived-2'))]
@@ -241,7 +241,7 @@ describe('a machine without redis-server', () => {
   it('fails the pod with a message naming the package to install', async () => {
     const node = 'kubelet-node-bare'
     await prepareCluster(core, [node])
-    const bare = await startKubelet(kubeConfigFor(api.url), {
+    const bare = await startKubelet(kubeConfigFor(api.url, api.adminToken), {
       nodeNames: [node],
       stateDir: join(root, 'bare'),
       ipRange: '127.95.0.0/16',

@@ -4,6 +4,8 @@ import {type KubeConfig, PortForward} from '@kubernetes/client-node'
 import {Redis} from 'ioredis'
 import {WebSocket} from 'ws'
 
+import type {RunningApiServer} from '../../src/sandbox/apiserver/server.js'
+
 /** The clients of the port-forward tests: client-node's PortForward behind a local listener, ioredis, a raw WebSocket. */
 
 /** A local listener that forwards each connection through client-node's PortForward, as src/kube/port-forward.ts does. */
@@ -38,10 +40,11 @@ export async function setAndGet(port: number, value: string): Promise<string> {
   }
 }
 
-/** How an API server answers a WebSocket port-forward it does not upgrade: status, content type and body. */
-export function refusal(server: string, namespace: string, pod: string): Promise<{status: number; type: string; body: string}> {
+/** How an API server answers a WebSocket port-forward it does not upgrade (as its admin, unless a token is given): status, content type and body. */
+export function refusal(server: RunningApiServer, namespace: string, pod: string, token = server.adminToken): Promise<{status: number; type: string; body: string}> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${server.replace('http', 'ws')}/api/v1/namespaces/${namespace}/pods/${pod}/portforward?ports=6379`, ['v4.channel.k8s.io'])
+    const ws = new WebSocket(`${server.url.replace('https', 'wss')}/api/v1/namespaces/${namespace}/pods/${pod}/portforward?ports=6379`, ['v4.channel.k8s.io'],
+      {headers: {Authorization: `Bearer ${token}`}, ca: server.ca})
     ws.on('open', () => reject(new Error('upgraded')))
     ws.on('error', () => {})
     ws.on('unexpected-response', (_req, res) => {

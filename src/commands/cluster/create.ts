@@ -51,7 +51,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const adopt = flags.selector !== undefined
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
-    const target = await openTarget({...flags, passwordSecret: flags['password-secret']})
+    const target = await openTarget({...flags, passwordSecret: flags['password-secret']}, {operation: adopt ? 'adopt' : 'create'})
     const input: CreateInput = {
       spec: {
         name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
@@ -75,7 +75,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     this.log(result.alreadyFormed ? `The cluster ${flags.name} is already formed; nothing changed.` :
       `The cluster ${flags.name} is formed: ${result.masters.length} masters, ${result.replicas.length} replicas.`)
     for (const warning of result.warnings) this.warn(warning)
-    return result
+    return this.withSessionWarnings(result, target.kube.warnings.all)
   }
 
   private async dryRun(ctx: CreateContext, yaml: boolean): Promise<CreateResult> {
@@ -89,7 +89,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
       const {yamlStream} = await import('../../cli/yaml.js')
       this.log(yamlStream(clusterManifests(spec)))
     }
-    return this.result(ctx, true)
+    return this.withSessionWarnings(this.result(ctx, true), ctx.target.kube.warnings.all)
   }
 
   private result(ctx: CreateContext, dryRun: boolean): CreateResult {

@@ -14,6 +14,7 @@ export interface NodeDelResult {
   podsAfter?: number
   /** Pods that are empty and outside the cluster but still run: the StatefulSet removes only its highest ordinals. */
   outside: string[]
+  warnings: string[]
 }
 
 export default class NodeDel extends BaseCommand {
@@ -44,7 +45,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     const {openTarget} = await import('../../workflows/session.js')
     const {removeNodeTasks} = await import('../../workflows/remove-node.js')
     const {runTasks} = await import('../../cli/tasks.js')
-    const target = await openTarget(options)
+    const target = await openTarget(options, {operation: 'node-remove'})
     const ctx: RemoveNodeContext = {
       options, target, statefulSet: flags.name, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,
       timeoutMs: flags.timeout * 1000, gone: false, actions: [], outside: [],
@@ -63,6 +64,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
       this.log(removed ? `${args.pod} left the cluster.` : `${args.pod} was out of the cluster already.`)
       for (const pod of ctx.outside) this.log(`${pod} runs empty outside the cluster (the StatefulSet removes only its highest ordinals); redisctl scale reuses it.`)
     }
-    return {namespace: target.kube.namespace, pod: args.pod, removed, rehomed, podsAfter: ctx.podsAfter, outside: ctx.outside}
+    return this.withSessionWarnings({namespace: target.kube.namespace, pod: args.pod, removed, rehomed, podsAfter: ctx.podsAfter, outside: ctx.outside, warnings: []},
+      target.kube.warnings.all)
   }
 }

@@ -32,8 +32,10 @@ export default class SlotsRebalance extends BaseCommand {
     const {flags} = await this.parse(SlotsRebalance)
     const weights = parseWeights(flags.weight)
     const {openCluster} = await import('../../workflows/inspect.js')
+    const {openTarget} = await import('../../workflows/session.js')
     const {moveSlots} = await import('../../cli/move-slots.js')
-    const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
+    const options = {...flags, passwordSecret: flags['password-secret']}
+    const cluster = await openCluster(options, await openTarget(options, {operation: 'move-slots'}))
     const ctx: RebalanceContext = {
       cluster,
       input: {thresholdPercent: flags.threshold, useEmptyMasters: flags['use-empty-masters'], weights, force: flags.force, timeoutMs: flags.timeout * 1000},

@@ -34,8 +34,10 @@ export default class SlotsReshard extends BaseCommand {
   async run(): Promise<ReshardResult> {
     const {flags} = await this.parse(SlotsReshard)
     const {openCluster} = await import('../../workflows/inspect.js')
+    const {openTarget} = await import('../../workflows/session.js')
     const {moveSlots} = await import('../../cli/move-slots.js')
-    const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
+    const options = {...flags, passwordSecret: flags['password-secret']}
+    const cluster = await openCluster(options, await openTarget(options, {operation: 'move-slots'}))
     const planMoves = (topology: Topology): SlotMove[] => {
       const source = requireNode(topology, flags.from)
       if (source.slotCount === 0) return []

@@ -44,6 +44,11 @@ export function applyDefaults(r: ResourceType, o: KObject): void {
       ns.spec.finalizers ??= ['kubernetes']
       break
     }
+    case 'RoleBinding': case 'ClusterRoleBinding':
+      for (const subject of (o.subjects ?? []) as Array<{kind?: string; apiGroup?: string}>) {
+        if (!subject.apiGroup && (subject.kind === 'User' || subject.kind === 'Group')) subject.apiGroup = 'rbac.authorization.k8s.io'
+      }
+      break
   }
 }
 

@@ -34,6 +34,7 @@ function subresourceEntry(r: ResourceType, sub: string): object {
     case 'scale': return {...base, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update']}
     case 'binding': return {...base, kind: 'Binding', verbs: ['create']}
     case 'portforward': return {...base, kind: 'PodPortForwardOptions', verbs: ['create', 'get']}
+    case 'token': return {...base, group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create']}
     default: return {...base, kind: r.kind, verbs: ['get']}
   }
 }
@@ -41,7 +42,7 @@ function subresourceEntry(r: ResourceType, sub: string): object {
 export function resourceList(groupName: string, version: string): object | undefined {
   if (!GROUP_VERSIONS.some((g) => g.group === groupName && g.version === version)) return undefined
   const resources = RESOURCES.filter((r) => r.group === groupName && r.version === version).flatMap((r) => [
-    {name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: VERBS,
+    {name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs ?? VERBS,
       ...(r.shortNames.length ? {shortNames: r.shortNames} : {}), ...(r.categories ? {categories: r.categories} : {})},
     ...r.subresources.map((sub) => subresourceEntry(r, sub)),
   ])

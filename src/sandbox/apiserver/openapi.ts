@@ -18,7 +18,7 @@ const queryParam = (name: string): object => ({name, in: 'query', schema: {type:
 export function openApiV3Document(path: string): object | undefined {
   const gv = GROUP_VERSIONS.find(({group, version}) => gvPath(group, version) === path)
   if (!gv) return undefined
-  const paths = Object.fromEntries(RESOURCES.filter((r) => r.group === gv.group && r.version === gv.version).map((r) => {
+  const paths = Object.fromEntries(RESOURCES.filter((r) => r.group === gv.group && r.version === gv.version && (r.verbs ?? ['patch']).includes('patch')).map((r) => {
     const prefix = `/${gvPath(r.group, r.version)}${r.namespaced ? '/namespaces/{namespace}' : ''}`
     return [`${prefix}/${r.plural}/{name}`, {
       patch: {
@@ -32,3 +32,12 @@ export function openApiV3Document(path: string): object | undefined {
   }))
   return {openapi: '3.0.0', info: {title: 'Kubernetes', version: 'v1.32.0'}, paths}
 }
+
+/** A length-delimited protobuf field, for values shorter than 128 bytes. */
+const field = (n: number, value: Buffer | string): Buffer => Buffer.concat([Buffer.from([(n << 3) | 2, Buffer.byteLength(value)]), Buffer.from(value)])
+
+/**
+ * /openapi/v2, which kubectl reads (in gnostic's protobuf only) to validate a `kind: List` before applying its items:
+ * a Document with no definitions, so that each item's validation is left to the server, as the v3 documents do.
+ */
+export const openApiV2Protobuf = (): Buffer => Buffer.concat([field(1, '2.0'), field(2, Buffer.concat([field(1, 'Kubernetes'), field(2, 'v1.32.0')]))])

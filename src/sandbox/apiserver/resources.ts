@@ -12,10 +12,21 @@ export interface ResourceType {
   /** The registry's strategy bumps metadata.generation on spec changes (workload and policy kinds do; pods do not in 1.32). */
   tracksGeneration: boolean
   categories?: string[]
+  /** Verbs discovery lists, when not every verb: the review kinds are create-only and never stored. */
+  verbs?: string[]
 }
 
 const core = (plural: string, kind: string, namespaced: boolean, shortNames: string[], subresources: string[] = [], categories?: string[]): ResourceType =>
   ({group: '', version: 'v1', plural, singular: kind.toLowerCase(), kind, namespaced, shortNames, subresources, tracksGeneration: false, categories})
+
+function rbac(plural: string, kind: string, namespaced: boolean): ResourceType {
+  return {group: 'rbac.authorization.k8s.io', version: 'v1', plural, singular: kind.toLowerCase(), kind, namespaced, shortNames: [], subresources: [], tracksGeneration: false}
+}
+
+/** A create-only kind whose answer is computed from the request (access reviews, token reviews), never stored. */
+function review(group: string, plural: string, kind: string): ResourceType {
+  return {group, version: 'v1', plural, singular: kind.toLowerCase(), kind, namespaced: false, shortNames: [], subresources: [], tracksGeneration: false, verbs: ['create']}
+}
 
 export const RESOURCES: ResourceType[] = [
   core('namespaces', 'Namespace', false, ['ns'], ['status']),
@@ -28,7 +39,7 @@ export const RESOURCES: ResourceType[] = [
   core('persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc'], ['status']),
   core('persistentvolumes', 'PersistentVolume', false, ['pv'], ['status']),
   core('events', 'Event', true, ['ev']),
-  core('serviceaccounts', 'ServiceAccount', true, ['sa']),
+  core('serviceaccounts', 'ServiceAccount', true, ['sa'], ['token']),
   {group: 'apps', version: 'v1', plural: 'statefulsets', singular: 'statefulset', kind: 'StatefulSet', namespaced: true,
     shortNames: ['sts'], subresources: ['status', 'scale'], tracksGeneration: true, categories: ['all']},
   {group: 'policy', version: 'v1', plural: 'poddisruptionbudgets', singular: 'poddisruptionbudget', kind: 'PodDisruptionBudget',
@@ -37,6 +48,15 @@ export const RESOURCES: ResourceType[] = [
     shortNames: [], subresources: [], tracksGeneration: false},
   {group: 'storage.k8s.io', version: 'v1', plural: 'storageclasses', singular: 'storageclass', kind: 'StorageClass', namespaced: false,
     shortNames: ['sc'], subresources: [], tracksGeneration: false},
+  rbac('roles', 'Role', true),
+  rbac('rolebindings', 'RoleBinding', true),
+  rbac('clusterroles', 'ClusterRole', false),
+  rbac('clusterrolebindings', 'ClusterRoleBinding', false),
+  review('authorization.k8s.io', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview'),
+  review('authorization.k8s.io', 'selfsubjectrulesreviews', 'SelfSubjectRulesReview'),
+  review('authorization.k8s.io', 'subjectaccessreviews', 'SubjectAccessReview'),
+  review('authentication.k8s.io', 'selfsubjectreviews', 'SelfSubjectReview'),
+  review('authentication.k8s.io', 'tokenreviews', 'TokenReview'),
 ]
 
 export const GROUP_VERSIONS: Array<{group: string; version: string}> = [
@@ -44,6 +64,9 @@ export const GROUP_VERSIONS: Array<{group: string; version: string}> = [
   {group: 'apps', version: 'v1'},
   {group: 'policy', version: 'v1'},
   {group: 'storage.k8s.io', version: 'v1'},
+  {group: 'rbac.authorization.k8s.io', version: 'v1'},
+  {group: 'authorization.k8s.io', version: 'v1'},
+  {group: 'authentication.k8s.io', version: 'v1'},
 ]
 
 export const apiVersionOf = (r: ResourceType): string => (r.group ? `${r.group}/${r.version}` : r.version)
@@ -63,3 +86,8 @@ export const NODES = RESOURCES.find((r) => r.plural === 'nodes')!
 export const PODS = RESOURCES.find((r) => r.plural === 'pods')!
 export const STATEFULSETS = RESOURCES.find((r) => r.plural === 'statefulsets')!
 export const STORAGECLASSES = RESOURCES.find((r) => r.plural === 'storageclasses')!
+export const SERVICEACCOUNTS = RESOURCES.find((r) => r.plural === 'serviceaccounts')!
+export const ROLES = RESOURCES.find((r) => r.plural === 'roles')!
+export const ROLEBINDINGS = RESOURCES.find((r) => r.plural === 'rolebindings')!
+export const CLUSTERROLES = RESOURCES.find((r) => r.plural === 'clusterroles')!
+export const CLUSTERROLEBINDINGS = RESOURCES.find((r) => r.plural === 'clusterrolebindings')!

@@ -1,3 +1,4 @@
+import type {RequestAttributes} from './request-info.js'
 import {qualifiedKind, qualifiedName, type ResourceType} from './resources.js'
 
 export interface StatusCause {
@@ -77,6 +78,9 @@ export const forbidden = (field: string, detail: string): StatusCause =>
 export const invalidValue = (field: string, value: unknown, detail: string): StatusCause =>
   ({reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${detail}`, field})
 
+export const unsupportedValue = (field: string, value: unknown, supported: string[]): StatusCause =>
+  ({reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${supported.map((v) => `"${v}"`).join(', ')}`, field})
+
 export const gone = (requested: string, oldest: number): ApiError =>
   new ApiError(410, 'Expired', `too old resource version: ${requested} (${oldest})`)
 
@@ -94,4 +98,23 @@ export const namespaceTerminating = (r: ResourceType, name: string, namespace: s
 
 export function success(r: ResourceType, name: string, uid: string): Status {
   return {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: {...resourceDetails(r, name), uid}, code: 200}
+}
+
+/** What kube-apiserver answers, in these words, to a bearer token it does not accept. */
+export const unauthorized = (): ApiError => new ApiError(401, 'Unauthorized', 'Unauthorized')
+
+/**
+ * 403 worded as apiserver's responsewriters.Forbidden: who may not do which verb on which resource (or path), where,
+ * and the authorizer's reason when it gave one (RBAC names bindings whose role is missing).
+ */
+export function forbiddenRequest(a: RequestAttributes, user: string, reason: string): ApiError {
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
+  const what = a.isResourceRequest
+    ? `User "${user}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope'}`
+    : `User "${user}" cannot ${a.verb} path "${a.path}"`
+  const detail = reason ? `${what}: ${reason}` : what
+  if (!a.isResourceRequest || !a.resource) return new ApiError(403, 'Forbidden', `forbidden: ${detail}`, {})
+  const qualified = a.apiGroup ? `${a.resource}.${a.apiGroup}` : a.resource
+  return new ApiError(403, 'Forbidden', `${qualified}${a.name ? ` "${a.name}"` : ''} is forbidden: ${detail}`,
+    {...(a.name ? {name: a.name} : {}), ...(a.apiGroup ? {group: a.apiGroup} : {}), kind: a.resource})
 }

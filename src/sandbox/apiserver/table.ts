@@ -85,8 +85,36 @@ const selectorText = (m: Record<string, string> | undefined): string =>
 
 const intOrString = (v: unknown): string => (v === undefined || v === null ? 'N/A' : String(v))
 
+const CREATED: Printer = {
+  columns: [col('Name'), col('Created At', 0, 'date')],
+  cells: (o) => [o.metadata.name!, o.metadata.creationTimestamp ?? ''],
+}
+
+interface BindingObject {
+  roleRef?: {kind?: string; name?: string}
+  subjects?: Array<{kind?: string; name?: string; namespace?: string}>
+}
+
+const BINDING: Printer = {
+  columns: [col('Name'), col('Role'), col('Age'), col('Users', 1), col('Groups', 1), col('ServiceAccounts', 1)],
+  cells: (o, now) => {
+    const b = o as BindingObject
+    const of = (kind: string): string => (b.subjects ?? []).filter((s) => s.kind === kind)
+      .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? o.metadata.namespace ?? ''}/${s.name}` : s.name)).join(', ')
+    return [o.metadata.name!, `${b.roleRef?.kind}/${b.roleRef?.name}`, age(o, now), of('User'), of('Group'), of('ServiceAccount')]
+  },
+}
+
 /** The columns of the real API server's printers (pkg/printers/internalversion/printers.go) for the kinds in use. */
 const PRINTERS: Record<string, Printer> = {
+  Role: CREATED,
+  ClusterRole: CREATED,
+  RoleBinding: BINDING,
+  ClusterRoleBinding: BINDING,
+  ServiceAccount: {
+    columns: [col('Name'), col('Secrets', 0, 'integer'), col('Age')],
+    cells: (o, now) => [o.metadata.name!, ((o.secrets as unknown[] | undefined) ?? []).length, age(o, now)],
+  },
   Pod: {
     columns: [col('Name'), col('Ready'), col('Status'), col('Restarts', 0, 'string'), col('Age'), col('IP', 1), col('Node', 1), col('Nominated Node', 1), col('Readiness Gates', 1)],
     cells: (o, now) => {

@@ -3,15 +3,23 @@ import type {V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1StatefulSet} from '@ku
 import {clone, deepEqual, type KObject} from './object.js'
 import type {ResourceType} from './resources.js'
 import {structuredSelectorMatches} from './selectors.js'
-import {forbidden, invalidValue, required, type StatusCause} from './status.js'
+import type {Binding, PolicyRule} from './rbac.js'
+import {forbidden, invalidValue, required, unsupportedValue, type StatusCause} from './status.js'
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
 /** Kinds whose names must be DNS labels rather than subdomains. */
 const LABEL_NAMED = new Set(['Namespace', 'Service'])
+/** RBAC names need only be path segments, so that `system:discovery` is one. */
+const PATH_SEGMENT_NAMED = new Set(['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'])
 
 function validateName(r: ResourceType, name: string): StatusCause[] {
+  if (PATH_SEGMENT_NAMED.has(r.kind)) {
+    if (name === '.' || name === '..') return [invalidValue('metadata.name', name, `may not be '${name}'`)]
+    const bad = ['/', '%'].find((c) => name.includes(c))
+    return bad ? [invalidValue('metadata.name', name, `may not contain '${bad}'`)] : []
+  }
   if (LABEL_NAMED.has(r.kind)) {
     return DNS_LABEL.test(name) && name.length <= 63 ? [] : [invalidValue('metadata.name', name, "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")]
   }
@@ -55,6 +63,40 @@ function validateUpdateStrategy(strategy: NonNullable<V1StatefulSet['spec']>['up
   }
 }
 
+const RBAC_GROUP = 'rbac.authorization.k8s.io'
+
+/** pkg/apis/rbac/validation: every rule has verbs, and is either about resources or about non-resource URLs. */
+function validateRules(rules: PolicyRule[] | undefined, namespaced: boolean): StatusCause[] {
+  return (rules ?? []).flatMap((rule, i) => {
+    const field = `rules[${i}]`
+    const causes: StatusCause[] = []
+    if (!rule.verbs?.length) causes.push(required(`${field}.verbs`, 'verbs must contain at least one value'))
+    if (rule.nonResourceURLs?.length) {
+      if (namespaced) causes.push(invalidValue(`${field}.nonResourceURLs`, rule.nonResourceURLs, 'namespaced rules cannot apply to non-resource URLs'))
+      if (rule.apiGroups?.length || rule.resources?.length) causes.push(invalidValue(`${field}.nonResourceURLs`, rule.nonResourceURLs, 'rules cannot apply to both regular resources and non-resource URLs'))
+      return causes
+    }
+    if (!rule.apiGroups?.length) causes.push(required(`${field}.apiGroups`, 'resource rules must supply at least one api group'))
+    if (!rule.resources?.length) causes.push(required(`${field}.resources`, 'resource rules must supply at least one resource'))
+    return causes
+  })
+}
+
+function validateBinding(b: Binding, namespaced: boolean): StatusCause[] {
+  const causes: StatusCause[] = []
+  const ref = b.roleRef ?? {}
+  const kinds = namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole']
+  if (ref.apiGroup !== RBAC_GROUP) causes.push(unsupportedValue('roleRef.apiGroup', ref.apiGroup ?? '', [RBAC_GROUP]))
+  if (!kinds.includes(ref.kind)) causes.push(unsupportedValue('roleRef.kind', ref.kind ?? '', kinds))
+  if (!ref.name) causes.push(required('roleRef.name', ''))
+  for (const [i, s] of (b.subjects ?? []).entries()) {
+    if (!s.name) causes.push(required(`subjects[${i}].name`, ''))
+    if (!['ServiceAccount', 'User', 'Group'].includes(s.kind)) causes.push(unsupportedValue(`subjects[${i}].kind`, s.kind ?? '', ['ServiceAccount', 'User', 'Group']))
+    if (s.kind === 'ServiceAccount' && !namespaced && !s.namespace) causes.push(required(`subjects[${i}].namespace`, ''))
+  }
+  return causes
+}
+
 /** Field errors for a new object (the subset of the real validation that clients here can trip). */
 export function validateCreate(r: ResourceType, o: KObject): StatusCause[] {
   const name = o.metadata.name ?? ''
@@ -62,6 +104,8 @@ export function validateCreate(r: ResourceType, o: KObject): StatusCause[] {
   switch (r.kind) {
     case 'Pod': return [...causes, ...validatePodSpec((o as V1Pod).spec, 'spec')]
     case 'StatefulSet': return [...causes, ...validateStatefulSet(o as V1StatefulSet)]
+    case 'Role': case 'ClusterRole': return [...causes, ...validateRules(o.rules as PolicyRule[] | undefined, r.namespaced)]
+    case 'RoleBinding': case 'ClusterRoleBinding': return [...causes, ...validateBinding(o as unknown as Binding, r.namespaced)]
     default: return causes
   }
 }
@@ -86,7 +130,7 @@ const STS_MUTABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'pers
 
 /** Field errors for a change to an existing object's spec (immutability rules). */
 export function validateUpdate(r: ResourceType, old: KObject, next: KObject): StatusCause[] {
-  const causes = r.kind === 'Pod' || r.kind === 'StatefulSet' ? validateCreate(r, next) : []
+  const causes = ['Pod', 'StatefulSet', 'Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(r.kind) ? validateCreate(r, next) : []
   switch (r.kind) {
     case 'Pod': {
       const o = (old as V1Pod).spec!
@@ -105,6 +149,10 @@ export function validateUpdate(r: ResourceType, old: KObject, next: KObject): St
       }
       break
     }
+    case 'RoleBinding': case 'ClusterRoleBinding':
+      // A binding is re-pointed by deleting and re-creating it, so that nobody gains a role by editing one.
+      if (!deepEqual(old.roleRef, next.roleRef)) causes.push(invalidValue('roleRef', next.roleRef, 'cannot change roleRef'))
+      break
     case 'PersistentVolumeClaim': {
       // The PV controller binds a claim by setting volumeName once; storage requests may grow; the rest is fixed.
       const o = clone((old as V1PersistentVolumeClaim).spec ?? {})
