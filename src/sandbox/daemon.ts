@@ -32,10 +32,10 @@ export const sandboxNodeName = (i: number): string => `sandbox-node-${i + 1}`
 export const sandboxZoneName = (i: number): string => `zone-${String.fromCharCode(97 + i)}`
 
 /** The loopback kubelet's identity: one user for all the nodes it serves, in the group the system:node role is bound to. */
-export const KUBELET_USER = 'system:node:redisctl-sandbox'
+const KUBELET_USER = 'system:node:redisctl-sandbox'
 
 /** An in-memory kubeconfig that presents a token to the sandbox's API server. */
-export function tokenKubeConfig(endpoint: SandboxEndpoint, token: string): KubeConfig {
+function tokenKubeConfig(endpoint: SandboxEndpoint, token: string): KubeConfig {
   const kc = new KubeConfig()
   kc.loadFromString(sandboxKubeconfig(endpoint, {token}))
   return kc
