@@ -24,9 +24,10 @@ export interface E2eSandbox {
 }
 
 /**
- * A /16 of pod IPs for each e2e file, 127.240-254.x: test files run in parallel, each with its own sandbox, beside
- * the redis-server nodes of test/support/redis-nodes.ts (127.200-239.x) and a developer's own sandbox, so each file
- * names its own range rather than trusting the per-folder default not to collide.
+ * A /16 of pod IPs for each e2e file, 127.240-254.x, and 127.56-60.x once those ran out (below the sandboxes'
+ * default 127.64-199 and the port-forward tests' 127.61-62): test files run in parallel, each with its own sandbox,
+ * beside the redis-server nodes of test/support/redis-nodes.ts (127.200-239.x) and a developer's own sandbox, so
+ * each file names its own range rather than trusting the per-folder default not to collide.
  */
 export const podIpRange = (octet: number): string => `127.${octet}.0.0/16`
 

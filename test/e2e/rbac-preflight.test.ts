@@ -92,7 +92,7 @@ describe('a ServiceAccount missing one permission of the Role: the command needi
   }
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 250})
+    sandbox = await startE2eSandbox({podIpOctet: 58})
     const account = await sandbox.cli(['sandbox', 'kubeconfig', '--dir', sandbox.dir, '--service-account', 'runner', '-n', NAMESPACE, '--json'])
     if (account.code !== 0) throw new Error(`sandbox kubeconfig failed: ${account.stdout}${account.stderr}`)
     const printed = await sandbox.cli(['rbac', '-n', NAMESPACE, '--service-account', 'runner', '--no-nodes', '-o', 'json'])

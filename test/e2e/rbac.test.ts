@@ -23,7 +23,7 @@ describe('the lifecycle as a ServiceAccount bound only to the Role redisctl rbac
   const redisctl = (args: string[], timeoutMs = 120_000): Promise<CliResult> => job.cli([...args, '--connect', 'port-forward', '--json'], {timeoutMs})
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 248})
+    sandbox = await startE2eSandbox({podIpOctet: 57})
     const account = await sandbox.cli(['sandbox', 'kubeconfig', '--dir', sandbox.dir, '--service-account', 'runner', '-n', NAMESPACE, '--json'])
     if (account.code !== 0) throw new Error(`sandbox kubeconfig failed: ${account.stdout}${account.stderr}`)
     const role = await sandbox.cli(['rbac', '-n', NAMESPACE, '--service-account', 'runner', '--no-nodes'])
