@@ -70,7 +70,8 @@ const CLUSTER_ROLES: Record<string, PolicyRule[]> = {
     rule(['create', 'patch', 'update'], [CORE], ['events']),
     rule(['get'], [CORE], ['configmaps', 'secrets', 'persistentvolumeclaims', 'persistentvolumes']),
   ],
-  // The sandbox's StatefulSet controller, scheduler and volume provisioner, which share one identity.
+  // The sandbox's StatefulSet controller (with its revisions), scheduler and volume provisioner (which installs the
+  // default StorageClass), sharing one identity.
   'system:kube-controller-manager': [
     rule([...READ, 'create', 'delete', 'patch', 'update'], [CORE], ['pods', 'persistentvolumeclaims', 'persistentvolumes']),
     rule(['patch', 'update'], [CORE], ['pods/status', 'persistentvolumeclaims/status', 'persistentvolumes/status']),
@@ -78,6 +79,8 @@ const CLUSTER_ROLES: Record<string, PolicyRule[]> = {
     rule(READ, [CORE], ['nodes']),
     rule(['create', 'patch', 'update'], [CORE], ['events']),
     rule([...READ, 'patch', 'update'], ['apps'], ['statefulsets', 'statefulsets/status']),
+    rule([...READ, 'create', 'delete', 'patch', 'update'], ['apps'], ['controllerrevisions']),
+    rule([...READ, 'create'], ['storage.k8s.io'], ['storageclasses']),
   ],
 }
 
