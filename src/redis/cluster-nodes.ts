@@ -1,33 +1,7 @@
 import {BugError} from '../errors.js'
-import type {SlotRange} from '../topology/slots.js'
-
-/** The flags CLUSTER NODES prints; `fail?` is PFAIL (suspected by this node), `fail` is agreed by a majority. */
-export type NodeFlag = 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags'
+import type {ClusterInfo, ClusterNodeLine, NodeFlag} from '../topology/observation.js'
 
 const KNOWN_FLAGS: ReadonlySet<string> = new Set<NodeFlag>(['myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags'])
-
-/** One line of CLUSTER NODES: how the answering node sees one node of the cluster (itself included). */
-export interface ClusterNodeLine {
-  id: string
-  /** Empty while the node has not learned its own address (a fresh node reports `:6379@16379`). */
-  host: string
-  port: number
-  busPort: number
-  hostname?: string
-  flags: NodeFlag[]
-  myself: boolean
-  role: 'master' | 'replica'
-  masterId?: string
-  pingSentMs: number
-  pongReceivedMs: number
-  configEpoch: number
-  linkState: 'connected' | 'disconnected'
-  slots: SlotRange[]
-  /** Only on the answering node's own line: slots it is handing over, and to whom. */
-  migrating: {slot: number; to: string}[]
-  /** Only on the answering node's own line: slots it is taking over, and from whom. */
-  importing: {slot: number; from: string}[]
-}
 
 /** Parses the whole reply of CLUSTER NODES (Redis 7.0 format: `id ip:port@cport[,hostname] flags master ping pong epoch link slots...`). */
 export function parseClusterNodes(reply: string): ClusterNodeLine[] {
@@ -98,22 +72,6 @@ function addSlotField(node: ClusterNodeLine, field: string, line: string): void 
 function splitOnce(s: string, separator: string): [string, string | undefined] {
   const i = s.indexOf(separator)
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)]
-}
-
-/** A node that the answering node does not really know yet (or no longer can reach by address). */
-export const isTentative = (node: ClusterNodeLine): boolean => node.flags.includes('handshake') || node.flags.includes('noaddr')
-
-/** CLUSTER INFO's `key:value` lines, with the fields redisctl reasons on typed. */
-export interface ClusterInfo {
-  state: 'ok' | 'fail'
-  slotsAssigned: number
-  slotsOk: number
-  slotsPfail: number
-  slotsFail: number
-  knownNodes: number
-  size: number
-  currentEpoch: number
-  myEpoch: number
 }
 
 export function parseClusterInfo(reply: string): ClusterInfo {

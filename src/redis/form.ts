@@ -1,6 +1,6 @@
 import {addressKey, type RedisConnector} from './connection.js'
-import {isTentative} from './cluster-nodes.js'
-import {type ClusterObservation, type NodeView, observationError, observeCluster, slotMapSignature} from './observe.js'
+import {observeCluster} from './observe.js'
+import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
 import {waitUntil, type Probe} from '../util/wait.js'
 import {BugError, PreconditionError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'

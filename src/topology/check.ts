@@ -1,4 +1,4 @@
-import type {NodeFlag} from '../redis/cluster-nodes.js'
+import type {NodeFlag} from './observation.js'
 import {type Topology, type TopologyNode, podName, replicaMigrationOff} from './model.js'
 import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 

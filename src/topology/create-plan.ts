@@ -1,6 +1,5 @@
 import {PreconditionError, UsageError} from '../errors.js'
-import {isTentative} from '../redis/cluster-nodes.js'
-import {type ClusterObservation, type NodeView, observationError, slotMapSignature} from '../redis/observe.js'
+import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from './observation.js'
 import type {ClusterLayout, PodRef} from './model.js'
 import {type Placement, placeReplicas, placeShards, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, SLOT_COUNT, type SlotRange, splitEvenly} from './slots.js'

@@ -1,4 +1,4 @@
-import type {NodeAddress} from '../redis/connection.js'
+import type {NodeAddress} from './observation.js'
 import {podName, type PodRef, replicaMigrationOff, type Topology, type TopologyNode} from './model.js'
 import {placeReplicas, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
