@@ -3,6 +3,7 @@ import {type ClusterObservation, isTentative, type NodeView, observationError, s
 import type {ClusterLayout, PodRef} from './model.js'
 import {type Placement, placeReplicas, placeShards, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, SLOT_COUNT, type SlotRange, splitEvenly} from './slots.js'
+import {syncState} from './sync.js'
 
 export interface CreateOptions {
   masters: number
@@ -172,7 +173,9 @@ function progress(layout: ClusterLayout, views: Map<PodRef, NodeView>): {formed:
     ...(following > 0 ? [`${following} of ${replicas.length} replicas follow their masters`] : []),
   ]
   const signatures = new Set(pods.map((p) => slotMapSignature(view(p))))
-  const formed = withSlots === layout.shards.length && knowsAll && following === replicas.length &&
+  // Formed means ready: a replica still in its first sync does not hold its master's data yet.
+  const inSync = replicas.every(({r, master}) => syncState(view(r), view(master))?.state === 'in-sync')
+  const formed = withSlots === layout.shards.length && knowsAll && following === replicas.length && inSync &&
     signatures.size === 1 && pods.every((p) => view(p).info.state === 'ok')
   return {formed, steps}
 }

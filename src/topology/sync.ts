@@ -51,18 +51,18 @@ export function replicationMaster<T extends ReplicationSide>(replica: Replicatio
   return undefined
 }
 
-/** Why a replica is not in sync, in words (no bytes: those are the renderer's to format). */
-export function syncProblem(sync: SyncState): string | undefined {
+/** Why a replica is not in sync with its master (named), in words that follow the replica's name; undefined when it is. */
+export function syncProblem(sync: SyncState, master: string): string | undefined {
   switch (sync.state) {
     case 'in-sync':
       return undefined
     case 'syncing':
-      return 'is still in its first or full sync'
+      return `is still in its first or full sync with its master ${master}`
     case 'link-down':
-      return 'has its replication link down'
+      return `cannot reach its master ${master} (replication link down)`
     case 'lagging':
-      return `lags ${sync.bytes} bytes behind`
+      return `lags ${sync.bytes} bytes behind its master ${master}`
     case 'unconfirmed':
-      return 'could not be compared with its master, which did not answer'
+      return `could not be compared with its master ${master}, which did not answer`
   }
 }
