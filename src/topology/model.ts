@@ -1,6 +1,6 @@
-import {addressKey, type ClusterObservation, hasSayInSlotMap, isTentative, type NodeAddress, type NodeErrorKind, type NodeFlag, type OpenSlot,
+import {addressKey, type ClusterNodeLine, type ClusterObservation, hasSayInSlotMap, isTentative, type NodeAddress, type NodeErrorKind, type NodeFlag, type OpenSlot,
   type ReplicationInfo, slotMapSignature} from './observation.js'
-import {countSlots, type SlotRange} from './slots.js'
+import {countSlots, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
 import {replicationMaster, syncState, type SyncState} from './sync.js'
 
 /** A pod as the planners need it: where its Redis listens (the pod IP) and where Kubernetes put it. */
@@ -130,26 +130,20 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       // answer is known to the others by its id at its address: what they say about it is all there is.
       const atPod = nodesByAddress.get(addressKey(line))
       const silentPod = !handshake && atPod && !atPod.reachable && (atPod.id ?? line.id) === line.id ? atPod : undefined
-      if (silentPod && !silentPod.id) {
-        Object.assign(silentPod, {id: line.id, role: line.role, masterId: line.masterId, slots: line.slots, slotCount: countSlots(line.slots),
-          configEpoch: line.configEpoch})
-        nodesById.set(line.id, silentPod)
-      }
+      if (silentPod) nodesById.set(line.id, silentPod)
       const known = handshake ? atPod : silentPod ?? nodesById.get(line.id)
       const node = known ?? podless.get(line.id) ?? podless.set(line.id, {
         address: {host: line.host, port: line.port},
         id: line.id,
         reachable: false,
-        role: line.role,
-        masterId: line.masterId,
-        slots: line.slots,
-        slotCount: countSlots(line.slots),
+        slots: [],
+        slotCount: 0,
         migrating: [],
         importing: [],
-        configEpoch: line.configEpoch,
         flags: [],
         inCluster: !handshake,
       }).get(line.id)!
+      if (!node.reachable && !handshake) addHearsay(node, line)
       if (!handshake) node.inCluster = true
       for (const flag of line.flags) if (PEER_FLAGS.includes(flag) && !node.flags.includes(flag)) node.flags.push(flag)
       if (!isTentative(line)) node.link = line.linkState === 'disconnected' || node.link === 'disconnected' ? 'disconnected' : 'connected'
@@ -167,6 +161,18 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
     epochCollisions: epochCollisions(podNodes),
     staleAddresses,
   }
+}
+
+/**
+ * A node that did not answer is what the others say of it. It owns every slot any of them gives it: a node is not
+ * taken for slotless (and forgotten) while one view still has it own slots, such as a node that learned of it
+ * only by gossip, which carries no slots.
+ */
+function addHearsay(node: TopologyNode, line: ClusterNodeLine): void {
+  if (!node.role) Object.assign(node, {id: line.id, role: line.role, masterId: line.masterId, configEpoch: line.configEpoch})
+  if (line.slots.length === 0) return
+  node.slots = slotsToRanges([...new Set([...rangesToSlots(node.slots), ...rangesToSlots(line.slots)])].sort((a, b) => a - b))
+  node.slotCount = countSlots(node.slots)
 }
 
 function agreement(observation: ClusterObservation): {answered: number; agreeing: number} {
