@@ -1,7 +1,7 @@
 import {addressKey, type RedisConnector} from './connection.js'
 import {observeCluster} from './observe.js'
 import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
-import {waitUntil, type Probe} from '../util/wait.js'
+import {waitUntil, type Probe, type WaitOptions} from '../util/wait.js'
 import {BugError, PreconditionError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
@@ -119,11 +119,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
     intervalMs: options.intervalMs,
     onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
   }
-  const views = await waitUntil('every node to know every node', async () => {
-    const current = await observeAll(connector, layout)
-    const missing = unknownPeers(layout, current)
-    return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
-  }, waitOptions)
+  const views = await acquainted(connector, layout, waitOptions)
   const actions = await Promise.all(layout.shards.map(async ({master}) => {
     const own = viewOf(views, master)
     const unaware = podsOf(layout).filter((p) => p !== master && !seesSlotsOf(viewOf(views, p), own))
@@ -134,6 +130,19 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
   await waitUntil('every node to agree on the slots', async () => agreementProbe(layout, await observeAll(connector, layout)), waitOptions)
   options.onProgress?.({step: 'converge', message: `${podsOf(layout).length} nodes know each other and agree on the slots`})
   return actions.flat()
+}
+
+/** Waits until each of the pods knows every other one by id, as MEETs and then gossip make them; changes nothing. */
+export async function waitUntilAcquainted(connector: RedisConnector, pods: readonly PodRef[], options: WaitOptions): Promise<void> {
+  await acquainted(connector, {shards: pods.map((master) => ({master, slots: [], replicas: []}))}, options)
+}
+
+async function acquainted(connector: RedisConnector, layout: ClusterLayout, options: WaitOptions): Promise<Map<string, NodeView>> {
+  return waitUntil('every node to know every node', async () => {
+    const current = await observeAll(connector, layout)
+    const missing = unknownPeers(layout, current)
+    return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
+  }, options)
 }
 
 function seesSlotsOf(view: NodeView, master: NodeView): boolean {
