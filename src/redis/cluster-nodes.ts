@@ -1,5 +1,5 @@
 import {BugError} from '../errors.js'
-import type {ClusterInfo, ClusterNodeLine, NodeFlag} from '../topology/observation.js'
+import type {ClusterInfo, ClusterNodeLine, NodeFlag, ReplicationInfo} from '../topology/observation.js'
 
 const KNOWN_FLAGS: ReadonlySet<string> = new Set<NodeFlag>(['myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags'])
 
@@ -100,4 +100,29 @@ export function parseInfoFields(reply: string): Map<string, string> {
     if (value !== undefined) fields.set(key, value)
   }
   return fields
+}
+
+/** INFO replication's fields (parsed by parseInfoFields): role, offsets, the link to a replica's master, a master's replicas. */
+export function parseReplication(fields: Map<string, string>): ReplicationInfo {
+  const num = (value: string | undefined): number => Number(value ?? 0)
+  const replicas: ReplicationInfo['replicas'] = []
+  for (const [key, value] of fields) {
+    if (!/^slave\d+$/.test(key)) continue
+    const attrs = new Map(value.split(',').map((kv) => kv.split('=') as [string, string]))
+    replicas.push({host: attrs.get('ip') ?? '', port: num(attrs.get('port')), state: attrs.get('state') ?? '', offset: num(attrs.get('offset'))})
+  }
+  const offset = num(fields.get('master_repl_offset'))
+  if (fields.get('role') !== 'slave') return {role: 'master', offset, replicas}
+  return {
+    role: 'replica',
+    offset,
+    master: {
+      host: fields.get('master_host') ?? '',
+      port: num(fields.get('master_port')),
+      linkUp: fields.get('master_link_status') === 'up',
+      syncInProgress: fields.get('master_sync_in_progress') === '1',
+      offset: num(fields.get('slave_repl_offset')),
+    },
+    replicas,
+  }
 }

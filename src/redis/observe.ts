@@ -1,7 +1,7 @@
 import type {RedisConnector} from './connection.js'
-import {parseClusterInfo, parseClusterNodes, parseInfoFields} from './cluster-nodes.js'
+import {parseClusterInfo, parseClusterNodes, parseInfoFields, parseReplication} from './cluster-nodes.js'
 import {addressKey, type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
-  type NodeView, observationError, type ReplicationInfo, summarizeObservation} from '../topology/observation.js'
+  type NodeView, observationError, summarizeObservation} from '../topology/observation.js'
 import {waitUntil} from '../util/wait.js'
 
 // INFO with several sections needs Redis >= 7.0, which redisctl requires anyway (CLUSTER ADDSLOTSRANGE).
@@ -53,30 +53,6 @@ function toView(address: NodeAddress, nodes: ClusterNodeLine[], info: ClusterInf
     usedMemory: Number(fields.get('used_memory') ?? 0),
     maxMemory: Number(fields.get('maxmemory') ?? 0),
     replication: parseReplication(fields),
-  }
-}
-
-function parseReplication(fields: Map<string, string>): ReplicationInfo {
-  const num = (value: string | undefined): number => Number(value ?? 0)
-  const replicas: ReplicationInfo['replicas'] = []
-  for (const [key, value] of fields) {
-    if (!/^slave\d+$/.test(key)) continue
-    const attrs = new Map(value.split(',').map((kv) => kv.split('=') as [string, string]))
-    replicas.push({host: attrs.get('ip') ?? '', port: num(attrs.get('port')), state: attrs.get('state') ?? '', offset: num(attrs.get('offset'))})
-  }
-  const offset = num(fields.get('master_repl_offset'))
-  if (fields.get('role') !== 'slave') return {role: 'master', offset, replicas}
-  return {
-    role: 'replica',
-    offset,
-    master: {
-      host: fields.get('master_host') ?? '',
-      port: num(fields.get('master_port')),
-      linkUp: fields.get('master_link_status') === 'up',
-      syncInProgress: fields.get('master_sync_in_progress') === '1',
-      offset: num(fields.get('slave_repl_offset')),
-    },
-    replicas,
   }
 }
 

@@ -92,6 +92,23 @@ function replicaOffset(s: NodeState): number {
   return MASTER_OFFSET - (typeof s.replication === 'number' ? s.replication : 0)
 }
 
+/**
+ * The formed 3 x 1 cluster after redis-0, a master, lost its pod and its volume: the StatefulSet brought redis-0
+ * back at a new IP as an empty node that knows no cluster, while the others still list the lost node (failed,
+ * owning its slots) and redis-3 still follows it. Returns the states and the lost node's id.
+ */
+export function masterLostWithItsVolume(): {states: NodeState[]; lost: string} {
+  const states = formedCluster()
+  const lost = states[0].id
+  states[0] = {pod: {...states[0].pod, ip: '10.0.1.1'}, id: nodeId('fresh')}
+  const members = states.slice(1)
+  for (const s of members) {
+    s.knows = members.map((o) => o.id).filter((id) => id !== s.id)
+    s.strangers = [{id: lost, address: '10.0.0.1:6379', slots: '0-5460', flags: 'master,fail'}]
+  }
+  return {states, lost}
+}
+
 /** A formed 3 x 1 cluster: masters redis-0..2 with redis-3..5 following them, on k8s nodes a, b, c, b, c, a. */
 export function formedCluster(): NodeState[] {
   const pods = ['a', 'b', 'c', 'b', 'c', 'a'].map((k8sNode, i) => pod(i, k8sNode))
