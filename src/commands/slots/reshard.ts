@@ -3,10 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {MoveSlotsResult} from '../../cli/move-slots.js'
-import {UsageError} from '../../errors.js'
-import type {Topology} from '../../topology/model.js'
-import {planReshard, type SlotMove} from '../../topology/rebalance.js'
-import {requireMaster, requireNode} from '../../topology/remove-node-plan.js'
+import {planPodReshard, requireReshardEnds} from '../../topology/reshard-plan.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
 
 export type ReshardResult = MoveSlotsResult
@@ -36,19 +33,12 @@ export default class SlotsReshard extends BaseCommand {
     const {openCluster} = await import('../../workflows/inspect.js')
     const {moveSlots} = await import('../../cli/move-slots.js')
     const cluster = await openCluster({...flags, passwordSecret: flags['password-secret']})
-    const planMoves = (topology: Topology): SlotMove[] => {
-      const source = requireNode(topology, flags.from)
-      if (source.slotCount === 0) return []
-      const receivers = flags.to ? [requireMaster(topology, flags.to)] :
-        topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0 && n !== source)
-      if (receivers.some((r) => r === source)) throw new UsageError('--from and --to name the same master.')
-      return planReshard(topology.nodes.filter((n) => n.role === 'master' && n.id).map((m) => ({id: m.id!, slots: m.slots})),
-        source.id!, receivers.map((r) => r.id!), flags.slots === undefined ? undefined : Math.min(flags.slots, source.slotCount))
-    }
+    const input = {from: flags.from, to: flags.to, slots: flags.slots}
     const ctx: RebalanceContext = {
       cluster,
       input: {thresholdPercent: 0, useEmptyMasters: true, weights: new Map(), force: flags.force, timeoutMs: flags.timeout * 1000},
-      planMoves,
+      validate: (topology) => requireReshardEnds(topology, input),
+      planMoves: (topology) => planPodReshard(topology, input),
       holdReplicaMigration: true,
       closedSlots: [],
       moves: [],
