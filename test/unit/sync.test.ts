@@ -3,12 +3,8 @@ import {describe, expect, it} from 'vitest'
 import {parseInfoFields, parseReplication} from '../../src/redis/cluster-nodes.js'
 import {syncProblem, syncState} from '../../src/topology/sync.js'
 
-/** INFO replication of a Redis 7.0 master with one replica at 10.0.0.4, as the server prints it. */
-const masterInfo = (offset: number, replica: {state: string; offset: number}): string => `# Replication
-role:master
-connected_slaves:1
-slave0:ip=10.0.0.4,port=6379,state=${replica.state},offset=${replica.offset},lag=0
-master_failover_state:no-failover
+/** The lines INFO replication ends with on masters and replicas alike: this node's own replication stream. */
+const backlog = (offset: number): string => `master_failover_state:no-failover
 master_replid:8a3cb0b2a4b6bd9e4ff0a3d0e5a8c1c9f7e6d5c4
 master_replid2:0000000000000000000000000000000000000000
 master_repl_offset:${offset}
@@ -18,6 +14,13 @@ repl_backlog_size:1048576
 repl_backlog_first_byte_offset:1
 repl_backlog_histlen:${offset}
 `
+
+/** INFO replication of a Redis 7.0 master with one replica at 10.0.0.4, as the server prints it. */
+const masterInfo = (offset: number, replica: {state: string; offset: number}): string => `# Replication
+role:master
+connected_slaves:1
+slave0:ip=10.0.0.4,port=6379,state=${replica.state},offset=${replica.offset},lag=0
+${backlog(offset)}`
 
 /** INFO replication of the replica at 10.0.0.4 following 10.0.0.1. */
 const replicaInfo = (link: 'up' | 'down', syncInProgress: 0 | 1, offset: number, downSince = -1): string => `# Replication
@@ -33,16 +36,7 @@ ${link === 'down' ? `master_link_down_since_seconds:${downSince}\n` : ''}slave_p
 slave_read_only:1
 replica_announced:1
 connected_slaves:0
-master_failover_state:no-failover
-master_replid:8a3cb0b2a4b6bd9e4ff0a3d0e5a8c1c9f7e6d5c4
-master_replid2:0000000000000000000000000000000000000000
-master_repl_offset:${offset}
-second_repl_offset:-1
-repl_backlog_active:1
-repl_backlog_size:1048576
-repl_backlog_first_byte_offset:1
-repl_backlog_histlen:${offset}
-`
+${backlog(offset)}`
 
 const side = (host: string, info: string) => ({address: {host, port: 6379}, replication: parseReplication(parseInfoFields(info))})
 const master = (offset: number, replica: {state: string; offset: number}) => side('10.0.0.1', masterInfo(offset, replica))
