@@ -1,5 +1,5 @@
 import type {NodeFlag} from './observation.js'
-import {type Topology, type TopologyNode, podName, replicaMigrationOff} from './model.js'
+import {type Topology, type TopologyNode, podName, replicaMigrationOff, slotlessMasters} from './model.js'
 import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 import {syncProblem} from './sync.js'
 
@@ -107,7 +107,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     }
   }
 
-  const slotless = reachable.filter((n) => n.inCluster && n.role === 'master' && n.slotCount === 0)
+  const slotless = slotlessMasters(topology)
   if (slotless.length > 0) {
     add('master-without-slots', 'warning', `${names(slotless)} ${slotless.length === 1 ? 'is a master' : 'are masters'} without slots, serving nothing: redisctl slots rebalance --use-empty-masters gives ${slotless.length === 1 ? 'it a share' : 'them shares'}, redisctl node del removes ${slotless.length === 1 ? 'it' : 'them'}.`, slotless)
   }

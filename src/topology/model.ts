@@ -199,3 +199,7 @@ export const podName = (node: TopologyNode): string => node.pod?.pod ?? `${node.
 /** Pod nodes in the cluster running with cluster-allow-replica-migration off (left so by an interrupted drain). */
 export const replicaMigrationOff = (topology: Topology): TopologyNode[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.replicaMigration === false)
+
+/** Pod nodes in the cluster that are masters owning no slots: new ones not yet given a share, or emptied ones. */
+export const slotlessMasters = (topology: Topology): TopologyNode[] =>
+  topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.role === 'master' && n.slotCount === 0)

@@ -7,7 +7,7 @@ import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
-import {podAddress, podName, type Topology} from '../topology/model.js'
+import {podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
@@ -87,13 +87,9 @@ function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
 function planMoves(ctx: RebalanceContext, topology: Topology): SlotMove[] {
   if (ctx.planMoves) return ctx.planMoves(topology)
   const {thresholdPercent, useEmptyMasters, weights} = ctx.input
-  ctx.leftOut = useEmptyMasters ? [] : slotlessMasters(topology).filter((pod) => weights.get(pod) !== 0)
+  ctx.leftOut = useEmptyMasters ? [] : slotlessMasters(topology).map(podName).filter((pod) => weights.get(pod) !== 0)
   return planRebalance(mastersForPlan(topology, weights), {thresholdPercent, useEmptyMasters})
 }
-
-/** Pods of the masters in the cluster that own no slots. */
-export const slotlessMasters = (topology: Topology): string[] =>
-  topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.role === 'master' && n.slotCount === 0).map(podName)
 
 /** Reads every node and refuses what the command line got wrong about them; changes nothing. */
 async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
