@@ -148,7 +148,9 @@ describe('redisctl cluster create', () => {
     expect(masters.reduce((sum, m) => sum + (m.keys ?? 0), 0)).toBe(2000)
     for (const r of body.nodes.filter((n) => n.role === 'replica')) {
       expect(masters.map((m) => m.pod)).toContain(r.masterPod)
-      expect(r).toMatchObject({membership: 'in-cluster', link: 'connected', sync: {state: 'in-sync'}})
+      expect(r).toMatchObject({membership: 'in-cluster', link: 'connected'})
+      // A master's replication PING (every 10 s) puts a replica a few bytes behind for a moment: lagging, never syncing.
+      expect(r.sync?.state).toMatch(/^(in-sync|lagging)$/)
     }
     const text = await sandbox.cli(['status'])
     expect(text.stdout).toContain('slot map agreed by all 6 nodes')
