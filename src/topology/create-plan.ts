@@ -173,8 +173,9 @@ function progress(layout: ClusterLayout, views: Map<PodRef, NodeView>): {formed:
     ...(following > 0 ? [`${following} of ${replicas.length} replicas follow their masters`] : []),
   ]
   const signatures = new Set(pods.map((p) => slotMapSignature(view(p))))
-  // Formed means ready: a replica still in its first sync does not hold its master's data yet.
-  const inSync = replicas.every(({r, master}) => syncState(view(r), view(master))?.state === 'in-sync')
+  // Formed means ready: a replica still in its first sync does not hold its master's data yet (one a few bytes
+  // behind under writes does).
+  const inSync = replicas.every(({r, master}) => ['in-sync', 'lagging'].includes(syncState(view(r), view(master))?.state ?? ''))
   const formed = withSlots === layout.shards.length && knowsAll && following === replicas.length && inSync &&
     signatures.size === 1 && pods.every((p) => view(p).info.state === 'ok')
   return {formed, steps}
