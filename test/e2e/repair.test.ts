@@ -97,7 +97,7 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       expect(text.stdout).toContain('would: redis-cluster-0 meets redis-cluster-1 at its current address')
       expect(await clusterConfigs(sandbox)).toEqual(before)
       expect((await sandbox.cli(['check'])).code).toBe(10)
-    }, 60_000)
+    }, 120_000)
 
     it('repair reconnects the cluster: check exits 0, redis-cli --cluster check passes, every key is there', async () => {
       const repaired = await sandbox.cli(['repair', '--json'])
