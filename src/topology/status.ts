@@ -104,7 +104,7 @@ export function summarize(topology: Topology): ClusterSummary {
 export function describeAgreement(summary: ClusterSummary): string {
   const {answered, agreeing, nodes, silent} = summary
   const unanswered = silent.length === 0 ? '' : `; ${names(silent)} did not answer`
-  if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node answered (${names(silent)}), so nothing is known of the slot map`
+  if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node of the cluster answered (${names(silent)}), so nothing is known of the slot map`
   if (!summary.slotsAgreed) return `slot map NOT agreed: ${agreeing} of the ${answered} nodes that answered share one${unanswered}`
   return silent.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${nodes} nodes${unanswered}`
 }

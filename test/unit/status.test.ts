@@ -30,7 +30,7 @@ describe('what status says about the whole cluster', () => {
     for (const s of states) s.unreachable = true
     const topology = topologyOf(states)
     expect(summarize(topology)).toMatchObject({clusterState: 'unknown', answered: 0, slotsAgreed: false})
-    expect(describeAgreement(summarize(topology))).toBe('no node answered (redis-0, redis-1, redis-2 and 3 more), so nothing is known of the slot map')
+    expect(describeAgreement(summarize(topology))).toBe('no node of the cluster answered (redis-0, redis-1, redis-2 and 3 more), so nothing is known of the slot map')
     expect(() => requireSomeAnswer(topology)).toThrow(RedisUnreachableError)
     expect(() => requireSomeAnswer(topology)).toThrow(/No Redis node answered.*redis-5 \(10\.0\.0\.6:6379\)/)
   })
