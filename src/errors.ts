@@ -79,6 +79,9 @@ export class RedisUnreachableError extends RedisctlError {
   }
 }
 
+/** What to do about a refused password, wherever it was met. */
+export const AUTH_HINT = 'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'
+
 export class AuthFailedError extends RedisctlError {
   constructor(message: string, suggestions: string[] = []) {
     super('authFailed', message, suggestions)

@@ -12,6 +12,8 @@ export interface MoveSlotsResult {
   keysMoved: number
   keysPerSecond: number
   closedOpenSlots: number
+  /** Masters that own no slots and were left out of an even spread (slots rebalance without --use-empty-masters). */
+  mastersWithoutSlots: string[]
   warnings: string[]
 }
 
@@ -29,7 +31,13 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   }
   const moves = describeMoves(ctx.topology!, ctx.moves)
   for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
-  if (moves.length === 0) command.log(nothingToMove)
+  const leftOut = ctx.leftOut ?? []
+  if (leftOut.length > 0) {
+    const one = leftOut.length === 1
+    command.log(`${moves.length === 0 ? 'The masters that own slots are balanced, but ' : ''}${leftOut.join(', ')} ${one ? 'owns' : 'own'} no slots and ${one ? 'was' : 'were'} left out: slots rebalance --use-empty-masters gives ${one ? 'it a share' : 'them shares'}.`)
+  } else if (moves.length === 0) {
+    command.log(nothingToMove)
+  }
   return command.withSessionWarnings({
     namespace: ctx.cluster.target.kube.namespace,
     dryRun,
@@ -38,6 +46,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
     keysMoved: ctx.progress?.keysMoved ?? 0,
     keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
     closedOpenSlots: ctx.closedSlots.length,
+    mastersWithoutSlots: leftOut,
     warnings: [],
   }, ctx.cluster.target.kube.warnings.all)
 }

@@ -5,6 +5,7 @@ import {kubeFlags, redisFlags} from '../cli/flags.js'
 import {renderTable} from '../cli/table.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
+import {type ClusterSummary, describeAgreement, summarize} from '../topology/status.js'
 
 export interface CheckResult {
   namespace: string
@@ -12,13 +13,15 @@ export interface CheckResult {
   errors: number
   warnings: number
   findings: Finding[]
+  /** How many nodes answered and agree: health is claimed only from those. */
+  summary: ClusterSummary
 }
 
 export default class Check extends BaseCommand {
   static override summary = 'Check the cluster: what redis-cli --cluster check checks, plus what only Kubernetes knows.'
-  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica, unbalanced slots.
+  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots.
 
-Exit code 0 when there are no errors (warnings allowed), 10 when there are errors; --json lists every finding with its severity.`
+Health is claimed only from the nodes that answered: a pod that did not answer is an error. Exit code 0 when there are no errors (warnings allowed), 10 when there are errors (also when no node answered); --json lists every finding with its severity.`
   static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json']
   static override flags = {
     ...kubeFlags,
@@ -32,16 +35,18 @@ Exit code 0 when there are no errors (warnings allowed), 10 when there are error
     const {namespace, topology, warnings: unseen} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
     const findings: Finding[] = [...checkTopology(topology, {balanceThresholdPercent: flags['balance-threshold']}),
       ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]
+    const summary = summarize(topology)
     const errors = findings.filter((f) => f.severity === 'error').length
     const warnings = findings.length - errors
-    if (findings.length === 0) this.log(`[OK] ${topology.nodes.length} nodes agree, all 16384 slots covered, no open slots, replicas apart from their masters.`)
+    if (findings.length === 0) this.log(`[OK] ${describeAgreement(summary)}, all 16384 slots covered, no open slots, every replica in sync and apart from its master.`)
     else this.log(renderTable(['severity', 'finding', 'pods', 'message'], findings.map((f) => [f.severity, f.code, f.pods.join(','), f.message])))
-    if (errors > 0) {
-      this.log(`\n${errors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.`)
-      process.exitCode = ExitCode.unhealthy
-    } else if (warnings > 0) {
-      this.log(`\nNo errors; ${warnings} warning(s).`)
+    if (errors > 0) process.exitCode = ExitCode.unhealthy
+    if (findings.length > 0) {
+      const verdict = errors > 0 ? `${errors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.` : `No errors; ${warnings} warning(s).`
+      this.log(`\n${capitalize(describeAgreement(summary))}. ${verdict}`)
     }
-    return {namespace, healthy: errors === 0, errors, warnings, findings}
+    return {namespace, healthy: errors === 0, errors, warnings, findings, summary}
   }
 }
+
+const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)

@@ -2,35 +2,66 @@ import {BaseCommand} from '../cli/base-command.js'
 import {kubeFlags, redisFlags} from '../cli/flags.js'
 import {humanBytes} from '../cli/format.js'
 import {renderTable} from '../cli/table.js'
-import type {NodeStatus} from '../workflows/inspect.js'
+import {describeAgreement, nodeStatuses, type NodeStatus, requireSomeAnswer, summarize, type ClusterSummary} from '../topology/status.js'
+import type {SyncState} from '../topology/sync.js'
 
 export interface StatusResult {
   namespace: string
-  clusterState: 'ok' | 'fail' | 'unknown'
+  clusterState: ClusterSummary['clusterState']
+  /** Every node that answered agrees on the slot map, and at least one did. */
   slotsAgreed: boolean
+  summary: ClusterSummary
   nodes: NodeStatus[]
   warnings: string[]
 }
 
 export default class Status extends BaseCommand {
-  static override summary = 'Show who is where: pod, Kubernetes node, zone, IP, role, master, slots, keys, memory and link state.'
+  static override summary = 'Show who is where: pod, Kubernetes node, zone, IP, role, master, slots, keys, memory, cluster link and replica sync.'
+  static override description = `Agreement and cluster_state are said only of the nodes that answered, naming those that did not. A pod that answers but belongs to no cluster shows as outside. Exit code 0 when at least one node answered, 7 when none did.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n redis --json']
   static override flags = {...kubeFlags, ...redisFlags}
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
-    const {inspectCluster, nodeStatuses} = await import('../workflows/inspect.js')
+    const {inspectCluster} = await import('../workflows/inspect.js')
     const {namespace, topology, warnings} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
+    requireSomeAnswer(topology)
     const nodes = nodeStatuses(topology)
-    const states = new Set(topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster).map((n) => n.clusterState))
-    const clusterState = states.size === 1 && states.has('ok') ? 'ok' : states.has('fail') ? 'fail' : 'unknown'
+    const summary = summarize(topology)
     this.log(renderTable(
-      ['pod', 'node', 'zone', 'ip', 'role', 'master', 'slots', 'count', 'keys', 'memory', 'link'],
-      nodes.map((n) => [n.pod, n.k8sNode, n.zone, `${n.ip}:${n.port}`, n.reachable ? n.role : 'unreachable', n.masterPod,
+      ['pod', 'node', 'zone', 'ip', 'role', 'master', 'slots', 'count', 'keys', 'memory', 'link', 'sync'],
+      nodes.map((n) => [n.pod, n.k8sNode, n.zone, `${n.ip}:${n.port}`, roleCell(n), n.masterPod,
         n.slots, n.role === 'master' ? n.slotCount : undefined, n.keys, humanBytes(n.usedMemoryBytes),
-        [n.link, ...n.flags].join(',')]),
+        [n.link, ...n.flags].filter(Boolean).join(','), n.sync && syncCell(n.sync)]),
     ))
-    this.log(`\ncluster_state: ${clusterState}; slot map ${topology.agreed ? 'agreed by every node in the cluster' : 'NOT agreed'}`)
-    return this.withSessionWarnings<StatusResult>({namespace, clusterState, slotsAgreed: topology.agreed, nodes, warnings: []}, warnings)
+    this.log(`\ncluster_state: ${summary.clusterState}; ${describeAgreement(summary)}`)
+    if (summary.outside.length > 0) {
+      this.log(`Outside the cluster (answering, but no node of the cluster knows them; not yet added, or removed by node del): ${summary.outside.join(', ')}`)
+    }
+    return this.withSessionWarnings<StatusResult>({namespace, clusterState: summary.clusterState, slotsAgreed: summary.slotsAgreed, summary, nodes, warnings: []}, warnings)
+  }
+}
+
+function roleCell(n: NodeStatus): string | undefined {
+  switch (n.membership) {
+    case 'outside-cluster':
+      return 'outside'
+    case 'did-not-answer':
+      return n.role ? `unreachable (${n.role})` : 'unreachable'
+    default:
+      return n.role
+  }
+}
+
+function syncCell(sync: SyncState): string {
+  switch (sync.state) {
+    case 'in-sync':
+      return 'in sync'
+    case 'lagging':
+      return `lagging ${humanBytes(sync.bytes)}`
+    case 'link-down':
+      return 'link down'
+    default:
+      return sync.state
   }
 }

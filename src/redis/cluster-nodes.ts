@@ -1,33 +1,7 @@
 import {BugError} from '../errors.js'
-import type {SlotRange} from '../topology/slots.js'
-
-/** The flags CLUSTER NODES prints; `fail?` is PFAIL (suspected by this node), `fail` is agreed by a majority. */
-export type NodeFlag = 'myself' | 'master' | 'slave' | 'fail?' | 'fail' | 'handshake' | 'noaddr' | 'nofailover' | 'noflags'
+import type {ClusterInfo, ClusterNodeLine, NodeFlag, ReplicationInfo} from '../topology/observation.js'
 
 const KNOWN_FLAGS: ReadonlySet<string> = new Set<NodeFlag>(['myself', 'master', 'slave', 'fail?', 'fail', 'handshake', 'noaddr', 'nofailover', 'noflags'])
-
-/** One line of CLUSTER NODES: how the answering node sees one node of the cluster (itself included). */
-export interface ClusterNodeLine {
-  id: string
-  /** Empty while the node has not learned its own address (a fresh node reports `:6379@16379`). */
-  host: string
-  port: number
-  busPort: number
-  hostname?: string
-  flags: NodeFlag[]
-  myself: boolean
-  role: 'master' | 'replica'
-  masterId?: string
-  pingSentMs: number
-  pongReceivedMs: number
-  configEpoch: number
-  linkState: 'connected' | 'disconnected'
-  slots: SlotRange[]
-  /** Only on the answering node's own line: slots it is handing over, and to whom. */
-  migrating: {slot: number; to: string}[]
-  /** Only on the answering node's own line: slots it is taking over, and from whom. */
-  importing: {slot: number; from: string}[]
-}
 
 /** Parses the whole reply of CLUSTER NODES (Redis 7.0 format: `id ip:port@cport[,hostname] flags master ping pong epoch link slots...`). */
 export function parseClusterNodes(reply: string): ClusterNodeLine[] {
@@ -100,22 +74,6 @@ function splitOnce(s: string, separator: string): [string, string | undefined] {
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)]
 }
 
-/** A node that the answering node does not really know yet (or no longer can reach by address). */
-export const isTentative = (node: ClusterNodeLine): boolean => node.flags.includes('handshake') || node.flags.includes('noaddr')
-
-/** CLUSTER INFO's `key:value` lines, with the fields redisctl reasons on typed. */
-export interface ClusterInfo {
-  state: 'ok' | 'fail'
-  slotsAssigned: number
-  slotsOk: number
-  slotsPfail: number
-  slotsFail: number
-  knownNodes: number
-  size: number
-  currentEpoch: number
-  myEpoch: number
-}
-
 export function parseClusterInfo(reply: string): ClusterInfo {
   const fields = parseInfoFields(reply)
   const num = (key: string): number => Number(fields.get(key) ?? 0)
@@ -142,4 +100,29 @@ export function parseInfoFields(reply: string): Map<string, string> {
     if (value !== undefined) fields.set(key, value)
   }
   return fields
+}
+
+/** INFO replication's fields (parsed by parseInfoFields): role, offsets, the link to a replica's master, a master's replicas. */
+export function parseReplication(fields: Map<string, string>): ReplicationInfo {
+  const num = (value: string | undefined): number => Number(value ?? 0)
+  const replicas: ReplicationInfo['replicas'] = []
+  for (const [key, value] of fields) {
+    if (!/^slave\d+$/.test(key)) continue
+    const attrs = new Map(value.split(',').map((kv) => kv.split('=') as [string, string]))
+    replicas.push({host: attrs.get('ip') ?? '', port: num(attrs.get('port')), state: attrs.get('state') ?? '', offset: num(attrs.get('offset'))})
+  }
+  const offset = num(fields.get('master_repl_offset'))
+  if (fields.get('role') !== 'slave') return {role: 'master', offset, replicas}
+  return {
+    role: 'replica',
+    offset,
+    master: {
+      host: fields.get('master_host') ?? '',
+      port: num(fields.get('master_port')),
+      linkUp: fields.get('master_link_status') === 'up',
+      syncInProgress: fields.get('master_sync_in_progress') === '1',
+      offset: num(fields.get('slave_repl_offset')),
+    },
+    replicas,
+  }
 }

@@ -1,14 +1,9 @@
 import {Redis} from 'ioredis'
 
-import {AuthFailedError, RedisUnreachableError} from '../errors.js'
+import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
+import {addressKey, type NodeAddress} from '../topology/observation.js'
 
-/** Where a Redis node listens, as the cluster knows it (the pod IP, never a forwarded port). */
-export interface NodeAddress {
-  host: string
-  port: number
-}
-
-export const addressKey = (addr: NodeAddress): string => `${addr.host}:${addr.port}`
+export {addressKey, type NodeAddress} from '../topology/observation.js'
 
 export interface ConnectorOptions {
   /** Redis password (from a Secret or REDISCTL_PASSWORD); never logged. */
@@ -98,9 +93,6 @@ export class RedisConnector {
 }
 
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i
-
-/** What to do about a refused password, wherever it was met. */
-export const AUTH_HINT = 'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'
 
 const isAuthError = (error: unknown): boolean => error instanceof Error && AUTH_FAILURE.test(error.message)
 

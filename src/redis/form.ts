@@ -1,10 +1,11 @@
 import {addressKey, type RedisConnector} from './connection.js'
-import {isTentative} from './cluster-nodes.js'
-import {type ClusterObservation, type NodeView, observationError, observeCluster, slotMapSignature} from './observe.js'
-import {waitUntil, type Probe} from '../util/wait.js'
+import {observeCluster} from './observe.js'
+import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
+import {waitUntil, type Probe, type WaitOptions} from '../util/wait.js'
 import {BugError, PreconditionError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
+import {syncProblem, syncState} from '../topology/sync.js'
 
 export type FormStep = 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'replicate' | 'attach' | 'ready'
 
@@ -42,7 +43,7 @@ export const FORM_STEPS: readonly {step: FormStep; title: string; run: (c: Redis
   {step: 'meet', title: 'Introduce the nodes to each other', run: meetNodes},
   {step: 'converge', title: 'Wait until every node knows every node and agrees on the slots', run: waitForAgreement},
   {step: 'replicate', title: 'Attach replicas to their masters', run: replicate},
-  {step: 'attach', title: 'Wait until every replica is connected to its master', run: waitForReplicas},
+  {step: 'attach', title: 'Wait until every replica is in sync with its master', run: waitForReplicas},
   {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
 ]
 
@@ -118,11 +119,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
     intervalMs: options.intervalMs,
     onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
   }
-  const views = await waitUntil('every node to know every node', async () => {
-    const current = await observeAll(connector, layout)
-    const missing = unknownPeers(layout, current)
-    return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
-  }, waitOptions)
+  const views = await acquainted(connector, layout, waitOptions)
   const actions = await Promise.all(layout.shards.map(async ({master}) => {
     const own = viewOf(views, master)
     const unaware = podsOf(layout).filter((p) => p !== master && !seesSlotsOf(viewOf(views, p), own))
@@ -133,6 +130,19 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
   await waitUntil('every node to agree on the slots', async () => agreementProbe(layout, await observeAll(connector, layout)), waitOptions)
   options.onProgress?.({step: 'converge', message: `${podsOf(layout).length} nodes know each other and agree on the slots`})
   return actions.flat()
+}
+
+/** Waits until each of the pods knows every other one by id, as MEETs and then gossip make them; changes nothing. */
+export async function waitUntilAcquainted(connector: RedisConnector, pods: readonly PodRef[], options: WaitOptions): Promise<void> {
+  await acquainted(connector, {shards: pods.map((master) => ({master, slots: [], replicas: []}))}, options)
+}
+
+async function acquainted(connector: RedisConnector, layout: ClusterLayout, options: WaitOptions): Promise<Map<string, NodeView>> {
+  return waitUntil('every node to know every node', async () => {
+    const current = await observeAll(connector, layout)
+    const missing = unknownPeers(layout, current)
+    return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
+  }, options)
 }
 
 function seesSlotsOf(view: NodeView, master: NodeView): boolean {
@@ -184,12 +194,14 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
 }
 
 /**
- * A replica counts as attached once its master lists it as a connected replica (whatever its sync state: with
- * diskless sync the first transfer waits repl-diskless-sync-delay) and every node's view shows it as that
- * master's replica.
+ * Ready means every replica holds its master's data: its link is up, no sync is under way and it has reached the
+ * offset its master had at the previous poll (under writes the two are seldom equal at one instant), and every
+ * node's view shows it as that master's replica. A replica attached to a master with data starts its full sync
+ * only after repl-diskless-sync-delay (5 s on Redis 7.0).
  */
 export async function waitForReplicas(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
-  await waitUntil('every replica to be connected to its master', async () => {
+  let offsetsBefore = new Map<string, number>()
+  await waitUntil('every replica to be in sync with its master', async () => {
     const views = await observeAll(connector, layout)
     const agreement = agreementProbe(layout, views)
     if (!agreement.done) return agreement
@@ -197,23 +209,27 @@ export async function waitForReplicas(connector: RedisConnector, layout: Cluster
     for (const {master, replicas} of layout.shards) {
       const masterView = viewOf(views, master)
       for (const replica of replicas) {
-        const replicaId = viewOf(views, replica).id
-        const connected = masterView.replication.replicas.some((r) => r.host === replica.ip && r.port === replica.port)
-        if (!connected) missing.push(`${replica.pod} is not connected to ${master.pod}`)
+        const replicaView = viewOf(views, replica)
+        const sync = replicaView.replication.master?.host === master.ip && replicaView.replication.master.port === master.port
+          ? syncState(replicaView, masterView, {masterOffsetBefore: offsetsBefore.get(master.pod)})
+          : undefined
+        if (sync?.state === 'syncing') missing.push(`${replica.pod} ${syncProblem(sync, master.pod)} (Redis starts a diskless sync after repl-diskless-sync-delay, 5 s by default)`)
+        else if (sync?.state !== 'in-sync') missing.push(`${replica.pod} ${sync ? syncProblem(sync, master.pod) : `does not replicate from ${master.pod} yet`}`)
         const unaware = [...views.values()].filter((v) => {
-          const line = v.nodes.find((n) => n.id === replicaId)
+          const line = v.nodes.find((n) => n.id === replicaView.id)
           return line?.role !== 'replica' || line.masterId !== masterView.id
         })
         if (unaware.length > 0) missing.push(`${unaware.length} nodes do not yet see ${replica.pod} as a replica of ${master.pod}`)
       }
     }
+    offsetsBefore = new Map(layout.shards.map(({master}) => [master.pod, viewOf(views, master).replication.offset]))
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
     onWaiting: (missing) => options.onProgress?.({step: 'attach', message: missing}),
   })
-  options.onProgress?.({step: 'attach', message: 'every replica is connected to its master'})
+  options.onProgress?.({step: 'attach', message: 'every replica is in sync with its master'})
   return []
 }
 

@@ -3,7 +3,8 @@ import {formatRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import {commandFailed, pipelined, pipelinedOk} from './commands.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
-import {observationError, observeCluster, observeNode} from './observe.js'
+import {observeCluster, observeNode} from './observe.js'
+import {observationError} from '../topology/observation.js'
 
 /** A cluster node by where it listens and its id. */
 export interface NodeRef {

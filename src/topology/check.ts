@@ -1,6 +1,7 @@
-import type {NodeFlag} from '../redis/cluster-nodes.js'
-import {type Topology, type TopologyNode, podName, replicaMigrationOff} from './model.js'
+import type {NodeFlag} from './observation.js'
+import {type Topology, type TopologyNode, podName, replicaMigrationOff, slotlessMasters} from './model.js'
 import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
+import {syncProblem} from './sync.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -8,7 +9,7 @@ export type FindingCode =
   | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod' | 'stale-address'
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
-  | 'master-without-replica' | 'replica-link-down' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
+  | 'master-without-replica' | 'master-without-slots' | 'replica-link-down' | 'replica-syncing' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
   | 'replica-migration-off'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
@@ -42,7 +43,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const reachable = nodes.filter((n) => n.pod && n.reachable)
   const masters = nodes.filter((n) => n.role === 'master' && n.slotCount > 0)
 
-  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${podName(n)} did not answer: ${n.error?.message ?? 'unknown error'}`, [n])
+  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${podName(n)} did not answer: ${n.error?.message ?? 'unknown error'}${asOthersSeeIt(n)}`, [n])
   if (masters.length === 0) {
     if (reachable.length > 0) add('not-formed', 'error', 'No node holds any slot: the cluster has not been formed (redisctl cluster create).', reachable)
     return findings
@@ -51,7 +52,8 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   for (const n of nodes.filter((n) => !n.pod && !n.flags.includes('handshake'))) {
     const owns = n.slotCount > 0
     add('node-without-pod', owns ? 'error' : 'warning',
-      `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for${owns ? `, as owner of ${n.slotCount} slots` : ''} (stale address: redisctl repair).`, [n])
+      `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for: its pod is gone, or came back without its data as a new node` +
+      `${owns ? `. It owns ${n.slotCount} slots (${formatRanges(n.slots)}), which no pod serves` : ''} (redisctl repair).`, [n])
   }
   const staleIds = new Set(topology.staleAddresses.map((s) => s.id))
   if (staleIds.size > 0) {
@@ -69,7 +71,10 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const handshake = flagged('handshake')
   if (handshake.length > 0) add('node-handshake', 'warning', `Nodes are still being introduced: ${names(handshake)}.`, handshake)
 
-  if (!topology.agreed) add('config-disagreement', 'error', 'The nodes do not agree on which master owns which slots.', reachable)
+  const {answered, agreeing} = topology.agreement
+  if (answered > 0 && !topology.agreed) {
+    add('config-disagreement', 'error', `The nodes do not agree on which master owns which slots: ${agreeing} of the ${answered} nodes that answered share one slot map.`, reachable)
+  }
   for (const c of topology.conflicts) {
     add('slot-conflict', 'error', `Slots ${formatRanges(c.slots)} are claimed by several nodes.`, c.ids.flatMap((id) => byId.get(id) ?? []))
   }
@@ -89,8 +94,11 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     const replicas = nodes.filter((n) => n.role === 'replica' && n.masterId === master.id)
     if (replicas.length === 0) add('master-without-replica', 'warning', `${podName(master)} has no replica: losing it loses its slots.`, [master])
     for (const replica of replicas) {
-      if (replica.reachable && replica.replication?.master && !replica.replication.master.linkUp) {
-        add('replica-link-down', 'warning', `${podName(replica)} is not in sync with its master ${podName(master)}.`, [replica, master])
+      const problem = replica.sync && syncProblem(replica.sync, podName(master))
+      if (replica.sync?.state === 'syncing') {
+        add('replica-syncing', 'warning', `${podName(replica)} ${problem}: it does not hold all of its master's data yet.`, [replica, master])
+      } else if (replica.sync?.state === 'link-down') {
+        add('replica-link-down', 'warning', `${podName(replica)} ${problem}.`, [replica, master])
       }
       const [m, r] = [master.pod, replica.pod]
       if (m?.k8sNode && m.k8sNode === r?.k8sNode) {
@@ -101,6 +109,10 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     }
   }
 
+  const slotless = slotlessMasters(topology)
+  if (slotless.length > 0) {
+    add('master-without-slots', 'warning', `${names(slotless)} ${slotless.length === 1 ? 'is a master' : 'are masters'} without slots, serving nothing: redisctl slots rebalance --use-empty-masters gives ${slotless.length === 1 ? 'it a share' : 'them shares'}, redisctl node del removes ${slotless.length === 1 ? 'it' : 'them'}.`, slotless)
+  }
   const threshold = options.balanceThresholdPercent ?? 2
   const even = SLOT_COUNT / masters.length
   const unbalanced = masters.filter((m) => (Math.abs(m.slotCount - even) / even) * 100 > threshold)
@@ -118,3 +130,10 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
 }
 
 const names = (nodes: readonly TopologyNode[]): string => nodes.map(podName).join(', ')
+
+/** What the nodes that answered say about one that did not: all that is known of it. */
+function asOthersSeeIt(n: TopologyNode): string {
+  if (!n.inCluster || !n.role) return ''
+  if (n.role === 'replica') return '; the nodes that answered know it as a replica'
+  return `; the nodes that answered know it as a master of ${n.slotCount} slots${n.slotCount > 0 ? ` (${formatRanges(n.slots)})` : ''}`
+}

@@ -1,9 +1,9 @@
 import {PreconditionError, UsageError} from '../errors.js'
-import {isTentative} from '../redis/cluster-nodes.js'
-import {type ClusterObservation, type NodeView, observationError, slotMapSignature} from '../redis/observe.js'
+import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from './observation.js'
 import type {ClusterLayout, PodRef} from './model.js'
 import {type Placement, placeReplicas, placeShards, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, SLOT_COUNT, type SlotRange, splitEvenly} from './slots.js'
+import {syncState} from './sync.js'
 
 export interface CreateOptions {
   masters: number
@@ -173,7 +173,10 @@ function progress(layout: ClusterLayout, views: Map<PodRef, NodeView>): {formed:
     ...(following > 0 ? [`${following} of ${replicas.length} replicas follow their masters`] : []),
   ]
   const signatures = new Set(pods.map((p) => slotMapSignature(view(p))))
-  const formed = withSlots === layout.shards.length && knowsAll && following === replicas.length &&
+  // Formed means ready: a replica still in its first sync does not hold its master's data yet (one a few bytes
+  // behind under writes does).
+  const inSync = replicas.every(({r, master}) => ['in-sync', 'lagging'].includes(syncState(view(r), view(master))?.state ?? ''))
+  const formed = withSlots === layout.shards.length && knowsAll && following === replicas.length && inSync &&
     signatures.size === 1 && pods.every((p) => view(p).info.state === 'ok')
   return {formed, steps}
 }

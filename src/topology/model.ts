@@ -1,7 +1,7 @@
-import type {NodeAddress} from '../redis/connection.js'
-import type {NodeFlag} from '../redis/cluster-nodes.js'
-import {type ClusterObservation, type NodeErrorKind, type OpenSlot, type ReplicationInfo} from '../redis/observe.js'
-import {countSlots, type SlotRange} from './slots.js'
+import {addressKey, type ClusterNodeLine, type ClusterObservation, hasSayInSlotMap, isTentative, type NodeAddress, type NodeErrorKind, type NodeFlag, type OpenSlot,
+  type ReplicationInfo, slotMapSignature} from './observation.js'
+import {countSlots, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
+import {replicationMaster, syncState, type SyncState} from './sync.js'
 
 /** A pod as the planners need it: where its Redis listens (the pod IP) and where Kubernetes put it. */
 export interface PodRef {
@@ -23,8 +23,9 @@ export interface TopologyNode {
   pod?: PodRef
   /** Where the node listens: the pod's address, or for a podless node the address other nodes still hold. */
   address: NodeAddress
-  /** Unknown only for a pod whose Redis could not be asked. */
+  /** Unknown only for a pod whose Redis could not be asked and that no node that answered knows at its address. */
   id?: string
+  /** The node answered. A pod node that did not may still carry what the other nodes say about it (id, role, slots). */
   reachable: boolean
   error?: {kind: NodeErrorKind; message: string}
   role?: 'master' | 'replica'
@@ -39,12 +40,14 @@ export interface TopologyNode {
   configEpoch?: number
   clusterState?: 'ok' | 'fail'
   replication?: ReplicationInfo
+  /** A replica that answered: how far it is from its master (src/topology/sync.ts). */
+  sync?: SyncState
   /** cluster-allow-replica-migration, when the node lets it be read. */
   replicaMigration?: boolean
   /** What the other nodes say about this node (fail?, fail, handshake, noaddr, nofailover), merged over their views. */
   flags: NodeFlag[]
-  /** Disconnected when any other node's link to it is down. */
-  link: 'connected' | 'disconnected'
+  /** The cluster bus as the nodes that answered see it: disconnected when any of their links to it is down; absent when none knows it. */
+  link?: 'connected' | 'disconnected'
   /** The node knows, or is known by, another node: it has joined a cluster. */
   inCluster: boolean
 }
@@ -53,8 +56,10 @@ export interface Topology {
   pods: PodRef[]
   /** Pod nodes in pod order, then podless cluster nodes. */
   nodes: TopologyNode[]
-  /** Every reachable node in the cluster sees the same owner for every slot. */
+  /** At least one node in the cluster answered, and every one that did sees the same owner for every slot. */
   agreed: boolean
+  /** Nodes in the cluster that answered, and how many of them share the most common slot map. */
+  agreement: {answered: number; agreeing: number}
   uncovered: SlotRange[]
   conflicts: {slots: SlotRange[]; ids: string[]}[]
   openSlots: OpenSlot[]
@@ -77,13 +82,13 @@ const PEER_FLAGS: readonly NodeFlag[] = ['fail?', 'fail', 'handshake', 'noaddr',
 
 /** Joins pods with what their nodes said: pods by address, cluster nodes by the id each pod's node reported. */
 export function buildTopology(pods: readonly PodRef[], observation: ClusterObservation): Topology {
-  const byAddress = new Map(observation.nodes.map((n) => [`${n.address.host}:${n.address.port}`, n]))
+  const byAddress = new Map(observation.nodes.map((n) => [addressKey(n.address), n]))
   const podNodes = pods.map((pod): TopologyNode => {
     const address = podAddress(pod)
-    const seen = byAddress.get(`${pod.ip}:${pod.port}`)
+    const seen = byAddress.get(addressKey(address))
     if (!seen || !seen.ok) {
       return {pod, address, reachable: false, error: seen && !seen.ok ? seen.error : {kind: 'unreachable', message: 'not observed'},
-        slots: [], slotCount: 0, migrating: [], importing: [], flags: [], link: 'disconnected', inCluster: false}
+        slots: [], slotCount: 0, migrating: [], importing: [], flags: [], inCluster: false}
     }
     const {view} = seen
     return {
@@ -103,14 +108,14 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       configEpoch: view.myself.configEpoch,
       clusterState: view.info.state,
       replication: view.replication,
+      sync: syncState(view, replicationMaster(view, observation.views)),
       replicaMigration: view.replicaMigration,
       flags: [],
-      link: 'connected',
       inCluster: view.nodes.some((n) => !n.myself && !n.flags.includes('handshake')),
     }
   })
   const nodesById = new Map(podNodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
-  const nodesByAddress = new Map(podNodes.map((n) => [`${n.address.host}:${n.address.port}`, n]))
+  const nodesByAddress = new Map(podNodes.map((n) => [addressKey(n.address), n]))
   const podless = new Map<string, TopologyNode>()
   const staleAddresses: StaleAddress[] = []
   for (const view of observation.views) {
@@ -118,35 +123,37 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       if (line.myself) continue
       const handshake = line.flags.includes('handshake')
       const podNode = handshake ? undefined : nodesById.get(line.id)
-      if (podNode && (line.host !== podNode.address.host || line.port !== podNode.address.port)) {
+      if (podNode?.reachable && (line.host !== podNode.address.host || line.port !== podNode.address.port)) {
         staleAddresses.push({viewer: view.id, id: line.id, held: {host: line.host, port: line.port}})
       }
-      // A handshake line carries a random id; when it points at a pod it is that pod being met.
-      const known = handshake ? nodesByAddress.get(`${line.host}:${line.port}`) : nodesById.get(line.id)
+      // A handshake line carries a random id; when it points at a pod it is that pod being met. A pod that did not
+      // answer is known to the others by its id at its address: what they say about it is all there is.
+      const atPod = nodesByAddress.get(addressKey(line))
+      const silentPod = !handshake && atPod && !atPod.reachable && (atPod.id ?? line.id) === line.id ? atPod : undefined
+      if (silentPod) nodesById.set(line.id, silentPod)
+      const known = handshake ? atPod : silentPod ?? nodesById.get(line.id)
       const node = known ?? podless.get(line.id) ?? podless.set(line.id, {
         address: {host: line.host, port: line.port},
         id: line.id,
         reachable: false,
-        role: line.role,
-        masterId: line.masterId,
-        slots: line.slots,
-        slotCount: countSlots(line.slots),
+        slots: [],
+        slotCount: 0,
         migrating: [],
         importing: [],
-        configEpoch: line.configEpoch,
         flags: [],
-        link: 'connected',
         inCluster: !handshake,
       }).get(line.id)!
+      if (!node.reachable && !handshake) addHearsay(node, line)
       if (!handshake) node.inCluster = true
       for (const flag of line.flags) if (PEER_FLAGS.includes(flag) && !node.flags.includes(flag)) node.flags.push(flag)
-      if (line.linkState === 'disconnected') node.link = 'disconnected'
+      if (!isTentative(line)) node.link = line.linkState === 'disconnected' || node.link === 'disconnected' ? 'disconnected' : 'connected'
     }
   }
   return {
     pods: [...pods],
     nodes: [...podNodes, ...podless.values()],
     agreed: observation.agreed,
+    agreement: agreement(observation),
     uncovered: observation.uncovered,
     conflicts: observation.conflicts,
     openSlots: observation.openSlots,
@@ -154,6 +161,25 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
     epochCollisions: epochCollisions(podNodes),
     staleAddresses,
   }
+}
+
+/**
+ * A node that did not answer is what the others say of it. It owns every slot any of them gives it: a node is not
+ * taken for slotless (and forgotten) while one view still has it own slots, such as a node that learned of it
+ * only by gossip, which carries no slots.
+ */
+function addHearsay(node: TopologyNode, line: ClusterNodeLine): void {
+  if (!node.role) Object.assign(node, {id: line.id, role: line.role, masterId: line.masterId, configEpoch: line.configEpoch})
+  if (line.slots.length === 0) return
+  node.slots = slotsToRanges([...new Set([...rangesToSlots(node.slots), ...rangesToSlots(line.slots)])].sort((a, b) => a - b))
+  node.slotCount = countSlots(node.slots)
+}
+
+function agreement(observation: ClusterObservation): {answered: number; agreeing: number} {
+  const maps = observation.views.filter(hasSayInSlotMap).map(slotMapSignature)
+  const counts = new Map<string, number>()
+  for (const map of maps) counts.set(map, (counts.get(map) ?? 0) + 1)
+  return {answered: maps.length, agreeing: Math.max(0, ...counts.values())}
 }
 
 function epochCollisions(nodes: readonly TopologyNode[]): {epoch: number; ids: string[]}[] {
@@ -173,3 +199,7 @@ export const podName = (node: TopologyNode): string => node.pod?.pod ?? `${node.
 /** Pod nodes in the cluster running with cluster-allow-replica-migration off (left so by an interrupted drain). */
 export const replicaMigrationOff = (topology: Topology): TopologyNode[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.replicaMigration === false)
+
+/** Pod nodes in the cluster that are masters owning no slots: new ones not yet given a share, or emptied ones. */
+export const slotlessMasters = (topology: Topology): TopologyNode[] =>
+  topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.role === 'master' && n.slotCount === 0)

@@ -1,4 +1,4 @@
-import type {NodeAddress} from '../redis/connection.js'
+import type {NodeAddress} from './observation.js'
 import {podName, type PodRef, replicaMigrationOff, type Topology, type TopologyNode} from './model.js'
 import {placeReplicas, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
@@ -30,14 +30,76 @@ export type ActionOf<K extends RepairAction['kind']> = Extract<RepairAction, {ki
 export type KeyHolders = ReadonlyMap<number, readonly string[]>
 
 /**
- * Everything repair would do to the cluster as observed, phase by phase. Later phases are planned from the same
- * observation, so a real run plans each again after the earlier ones took effect; what this shows is what a run
- * would do now.
+ * Everything repair would do to the cluster as observed, phase by phase: each phase is planned on the cluster as
+ * the earlier phases will have left it (`afterActions`), so that the dry run lists what the run will do, such as
+ * the replica a master gets once its lost peer's replica has taken over. The run plans each phase again from a
+ * fresh observation, with the same planners.
  */
 export function planRepair(topology: Topology, keyHolders: KeyHolders = new Map()): RepairPlan {
-  const plans = [planReintroductions(topology), planForgets(topology), planOpenSlots(topology), planCoverage(topology, keyHolders), planReplicas(topology),
-    planReplicaMigration(topology)]
-  return {actions: plans.flatMap((p) => p.actions), refusals: plans.flatMap((p) => p.refusals)}
+  const phases = [planReintroductions, planForgets, planOpenSlots, (t: Topology) => planCoverage(t, keyHolders), planReplicas, planReplicaMigration]
+  const plan: RepairPlan = {actions: [], refusals: []}
+  let projected = topology
+  for (const phase of phases) {
+    const {actions, refusals} = phase(projected)
+    plan.actions.push(...actions)
+    plan.refusals.push(...refusals)
+    projected = afterActions(projected, actions)
+  }
+  return plan
+}
+
+/**
+ * The cluster as it will be once the actions took effect, for planning the phases after them. A failover is
+ * projected onto the first replica named: with one replica that is the one Redis promotes; with several, the
+ * others follow whichever wins, so no master is left without a replica either way.
+ */
+export function afterActions(topology: Topology, actions: readonly RepairAction[]): Topology {
+  const nodes = topology.nodes.map((n) => ({...n}))
+  const find = (id: string): TopologyNode | undefined => nodes.find((n) => n.id === id)
+  const gone = new Set<string>()
+  let {staleAddresses, openSlots, uncovered} = topology
+  for (const action of actions) {
+    switch (action.kind) {
+      case 'meet': {
+        const peer = nodes.find((n) => n.pod?.pod === action.peer)
+        if (action.reason === 'not-in-cluster' && peer) peer.inCluster = true
+        const met = new Set([action.pod, action.peer])
+        const isMet = (id: string): boolean => met.has(find(id)?.pod?.pod ?? '')
+        staleAddresses = staleAddresses.filter((s) => !(isMet(s.viewer) && isMet(s.id)))
+        break
+      }
+      case 'forget':
+        gone.add(action.id)
+        break
+      case 'await-failover': {
+        const lost = find(action.id)!
+        const heir = nodes.find((n) => n.pod && podName(n) === action.replicas[0])!
+        for (const n of nodes) if (n !== heir && n.masterId === action.id) n.masterId = heir.id
+        Object.assign(heir, {role: 'master', masterId: undefined, slots: lost.slots, slotCount: lost.slotCount})
+        gone.add(action.id)
+        break
+      }
+      case 'close-open-slots':
+        openSlots = []
+        for (const n of nodes) Object.assign(n, {migrating: [], importing: []})
+        break
+      case 'assign-slots': {
+        const master = find(action.id)!
+        master.slots = slotsToRanges([...rangesToSlots(master.slots), ...rangesToSlots(action.slots)].sort((a, b) => a - b))
+        master.slotCount = countSlots(master.slots)
+        const given = new Set(rangesToSlots(action.slots))
+        uncovered = slotsToRanges(rangesToSlots(uncovered).filter((slot) => !given.has(slot)))
+        break
+      }
+      case 'replicate':
+        Object.assign(find(action.id)!, {role: 'replica', masterId: action.masterId})
+        break
+      case 'allow-replica-migration':
+        for (const n of nodes) if (n.pod && action.pods.includes(podName(n))) n.replicaMigration = true
+        break
+    }
+  }
+  return {...topology, nodes: nodes.filter((n) => !n.id || !gone.has(n.id)), staleAddresses, openSlots, uncovered}
 }
 
 const podNodes = (t: Topology): TopologyNode[] => t.nodes.filter((n) => n.pod && n.reachable && n.id)

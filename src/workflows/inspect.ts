@@ -1,7 +1,7 @@
 import {requireRedisPods, type RedisPod} from '../kube/pods.js'
-import {observationError, observeCluster} from '../redis/observe.js'
-import {buildTopology, podAddress, podName, type PodRef, type Topology} from '../topology/model.js'
-import {formatRanges} from '../topology/slots.js'
+import {observeCluster} from '../redis/observe.js'
+import {observationError} from '../topology/observation.js'
+import {buildTopology, podAddress, type PodRef, type Topology} from '../topology/model.js'
 import {toPodRefs} from './pods.js'
 import {openRedis, openTarget, type KubeTargetSession, type RedisAccess, type TargetOptions} from './session.js'
 
@@ -51,47 +51,4 @@ export async function inspectCluster(options: TargetOptions, session?: KubeTarge
   } finally {
     await cluster.access.close()
   }
-}
-
-/** One row of `redisctl status`: who is where, and what it holds. */
-export interface NodeStatus {
-  pod: string
-  k8sNode?: string
-  zone?: string
-  ip: string
-  port: number
-  id?: string
-  role?: 'master' | 'replica'
-  masterPod?: string
-  slots: string
-  slotCount: number
-  keys?: number
-  usedMemoryBytes?: number
-  link: 'connected' | 'disconnected'
-  flags: string[]
-  reachable: boolean
-}
-
-export function nodeStatuses(topology: Topology): NodeStatus[] {
-  const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
-  return topology.nodes.map((n) => {
-    const master = n.masterId ? byId.get(n.masterId) : undefined
-    return {
-      pod: podName(n),
-      k8sNode: n.pod?.k8sNode,
-      zone: n.pod?.zone,
-      ip: n.address.host,
-      port: n.address.port,
-      id: n.id,
-      role: n.role,
-      masterPod: master ? podName(master) : n.masterId,
-      slots: formatRanges(n.slots),
-      slotCount: n.slotCount,
-      keys: n.keys,
-      usedMemoryBytes: n.usedMemory,
-      link: n.link,
-      flags: n.flags,
-      reachable: n.reachable,
-    }
-  })
 }

@@ -7,7 +7,7 @@ import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
-import {podAddress, podName, type Topology} from '../topology/model.js'
+import {podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
@@ -27,11 +27,15 @@ export interface RebalanceContext {
   input: RebalanceInput
   /** Plans other moves than an even spread (slots reshard); read again after open slots are finished. */
   planMoves?: (topology: Topology) => SlotMove[]
+  /** Refuses what the command line got wrong about this cluster (a replica named as a master), before anything changes. */
+  validate?: (topology: Topology) => void
   /** Keep replica migration off while moving, so that a master emptied by the moves stays a master (reshard before node del). */
   holdReplicaMigration?: boolean
   topology?: Topology
   closedSlots: number[]
   moves: SlotMove[]
+  /** Masters in the cluster that own no slots and that an even spread left out (without --use-empty-masters). */
+  leftOut?: string[]
   progress?: PlanProgress
 }
 
@@ -80,15 +84,25 @@ function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
   ], {cause: error})
 }
 
-const planMoves = (ctx: RebalanceContext, topology: Topology): SlotMove[] => ctx.planMoves
-  ? ctx.planMoves(topology)
-  : planRebalance(mastersForPlan(topology, ctx.input.weights), {thresholdPercent: ctx.input.thresholdPercent, useEmptyMasters: ctx.input.useEmptyMasters})
+function planMoves(ctx: RebalanceContext, topology: Topology): SlotMove[] {
+  if (ctx.planMoves) return ctx.planMoves(topology)
+  const {thresholdPercent, useEmptyMasters, weights} = ctx.input
+  ctx.leftOut = useEmptyMasters ? [] : slotlessMasters(topology).map(podName).filter((pod) => weights.get(pod) !== 0)
+  return planRebalance(mastersForPlan(topology, weights), {thresholdPercent, useEmptyMasters})
+}
+
+/** Reads every node and refuses what the command line got wrong about them; changes nothing. */
+async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
+  ctx.topology = await ctx.cluster.observe()
+  if (ctx.validate) ctx.validate(ctx.topology)
+  else mastersForPlan(ctx.topology, ctx.input.weights)
+  return ctx.topology
+}
 
 /** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
 export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
-  ctx.topology = await ctx.cluster.observe()
-  ctx.moves = planMoves(ctx, ctx.topology)
-  return {blocking: blockingFindings(ctx.topology)}
+  ctx.moves = planMoves(ctx, await observeAndValidate(ctx))
+  return {blocking: blockingFindings(ctx.topology!)}
 }
 
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
@@ -96,8 +110,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     {
       title: 'Read every node',
       task: async (ctx) => {
-        ctx.topology = await ctx.cluster.observe()
-        refuseUnhealthy(blockingFindings(ctx.topology), ctx.input.force)
+        refuseUnhealthy(blockingFindings(await observeAndValidate(ctx)), ctx.input.force)
       },
     },
     {
@@ -113,7 +126,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       task: (ctx, task) => {
         ctx.moves = planMoves(ctx, ctx.topology!)
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? (ctx.planMoves ? 'Nothing to move' : 'The slots are already balanced') : `Planned ${ctx.moves.length} moves of ${slots} slots`
+        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${ctx.moves.length} moves of ${slots} slots`
       },
     },
     {

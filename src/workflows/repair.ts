@@ -2,14 +2,13 @@ import type {ListrTask} from 'listr2'
 
 import {pipelinedOk} from '../redis/commands.js'
 import {parseClusterNodes} from '../redis/cluster-nodes.js'
-import {addressKey, type NodeAddress} from '../redis/connection.js'
-import {FORM_STEPS} from '../redis/form.js'
-import {observationError} from '../redis/observe.js'
+import {FORM_STEPS, waitUntilAcquainted} from '../redis/form.js'
 import {finishOpenSlots, OpenSlotRefusedError} from '../redis/open-slots.js'
 import {forgetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
+import {addressKey, type NodeAddress, observationError} from '../topology/observation.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicaMigration, planReplicas,
   type Refusal, type RepairAction, type RepairPlan} from '../topology/repair-plan.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
@@ -131,6 +130,12 @@ async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
     ]
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: missing.join('; ')}
   }, {timeoutMs: ctx.timeoutMs, onWaiting: progress(task)})
+  // A node introduced by one MEET learns the others by gossip, a few seconds later; later phases tell it to
+  // follow a master or forget a node, which it must know by then.
+  if (joining.size > 0) {
+    const members = ctx.topology!.nodes.filter((n) => n.pod && n.reachable && n.inCluster).map((n) => n.pod!)
+    await waitUntilAcquainted(ctx.cluster.access.connector, members, {timeoutMs: ctx.timeoutMs, onWaiting: progress(task)})
+  }
   task.title = `Introduced nodes to pods at their current addresses (${meets.length} CLUSTER MEET)`
 }
 
@@ -144,16 +149,20 @@ async function forget(ctx: RepairContext, task: Task): Promise<void> {
       const owning = (await fresh(ctx)).nodes.filter((n) => n.id && ids.has(n.id) && n.slotCount > 0)
       return owning.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${owning.map(podName).join(', ')} still own slots`}
     }, {timeoutMs: ctx.timeoutMs, intervalMs: 100})
-    ctx.done.push(...awaited)
     plan = planForgets(ctx.topology!)
   }
   refuse(ctx, plan.refusals)
   const forgets = plan.actions.filter((a): a is ActionOf<'forget'> => a.kind === 'forget')
   if (forgets.length === 0) return task.skip(plan.refusals.length > 0 ? 'refused (below)' : 'every cluster node has a pod')
   await forgetEverywhere(ctx, forgets.map((f) => f.id))
-  ctx.done.push(...forgets)
+  // A node whose replica took over is forgotten as the planned wait-then-forget, whether this phase waited for the
+  // takeover or found it already done.
+  ctx.done.push(...forgets.map((f) => awaited.find((a) => a.id === f.id) ?? plannedTakeover(ctx, f.id) ?? f))
   task.title = `Forgot ${forgets.length} nodes that no pod answers for`
 }
+
+const plannedTakeover = (ctx: RepairContext, id: string): ActionOf<'await-failover'> | undefined =>
+  ctx.plan?.actions.find((a): a is ActionOf<'await-failover'> => a.kind === 'await-failover' && a.id === id)
 
 /** Every node that answers forgets the ids at once and is waited for (forgetNodes says why at once). */
 async function forgetEverywhere(ctx: RepairContext, ids: string[]): Promise<void> {
@@ -252,7 +261,9 @@ async function addReplicas(ctx: RepairContext, task: Task): Promise<void> {
       replicas: live.filter((r) => (moved.get(r.id!) ?? (r.role === 'replica' ? r.masterId : undefined)) === m.id).map((r) => r.pod!),
     })),
   }
-  for (const step of FORM_STEPS.filter((s) => s.step === 'replicate' || s.step === 'attach')) {
+  // Converge first: CLUSTER REPLICATE needs the replica to know its master, which a node introduced in this run
+  // (a pod that came back without its data) may learn only by gossip.
+  for (const step of FORM_STEPS.filter((s) => s.step === 'converge' || s.step === 'replicate' || s.step === 'attach')) {
     await step.run(ctx.cluster.access.connector, layout, {timeoutMs: ctx.timeoutMs, onProgress: (p) => progress(task)(p.message)})
   }
   ctx.done.push(...replicates)

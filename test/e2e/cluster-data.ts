@@ -1,6 +1,7 @@
 import {Cluster} from 'ioredis'
 import {expect} from 'vitest'
 
+import type {NodeStatus} from '../../src/topology/status.js'
 import {json} from '../support/cli.js'
 import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
 
@@ -10,7 +11,7 @@ export const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
 
 export const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
-export interface StatusNode {pod: string; k8sNode?: string; role?: string; masterPod?: string; slotCount: number}
+export type StatusNode = NodeStatus
 
 export async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
   const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))

@@ -72,15 +72,15 @@ describe('killed with SIGKILL, then the same command run again', () => {
 
     it('killed right after the manifests were applied: the same command again forms the cluster', async () => {
       await createKilled('applied', FINISHED('Apply the ConfigMap'))
-    }, 90_000)
+    }, 120_000)
 
     it('killed after slots were assigned but before the nodes met: the same command again forms the cluster', async () => {
       await createKilled('assigned', FINISHED('Give every node its own config epoch'))
-    }, 90_000)
+    }, 120_000)
 
     it('killed after replicas were attached, before they synced: the same command again forms the cluster', async () => {
       await createKilled('attached', FINISHED('Attach replicas to their masters'))
-    }, 90_000)
+    }, 120_000)
   })
 
   describe(`scale, with ${KEYS.toLocaleString('en')} keys written first`, () => {
@@ -99,32 +99,32 @@ describe('killed with SIGKILL, then the same command run again', () => {
     it('scale out (3 to 4) killed right after the StatefulSet grew: the same command again finishes, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '4'], FINISHED('Scaled the StatefulSet'))
       await expectEveryKeyAndShape(4)
-    }, 120_000)
+    }, 150_000)
 
     it('scale out (4 to 5) killed after the new pods joined, before any slot moved: the same command again finishes, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '5'], FINISHED('Attach replicas to their masters'))
       await expectEveryKeyAndShape(5)
-    }, 120_000)
+    }, 150_000)
 
     it('scale out (5 to 6) killed while keys move: the same command again finishes the open slots, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '6'], SLOTS_OPEN)
       await expectEveryKeyAndShape(6)
-    }, 120_000)
+    }, 150_000)
 
     it('scale in (6 to 5) killed while slots move off the master that goes: the same command again finishes, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '5'], SLOTS_OPEN)
       await expectEveryKeyAndShape(5)
-    }, 120_000)
+    }, 150_000)
 
     it('scale in (5 to 4) killed after the removed nodes were forgotten, before the StatefulSet shrank: the same command again finishes, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '4'], FINISHED('Forget the nodes of the removed pods'))
       await expectEveryKeyAndShape(4)
-    }, 120_000)
+    }, 150_000)
 
     it('scale in (4 to 3) --delete-pvcs killed right after the StatefulSet shrank: the same command again deletes the PVCs, every key kept', async () => {
       await killThenRerun(['scale', '--masters', '3', '--delete-pvcs', '--yes'], FINISHED('Scaled the StatefulSet down'))
       await expectEveryKeyAndShape(3)
       expect(await names(sandbox, 'pvc')).toEqual(Array.from({length: 6}, (_, i) => `persistentvolumeclaim/data-redis-cluster-${i}`))
-    }, 120_000)
+    }, 150_000)
   })
 })

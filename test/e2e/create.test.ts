@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
 import {
   clusterInfo, type E2eSandbox, freePort, names, pods, redisCli, redisServerProcesses, startE2eSandbox, waitForReadyPods,
@@ -48,10 +49,12 @@ const errorOf = (r: CliResult) => json<{error: {kind: string; message: string; e
 describe('redisctl cluster create', () => {
   let sandbox: E2eSandbox
   let created: CliResult
+  let checkedRightAfter: CliResult
 
   beforeAll(async () => {
     sandbox = await startE2eSandbox({podIpOctet: 241})
     created = await sandbox.cli(['cluster', 'create', '--json'])
+    checkedRightAfter = await sandbox.cli(['check', '--json'])
   })
 
   afterAll(async () => {
@@ -66,6 +69,11 @@ describe('redisctl cluster create', () => {
     expect(result.replicas).toHaveLength(3)
     expect(result.warnings).toEqual([])
     expect(await pods(sandbox, SELECTOR)).toHaveLength(6)
+  })
+
+  it('create && check: check finds no replica-link-down or replica-syncing, nothing at all, and exits 0 (create waited until every replica was in sync)', () => {
+    expect(checkedRightAfter.code, checkedRightAfter.stdout + checkedRightAfter.stderr).toBe(0)
+    expect(json<{findings: unknown[]}>(checkedRightAfter).findings).toEqual([])
   })
 
   it('passes redis-cli --cluster check with every slot covered', async () => {
@@ -125,8 +133,9 @@ describe('redisctl cluster create', () => {
   it('status --json shows every pod with its Kubernetes node, role, slots and the keys written above', async () => {
     const status = await sandbox.cli(['status', '--json'])
     expect(status.code, status.stderr).toBe(0)
-    const body = json<{clusterState: string; slotsAgreed: boolean; nodes: Array<{pod: string; k8sNode?: string; ip: string; role?: string; masterPod?: string; slotCount: number; keys?: number; reachable: boolean}>}>(status)
-    expect(body).toMatchObject({clusterState: 'ok', slotsAgreed: true})
+    const body = json<StatusResult>(status)
+    expect(body).toMatchObject({clusterState: 'ok', slotsAgreed: true, summary: {nodes: 6, answered: 6, agreeing: 6, silent: [], outside: []}})
+    expect(status.stdout).not.toContain('did not answer')
     const list = await pods(sandbox, SELECTOR)
     expect(body.nodes.map((n) => n.pod).sort()).toEqual(list.map((p) => p.name).sort())
     for (const n of body.nodes) {
@@ -137,7 +146,14 @@ describe('redisctl cluster create', () => {
     expect(masters).toHaveLength(3)
     expect(masters.reduce((sum, m) => sum + m.slotCount, 0)).toBe(16384)
     expect(masters.reduce((sum, m) => sum + (m.keys ?? 0), 0)).toBe(2000)
-    for (const r of body.nodes.filter((n) => n.role === 'replica')) expect(masters.map((m) => m.pod)).toContain(r.masterPod)
+    for (const r of body.nodes.filter((n) => n.role === 'replica')) {
+      expect(masters.map((m) => m.pod)).toContain(r.masterPod)
+      expect(r).toMatchObject({membership: 'in-cluster', link: 'connected'})
+      // A master's replication PING (every 10 s) puts a replica a few bytes behind for a moment: lagging, never syncing.
+      expect(r.sync?.state).toMatch(/^(in-sync|lagging)$/)
+    }
+    const text = await sandbox.cli(['status'])
+    expect(text.stdout).toContain('slot map agreed by all 6 nodes')
   })
 
   it('check --json finds nothing wrong and exits 0', async () => {

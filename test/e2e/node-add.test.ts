@@ -2,6 +2,8 @@ import {spawn} from 'node:child_process'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {MoveSlotsResult} from '../../src/cli/move-slots.js'
+import type {CheckResult} from '../../src/commands/check.js'
 import {CLI, json} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, startClusterWithKeys, SELECTOR, slotSpreadPercent, statusNodes} from './cluster-data.js'
 import {pods, waitForReadyPods, type E2eSandbox} from './e2e-support.js'
@@ -37,16 +39,29 @@ describe('redisctl node add and node add-replica on 3x1 with 20,000 keys', () =>
     await sandbox?.down()
   })
 
-  it('node add --count 1 adds one empty master and says to rebalance; slots rebalance --use-empty-masters then keeps every key', async () => {
+  it('node add --count 1 adds one empty master and says to rebalance; check warns master-without-slots', async () => {
     const added = await sandbox.cli(['node', 'add', '--count', '1', '--json'])
     expect(added.code, added.stdout + added.stderr).toBe(0)
     const result = json<{added: Added[]; next: string}>(added)
     expect(result.added).toEqual([expect.objectContaining({pod: 'redis-cluster-6', role: 'master', created: true})])
     expect(result.next).toBe('redisctl slots rebalance --use-empty-masters')
-    expect((await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-6')).toMatchObject({role: 'master', slotCount: 0})
+    const check = await sandbox.cli(['check', '--json'])
+    expect(check.code, check.stdout).toBe(0)
+    expect(json<CheckResult>(check).findings).toContainEqual(expect.objectContaining({code: 'master-without-slots', severity: 'warning', pods: ['redis-cluster-6']}))
+  }, 120_000)
 
+  it('slots rebalance without --use-empty-masters names the master that owns no slots instead of calling the slots balanced, and moves nothing', async () => {
+    const balanced = await sandbox.cli(['slots', 'rebalance'])
+    expect(balanced.code, balanced.stdout + balanced.stderr).toBe(0)
+    expect(balanced.stdout).toContain('redis-cluster-6 owns no slots and was left out: slots rebalance --use-empty-masters gives it a share.')
+    expect(balanced.stdout).not.toContain('The slots are balanced')
+    expect((await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-6')).toMatchObject({role: 'master', slotCount: 0})
+  }, 120_000)
+
+  it('slots rebalance --use-empty-masters then gives it a share, keeping every key', async () => {
     const rebalanced = await sandbox.cli(['slots', 'rebalance', '--use-empty-masters', '--json'])
     expect(rebalanced.code, rebalanced.stdout + rebalanced.stderr).toBe(0)
+    expect(json<MoveSlotsResult>(rebalanced).mastersWithoutSlots).toEqual([])
     const nodes = await statusNodes(sandbox)
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(4)
     expect(slotSpreadPercent(nodes)).toBeLessThanOrEqual(2)
@@ -54,14 +69,17 @@ describe('redisctl node add and node add-replica on 3x1 with 20,000 keys', () =>
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 120_000)
 
-  it('node add-replica gives the new pod to the master that has none', async () => {
+  it('node add-replica gives the new pod to the master that has none and returns once it is in sync: check finds no replica-syncing', async () => {
     const added = await sandbox.cli(['node', 'add-replica', '--json'])
     expect(added.code, added.stdout + added.stderr).toBe(0)
     expect(json<{added: Added[]}>(added).added).toEqual([expect.objectContaining({pod: 'redis-cluster-7', role: 'replica', master: 'redis-cluster-6'})])
+    const check = await sandbox.cli(['check', '--json'])
+    expect(check.code, check.stdout).toBe(0)
+    expect(json<CheckResult>(check).findings.filter((f) => f.code === 'replica-syncing' || f.code === 'replica-link-down')).toEqual([])
     const nodes = await statusNodes(sandbox)
     expect(nodes.find((n) => n.pod === 'redis-cluster-7')).toMatchObject({role: 'replica', masterPod: 'redis-cluster-6'})
     expect(await redisCliCheckPasses(sandbox)).toBe(true)
-  }, 60_000)
+  }, 120_000)
 
   it('node add-replica --master naming a replica is a usage error (2) and changes nothing', async () => {
     const refused = await sandbox.cli(['node', 'add-replica', '--master', 'redis-cluster-7', '--json'])

@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {StatusResult} from '../../src/commands/status.js'
 import {json} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, SELECTOR, statusNodes, startClusterWithKeys} from './cluster-data.js'
 import {pods, type E2eSandbox} from './e2e-support.js'
@@ -28,6 +29,15 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
     const refused = await sandbox.cli(['node', 'del-replica', 'redis-cluster-3', '--json'])
     expect(refused.code).toBe(2)
     expect(json<{error: {suggestions: string[]}}>(refused).error.suggestions.join(' ')).toContain('slots reshard --from redis-cluster-3 --to-all')
+    expect(await slotCount(sandbox, 'redis-cluster-3')).toBe(4096)
+  })
+
+  it('slots reshard --from a replica is a usage error (2) naming its master, and moves nothing', async () => {
+    const refused = await sandbox.cli(['slots', 'reshard', '--from', 'redis-cluster-7', '--to-all', '--json'])
+    expect(refused.code, refused.stdout).toBe(2)
+    const {error} = json<{error: {message: string; suggestions: string[]}}>(refused)
+    expect(error.message).toMatch(/^--from redis-cluster-7 is a replica of redis-cluster-\d: only masters own slots, so nothing was moved\.$/)
+    expect(error.suggestions.join(' ')).toContain('redis-cluster-0, redis-cluster-1, redis-cluster-2, redis-cluster-3')
     expect(await slotCount(sandbox, 'redis-cluster-3')).toBe(4096)
   })
 
@@ -74,6 +84,21 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
     const check = await sandbox.cli(['check'])
     expect(check.code, check.stdout).toBe(0)
   }, 60_000)
+
+  it('status shows the pod node del left outside the cluster as outside, with no role or cluster link', async () => {
+    const status = await sandbox.cli(['status', '--json'])
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    const body = json<StatusResult>(status)
+    const outside = body.nodes.find((n) => n.pod === 'redis-cluster-3')!
+    expect(outside).toMatchObject({membership: 'outside-cluster', slotCount: 0})
+    expect([outside.role, outside.link]).toEqual([undefined, undefined])
+    expect(body.summary).toMatchObject({outside: ['redis-cluster-3'], nodes: 7, answered: 7, agreeing: 7})
+    const text = await sandbox.cli(['status'])
+    const row = text.stdout.split('\n').find((l) => l.startsWith('redis-cluster-3 '))
+    expect(row).toMatch(/\boutside\b/)
+    expect(row).not.toMatch(/\b(master|connected)\b/)
+    expect(text.stdout).toContain('Outside the cluster (answering, but no node of the cluster knows them; not yet added, or removed by node del): redis-cluster-3')
+  })
 
   it('node del-replica of the highest pod removes it from the StatefulSet too', async () => {
     const deleted = await sandbox.cli(['node', 'del-replica', 'redis-cluster-7', '--json'], {timeoutMs: 60_000})

@@ -1,7 +1,8 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {CheckResult} from '../../src/commands/check.js'
 import {json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys} from './cluster-data.js'
+import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys, statusNodes} from './cluster-data.js'
 import {pods, redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 30_000
@@ -96,7 +97,7 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       expect(text.stdout).toContain('would: redis-cluster-0 meets redis-cluster-1 at its current address')
       expect(await clusterConfigs(sandbox)).toEqual(before)
       expect((await sandbox.cli(['check'])).code).toBe(10)
-    }, 60_000)
+    }, 120_000)
 
     it('repair reconnects the cluster: check exits 0, redis-cli --cluster check passes, every key is there', async () => {
       const repaired = await sandbox.cli(['repair', '--json'])
@@ -109,5 +110,67 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       expect(await redisCliCheckPasses(sandbox)).toBe(true)
       expect(await missingKeys(sandbox, KEYS)).toBe(0)
     }, 90_000)
+  })
+
+  describe('after a master lost its pod and its volume (a new empty node came up in its place)', () => {
+    let lostPod: string
+    let lostId: string
+    let heir: string
+
+    beforeAll(async () => {
+      const nodes = (await statusNodes(sandbox)).filter((n) => n.membership === 'in-cluster')
+      const master = nodes.find((n) => n.role === 'master' && nodes.some((r) => r.masterPod === n.pod))!
+      lostPod = master.pod
+      lostId = master.id!
+      heir = nodes.find((r) => r.masterPod === lostPod)!.pod
+      const ipBefore = master.ip
+      // Every write is on the replica before the master goes: its replica then takes over with all of them.
+      await waitFor('the replica to have every write of its master', async () => {
+        const info = (await redisCli(['-h', ipBefore, 'INFO', 'replication'])).stdout
+        const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
+        return offset !== undefined && new RegExp(`slave0:.*state=online,offset=${offset},`).test(info)
+      })
+      expect((await sandbox.kubectl(['delete', 'pvc', `data-${lostPod}`, '--wait=false'])).code).toBe(0)
+      expect((await sandbox.kubectl(['delete', 'pod', lostPod, '--wait=false'])).code).toBe(0)
+      await waitFor(`${lostPod} back, empty, at a new IP`, async () => {
+        const back = (await pods(sandbox, SELECTOR)).find((p) => p.name === lostPod)
+        return back?.ready && back.ip && back.ip !== ipBefore
+      })
+      // The dry run and the run are compared on the same state: once the replica has taken over (Redis does
+      // that by itself after cluster-node-timeout), nothing changes until repair acts.
+      await waitFor(`${heir} to take over from ${lostPod}`, async () => (await statusNodes(sandbox)).find((n) => n.pod === heir)?.role === 'master', 60_000)
+    }, 120_000)
+
+    it('check names the lost node as one no pod answers for, never as a stale address or slots without owner (exit 10)', async () => {
+      const check = await sandbox.cli(['check', '--json'])
+      expect(check.code).toBe(10)
+      const {findings} = json<CheckResult>(check)
+      expect(findings.map((f) => f.code)).not.toContain('slots-uncovered')
+      expect(findings.map((f) => f.message).join(' ')).not.toMatch(/stale address/i)
+      expect(findings.find((f) => f.code === 'node-without-pod')?.message).toContain(`${lostId} at `)
+      expect(findings.find((f) => f.code === 'pod-not-in-cluster')?.pods).toEqual([lostPod])
+    }, 60_000)
+
+    it('repair after a master lost pod and volume succeeds in one run and its dry run lists the REPLICATE step: check exits 0, every key is there', async () => {
+      const dry = await sandbox.cli(['repair', '--dry-run', '--json'])
+      expect(dry.code, dry.stdout + dry.stderr).toBe(0)
+      const plan = json<RepairJson>(dry)
+      expect(plan.refused).toEqual([])
+      expect(plan.actions.map((a) => a.kind)).toEqual(['meet', 'forget', 'replicate'])
+      expect(plan.actions[2].description).toBe(`${lostPod} (an empty master) becomes a replica of ${heir}, which has none (CLUSTER REPLICATE)`)
+
+      const repaired = await sandbox.cli(['repair', '--json'], {timeoutMs: 120_000})
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+      const result = json<RepairJson>(repaired)
+      expect(result.refused).toEqual([])
+      expect(result.actions.map((a) => a.description)).toEqual(plan.actions.map((a) => a.description))
+
+      const check = await sandbox.cli(['check', '--json'])
+      expect(check.code, check.stdout).toBe(0)
+      expect(json<CheckResult>(check).findings).toEqual([])
+      expect((await statusNodes(sandbox)).find((n) => n.pod === lostPod)).toMatchObject({role: 'replica', masterPod: heir})
+      expect(await redisCliCheckPasses(sandbox)).toBe(true)
+      expect(await missingKeys(sandbox, KEYS)).toBe(0)
+    }, 180_000)
   })
 })

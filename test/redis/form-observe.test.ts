@@ -29,7 +29,7 @@ describe('observing nodes', () => {
     expect(view.info.state).toBe('fail')
     expect(view.keys).toBe(0)
     expect(view.usedMemory).toBeGreaterThan(0)
-    expect(view.replication).toEqual({role: 'master', replicas: []})
+    expect(view.replication).toEqual({role: 'master', offset: 0, replicas: []})
     expect(observation.uncovered).toEqual([{start: 0, end: 16383}])
   })
 

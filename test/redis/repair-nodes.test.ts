@@ -2,7 +2,10 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import type {ActionOf} from '../../src/topology/repair-plan.js'
 import {fillEverySlot, missingOrWrong, redisCliCheck, startTestCluster, testPods, type TestCluster} from '../support/form-for-tests.js'
-import {restartAtNewAddresses} from '../support/redis-nodes.js'
+import {checkTopology} from '../../src/topology/check.js'
+import {describeAction} from '../../src/topology/repair-plan.js'
+import {newRepairContext, observeAndPlan} from '../../src/workflows/repair.js'
+import {replaceWithEmptyNode, restartAtNewAddresses} from '../support/redis-nodes.js'
 import {checkErrors, repairTarget, runRepair} from '../support/repair-cluster.js'
 
 let c: TestCluster | undefined
@@ -97,4 +100,41 @@ describe('redisctl repair on nodes', () => {
     expect(await checkErrors(pods)).toEqual([])
     expect(await missingOrWrong(c, data)).toEqual([])
   })
+
+  it('repair after a master lost pod and volume succeeds in one run and its dry run lists the REPLICATE step, every key kept', async () => {
+    c = await startTestCluster({masters: 3, replicasOf: [0, 1, 2]})
+    const data = await fillEverySlot(c, 20_000)
+    // Every write is on the replicas before the master goes, so its replica can take over with all of them.
+    await Promise.all(c.clients.slice(0, 3).map((client) => client.call('WAIT', 1, 10_000)))
+    const lost = c.masters[0]
+    c.clients[0].disconnect()
+    await replaceWithEmptyNode(c.servers, 0)
+    const pods = testPods(c.servers)
+
+    const target = repairTarget(pods)
+    const dry = newRepairContext(target, 30_000)
+    try {
+      await observeAndPlan(dry)
+    } finally {
+      await target.access.close()
+    }
+    const before = checkTopology(dry.topology!)
+    expect(before.map((f) => f.message).join(' ')).not.toMatch(/stale address|have no owner/)
+    expect(before.find((f) => f.code === 'node-without-pod')?.message).toContain(lost.id)
+    expect(dry.plan!.refusals).toEqual([])
+    expect(dry.plan!.actions.map(describeAction)).toEqual([
+      expect.stringContaining('introduces node-0'),
+      expect.stringContaining(`take over the slots of ${lost.id}`),
+      'node-0 (an empty master) becomes a replica of node-3, which has none (CLUSTER REPLICATE)',
+    ])
+
+    const ctx = await runRepair(pods, 60_000)
+
+    expect(ctx.refusals).toEqual([])
+    expect(ctx.done.map(describeAction)).toEqual(dry.plan!.actions.map(describeAction))
+    expect(await replicaOf(c)).toMatchObject({'node-0': 'node-3'})
+    expect(await checkErrors(pods)).toEqual([])
+    expect(redisCliCheck(c).ok).toBe(true)
+    expect(await missingOrWrong(c, data)).toEqual([])
+  }, 90_000)
 })

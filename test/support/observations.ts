@@ -1,6 +1,6 @@
 import {parseClusterInfo, parseClusterNodes} from '../../src/redis/cluster-nodes.js'
-import {type ClusterObservation, type NodeObservation, summarizeObservation} from '../../src/redis/observe.js'
 import type {PodRef} from '../../src/topology/model.js'
+import {type ClusterObservation, type NodeObservation, summarizeObservation} from '../../src/topology/observation.js'
 
 /**
  * Observations for the pure planners' unit tests, written as each node's state and rendered through the same
@@ -29,7 +29,12 @@ export interface NodeState {
   unreachable?: boolean
   /** cluster-allow-replica-migration; on unless said otherwise, Redis's default. */
   replicaMigration?: boolean
+  /** A replica's replication as its INFO and its master's say it: in sync unless said otherwise; a number is bytes of lag. */
+  replication?: 'in-sync' | 'syncing' | 'link-down' | number
 }
+
+/** Every master's replication offset in these observations: replicas in sync have the same. */
+const MASTER_OFFSET = 5000
 
 export const pod = (ordinal: number, k8sNode?: string, zone?: string): PodRef =>
   ({pod: `redis-${ordinal}`, ordinal, ip: `10.0.0.${ordinal + 1}`, port: 6379, k8sNode, zone})
@@ -70,13 +75,38 @@ export function observe(states: readonly NodeState[]): ClusterObservation {
         usedMemory: 1_000_000,
         maxMemory: 0,
         replication: master
-          ? {role: 'replica', master: {host: master.pod.ip, port: master.pod.port, linkUp: true}, replicas: []}
-          : {role: 'master', replicas: replicas.map((r) => ({host: r.pod.ip, port: r.pod.port, state: 'online'}))},
+          ? {role: 'replica', offset: replicaOffset(s), replicas: [], master: {host: master.pod.ip, port: master.pod.port,
+            linkUp: s.replication === undefined || s.replication === 'in-sync' || typeof s.replication === 'number',
+            syncInProgress: s.replication === 'syncing', offset: replicaOffset(s)}}
+          : {role: 'master', offset: MASTER_OFFSET, replicas: replicas.filter((r) => r.replication !== 'link-down').map((r) => ({host: r.pod.ip, port: r.pod.port,
+            state: r.replication === 'syncing' ? 'send_bulk' : 'online', offset: replicaOffset(r)}))},
         replicaMigration: s.replicaMigration ?? true,
       },
     }
   })
   return summarizeObservation(nodes)
+}
+
+function replicaOffset(s: NodeState): number {
+  if (s.replication === 'syncing') return 0
+  return MASTER_OFFSET - (typeof s.replication === 'number' ? s.replication : 0)
+}
+
+/**
+ * The formed 3 x 1 cluster after redis-0, a master, lost its pod and its volume: the StatefulSet brought redis-0
+ * back at a new IP as an empty node that knows no cluster, while the others still list the lost node (failed,
+ * owning its slots) and redis-3 still follows it. Returns the states and the lost node's id.
+ */
+export function masterLostWithItsVolume(): {states: NodeState[]; lost: string} {
+  const states = formedCluster()
+  const lost = states[0].id
+  states[0] = {pod: {...states[0].pod, ip: '10.0.1.1'}, id: nodeId('fresh')}
+  const members = states.slice(1)
+  for (const s of members) {
+    s.knows = members.map((o) => o.id).filter((id) => id !== s.id)
+    s.strangers = [{id: lost, address: '10.0.0.1:6379', slots: '0-5460', flags: 'master,fail'}]
+  }
+  return {states, lost}
 }
 
 /** A formed 3 x 1 cluster: masters redis-0..2 with redis-3..5 following them, on k8s nodes a, b, c, b, c, a. */

@@ -83,6 +83,26 @@ export async function restartAtNewAddresses(servers: RedisNodes, password?: stri
   await Promise.all(servers.nodes.map((n) => waitForPing(n, password)))
 }
 
+/**
+ * What a pod that lost its volume looks like when the StatefulSet brings it back: the node is killed, its folder
+ * emptied (nodes.conf and data gone), and a fresh redis-server with the same config starts on a new address, as an
+ * empty node with a new id that knows no cluster.
+ */
+export async function replaceWithEmptyNode(servers: RedisNodes, index: number): Promise<void> {
+  const node = servers.nodes[index]
+  node.process.kill('SIGKILL')
+  await new Promise<void>((resolve) => (node.process.exitCode !== null || node.process.signalCode !== null ? resolve() : node.process.once('exit', () => resolve())))
+  const file = join(node.dir, 'redis.conf')
+  const conf = await readFile(file, 'utf8')
+  await rm(node.dir, {recursive: true, force: true})
+  await mkdir(node.dir, {recursive: true})
+  const host = `${nextSubnet()}.${index + 1}`
+  await writeFile(file, conf.replace(/^(bind|bind-source-addr) .*$/gm, `$1 ${host}`))
+  node.host = host
+  node.process = spawn('redis-server', [file], {stdio: 'ignore'})
+  await waitForPing(node)
+}
+
 async function waitForPing(node: RedisNode, password?: string): Promise<void> {
   const deadline = Date.now() + 10_000
   while (Date.now() < deadline) {

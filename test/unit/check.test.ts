@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {checkTopology, type FindingCode} from '../../src/topology/check.js'
 import {buildTopology} from '../../src/topology/model.js'
-import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
+import {formedCluster, masterLostWithItsVolume, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
 const check = (states: NodeState[], pods = states.map((s) => s.pod)) => checkTopology(buildTopology(pods, observe(states)))
 const codes = (states: NodeState[], pods?: Parameters<typeof check>[1]): FindingCode[] => check(states, pods).map((f) => f.code)
@@ -38,7 +38,7 @@ describe('checking a cluster', () => {
     expect(codes(states)).toEqual(['pod-not-in-cluster'])
   })
 
-  it('reports a cluster node that no pod answers for (a stale address), as an error when it owns slots', () => {
+  it('reports a cluster node that no pod answers for, as an error when it owns slots', () => {
     const states = formedCluster()
     for (const s of states) s.strangers = [{id: nodeId('gone'), address: '10.0.9.9:6379', slots: '100-200', flags: 'master,fail'}]
     const stale = check(states).find((f) => f.code === 'node-without-pod')
@@ -137,5 +137,56 @@ describe('checking a cluster', () => {
     const states = formedCluster()
     states[1].epoch = 1
     expect(codes(states)).toContain('epoch-collision')
+  })
+
+  it('names a master that lost its pod and volume as a node no pod answers for, owner of slots no pod serves; never as a stale address or slots without owner', () => {
+    const {states, lost} = masterLostWithItsVolume()
+    const findings = check(states)
+    expect(findings.map((f) => f.code)).not.toContain('slots-uncovered')
+    expect(findings.map((f) => f.code)).not.toContain('stale-address')
+    expect(findings.map((f) => f.message).join(' ')).not.toMatch(/stale address/i)
+    expect(findings.find((f) => f.code === 'node-without-pod')).toMatchObject({severity: 'error', message: expect.stringContaining(
+      `node ${lost} at 10.0.0.1:6379, which no pod answers for: its pod is gone, or came back without its data as a new node. It owns 5461 slots (0-5460), which no pod serves`)})
+    expect(findings.find((f) => f.code === 'pod-not-in-cluster')?.pods).toEqual(['redis-0'])
+  })
+
+  it('tells a replica in its first sync (warning replica-syncing) from one whose link is down (warning replica-link-down)', () => {
+    const states = formedCluster()
+    states[3].replication = 'syncing'
+    states[4].replication = 'link-down'
+    expect(check(states).map((f) => [f.code, f.severity, f.pods])).toEqual([
+      ['replica-syncing', 'warning', ['redis-3', 'redis-0']],
+      ['replica-link-down', 'warning', ['redis-4', 'redis-1']],
+    ])
+  })
+
+  it('says nothing about a replica a few bytes behind its master: under writes that is normal', () => {
+    const states = formedCluster()
+    states[3].replication = 120
+    expect(check(states)).toEqual([])
+  })
+
+  it('warns about a master in the cluster that owns no slots, pointing at --use-empty-masters', () => {
+    const states = formedCluster()
+    states.push({pod: pod(6, 'b'), id: nodeId('n6'), knows: 'all'})
+    for (const s of states) s.knows = 'all'
+    const finding = check(states).find((f) => f.code === 'master-without-slots')
+    expect(finding).toMatchObject({severity: 'warning', pods: ['redis-6']})
+    expect(finding?.message).toContain('redisctl slots rebalance --use-empty-masters')
+  })
+
+  it('says what the nodes that answered know of a pod that did not, and lists it once', () => {
+    const states = formedCluster()
+    states[1].unreachable = true
+    const findings = check(states)
+    expect(findings.find((f) => f.code === 'unreachable')?.message).toContain('the nodes that answered know it as a master of 5462 slots (5461-10922)')
+    expect(findings.map((f) => f.code)).not.toContain('node-without-pod')
+    expect(findings.map((f) => f.code)).not.toContain('slots-uncovered')
+  })
+
+  it('with no node answering reports each pod unreachable and claims no agreement', () => {
+    const states = formedCluster()
+    for (const s of states) s.unreachable = true
+    expect(codes(states)).toEqual(Array(6).fill('unreachable'))
   })
 })

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {BugError} from '../../src/errors.js'
-import {isTentative, parseClusterInfo, parseClusterNodes} from '../../src/redis/cluster-nodes.js'
+import {parseClusterInfo, parseClusterNodes} from '../../src/redis/cluster-nodes.js'
+import {isTentative} from '../../src/topology/observation.js'
 
 // Captured from redis-server 7.0.15 (Debian): a cluster formed by redis-cli --cluster create, 3 masters x 1 replica.
 const FORMED = `013f947f468b161d98b8cb74d1f7d20d48a3b0b8 127.199.7.2:6379@16379 master - 0 1795426965000 2 connected 5461-10922

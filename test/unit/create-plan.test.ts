@@ -30,6 +30,18 @@ describe('planning cluster create', () => {
     expect(plan(formedCluster()).kind).toBe('formed')
   })
 
+  it('is not formed while a replica is still in its first sync: the run resumes and waits for it', () => {
+    const states = formedCluster()
+    states[4].replication = 'syncing'
+    expect(plan(states)).toMatchObject({kind: 'resume', done: expect.arrayContaining(['3 of 3 replicas follow their masters'])})
+  })
+
+  it('is formed with a replica a few bytes behind its master, as under writes', () => {
+    const states = formedCluster()
+    states[4].replication = 300
+    expect(plan(states).kind).toBe('formed')
+  })
+
   it('resumes a forming where some masters already have their slots', () => {
     const states = fresh(6)
     states[0].slots = '0-5460'

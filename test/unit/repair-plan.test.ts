@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
 import {buildTopology} from '../../src/topology/model.js'
-import {type ActionOf, type KeyHolders, planRepair, spread} from '../../src/topology/repair-plan.js'
-import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
+import {type ActionOf, describeAction, type KeyHolders, planRepair, spread} from '../../src/topology/repair-plan.js'
+import {formedCluster, masterLostWithItsVolume, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
 const plan = (states: NodeState[], keyHolders?: KeyHolders) => planRepair(buildTopology(states.map((s) => s.pod), observe(states)), keyHolders)
 const kinds = (states: NodeState[], keyHolders?: KeyHolders): string[] => plan(states, keyHolders).actions.map((a) => a.kind)
@@ -132,5 +132,27 @@ describe('planning a repair', () => {
   it('spreads free slots in contiguous runs so that the masters end as even as they can', () => {
     const shares = spread(Array.from({length: 100}, (_, i) => i), new Map([['x', 50], ['y', 10], ['z', 40]]))
     expect(Object.fromEntries([...shares].map(([id, s]) => [id, [s.length, s[0], s.at(-1)]]))).toEqual({y: [57, 0, 56], z: [27, 57, 83], x: [16, 84, 99]})
+  })
+
+  it('after a master lost its pod and volume: introduces the new empty pod, waits for the replica to take over, then makes the pod its replica', () => {
+    const {states, lost} = masterLostWithItsVolume()
+    const result = plan(states)
+    expect(result.refusals).toEqual([])
+    expect(result.actions.map(describeAction)).toEqual([
+      'redis-1 introduces redis-0 (10.0.1.1:6379), an empty pod outside the cluster (CLUSTER MEET)',
+      `wait for redis-3 to take over the slots of ${lost} at 10.0.0.1:6379, which no pod answers for, then forget it`,
+      'redis-0 (an empty master) becomes a replica of redis-3, which has none (CLUSTER REPLICATE)',
+    ])
+  })
+
+  it('after the replica took over from a master that lost its pod and volume: forgets the lost node and gives the new master the new pod', () => {
+    const {states, lost} = masterLostWithItsVolume()
+    const heir = states[3]
+    delete heir.replicaOf
+    heir.slots = '0-5460'
+    for (const s of states.slice(1)) s.strangers = [{id: lost, address: '10.0.0.1:6379', flags: 'master,fail'}]
+    expect(plan(states).actions.map((a) => [a.kind, a.kind === 'replicate' ? `${a.pod}>${a.master}` : ''])).toEqual([
+      ['meet', ''], ['forget', ''], ['replicate', 'redis-0>redis-3'],
+    ])
   })
 })

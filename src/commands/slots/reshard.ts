@@ -3,10 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {MoveSlotsResult} from '../../cli/move-slots.js'
-import {UsageError} from '../../errors.js'
-import type {Topology} from '../../topology/model.js'
-import {planReshard, type SlotMove} from '../../topology/rebalance.js'
-import {requireMaster, requireNode} from '../../topology/remove-node-plan.js'
+import {planPodReshard, requireReshardEnds} from '../../topology/reshard-plan.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
 
 export type ReshardResult = MoveSlotsResult
@@ -14,7 +11,7 @@ export type ReshardResult = MoveSlotsResult
 export default class SlotsReshard extends BaseCommand {
   static override movesKeys = true
   static override summary = 'Move slots, keys and all, from one master to another or to all the others.'
-  static override description = `Like redis-cli --cluster reshard, with the batched migration of slots rebalance. Without --slots every slot of --from moves, which empties it for redisctl node del. Slots left open by an interrupted move are finished first; a source that owns no slots any more has nothing to move, so running the same command again after it finished changes nothing.`
+  static override description = `Like redis-cli --cluster reshard, with the batched migration of slots rebalance. Without --slots every slot of --from moves, which empties it for redisctl node del. Slots left open by an interrupted move are finished first; a source that owns no slots any more has nothing to move, so running the same command again after it finished changes nothing. A --from or --to naming a replica is refused (exit 2) before anything changes.`
   static override examples = [
     '<%= config.bin %> slots reshard --from redis-cluster-3 --to-all',
     '<%= config.bin %> slots reshard --from redis-cluster-0 --to redis-cluster-1 --slots 100',
@@ -38,19 +35,12 @@ export default class SlotsReshard extends BaseCommand {
     const {moveSlots} = await import('../../cli/move-slots.js')
     const options = {...flags, passwordSecret: flags['password-secret']}
     const cluster = await openCluster(options, await openTarget(options, {operation: 'move-slots'}))
-    const planMoves = (topology: Topology): SlotMove[] => {
-      const source = requireNode(topology, flags.from)
-      if (source.slotCount === 0) return []
-      const receivers = flags.to ? [requireMaster(topology, flags.to)] :
-        topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0 && n !== source)
-      if (receivers.some((r) => r === source)) throw new UsageError('--from and --to name the same master.')
-      return planReshard(topology.nodes.filter((n) => n.role === 'master' && n.id).map((m) => ({id: m.id!, slots: m.slots})),
-        source.id!, receivers.map((r) => r.id!), flags.slots === undefined ? undefined : Math.min(flags.slots, source.slotCount))
-    }
+    const input = {from: flags.from, to: flags.to, slots: flags.slots}
     const ctx: RebalanceContext = {
       cluster,
       input: {thresholdPercent: 0, useEmptyMasters: true, weights: new Map(), force: flags.force, timeoutMs: flags.timeout * 1000},
-      planMoves,
+      validate: (topology) => requireReshardEnds(topology, input),
+      planMoves: (topology) => planPodReshard(topology, input),
       holdReplicaMigration: true,
       closedSlots: [],
       moves: [],

@@ -1,0 +1,68 @@
+import type {NodeAddress, ReplicationInfo} from './observation.js'
+
+/**
+ * How far a replica is from its master, from both nodes' INFO replication read in the same observation:
+ * - in-sync: the link is up, no sync is under way and the replica has every byte the master has sent;
+ * - syncing: a first or full sync is under way (the master prepares or sends its snapshot; Redis 7.0 delays a
+ *   diskless one by repl-diskless-sync-delay, 5 s), so the replica holds none or part of the data;
+ * - link-down: the replica cannot reach its master and no sync is under way;
+ * - lagging: the link is up but the replica has not yet applied the last `bytes` the master sent (normal for a moment under writes);
+ * - unconfirmed: the link is up but the master did not answer, so the offsets could not be compared.
+ */
+export type SyncState =
+  | {state: 'in-sync'}
+  | {state: 'syncing'}
+  | {state: 'link-down'}
+  | {state: 'lagging'; bytes: number}
+  | {state: 'unconfirmed'}
+
+/** What the sync state needs of a node: where it listens and its INFO replication. */
+export interface ReplicationSide {
+  address: NodeAddress
+  replication: ReplicationInfo
+}
+
+export interface SyncOptions {
+  /**
+   * The master's offset in an earlier observation: a replica that has reached it holds everything the master had
+   * then. Under steady writes the two offsets are seldom equal at the same instant, so waits compare with this.
+   */
+  masterOffsetBefore?: number
+}
+
+/** The replica's sync state against the master it replicates from (by INFO's master_host/master_port); undefined for a master. */
+export function syncState(replica: ReplicationSide, master: ReplicationSide | undefined, options: SyncOptions = {}): SyncState | undefined {
+  const link = replica.replication.master
+  if (replica.replication.role !== 'replica' || !link) return undefined
+  const seenByMaster = master?.replication.replicas.find((r) => r.host === replica.address.host && r.port === replica.address.port)
+  if (link.syncInProgress || (seenByMaster && seenByMaster.state !== 'online')) return {state: 'syncing'}
+  if (!link.linkUp) return {state: 'link-down'}
+  if (!master) return {state: 'unconfirmed'}
+  const bytes = master.replication.offset - link.offset
+  if (bytes <= 0 || (options.masterOffsetBefore !== undefined && link.offset >= options.masterOffsetBefore)) return {state: 'in-sync'}
+  return {state: 'lagging', bytes}
+}
+
+/** The master a replica replicates from, among the nodes observed: by the address its INFO names. */
+export function replicationMaster<T extends ReplicationSide>(replica: ReplicationSide, nodes: Iterable<T>): T | undefined {
+  const link = replica.replication.master
+  if (!link) return undefined
+  for (const node of nodes) if (node.address.host === link.host && node.address.port === link.port) return node
+  return undefined
+}
+
+/** Why a replica is not in sync with its master (named), in words that follow the replica's name; undefined when it is. */
+export function syncProblem(sync: SyncState, master: string): string | undefined {
+  switch (sync.state) {
+    case 'in-sync':
+      return undefined
+    case 'syncing':
+      return `is still in its first or full sync with its master ${master}`
+    case 'link-down':
+      return `cannot reach its master ${master} (replication link down)`
+    case 'lagging':
+      return `lags ${sync.bytes} bytes behind its master ${master}`
+    case 'unconfirmed':
+      return `could not be compared with its master ${master}, which did not answer`
+  }
+}

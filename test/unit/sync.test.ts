@@ -1,0 +1,82 @@
+import {describe, expect, it} from 'vitest'
+
+import {parseInfoFields, parseReplication} from '../../src/redis/cluster-nodes.js'
+import {syncProblem, syncState} from '../../src/topology/sync.js'
+
+/** The lines INFO replication ends with on masters and replicas alike: this node's own replication stream. */
+const backlog = (offset: number): string => `master_failover_state:no-failover
+master_replid:8a3cb0b2a4b6bd9e4ff0a3d0e5a8c1c9f7e6d5c4
+master_replid2:0000000000000000000000000000000000000000
+master_repl_offset:${offset}
+second_repl_offset:-1
+repl_backlog_active:1
+repl_backlog_size:1048576
+repl_backlog_first_byte_offset:1
+repl_backlog_histlen:${offset}
+`
+
+/** INFO replication of a Redis 7.0 master with one replica at 10.0.0.4, as the server prints it. */
+const masterInfo = (offset: number, replica: {state: string; offset: number}): string => `# Replication
+role:master
+connected_slaves:1
+slave0:ip=10.0.0.4,port=6379,state=${replica.state},offset=${replica.offset},lag=0
+${backlog(offset)}`
+
+/** INFO replication of the replica at 10.0.0.4 following 10.0.0.1. */
+const replicaInfo = (link: 'up' | 'down', syncInProgress: 0 | 1, offset: number, downSince = -1): string => `# Replication
+role:slave
+master_host:10.0.0.1
+master_port:6379
+master_link_status:${link}
+master_last_io_seconds_ago:${link === 'up' ? 0 : -1}
+master_sync_in_progress:${syncInProgress}
+slave_read_repl_offset:${offset}
+slave_repl_offset:${offset}
+${link === 'down' ? `master_link_down_since_seconds:${downSince}\n` : ''}slave_priority:100
+slave_read_only:1
+replica_announced:1
+connected_slaves:0
+${backlog(offset)}`
+
+const side = (host: string, info: string) => ({address: {host, port: 6379}, replication: parseReplication(parseInfoFields(info))})
+const master = (offset: number, replica: {state: string; offset: number}) => side('10.0.0.1', masterInfo(offset, replica))
+const replica = (...args: Parameters<typeof replicaInfo>) => side('10.0.0.4', replicaInfo(...args))
+
+describe('the sync state of a replica, from its INFO and its master\'s', () => {
+  it('is in sync when the link is up, no sync runs and its offset is the master\'s', () => {
+    expect(syncState(replica('up', 0, 88_213), master(88_213, {state: 'online', offset: 88_213}))).toEqual({state: 'in-sync'})
+  })
+
+  it('is syncing while the master waits out the diskless sync delay for it (its link is still down)', () => {
+    expect(syncState(replica('down', 0, 0), master(0, {state: 'wait_bgsave', offset: 0}))).toEqual({state: 'syncing'})
+  })
+
+  it('is syncing while the replica receives the snapshot', () => {
+    expect(syncState(replica('down', 1, 0), master(5_012, {state: 'send_bulk', offset: 0}))).toEqual({state: 'syncing'})
+  })
+
+  it('has its link down when it cannot reach its master and no sync runs', () => {
+    expect(syncState(replica('down', 0, 4_000, 12), master(5_012, {state: 'online', offset: 5_012}))).toEqual({state: 'link-down'})
+    expect(syncState(replica('down', 0, 4_000, 12), undefined)).toEqual({state: 'link-down'})
+  })
+
+  it('lags by the bytes its master has sent and it has not applied', () => {
+    const lagging = syncState(replica('up', 0, 4_000), master(5_012, {state: 'online', offset: 4_000}))
+    expect(lagging).toEqual({state: 'lagging', bytes: 1_012})
+    expect(syncProblem(lagging!, 'redis-0')).toBe('lags 1012 bytes behind its master redis-0')
+  })
+
+  it('counts as in sync once it has reached the offset its master had at an earlier look, under writes', () => {
+    const now = master(5_400, {state: 'online', offset: 5_012})
+    expect(syncState(replica('up', 0, 5_012), now, {masterOffsetBefore: 5_012})).toEqual({state: 'in-sync'})
+    expect(syncState(replica('up', 0, 5_011), now, {masterOffsetBefore: 5_012})).toEqual({state: 'lagging', bytes: 389})
+  })
+
+  it('cannot be confirmed when its link is up but its master did not answer', () => {
+    expect(syncState(replica('up', 0, 5_012), undefined)).toEqual({state: 'unconfirmed'})
+  })
+
+  it('does not apply to a master', () => {
+    expect(syncState(master(5_012, {state: 'online', offset: 5_012}), undefined)).toBeUndefined()
+  })
+})
