@@ -21,6 +21,8 @@ export interface RedisPod {
   terminating: boolean
   owner?: {kind: string; name: string}
   annotations: Record<string, string>
+  /** The ConfigMap the pod mounts (where redisctl's pods find their redis.conf). */
+  configMap?: string
 }
 
 export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
@@ -85,6 +87,7 @@ export function toRedisPod(pod: V1Pod, zones: Map<string, string> = new Map()): 
     terminating: Boolean(pod.metadata?.deletionTimestamp),
     owner: owner ? {kind: owner.kind, name: owner.name} : undefined,
     annotations: pod.metadata?.annotations ?? {},
+    configMap: pod.spec?.volumes?.find((v) => v.configMap?.name)?.configMap?.name,
   }
 }
 

@@ -31,18 +31,28 @@ export const headlessServiceName = (name: string): string => `${name}-headless`
 export const configMapName = (name: string): string => `${name}-config`
 export const authConfigSecretName = (name: string): string => `${name}-auth-conf`
 
+const NODE_TIMEOUT_MS = 5000
+
 export function redisConf(spec: ClusterSpec): string {
   return [
     `port ${REDIS_PORT}`,
     'cluster-enabled yes',
     `cluster-config-file ${DATA_DIR}/nodes.conf`,
-    'cluster-node-timeout 5000',
+    `cluster-node-timeout ${NODE_TIMEOUT_MS}`,
     'appendonly yes',
+    // A full sync then starts as soon as every replica of the master asks, not repl-diskless-sync-delay (5 s) later.
+    ...(spec.replicasPerMaster > 0 ? [`repl-diskless-sync-max-replicas ${spec.replicasPerMaster}`] : []),
     `dir ${DATA_DIR}`,
     'protected-mode no',
     ...(spec.memory ? [`maxmemory ${maxMemoryBytes(spec.memory)}`, 'maxmemory-policy noeviction'] : []),
     ...(spec.withAuth ? [`include ${AUTH_DIR}/auth.conf`] : []),
   ].join('\n') + '\n'
+}
+
+/** The cluster-node-timeout a redis.conf sets, in ms; Redis's default when it sets none. */
+export function configuredNodeTimeoutMs(conf: string): number {
+  const value = /^\s*cluster-node-timeout\s+(\d+)\s*$/mi.exec(conf)?.[1]
+  return value === undefined ? 15_000 : Number(value)
 }
 
 /** 80% of a Kubernetes memory quantity, in bytes, leaving room for Redis's own overhead and forks. */

@@ -7,7 +7,7 @@ import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {syncProblem, syncState} from '../topology/sync.js'
 
-export type FormStep = 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'replicate' | 'attach' | 'ready'
+export type FormStep = 'shorten-timeout' | 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'restore-timeout' | 'replicate' | 'attach' | 'ready'
 
 export interface FormProgress {
   step: FormStep
@@ -19,6 +19,11 @@ export interface FormOptions {
   timeoutMs?: number
   intervalMs?: number
   onProgress?: (progress: FormProgress) => void
+  /**
+   * The cluster-node-timeout of the nodes' redis.conf. Given, a new and empty cluster forms with a shorter one,
+   * and any node running below it gets it back; unknown (pods someone else configured), nothing is changed.
+   */
+  configuredNodeTimeoutMs?: number
 }
 
 export interface FormReport {
@@ -32,12 +37,20 @@ export interface FormReport {
  */
 export async function formCluster(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<FormReport> {
   const actions: string[] = []
-  for (const step of FORM_STEPS) actions.push(...await step.run(connector, layout, options))
+  for (const step of CREATE_STEPS) actions.push(...await step.run(connector, layout, options))
   return {actions}
 }
 
+export interface FormStepSpec {
+  step: FormStep
+  title: string
+  run: (c: RedisConnector, l: ClusterLayout, o: FormOptions) => Promise<string[]>
+  /** Runs on a formed cluster too: what it undoes may be left by a create killed after the rest was done. */
+  evenWhenFormed?: boolean
+}
+
 /** The steps in order, for workflows that show each one as its own task. */
-export const FORM_STEPS: readonly {step: FormStep; title: string; run: (c: RedisConnector, l: ClusterLayout, o: FormOptions) => Promise<string[]>}[] = [
+export const FORM_STEPS: readonly FormStepSpec[] = [
   {step: 'assign-slots', title: 'Assign slots to masters', run: assignSlots},
   {step: 'config-epochs', title: 'Give every node its own config epoch', run: setConfigEpochs},
   {step: 'meet', title: 'Introduce the nodes to each other', run: meetNodes},
@@ -46,6 +59,53 @@ export const FORM_STEPS: readonly {step: FormStep; title: string; run: (c: Redis
   {step: 'attach', title: 'Wait until every replica is in sync with its master', run: waitForReplicas},
   {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
 ]
+
+/**
+ * Forming a new cluster: FORM_STEPS, with cluster-node-timeout shortened from the start until every node reports
+ * cluster_state:ok, and restored before any replica is attached (options.configuredNodeTimeoutMs).
+ */
+export const CREATE_STEPS: readonly FormStepSpec[] = [
+  {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout while the new cluster forms', run: shortenNodeTimeout},
+  ...FORM_STEPS.slice(0, FORM_STEPS.findIndex((s) => s.step === 'converge') + 1),
+  {step: 'restore-timeout', title: 'Restore the configured cluster-node-timeout', run: restoreNodeTimeout, evenWhenFormed: true},
+  ...FORM_STEPS.slice(FORM_STEPS.findIndex((s) => s.step === 'converge') + 1),
+]
+
+/**
+ * Redis holds a master that was in a minority (as every master is until it owns slots) in cluster_state:fail for
+ * min(cluster-node-timeout, 5 s), and never less than 500 ms (clusterUpdateState's rejoin delay); 1 s keeps that
+ * wait short while a node stalled by a busy machine is not yet taken for failed.
+ */
+export const FORMING_NODE_TIMEOUT_MS = 1000
+
+/**
+ * Only while nothing can be lost: no node holds keys and none is a replica yet, so a node wrongly taken for
+ * failed has no replica to fail over to and no data to protect. Only in memory (no CONFIG REWRITE): a pod that
+ * restarts comes back with its redis.conf value.
+ */
+export async function shortenNodeTimeout(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const configured = options.configuredNodeTimeoutMs
+  if (configured === undefined || configured <= FORMING_NODE_TIMEOUT_MS) return []
+  const views = await observeAll(connector, layout)
+  if ([...views.values()].some((v) => v.keys > 0 || v.myself.role === 'replica')) return []
+  const longer = podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? 0) > FORMING_NODE_TIMEOUT_MS)
+  await Promise.all(longer.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', FORMING_NODE_TIMEOUT_MS]])))
+  options.onProgress?.({step: 'shorten-timeout', message: `cluster-node-timeout ${FORMING_NODE_TIMEOUT_MS} ms on ${longer.length} nodes until cluster_state:ok`})
+  return longer.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${FORMING_NODE_TIMEOUT_MS} on ${longer.length} nodes (${configured} again once cluster_state:ok)`]
+}
+
+/** Waits for cluster_state:ok if a node runs below the configured cluster-node-timeout, then sets it back on those nodes. */
+export async function restoreNodeTimeout(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
+  const configured = options.configuredNodeTimeoutMs
+  if (configured === undefined) return []
+  const shortened = (views: Map<string, NodeView>): PodRef[] => podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? configured) < configured)
+  if (shortened(await observeAll(connector, layout)).length === 0) return []
+  await waitForClusterOk(connector, layout, options)
+  const lowered = shortened(await observeAll(connector, layout))
+  await Promise.all(lowered.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', configured]])))
+  options.onProgress?.({step: 'restore-timeout', message: `cluster-node-timeout ${configured} ms again on ${lowered.length} nodes`})
+  return lowered.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${configured} on ${lowered.length} nodes`]
+}
 
 export async function assignSlots(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const views = await observeAll(connector, layout)

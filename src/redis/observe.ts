@@ -21,6 +21,7 @@ export async function observeNode(connector: RedisConnector, address: NodeAddres
       .call('CLUSTER', 'INFO')
       .call('INFO', ...INFO_SECTIONS)
       .call('CONFIG', 'GET', 'cluster-allow-replica-migration')
+      .call('CONFIG', 'GET', 'cluster-node-timeout')
       .exec()
     if (!replies) throw new Error('the pipeline was not executed')
     const [nodesReply, infoReply, serverInfo] = replies.slice(0, 3).map(([error, reply]) => {
@@ -29,7 +30,10 @@ export async function observeNode(connector: RedisConnector, address: NodeAddres
     })
     const [configError, config] = replies[3]
     const replicaMigration = configError ? undefined : (config as string[])[1] === 'yes'
-    return {address, ok: true, view: {...toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo), replicaMigration}}
+    const [timeoutError, timeout] = replies[4]
+    const nodeTimeoutMs = timeoutError ? undefined : Number((timeout as string[])[1])
+    const view = toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo)
+    return {address, ok: true, view: {...view, replicaMigration, nodeTimeoutMs}}
   } catch (error) {
     return {address, ok: false, error: classify(error)}
   }

@@ -10,7 +10,7 @@ export type FindingCode =
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'master-without-slots' | 'replica-link-down' | 'replica-syncing' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
-  | 'replica-migration-off'
+  | 'replica-migration-off' | 'node-timeout-lowered'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
 
@@ -25,6 +25,8 @@ export interface Finding {
 export interface CheckOptions {
   /** A master's share of slots may differ from an even share by this many percent (redis-cli rebalance: 2). */
   balanceThresholdPercent?: number
+  /** The cluster-node-timeout of the pods' redis.conf (their ConfigMap), when it could be read. */
+  configuredNodeTimeoutMs?: number
 }
 
 /**
@@ -122,6 +124,11 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const noMigration = replicaMigrationOff(topology)
   if (noMigration.length > 0) {
     add('replica-migration-off', 'warning', `Replica migration is off on ${names(noMigration)}: a scale in or slot move that was interrupted leaves it so, and a master that loses its replicas gets no spare one. Run that command again to finish it, or redisctl repair.`, noMigration)
+  }
+  const configured = options.configuredNodeTimeoutMs
+  const shortened = configured === undefined ? [] : nodes.filter((n) => n.pod && n.reachable && n.nodeTimeoutMs !== undefined && n.nodeTimeoutMs < configured)
+  if (shortened.length > 0) {
+    add('node-timeout-lowered', 'warning', `cluster-node-timeout is below the ${configured} ms of redis.conf on ${shortened.map((n) => `${podName(n)} (${n.nodeTimeoutMs} ms)`).join(', ')}: cluster create shortens it while a new cluster forms, and one that was interrupted leaves it so; a node wrongly taken for failed may then be failed over. Run that cluster create again to finish it, or CONFIG SET cluster-node-timeout ${configured} on ${shortened.length === 1 ? 'that node' : 'those nodes'}.`, shortened)
   }
   for (const c of topology.epochCollisions) {
     add('epoch-collision', 'warning', `Masters share config epoch ${c.epoch}.`, c.ids.flatMap((id) => byId.get(id) ?? []))

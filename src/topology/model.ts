@@ -44,6 +44,8 @@ export interface TopologyNode {
   sync?: SyncState
   /** cluster-allow-replica-migration, when the node lets it be read. */
   replicaMigration?: boolean
+  /** cluster-node-timeout in ms, when the node lets it be read. */
+  nodeTimeoutMs?: number
   /** What the other nodes say about this node (fail?, fail, handshake, noaddr, nofailover), merged over their views. */
   flags: NodeFlag[]
   /** The cluster bus as the nodes that answered see it: disconnected when any of their links to it is down; absent when none knows it. */
@@ -110,6 +112,7 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       replication: view.replication,
       sync: syncState(view, replicationMaster(view, observation.views)),
       replicaMigration: view.replicaMigration,
+      nodeTimeoutMs: view.nodeTimeoutMs,
       flags: [],
       inCluster: view.nodes.some((n) => !n.myself && !n.flags.includes('handshake')),
     }

@@ -82,6 +82,8 @@ export interface NodeView {
   replication: ReplicationInfo
   /** cluster-allow-replica-migration as the node runs it; undefined when CONFIG GET is not allowed. */
   replicaMigration?: boolean
+  /** cluster-node-timeout as the node runs it, in ms; undefined when CONFIG GET is not allowed. */
+  nodeTimeoutMs?: number
 }
 
 export type NodeErrorKind = 'unreachable' | 'loading' | 'authFailed' | 'clusterDisabled' | 'failed'

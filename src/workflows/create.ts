@@ -5,8 +5,8 @@ import {applyObjects, type AppliedObject} from '../kube/apply.js'
 import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
-import {authConfigSecret, clusterManifests, podCount, type ClusterSpec} from '../manifests/cluster.js'
-import {FORM_STEPS} from '../redis/form.js'
+import {authConfigSecret, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, type ClusterSpec} from '../manifests/cluster.js'
+import {CREATE_STEPS} from '../redis/form.js'
 import {observeCluster, waitWhileLoading} from '../redis/observe.js'
 import {planCreate, type CreatePlan} from '../topology/create-plan.js'
 import {podAddress} from '../topology/model.js'
@@ -112,12 +112,14 @@ export function createTasks(): ListrTask<CreateContext>[] {
             `Planned ${ctx.shape!.masters} masters with ${ctx.shape!.replicasPerMaster} replicas each`
       },
     },
-    ...FORM_STEPS.map((step): ListrTask<CreateContext> => ({
+    ...CREATE_STEPS.map((step): ListrTask<CreateContext> => ({
       title: step.title,
-      skip: (ctx) => (ctx.plan?.kind === 'formed' ? 'already formed' : false),
+      skip: (ctx) => (ctx.plan?.kind === 'formed' && !step.evenWhenFormed ? 'already formed' : false),
       task: async (ctx, task) => {
         const actions = await step.run(ctx.access!.connector, ctx.plan!.layout, {
           timeoutMs: ctx.input.timeoutMs,
+          // The ConfigMap this create applied; adopted pods run a redis.conf redisctl does not know.
+          configuredNodeTimeoutMs: ctx.input.adopt ? undefined : configuredNodeTimeoutMs(redisConf(clusterSpec(ctx))),
           onProgress: (p) => {
             // Waits report every poll; the plain renderer prints each output, so only changes are worth a line.
             if (task.output !== p.message) task.output = p.message

@@ -1,3 +1,4 @@
+import {readRedisConf} from '../kube/configmaps.js'
 import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observeCluster} from '../redis/observe.js'
 import {observationError} from '../topology/observation.js'
@@ -42,12 +43,24 @@ export async function openCluster(options: TargetOptions, session?: KubeTargetSe
   }
 }
 
-/** Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology. Changes nothing. */
-export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession): Promise<{namespace: string; topology: Topology; warnings: string[]}> {
+export interface Inspection {
+  namespace: string
+  topology: Topology
+  warnings: string[]
+  /** With `redisConf`: the redis.conf of the ConfigMap the pods mount, when there is one and it can be read. */
+  redisConf?: string
+}
+
+/**
+ * Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology, and on
+ * request the pods' redis.conf (one more Kubernetes call, which status does without). Changes nothing.
+ */
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean} = {}): Promise<Inspection> {
   const cluster = await openCluster(options, session)
   try {
-    const topology = await cluster.observe()
-    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all}
+    const configMap = read.redisConf ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
+    const [topology, redisConf] = await Promise.all([cluster.observe(), configMap ? readRedisConf(cluster.target.kube, configMap) : undefined])
+    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf}
   } finally {
     await cluster.access.close()
   }

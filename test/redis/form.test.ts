@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {PreconditionError, TimeoutError} from '../../src/errors.js'
 import {RedisConnector} from '../../src/redis/connection.js'
-import {formCluster, type FormProgress, waitForAgreement} from '../../src/redis/form.js'
+import {assignSlots, formCluster, type FormProgress, shortenNodeTimeout, waitForAgreement} from '../../src/redis/form.js'
 import {observeCluster} from '../../src/redis/observe.js'
 import {waitUntil} from '../../src/util/wait.js'
 import {planCreate, type CreatePlan} from '../../src/topology/create-plan.js'
@@ -73,6 +73,37 @@ describe('forming a cluster from real redis-server processes', () => {
     } finally {
       client.disconnect()
     }
+  })
+
+  it('forms a new cluster on a shortened cluster-node-timeout, gives the configured one back, and fails over no master', async () => {
+    const pods = await start(6)
+    const {layout} = await plan(pods)
+    const steps = new Set<string>()
+    const {actions} = await formCluster(connector!, layout, {timeoutMs: 20_000, configuredNodeTimeoutMs: 5000, onProgress: (p) => steps.add(p.step)})
+    expect([...steps]).toEqual(['shorten-timeout', 'assign-slots', 'config-epochs', 'meet', 'converge', 'ready', 'restore-timeout', 'replicate', 'attach'])
+    expect(actions).toContain('CONFIG SET cluster-node-timeout 1000 on 6 nodes (5000 again once cluster_state:ok)')
+
+    const {views} = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
+    expect(views.map((v) => v.nodeTimeoutMs)).toEqual([5000, 5000, 5000, 5000, 5000, 5000])
+    // A failover's election raises the current epoch above the 6 distinct epochs set before the nodes met.
+    expect(views.map((v) => v.info.currentEpoch)).toEqual([6, 6, 6, 6, 6, 6])
+    const masters = views.filter((v) => v.myself.role === 'master')
+    expect(masters.map((v) => v.address.host).sort()).toEqual(layout.shards.map((s) => s.master.ip).sort())
+    expect(views.every((v) => v.info.state === 'ok')).toBe(true)
+  })
+
+  it('gives cluster-node-timeout back when run again after a forming stopped while it was short', async () => {
+    const pods = await start(6)
+    const {layout} = await plan(pods)
+    await shortenNodeTimeout(connector!, layout, {configuredNodeTimeoutMs: 5000})
+    await assignSlots(connector!, layout)
+    const short = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
+    expect(short.views.map((v) => v.nodeTimeoutMs)).toEqual([1000, 1000, 1000, 1000, 1000, 1000])
+
+    await formCluster(connector!, (await plan(pods)).layout, {timeoutMs: 20_000, configuredNodeTimeoutMs: 5000})
+    const {views} = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
+    expect(views.map((v) => v.nodeTimeoutMs)).toEqual([5000, 5000, 5000, 5000, 5000, 5000])
+    expect(views.every((v) => v.info.state === 'ok')).toBe(true)
   })
 
   it('changes nothing when the cluster is already formed', async () => {

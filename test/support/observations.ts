@@ -29,6 +29,8 @@ export interface NodeState {
   unreachable?: boolean
   /** cluster-allow-replica-migration; on unless said otherwise, Redis's default. */
   replicaMigration?: boolean
+  /** cluster-node-timeout in ms; 5000 (redisctl's redis.conf) unless said otherwise. */
+  nodeTimeoutMs?: number
   /** A replica's replication as its INFO and its master's say it: in sync unless said otherwise; a number is bytes of lag. */
   replication?: 'in-sync' | 'syncing' | 'link-down' | number
 }
@@ -81,6 +83,7 @@ export function observe(states: readonly NodeState[]): ClusterObservation {
           : {role: 'master', offset: MASTER_OFFSET, replicas: replicas.filter((r) => r.replication !== 'link-down').map((r) => ({host: r.pod.ip, port: r.pod.port,
             state: r.replication === 'syncing' ? 'send_bulk' : 'online', offset: replicaOffset(r)}))},
         replicaMigration: s.replicaMigration ?? true,
+        nodeTimeoutMs: s.nodeTimeoutMs ?? 5000,
       },
     }
   })

@@ -61,6 +61,21 @@ describe('checking a cluster', () => {
     expect(check(states)).toEqual([expect.objectContaining({code: 'replica-migration-off', severity: 'warning', pods: ['redis-1', 'redis-4']})])
   })
 
+  it('warns about nodes left running a shorter cluster-node-timeout than their redis.conf, naming them', () => {
+    const states = formedCluster()
+    states[0].nodeTimeoutMs = 1000
+    states[3].nodeTimeoutMs = 1000
+    const findings = checkTopology(buildTopology(states.map((s) => s.pod), observe(states)), {configuredNodeTimeoutMs: 5000})
+    expect(findings).toEqual([expect.objectContaining({code: 'node-timeout-lowered', severity: 'warning', pods: ['redis-0', 'redis-3']})])
+    expect(findings[0].message).toContain('CONFIG SET cluster-node-timeout 5000')
+  })
+
+  it('compares cluster-node-timeout with nothing when the redis.conf could not be read', () => {
+    const states = formedCluster()
+    states[0].nodeTimeoutMs = 1000
+    expect(check(states)).toEqual([])
+  })
+
   it('reports failed nodes as errors and suspected ones as warnings', () => {
     const states = formedCluster()
     states[0].sees = {[nodeId('n1')]: 'fail?'}
