@@ -60,21 +60,25 @@ export const FORM_STEPS: readonly FormStepSpec[] = [
   {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
 ]
 
+const AFTER_CONVERGE = FORM_STEPS.findIndex((s) => s.step === 'converge') + 1
+
 /**
- * Forming a new cluster: FORM_STEPS, with cluster-node-timeout shortened from the start until every node reports
- * cluster_state:ok, and restored before any replica is attached (options.configuredNodeTimeoutMs).
+ * Forming a new cluster: FORM_STEPS, with cluster-node-timeout shortened once every node knows every node until
+ * every node reports cluster_state:ok, and restored before any replica is attached (options.configuredNodeTimeoutMs).
+ * Not before the nodes have met: a handshake that takes longer than the timeout (at least 1 s) is dropped, which a
+ * busy machine makes likely.
  */
 export const CREATE_STEPS: readonly FormStepSpec[] = [
-  {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout while the new cluster forms', run: shortenNodeTimeout},
-  ...FORM_STEPS.slice(0, FORM_STEPS.findIndex((s) => s.step === 'converge') + 1),
+  ...FORM_STEPS.slice(0, AFTER_CONVERGE),
+  {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout until the new cluster reports cluster_state:ok', run: shortenNodeTimeout},
   {step: 'restore-timeout', title: 'Restore the configured cluster-node-timeout', run: restoreNodeTimeout, evenWhenFormed: true},
-  ...FORM_STEPS.slice(FORM_STEPS.findIndex((s) => s.step === 'converge') + 1),
+  ...FORM_STEPS.slice(AFTER_CONVERGE),
 ]
 
 /**
  * Redis holds a master that was in a minority (as every master is until it owns slots) in cluster_state:fail for
- * min(cluster-node-timeout, 5 s), and never less than 500 ms (clusterUpdateState's rejoin delay); 1 s keeps that
- * wait short while a node stalled by a busy machine is not yet taken for failed.
+ * min(cluster-node-timeout, 5 s), never less than 500 ms (clusterUpdateState's rejoin delay), reading the timeout
+ * each time it checks; 1 s keeps that wait short while a node stalled by a busy machine is not yet taken for failed.
  */
 export const FORMING_NODE_TIMEOUT_MS = 1000
 

@@ -80,7 +80,7 @@ describe('forming a cluster from real redis-server processes', () => {
     const {layout} = await plan(pods)
     const steps = new Set<string>()
     const {actions} = await formCluster(connector!, layout, {timeoutMs: 20_000, configuredNodeTimeoutMs: 5000, onProgress: (p) => steps.add(p.step)})
-    expect([...steps]).toEqual(['shorten-timeout', 'assign-slots', 'config-epochs', 'meet', 'converge', 'ready', 'restore-timeout', 'replicate', 'attach'])
+    expect([...steps]).toEqual(['assign-slots', 'config-epochs', 'meet', 'converge', 'shorten-timeout', 'ready', 'restore-timeout', 'replicate', 'attach'])
     expect(actions).toContain('CONFIG SET cluster-node-timeout 1000 on 6 nodes (5000 again once cluster_state:ok)')
 
     const {views} = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
