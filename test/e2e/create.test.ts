@@ -162,6 +162,22 @@ describe('redisctl cluster create', () => {
     expect(json(check)).toMatchObject({healthy: true, errors: 0, warnings: 0, findings: []})
   })
 
+  it('a node left on a shorter cluster-node-timeout: check warns node-timeout-lowered, create run again gives back the 5000 ms of the ConfigMap', async () => {
+    const [first, second] = await pods(sandbox, SELECTOR)
+    for (const p of [first, second]) await redisCli(['-h', p.ip!, '-p', '6379', 'CONFIG', 'SET', 'cluster-node-timeout', '1000'])
+    const check = await sandbox.cli(['check', '--json'])
+    expect(check.code, check.stdout + check.stderr).toBe(0)
+    const {findings} = json<{findings: Array<{code: string; pods: string[]}>}>(check)
+    expect(findings).toEqual([expect.objectContaining({code: 'node-timeout-lowered'})])
+    expect(findings[0].pods.sort()).toEqual([first.name, second.name].sort())
+
+    const again = await sandbox.cli(['cluster', 'create', '--json'])
+    expect(again.code, again.stderr).toBe(0)
+    expect(json(again)).toMatchObject({alreadyFormed: true, changes: 1})
+    for (const p of [first, second]) expect((await redisCli(['-h', p.ip!, '-p', '6379', 'CONFIG', 'GET', 'cluster-node-timeout'])).stdout).toContain('5000')
+    expect(json(await sandbox.cli(['check', '--json']))).toMatchObject({findings: []})
+  })
+
   it('status --connect port-forward reaches every node through API server and kubelet, as from a laptop, and sees the keys', async () => {
     const status = await sandbox.cli(['status', '--connect', 'port-forward', '--json'])
     expect(status.code, status.stdout + status.stderr).toBe(0)
