@@ -1,6 +1,7 @@
 import type {PlacementViolation} from '../topology/placement.js'
 import {formatRanges} from '../topology/slots.js'
 import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
+import {plural} from '../util/words.js'
 
 /** A replica that would go down with its master, in words. */
 export const violationWarning = (v: PlacementViolation): string =>
@@ -21,7 +22,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   if (preview.moves.length === 0) lines.push('No slots would move: the masters already hold even shares.')
   else {
     const slots = preview.moves.reduce((n, m) => n + m.slots, 0)
-    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${preview.moves.length} moves:`)
+    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${plural(preview.moves.length, 'move')}:`)
     for (const m of preview.moves) lines.push(`  ${m.slots} slots from ${m.from} to ${m.to}`)
   }
   lines.push('Masters afterwards:')

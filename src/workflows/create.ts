@@ -13,6 +13,7 @@ import {podAddress} from '../topology/model.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
+import {shapeWords} from '../util/words.js'
 
 export interface CreateInput {
   spec: Omit<ClusterSpec, 'namespace' | 'withAuth'>
@@ -45,7 +46,7 @@ async function requireMatchingStatefulSet(ctx: CreateContext): Promise<void> {
   const wanted = podCount(ctx.input.spec)
   const replicas = existing?.spec?.replicas
   if (existing && replicas !== wanted) {
-    throw new PreconditionError(`The StatefulSet ${ctx.input.spec.name} already exists with ${replicas} pods; ${ctx.input.spec.masters} masters with ${ctx.input.spec.replicasPerMaster} replicas each need ${wanted}.`, [
+    throw new PreconditionError(`The StatefulSet ${ctx.input.spec.name} already exists with ${replicas} pods; ${shapeWords(ctx.input.spec)} need ${wanted}.`, [
       `To change the shape of a running cluster use: redisctl scale --masters ${ctx.input.spec.masters}.`,
     ])
   }
@@ -109,7 +110,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         ctx.plan = planCreate(refs, observation, {masters: ctx.shape!.masters, replicasPerMaster: ctx.shape!.replicasPerMaster})
         task.title = ctx.plan.kind === 'formed' ? 'The cluster is already formed' :
           ctx.plan.kind === 'resume' ? `Resuming an earlier create (already done: ${ctx.plan.done.join(', ')})` :
-            `Planned ${ctx.shape!.masters} masters with ${ctx.shape!.replicasPerMaster} replicas each`
+            `Planned ${shapeWords(ctx.shape!)}`
       },
     },
     ...FORM_STEPS.map((step): ListrTask<CreateContext> => ({

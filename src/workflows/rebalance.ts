@@ -12,6 +12,7 @@ import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebala
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
+import {plural} from '../util/words.js'
 
 export interface RebalanceInput {
   thresholdPercent: number
@@ -126,7 +127,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       task: (ctx, task) => {
         ctx.moves = planMoves(ctx, ctx.topology!)
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${ctx.moves.length} moves of ${slots} slots`
+        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')}`
       },
     },
     {

@@ -19,6 +19,7 @@ import {podAddress, type Topology} from '../topology/model.js'
 import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
 import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
+import {naturalOrder} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
@@ -54,7 +55,8 @@ export interface ScaleInContext {
  */
 export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
   ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
-  ctx.cluster = await openCluster(ctx.options, ctx.target)
+  // A run that asked for confirmation after planning keeps the connections it planned with.
+  ctx.cluster ??= await openCluster(ctx.options, ctx.target)
   requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
   await replan(ctx)
   refuseUnhealthy(blockingFindings(ctx.topology!), ctx.force)
@@ -233,5 +235,5 @@ async function removedPvcs(kube: Kube, sts: V1StatefulSet, podsAfter: number): P
     const prefix = `${t}-${stsName}-`
     const ordinal = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN
     return Number.isInteger(ordinal) && ordinal >= podsAfter
-  })).sort()
+  })).sort(naturalOrder)
 }

@@ -7,6 +7,7 @@ import {clusterManifests} from '../../manifests/cluster.js'
 import {requireValidShape} from '../../topology/shape.js'
 import {formatRanges} from '../../topology/slots.js'
 import type {CreateContext, CreateInput} from '../../workflows/create.js'
+import {plural, shapeWords} from '../../util/words.js'
 
 export interface CreateResult {
   namespace: string
@@ -73,7 +74,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     const result = this.result(ctx, false)
     this.log(result.alreadyFormed ? `The cluster ${flags.name} is already formed; nothing changed.` :
-      `The cluster ${flags.name} is formed: ${result.masters.length} masters, ${result.replicas.length} replicas.`)
+      `The cluster ${flags.name} is formed: ${plural(result.masters.length, 'master')}, ${plural(result.replicas.length, 'replica')}.`)
     for (const warning of result.warnings) this.warn(warning)
     return this.withSessionWarnings(result, target.kube.warnings.all)
   }
@@ -84,7 +85,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     this.log(ctx.input.adopt
       ? `Would form the pods matching "${ctx.target.selector}" in namespace ${spec.namespace} into a cluster (no manifests applied).`
       : `Would apply to namespace ${spec.namespace}: ${clusterManifests(spec).map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')},` +
-        ` then form ${spec.masters} masters with ${spec.replicasPerMaster} replicas each.`)
+        ` then form ${shapeWords(spec)}.`)
     if (yaml && !ctx.input.adopt) {
       const {yamlStream} = await import('../../cli/yaml.js')
       this.log(yamlStream(clusterManifests(spec)))
