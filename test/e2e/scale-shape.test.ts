@@ -45,23 +45,23 @@ describe('redisctl scale: a flag left out keeps what the cluster has, and removi
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 240_000)
 
-  it('scale --replicas-per-master 1 alone, without a terminal and without --yes, refuses (usage, 2) naming the pods it would remove, and removes none', async () => {
-    const refused = await sandbox.cli(['scale', '--replicas-per-master', '1', '--json'], {timeoutMs: 180_000})
+  it('scale --masters 3 without a terminal and without --yes refuses (usage, 2) naming the pods it would remove, and removes none', async () => {
+    const refused = await sandbox.cli(['scale', '--masters', '3', '--json'], {timeoutMs: 180_000})
     expect(refused.code, refused.stdout + refused.stderr).toBe(2)
     expect(json<{error: {message: string; suggestions: string[]}}>(refused).error).toMatchObject({
-      message: expect.stringContaining('without confirmation'), suggestions: [expect.stringContaining('--yes')],
+      message: expect.stringMatching(/remove redis-cluster-9, redis-cluster-10, redis-cluster-11 without confirmation/), suggestions: [expect.stringContaining('--yes')],
     })
     expect(await pods(sandbox, SELECTOR)).toHaveLength(12)
     expect(await replicasPerMaster(sandbox)).toEqual([2, 2, 2, 2])
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 240_000)
 
-  it('scale --replicas-per-master 1 --yes keeps the 4 masters and removes the 4 top pods, every key kept', async () => {
-    const scaled = await sandbox.cli(['scale', '--replicas-per-master', '1', '--yes', '--json'], {timeoutMs: 240_000})
+  it('scale --masters 3 --yes on 4x2 keeps 2 replicas per master and removes the 3 top pods, every key kept', async () => {
+    const scaled = await sandbox.cli(['scale', '--masters', '3', '--yes', '--json'], {timeoutMs: 240_000})
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
-    expect(json<ScaleResult>(scaled)).toMatchObject({direction: 'in', removedPods: ['redis-cluster-8', 'redis-cluster-9', 'redis-cluster-10', 'redis-cluster-11']})
-    expect(await pods(sandbox, SELECTOR)).toHaveLength(8)
-    expect(await replicasPerMaster(sandbox)).toEqual([1, 1, 1, 1])
+    expect(json<ScaleResult>(scaled)).toMatchObject({direction: 'in', removedPods: ['redis-cluster-9', 'redis-cluster-10', 'redis-cluster-11']})
+    expect(await pods(sandbox, SELECTOR)).toHaveLength(9)
+    expect(await replicasPerMaster(sandbox)).toEqual([2, 2, 2])
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 300_000)
 })
