@@ -112,7 +112,12 @@ async function send(ctx: RepairContext, address: NodeAddress, commands: (string 
   return pipelinedOk(await ctx.cluster.access.connector.client(address), address, commands, what)
 }
 
-async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
+/**
+ * Meets each node again at its pod's current address (pods that came back with new IPs keep the old ones in
+ * nodes.conf) and introduces empty pods outside the cluster; waits until every node knows every pod there.
+ * Also what `cluster create` runs when the pods came back on kept volumes after a teardown.
+ */
+export async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
   const meets = planReintroductions(await fresh(ctx)).actions as ActionOf<'meet'>[]
   if (meets.length === 0) return task.skip('every node reaches every pod')
   const byNode = new Map<string, ActionOf<'meet'>[]>()
