@@ -1,5 +1,5 @@
 import type {PlacementViolation} from '../topology/placement.js'
-import {formatRanges} from '../topology/slots.js'
+import {formatRanges, slotsToRanges} from '../topology/slots.js'
 import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
 import {plural} from '../util/words.js'
 
@@ -15,6 +15,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   const lines = [preview.podsAfter === preview.podsBefore
     ? `Would keep StatefulSet ${statefulSet} at ${preview.podsBefore} pods.`
     : `Would scale StatefulSet ${statefulSet} from ${preview.podsBefore} to ${preview.podsAfter} pods.`]
+  if (preview.openSlots.length > 0) lines.push(`Would first close ${openSlotsWords(preview.openSlots)}.`)
   for (const j of preview.joining) {
     const pod = `${j.pod}${j.exists ? ' (already running)' : ''}`
     lines.push(j.role === 'master' ? `  ${pod} becomes a master${where(j.k8sNode, j.exists)}` : `  ${pod} becomes a replica of ${j.master}${where(j.k8sNode, j.exists)}`)
@@ -31,3 +32,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   }
   return lines
 }
+
+/** Slots an interrupted move left open, as the line that says they are (or would be) closed first. */
+export const openSlotsWords = (slots: readonly number[]): string =>
+  `${plural(slots.length, 'slot')} left open by an interrupted move (${formatRanges(slotsToRanges(slots))}), toward the node holding their keys`

@@ -3,11 +3,11 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {formatScaleOutPreview, violationWarning} from '../cli/plans.js'
+import {formatScaleOutPreview, openSlotsWords, violationWarning} from '../cli/plans.js'
 import {UsageError} from '../errors.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
-import type {ClusterLayout, Topology} from '../topology/model.js'
+import {openSlotNumbers, type ClusterLayout, type Topology} from '../topology/model.js'
 import type {ScaleInContext} from '../workflows/scale-in.js'
 import type {ScaleOutContext} from '../workflows/scale-out.js'
 import type {KubeTargetSession, TargetOptions} from '../workflows/session.js'
@@ -26,6 +26,8 @@ export interface ScaleResult {
   removedPods: string[]
   failovers: Array<{from: string; to: string}>
   pvcs: {kept: string[]; deleted: string[]}
+  /** Slots an interrupted move had left open, closed (or, with --dry-run, to be closed) before any other move. */
+  closedOpenSlots: number
   warnings: string[]
 }
 
@@ -95,7 +97,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       const warnings = [...preview.placement.violations.map(violationWarning), ...refusalWarnings(preview.blocking)]
       for (const w of warnings) this.warn(w)
       return {
-        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves,
+        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,
         masters: preview.masters.map((m) => ({pod: m.pod, k8sNode: m.k8sNode, slots: formatRanges(m.slots), replicas: m.replicas})),
       }
     }
@@ -116,6 +118,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       moves: topology ? describeMoves(topology, ctx.rebalance!.moves) : [],
       keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0,
       keysPerSecond: Math.round(ctx.rebalance?.progress?.keysPerSecond ?? 0),
+      closedOpenSlots: ctx.rebalance?.closedSlots.length ?? 0,
       warnings,
     }
   }
@@ -123,17 +126,22 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
   private async scaleIn({flags, shape, options, target}: Run): Promise<ScaleResult> {
     const ctx: ScaleInContext = {
       options, target, statefulSet: flags.name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
-      timeoutMs: flags.timeout * 1000, actions: [], pvcs: {kept: [], deleted: []},
+      timeoutMs: flags.timeout * 1000, actions: [], closedSlots: [], pvcs: {kept: [], deleted: []},
     }
-    const {describePlan, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
+    const {describePlan, planPvcs, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     let after: Topology | undefined
     try {
       if (flags['dry-run']) {
         await prepareScaleIn(ctx)
-        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${ctx.plan!.podsAfter} pods.`)
-        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${m.slots} slots from ${m.from} to ${m.to}`)
+        ctx.closedSlots = openSlotNumbers(ctx.topology!)
+        ctx.pvcs = await planPvcs(ctx)
+        if (ctx.closedSlots.length > 0) this.log(`Would first close ${openSlotsWords(ctx.closedSlots)}.`)
+        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${plural(ctx.plan!.podsAfter, 'pod')}.`)
+        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
+        if (ctx.pvcs.deleted.length > 0) this.log(`Would delete ${plural(ctx.pvcs.deleted.length, 'PersistentVolumeClaim')}: ${ctx.pvcs.deleted.join(', ')}.`)
+        if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
         return await this.scaleInResult(ctx, true, ctx.topology!)
       }
       // Planned first (reads only), so that the question names the pods that go.
@@ -173,6 +181,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       removedPods: plan.removed.map((p) => p.pod),
       failovers: plan.failovers.map((f) => ({from: f.master.pod, to: f.replica.pod})),
       pvcs: ctx.pvcs,
+      closedOpenSlots: ctx.closedSlots.length,
       warnings: plan.placement.violations.map(violationWarning),
     }
   }
@@ -180,7 +189,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
   private result(target: KubeTargetSession, name: string, direction: 'in' | 'out', dryRun: boolean): ScaleResult {
     return {
       namespace: target.kube.namespace, name, direction, dryRun, masters: [], moves: [], keysMoved: 0, keysPerSecond: 0,
-      removedPods: [], failovers: [], pvcs: {kept: [], deleted: []}, warnings: [],
+      removedPods: [], failovers: [], pvcs: {kept: [], deleted: []}, closedOpenSlots: 0, warnings: [],
     }
   }
 }

@@ -1,7 +1,7 @@
 import type {ListrTask} from 'listr2'
 
 import {UsageError} from '../errors.js'
-import type {PodRef} from '../topology/model.js'
+import {openSlotNumbers, type PodRef} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
@@ -82,6 +82,8 @@ export interface ScaleOutPlanPreview extends ScaleOutPreview {
   podsAfter: number
   /** Findings that would make the real run refuse (without --force). */
   blocking: string[]
+  /** Slots an interrupted move left open: the run closes them before it moves any. */
+  openSlots: number[]
 }
 
 /**
@@ -99,7 +101,7 @@ export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOu
       ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
     return {
       ...previewScaleOut(topology, newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
-      podsBefore, podsAfter, blocking: blockingFindings(topology),
+      podsBefore, podsAfter, blocking: blockingFindings(topology), openSlots: openSlotNumbers(topology),
     }
   } finally {
     await cluster.access.close()
