@@ -78,7 +78,7 @@ async function untilChecked(entry: string): Promise<void> {
 }
 
 async function redisctlScaleIn(): Promise<void> {
-  await cli(['scale', '--masters', '3'])
+  await cli(['scale', '--masters', '3', '--yes'])
 }
 
 async function runbookScaleIn(): Promise<void> {

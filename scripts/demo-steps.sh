@@ -37,8 +37,8 @@ redisctl check
 step redisctl scale --masters 3 --dry-run
 redisctl scale --masters 3 --dry-run
 
-step redisctl scale --masters 3
-redisctl scale --masters 3
+step redisctl scale --masters 3 --yes
+redisctl scale --masters 3 --yes
 node scripts/demo-load.mjs verify 20000
 
 step redisctl status

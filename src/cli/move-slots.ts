@@ -1,4 +1,5 @@
 import type {BaseCommand} from './base-command.js'
+import {openSlotsWords} from './plans.js'
 import {runTasks} from './tasks.js'
 import {refusalWarnings} from '../workflows/preconditions.js'
 import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
@@ -30,6 +31,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
     await ctx.cluster.access.close()
   }
   const moves = describeMoves(ctx.topology!, ctx.moves)
+  if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'would first close' : 'closed'} ${openSlotsWords(ctx.closedSlots)}`)
   for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
   const leftOut = ctx.leftOut ?? []
   if (leftOut.length > 0) {

@@ -1,6 +1,7 @@
 import type {PlacementViolation} from '../topology/placement.js'
-import {formatRanges} from '../topology/slots.js'
+import {formatRanges, slotsToRanges} from '../topology/slots.js'
 import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
+import {plural} from '../util/words.js'
 
 /** A replica that would go down with its master, in words. */
 export const violationWarning = (v: PlacementViolation): string =>
@@ -14,6 +15,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   const lines = [preview.podsAfter === preview.podsBefore
     ? `Would keep StatefulSet ${statefulSet} at ${preview.podsBefore} pods.`
     : `Would scale StatefulSet ${statefulSet} from ${preview.podsBefore} to ${preview.podsAfter} pods.`]
+  if (preview.openSlots.length > 0) lines.push(`Would first close ${openSlotsWords(preview.openSlots)}.`)
   for (const j of preview.joining) {
     const pod = `${j.pod}${j.exists ? ' (already running)' : ''}`
     lines.push(j.role === 'master' ? `  ${pod} becomes a master${where(j.k8sNode, j.exists)}` : `  ${pod} becomes a replica of ${j.master}${where(j.k8sNode, j.exists)}`)
@@ -21,7 +23,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   if (preview.moves.length === 0) lines.push('No slots would move: the masters already hold even shares.')
   else {
     const slots = preview.moves.reduce((n, m) => n + m.slots, 0)
-    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${preview.moves.length} moves:`)
+    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${plural(preview.moves.length, 'move')}:`)
     for (const m of preview.moves) lines.push(`  ${m.slots} slots from ${m.from} to ${m.to}`)
   }
   lines.push('Masters afterwards:')
@@ -30,3 +32,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   }
   return lines
 }
+
+/** Slots an interrupted move left open, as the line that says they are (or would be) closed first. */
+export const openSlotsWords = (slots: readonly number[]): string =>
+  `${plural(slots.length, 'slot')} left open by an interrupted move (${formatRanges(slotsToRanges(slots))}), toward the node holding their keys`

@@ -3,13 +3,15 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {formatScaleOutPreview, violationWarning} from '../cli/plans.js'
+import {formatScaleOutPreview, openSlotsWords, violationWarning} from '../cli/plans.js'
+import {UsageError} from '../errors.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
-import type {ClusterLayout, Topology} from '../topology/model.js'
+import {openSlotNumbers, type ClusterLayout, type Topology} from '../topology/model.js'
 import type {ScaleInContext} from '../workflows/scale-in.js'
 import type {ScaleOutContext} from '../workflows/scale-out.js'
 import type {KubeTargetSession, TargetOptions} from '../workflows/session.js'
+import {plural, shapeWords} from '../util/words.js'
 
 export interface ScaleResult {
   namespace: string
@@ -24,6 +26,8 @@ export interface ScaleResult {
   removedPods: string[]
   failovers: Array<{from: string; to: string}>
   pvcs: {kept: string[]; deleted: string[]}
+  /** Slots an interrupted move had left open, closed (or, with --dry-run, to be closed) before any other move. */
+  closedOpenSlots: number
   warnings: string[]
 }
 
@@ -53,22 +57,26 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     ...kubeFlags,
     ...redisFlags,
     ...actionFlags,
-    masters: Flags.integer({description: 'Number of masters wanted (at least 3).', required: true}),
-    'replicas-per-master': Flags.integer({description: 'Replicas for each master.', default: 1, min: 0}),
+    masters: Flags.integer({description: 'Number of masters wanted (at least 3; default: as many as now).'}),
+    'replicas-per-master': Flags.integer({description: 'Replicas for each master (default: as many as now).', min: 0}),
     force: Flags.boolean({description: 'Scale even when check finds errors in the cluster.', default: false}),
     'delete-pvcs': Flags.boolean({description: 'Scaling in: delete the PersistentVolumeClaims of the removed pods (asks first; --yes without a TTY).', default: false}),
   }
 
   async run(): Promise<ScaleResult> {
     const {flags} = await this.parse(Scale)
-    const shape = requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
+    const given = {masters: flags.masters, replicasPerMaster: flags['replicas-per-master']}
+    if (given.masters === undefined && given.replicasPerMaster === undefined) {
+      throw new UsageError('Say what to scale to: --masters, --replicas-per-master, or both (a flag left out keeps what the cluster has).')
+    }
+    if (given.masters !== undefined) requireValidShape({masters: given.masters, replicasPerMaster: 0})
     const options = {...flags, passwordSecret: flags['password-secret']}
     const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
     // What both directions need is checked first; a scale in needs more, checked once the direction is known.
     const target = await openTarget(options, {operation: 'scale-out'})
+    const {direction, shape} = await scaleDirection(target, options, flags.name, given, flags['delete-pvcs'])
     const run: Run = {flags, shape, options, target}
-    const direction = await scaleDirection(target, options, flags.name, shape, flags['delete-pvcs'])
     if (direction === 'in') {
       target.forwardingDenied = await checkPermissions(target.kube, target.selector, options, {operation: 'scale-in', deletePvcs: flags['delete-pvcs']})
     }
@@ -89,7 +97,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       const warnings = [...preview.placement.violations.map(violationWarning), ...refusalWarnings(preview.blocking)]
       for (const w of warnings) this.warn(w)
       return {
-        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves,
+        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,
         masters: preview.masters.map((m) => ({pod: m.pod, k8sNode: m.k8sNode, slots: formatRanges(m.slots), replicas: m.replicas})),
       }
     }
@@ -102,7 +110,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
     const topology = ctx.rebalance?.topology
     const warnings = (ctx.placement?.violations ?? []).map(violationWarning)
-    this.log(`The cluster ${flags.name} has ${ctx.layout?.shards.length ?? 0} masters with ${shape.replicasPerMaster} replicas each.`)
+    this.log(`The cluster ${flags.name} has ${shapeWords({masters: ctx.layout?.shards.length ?? 0, replicasPerMaster: shape.replicasPerMaster})}.`)
     for (const w of warnings) this.warn(w)
     return {
       ...this.result(target, flags.name, 'out', false),
@@ -110,6 +118,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       moves: topology ? describeMoves(topology, ctx.rebalance!.moves) : [],
       keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0,
       keysPerSecond: Math.round(ctx.rebalance?.progress?.keysPerSecond ?? 0),
+      closedOpenSlots: ctx.rebalance?.closedSlots.length ?? 0,
       warnings,
     }
   }
@@ -117,22 +126,36 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
   private async scaleIn({flags, shape, options, target}: Run): Promise<ScaleResult> {
     const ctx: ScaleInContext = {
       options, target, statefulSet: flags.name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
-      timeoutMs: flags.timeout * 1000, actions: [], pvcs: {kept: [], deleted: []},
+      timeoutMs: flags.timeout * 1000, actions: [], closedSlots: [], pvcs: {kept: [], deleted: []},
     }
-    const {describePlan, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
+    const {describePlan, planPvcs, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     let after: Topology | undefined
     try {
       if (flags['dry-run']) {
         await prepareScaleIn(ctx)
-        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${ctx.plan!.podsAfter} pods.`)
-        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${m.slots} slots from ${m.from} to ${m.to}`)
+        ctx.closedSlots = openSlotNumbers(ctx.topology!)
+        ctx.pvcs = await planPvcs(ctx)
+        if (ctx.closedSlots.length > 0) this.log(`Would first close ${openSlotsWords(ctx.closedSlots)}.`)
+        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${plural(ctx.plan!.podsAfter, 'pod')}.`)
+        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
+        if (ctx.pvcs.deleted.length > 0) this.log(`Would delete ${plural(ctx.pvcs.deleted.length, 'PersistentVolumeClaim')}: ${ctx.pvcs.deleted.join(', ')}.`)
+        if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
         return await this.scaleInResult(ctx, true, ctx.topology!)
       }
-      if (flags['delete-pvcs'] && !(await confirm(`Scale ${flags.name} in and delete the PersistentVolumeClaims of the removed pods?`, {yes: flags.yes, action: 'delete PersistentVolumeClaims'}))) {
-        this.log('Nothing was changed.')
-        return this.result(target, flags.name, 'in', false)
+      // Planned first (reads only), so that the question names the pods that go.
+      await prepareScaleIn(ctx)
+      const removed = ctx.plan!.removed.map((p) => p.pod)
+      if (removed.length > 0 || flags['delete-pvcs']) {
+        const action = [
+          ...(removed.length > 0 ? [`remove ${removed.join(', ')}`] : []),
+          ...(flags['delete-pvcs'] ? [`delete the PersistentVolumeClaims of ${removed.length > 0 ? 'those pods' : 'the removed pods'}`] : []),
+        ].join(' and ')
+        if (!(await confirm(`Scale ${flags.name} in to ${shapeWords(shape)}: ${action}?`, {yes: flags.yes, action}))) {
+          this.log('Nothing was changed.')
+          return this.result(target, flags.name, 'in', false)
+        }
       }
       await runTasks(scaleInTasks(), ctx, this.jsonEnabled())
       after = await ctx.cluster!.observe()
@@ -140,7 +163,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       await ctx.cluster?.access.close()
     }
     const result = await this.scaleInResult(ctx, false, after)
-    this.log(`The cluster ${flags.name} has ${result.masters.length} masters with ${shape.replicasPerMaster} replicas each on ${ctx.plan!.podsAfter} pods.`)
+    this.log(`The cluster ${flags.name} has ${shapeWords({masters: result.masters.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}.`)
     if (ctx.pvcs.kept.length > 0) this.log(`Kept PersistentVolumeClaims: ${ctx.pvcs.kept.join(', ')} (redisctl scale ... --delete-pvcs, or kubectl delete pvc, removes them).`)
     for (const w of result.warnings) this.warn(w)
     return result
@@ -158,6 +181,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       removedPods: plan.removed.map((p) => p.pod),
       failovers: plan.failovers.map((f) => ({from: f.master.pod, to: f.replica.pod})),
       pvcs: ctx.pvcs,
+      closedOpenSlots: ctx.closedSlots.length,
       warnings: plan.placement.violations.map(violationWarning),
     }
   }
@@ -165,7 +189,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
   private result(target: KubeTargetSession, name: string, direction: 'in' | 'out', dryRun: boolean): ScaleResult {
     return {
       namespace: target.kube.namespace, name, direction, dryRun, masters: [], moves: [], keysMoved: 0, keysPerSecond: 0,
-      removedPods: [], failovers: [], pvcs: {kept: [], deleted: []}, warnings: [],
+      removedPods: [], failovers: [], pvcs: {kept: [], deleted: []}, closedOpenSlots: 0, warnings: [],
     }
   }
 }

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags} from '../cli/flags.js'
+import {plural} from '../util/words.js'
 import type {TeardownPlan} from '../workflows/teardown.js'
 
 export interface TeardownOutput {
@@ -62,7 +63,7 @@ export default class Teardown extends BaseCommand {
           await waitForPvcsGone(kube, plan.selector, timeoutMs)
         }},
     ], {}, this.jsonEnabled())
-    if (keptPvcs.length > 0) this.log(`Kept ${keptPvcs.length} PersistentVolumeClaims (the data): ${keptPvcs.join(', ')}. Delete them with --with-pvcs.`)
+    if (keptPvcs.length > 0) this.log(`Kept ${plural(keptPvcs.length, 'PersistentVolumeClaim')} (the data): ${keptPvcs.join(', ')}. Delete them with --with-pvcs.`)
     else this.log('Teardown complete.')
     return output(doomed, false)
   }

@@ -1,9 +1,9 @@
 import type {KubernetesObject} from '@kubernetes/client-node'
-import {PatchStrategy} from '@kubernetes/client-node'
 
 import type {Kube} from './context.js'
 
-export type ApplyAction = 'created' | 'configured'
+/** What `cluster create` does (or, in a dry run, would do) with each object: it never patches one that exists. */
+export type ApplyAction = 'created' | 'unchanged'
 
 export interface AppliedObject {
   kind: string
@@ -13,23 +13,24 @@ export interface AppliedObject {
 
 const describe = (o: KubernetesObject): string => `${o.kind}/${o.metadata?.name}`
 
-/**
- * Creates each object, or merge-patches it when it exists, like `kubectl apply` without the last-applied
- * annotation: redisctl owns these objects, so its spec wins on every field it sets.
- */
-export async function applyObjects(kube: Kube, objects: KubernetesObject[]): Promise<AppliedObject[]> {
-  const applied: AppliedObject[] = []
-  for (const object of objects) {
-    const spec = {...object, metadata: {...object.metadata, namespace: object.metadata?.namespace ?? kube.namespace}}
+const inNamespace = (kube: Kube, object: KubernetesObject): KubernetesObject =>
+  ({...object, metadata: {...object.metadata, namespace: object.metadata?.namespace ?? kube.namespace}})
+
+/** Which of the objects exist already (read, nothing changed): the plan a run and its dry run share. */
+export async function planObjects(kube: Kube, objects: readonly KubernetesObject[]): Promise<AppliedObject[]> {
+  return Promise.all(objects.map(async (object) => {
+    const spec = inNamespace(kube, object)
     const exists = (await kube.find(`reading ${describe(spec)}`, () =>
-      kube.objects.read({apiVersion: spec.apiVersion, kind: spec.kind, metadata: {name: spec.metadata.name!, namespace: spec.metadata.namespace}}))) !== undefined
-    if (exists) {
-      await kube.call(`updating ${describe(spec)}`, () =>
-        kube.objects.patch(spec, undefined, undefined, 'redisctl', undefined, PatchStrategy.MergePatch))
-    } else {
-      await kube.call(`creating ${describe(spec)}`, () => kube.objects.create(spec, undefined, undefined, 'redisctl'))
-    }
-    applied.push({kind: spec.kind!, name: spec.metadata.name!, action: exists ? 'configured' : 'created'})
+      kube.objects.read({apiVersion: spec.apiVersion, kind: spec.kind, metadata: {name: spec.metadata!.name!, namespace: spec.metadata!.namespace}}))) !== undefined
+    return {kind: spec.kind!, name: spec.metadata!.name!, action: exists ? 'unchanged' as const : 'created' as const}
+  }))
+}
+
+/** Creates the objects the plan found missing, in order (a StatefulSet last, once what its pods mount is there). */
+export async function createObjects(kube: Kube, objects: readonly KubernetesObject[], plan: readonly AppliedObject[]): Promise<void> {
+  for (const [i, object] of objects.entries()) {
+    if (plan[i].action !== 'created') continue
+    const spec = inNamespace(kube, object)
+    await kube.call(`creating ${describe(spec)}`, () => kube.objects.create(spec, undefined, undefined, 'redisctl'))
   }
-  return applied
 }

@@ -1,4 +1,5 @@
 import type {Kube} from './context.js'
+import {naturalOrder} from '../util/words.js'
 
 /** What teardown removes, in an order that stops pods from being recreated first. */
 export type DeletableKind = 'StatefulSet' | 'PodDisruptionBudget' | 'Service' | 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim'
@@ -23,7 +24,7 @@ export async function listNames(kube: Kube, kind: DeletableKind, selector: strin
       case 'PersistentVolumeClaim': return (await kube.core.listNamespacedPersistentVolumeClaim(opts)).items
     }
   })
-  return list.map((o) => o.metadata?.name ?? '').filter(Boolean)
+  return list.map((o) => o.metadata?.name ?? '').filter(Boolean).sort(naturalOrder)
 }
 
 /** Deletes one object; one that is already gone counts as deleted (teardown is idempotent). */

@@ -6,6 +6,7 @@ import {BugError, PreconditionError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {syncProblem, syncState} from '../topology/sync.js'
+import {plural} from '../util/words.js'
 
 export type FormStep = 'shorten-timeout' | 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'restore-timeout' | 'replicate' | 'attach' | 'ready'
 
@@ -145,7 +146,7 @@ export async function setConfigEpochs(connector: RedisConnector, layout: Cluster
     await send(connector, pod, [['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]])
     return [`${pod.pod}: CLUSTER SET-CONFIG-EPOCH ${i + 1}`]
   }))
-  options.onProgress?.({step: 'config-epochs', message: `config epochs set on ${actions.flat().length} of ${pods.length} nodes`})
+  options.onProgress?.({step: 'config-epochs', message: `config epochs set on ${actions.flat().length} of ${plural(pods.length, 'node')}`})
   return actions.flat()
 }
 

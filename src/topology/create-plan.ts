@@ -4,6 +4,7 @@ import type {ClusterLayout, PodRef} from './model.js'
 import {type Placement, placeReplicas, placeShards, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, SLOT_COUNT, type SlotRange, splitEvenly} from './slots.js'
 import {syncState} from './sync.js'
+import {shapeWords} from '../util/words.js'
 
 export interface CreateOptions {
   masters: number
@@ -34,7 +35,7 @@ export function planCreate(pods: readonly PodRef[], observation: ClusterObservat
   }
   const needed = masters * (1 + replicas)
   if (pods.length < needed) {
-    throw new PreconditionError(`${masters} masters with ${replicas} replicas each need ${needed} pods, but ${pods.length} were found.`, [
+    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster: replicas})} need ${needed} pods, but ${pods.length} were found.`, [
       'Scale the StatefulSet up, or ask for fewer masters or replicas.',
     ])
   }

@@ -206,3 +206,7 @@ export const replicaMigrationOff = (topology: Topology): TopologyNode[] =>
 /** Pod nodes in the cluster that are masters owning no slots: new ones not yet given a share, or emptied ones. */
 export const slotlessMasters = (topology: Topology): TopologyNode[] =>
   topology.nodes.filter((n) => n.pod && n.reachable && n.inCluster && n.role === 'master' && n.slotCount === 0)
+
+/** The slots some node shows MIGRATING or IMPORTING, each once, in order: what a resumed move closes first. */
+export const openSlotNumbers = (topology: Topology): number[] =>
+  [...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b)

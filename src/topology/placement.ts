@@ -1,5 +1,6 @@
 import {PreconditionError} from '../errors.js'
 import type {PodRef} from './model.js'
+import {shapeWords} from '../util/words.js'
 
 /** A master and the replicas that follow it. */
 export interface Shard {
@@ -33,7 +34,7 @@ export interface Placement {
 export function placeShards(pods: readonly PodRef[], masters: number, replicasPerMaster: number): Placement {
   const needed = masters * (1 + replicasPerMaster)
   if (pods.length < needed) {
-    throw new PreconditionError(`${masters} masters with ${replicasPerMaster} replicas each need ${needed} pods, but there are ${pods.length}.`)
+    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster})} need ${needed} pods, but there are ${pods.length}.`)
   }
   const sorted = [...pods].sort(byOrdinal)
   const bound = {

@@ -62,3 +62,23 @@ export function planNodeRemoval(topology: Topology, pod: string, replicaOnly: bo
   })
   return {node, alreadyOut, layout: {shards}, rehomed}
 }
+
+/**
+ * The StatefulSet once `leaving` is out of the cluster: it removes only its highest ordinals, so it shrinks over
+ * as many pods from the top as are out of the cluster and empty (`leaving` counts as such); the pods below them
+ * that are out of the cluster stay running, empty.
+ */
+export function shrinkAfterRemoval(topology: Topology, replicas: number, leaving: string): {podsAfter: number; removedPods: string[]; outside: string[]} {
+  const out = (n: TopologyNode): boolean => n.pod?.pod === leaving || (!n.inCluster && n.slotCount === 0 && (n.keys ?? 0) === 0)
+  const byOrdinal = topology.nodes.filter((n): n is RemovableNode => Boolean(n.pod)).sort((a, b) => b.pod.ordinal - a.pod.ordinal)
+  let podsAfter = replicas
+  for (const n of byOrdinal) {
+    if (n.pod.ordinal !== podsAfter - 1 || !out(n)) break
+    podsAfter -= 1
+  }
+  return {
+    podsAfter,
+    removedPods: byOrdinal.filter((n) => n.pod.ordinal >= podsAfter).map((n) => n.pod.pod).reverse(),
+    outside: byOrdinal.filter((n) => n.pod.ordinal < podsAfter && out(n)).map((n) => n.pod.pod).reverse(),
+  }
+}

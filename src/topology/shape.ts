@@ -1,4 +1,6 @@
 import {UsageError} from '../errors.js'
+import type {Topology} from './model.js'
+import {plural, shapeWords} from '../util/words.js'
 
 /** How many masters, and how many replicas each: a cluster's shape. */
 export interface ClusterShape {
@@ -32,16 +34,32 @@ export function shapeForPods(podCount: number, replicasPerMaster: number, master
   if (masters !== undefined) {
     const shape = requireValidShape({masters, replicasPerMaster})
     if (shapePodCount(shape) !== podCount) {
-      throw new UsageError(`${podCount} pods match, but ${masters} masters with ${replicasPerMaster} replicas each need ${shapePodCount(shape)}.`, [
+      throw new UsageError(`${podCount} pods match, but ${shapeWords({masters, replicasPerMaster})} need ${shapePodCount(shape)}.`, [
         'Change --masters / --replicas-per-master, or scale the StatefulSet to that many pods.',
       ])
     }
     return shape
   }
   if (podCount % perShard !== 0) {
-    throw new UsageError(`${podCount} pods cannot form masters with ${replicasPerMaster} replicas each: the count must be a multiple of ${perShard}.`, [
+    throw new UsageError(`${podCount} pods cannot form masters with ${plural(replicasPerMaster, 'replica')} each: the count must be a multiple of ${perShard}.`, [
       `Scale the StatefulSet to a multiple of ${perShard} pods, or pass --replicas-per-master to match.`,
     ])
   }
   return requireValidShape({masters: podCount / perShard, replicasPerMaster})
 }
+
+/**
+ * The shape the cluster has: its masters that own slots, and the most replicas any of them has (a replica whose
+ * pod is down for a moment, or a scale out that stopped halfway, does not lower what the user asked for before).
+ */
+export function shapeOf(topology: Topology): ClusterShape {
+  const masters = topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0 && n.id)
+  const replicas = masters.map((m) => topology.nodes.filter((n) => n.pod && n.role === 'replica' && n.masterId === m.id).length)
+  return {masters: masters.length, replicasPerMaster: Math.max(0, ...replicas)}
+}
+
+/** The shape a command asks for: what its flags say, and what the cluster has for the flags left out. */
+export const wantedShape = (given: Partial<ClusterShape>, current: ClusterShape): ClusterShape => requireValidShape({
+  masters: given.masters ?? current.masters,
+  replicasPerMaster: given.replicasPerMaster ?? current.replicasPerMaster,
+})

@@ -1,18 +1,26 @@
+import type {KubernetesObject, V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {NotFoundError, PreconditionError} from '../errors.js'
-import {applyObjects, type AppliedObject} from '../kube/apply.js'
+import {createObjects, planObjects, type AppliedObject} from '../kube/apply.js'
 import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
-import {authConfigSecret, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, type ClusterSpec} from '../manifests/cluster.js'
+import {authConfigSecret, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
+import {reconcileSpec, runningSettings, type SpecDifference, type SpecFlag} from '../manifests/differences.js'
 import {CREATE_STEPS} from '../redis/form.js'
 import {observeCluster, waitWhileLoading} from '../redis/observe.js'
 import {planCreate, type CreatePlan} from '../topology/create-plan.js'
-import {podAddress} from '../topology/model.js'
+import {podAddress, type PodRef} from '../topology/model.js'
+import {placeShards} from '../topology/placement.js'
+import {formatRanges, splitEvenly} from '../topology/slots.js'
+import {describeAction} from '../topology/repair-plan.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
+import {clusterOver} from './inspect.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
+import {newRepairContext, reintroduce} from './repair.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
+import {plural, shapeWords} from '../util/words.js'
 
 export interface CreateInput {
   spec: Omit<ClusterSpec, 'namespace' | 'withAuth'>
@@ -20,6 +28,8 @@ export interface CreateInput {
   adopt: boolean
   /** Given explicitly: with adoption, masters are otherwise derived from the pod count. */
   mastersGiven: boolean
+  /** Settings the command line gave; over a running StatefulSet the others keep what it runs with. */
+  given: ReadonlySet<SpecFlag>
   connect: ConnectMode
   timeoutMs: number
 }
@@ -28,6 +38,10 @@ export interface CreateContext {
   target: KubeTargetSession
   input: CreateInput
   shape?: ClusterShape
+  /** The spec applied: the flags, and over a running StatefulSet what it runs with for the flags left out. */
+  spec?: ClusterSpec
+  /** What is applied, the auth Secret (it holds the password) first. */
+  objects?: KubernetesObject[]
   applied: AppliedObject[]
   pods: RedisPod[]
   access?: RedisAccess
@@ -40,15 +54,29 @@ export function clusterSpec(ctx: Pick<CreateContext, 'target' | 'input'>): Clust
 }
 
 /** Refuses to re-create over a StatefulSet of another size: that is a scale, not a create. */
-async function requireMatchingStatefulSet(ctx: CreateContext): Promise<void> {
-  const existing = await readStatefulSet(ctx.target.kube, ctx.input.spec.name)
+function requireMatchingShape(ctx: CreateContext, existing: V1StatefulSet): void {
   const wanted = podCount(ctx.input.spec)
-  const replicas = existing?.spec?.replicas
-  if (existing && replicas !== wanted) {
-    throw new PreconditionError(`The StatefulSet ${ctx.input.spec.name} already exists with ${replicas} pods; ${ctx.input.spec.masters} masters with ${ctx.input.spec.replicasPerMaster} replicas each need ${wanted}.`, [
+  const replicas = existing.spec?.replicas
+  if (replicas !== wanted) {
+    throw new PreconditionError(`The StatefulSet ${ctx.input.spec.name} already exists with ${plural(replicas ?? 0, 'pod')}; ${shapeWords(ctx.input.spec)} need ${wanted}.`, [
       `To change the shape of a running cluster use: redisctl scale --masters ${ctx.input.spec.masters}.`,
     ])
   }
+}
+
+const describeDifference = (d: SpecDifference): string => (d.flag === '--password-secret'
+  ? (d.asked === 'a password' ? '--password-secret (or REDISCTL_PASSWORD) gives a password; the pods run without one' : 'no --password-secret (nor REDISCTL_PASSWORD) was given; the pods run with a password')
+  : `${d.flag} ${d.asked} (the pods run with ${d.running})`)
+
+/** A second create never patches running pods: a setting asked for that they do not have is refused, with the way to get it. */
+function refuseDifferences(name: string, differences: readonly SpecDifference[]): void {
+  if (differences.length === 0) return
+  const volumes = differences.filter((d) => d.needsNewVolumes)
+  throw new PreconditionError(`The cluster ${name} already runs, with other settings than asked: ${differences.map(describeDifference).join('; ')}. cluster create changes nothing on a running cluster.`, [
+    'Leave out a flag to keep what the cluster runs with.',
+    ...(differences.length > volumes.length ? ['To change the image, memory or password, with downtime: redisctl teardown --yes (it keeps the volumes), then this cluster create again: the pods come back on their volumes with every key.'] : []),
+    ...(volumes.length > 0 ? [`${volumes.map((d) => d.flag).join(' and ')} are fixed when the volumes are made: only redisctl teardown --with-pvcs --yes (which deletes the data), then this cluster create, changes them.`] : []),
+  ])
 }
 
 /**
@@ -66,50 +94,142 @@ async function requireWorkingPassword(ctx: CreateContext): Promise<void> {
   }
 }
 
+/**
+ * What create applies, read and decided without changing anything, so that the run and its dry run say the same:
+ * over a running StatefulSet, the flags left out keep what it runs with and a flag asking for something else is
+ * refused (PreconditionError); objects that exist stay as they are, missing ones are created.
+ */
+export async function planManifests(ctx: CreateContext): Promise<void> {
+  ctx.shape = requireValidShape(ctx.input.spec)
+  const asked = clusterSpec(ctx)
+  const existing = await readStatefulSet(ctx.target.kube, ctx.input.spec.name)
+  if (existing) requireMatchingShape(ctx, existing)
+  const {spec, differences} = existing ? reconcileSpec(asked, ctx.input.given, runningSettings(existing)) : {spec: asked, differences: []}
+  refuseDifferences(ctx.input.spec.name, differences)
+  await requireWorkingPassword(ctx)
+  ctx.spec = spec
+  ctx.objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...clusterManifests(spec)]
+  ctx.applied = await planObjects(ctx.target.kube, ctx.objects)
+}
+
+/** Pods someone else deployed: the shape their count allows (or --masters, which must fit it). */
+async function adoptedShape(ctx: CreateContext, matching: RedisPod[]): Promise<ClusterShape> {
+  const {kube, selector} = ctx.target
+  if (matching.length === 0) {
+    throw await notFoundIn(kube, new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
+      'Check -l/--selector and -n/--namespace (kubectl get pods --show-labels).',
+    ]))
+  }
+  return shapeForPods(matching.length, ctx.input.spec.replicasPerMaster, ctx.input.mastersGiven ? ctx.input.spec.masters : undefined)
+}
+
+/** Reads every node of ctx.pods and plans the forming (or finds it done). */
+async function planForming(ctx: CreateContext): Promise<CreatePlan> {
+  const refs = toPodRefs(ctx.pods)
+  const observation = await observeCluster(ctx.access!.connector, refs.map(podAddress))
+  ctx.plan = planCreate(refs, observation, {masters: ctx.shape!.masters, replicasPerMaster: ctx.shape!.replicasPerMaster})
+  return ctx.plan
+}
+
+export interface CreateDryRun {
+  /** What the run would do, for people. */
+  lines: string[]
+  /** What `-o yaml` prints: the manifests alone (the auth Secret holds the password: named in `lines`, never printed). */
+  manifests: KubernetesObject[]
+}
+
+/**
+ * The run's plan without its changes: the same objects planned (and the same refusals), and, when the pods already
+ * run, the same forming plan read from them. Before the pods exist, the masters are the ones the placement picks
+ * from their ordinals; the run picks again once they are scheduled, to spread them over Kubernetes nodes and zones.
+ */
+export async function planDryRun(ctx: CreateContext): Promise<CreateDryRun> {
+  const {kube, selector} = ctx.target
+  const lines: string[] = []
+  if (ctx.input.adopt) {
+    ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
+    lines.push(`Would form the pods matching "${selector}" in namespace ${kube.namespace} into a cluster (no manifests applied).`)
+  } else {
+    await planManifests(ctx)
+    const named = (action: AppliedObject['action']): string => ctx.applied.filter((o) => o.action === action).map((o) => `${o.kind}/${o.name}`).join(', ')
+    lines.push(named('created') ? `Would create in namespace ${kube.namespace}: ${named('created')}.` : 'Every object exists already; nothing would be applied.')
+    if (named('unchanged') && named('created')) lines.push(`Left as they are: ${named('unchanged')}.`)
+    const secret = ctx.applied.find((o) => o.kind === 'Secret')
+    if (secret) {
+      lines.push(`Secret/${secret.name} holds the password (key auth.conf: requirepass and masterauth lines), so it is never printed; ` +
+        `redisctl makes it from --password-secret, or make it yourself: kubectl create secret generic ${secret.name} --from-file=auth.conf=/dev/stdin`)
+    }
+  }
+  const count = podCount(ctx.shape!)
+  const pods = (await listRedisPods(kube, selector)).filter((p) => p.ready && p.ip)
+  if (pods.length < count) {
+    const unscheduled = Array.from({length: count}, (_, i): PodRef => ({pod: `${ctx.input.spec.name}-${i}`, ordinal: i, ip: '', port: REDIS_PORT}))
+    const placement = placeShards(unscheduled, ctx.shape!.masters, ctx.shape!.replicasPerMaster)
+    const ranges = splitEvenly(ctx.shape!.masters)
+    ctx.plan = {kind: 'form', placement, layout: {shards: placement.shards.map((s, i) => ({...s, slots: [ranges[i]]}))}}
+    lines.push(`Would form ${shapeWords(ctx.shape!)} once the ${plural(count, 'pod')} are Ready: masters ${placement.shards.map((s) => s.master.pod).join(', ')}` +
+      ' as placed by ordinal; chosen again once the pods are scheduled, to spread masters and replicas over Kubernetes nodes and zones.')
+    return {lines, manifests: ctx.spec ? clusterManifests(ctx.spec) : []}
+  }
+  ctx.pods = pods.slice(0, count)
+  ctx.access = await openRedis(ctx.target, ctx.pods, ctx.input.connect)
+  let plan: CreatePlan
+  try {
+    const stale = (await clusterOver(ctx.target, ctx.access, ctx.pods).observe()).staleAddresses
+    if (stale.length > 0) lines.push(`Would introduce the nodes to each other at their pods' current addresses (${plural(stale.length, 'node')} known at old addresses).`)
+    plan = await planForming(ctx)
+  } finally {
+    await ctx.access.close()
+  }
+  lines.push(plan.kind === 'formed' ? 'The cluster is already formed; nothing would change.' :
+    `Would ${plan.kind === 'resume' ? `finish an earlier create (already done: ${plan.done.join(', ')})` : 'form'} ${shapeWords(ctx.shape!)}: ` +
+    plan.layout.shards.map((s) => `${s.master.pod} (slots ${formatRanges(s.slots)})${s.replicas.length > 0 ? ` with ${s.replicas.map((r) => r.pod).join(', ')}` : ''}`).join('; ') + '.')
+  return {lines, manifests: ctx.spec ? clusterManifests(ctx.spec) : []}
+}
+
 /** The create procedure as data: each task re-checks what is already true, so the whole list can run again. */
 export function createTasks(): ListrTask<CreateContext>[] {
   return [
     {
       title: 'Apply the ConfigMap, Services, PodDisruptionBudget and StatefulSet',
       enabled: (ctx) => !ctx.input.adopt,
-      task: async (ctx) => {
-        ctx.shape = requireValidShape(ctx.input.spec)
-        await requireMatchingStatefulSet(ctx)
-        await requireWorkingPassword(ctx)
-        const spec = clusterSpec(ctx)
-        const objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...clusterManifests(spec)]
-        ctx.applied = await applyObjects(ctx.target.kube, objects)
+      task: async (ctx, task) => {
+        await planManifests(ctx)
+        await createObjects(ctx.target.kube, ctx.objects!, ctx.applied)
+        const created = ctx.applied.filter((o) => o.action === 'created')
+        task.title = created.length === 0 ? 'Every object exists already; nothing applied' : `Created ${created.map((o) => `${o.kind}/${o.name}`).join(', ')}`
       },
     },
     {
       title: 'Wait for the pods to be Ready',
       task: async (ctx, task) => {
         const {kube, selector} = ctx.target
-        if (ctx.input.adopt) {
-          const matching = await listRedisPods(kube, selector)
-          if (matching.length === 0) {
-            throw await notFoundIn(kube, new NotFoundError(`No pods match the selector "${selector}" in namespace ${kube.namespace}.`, [
-              'Check -l/--selector and -n/--namespace (kubectl get pods --show-labels).',
-            ]))
-          }
-          ctx.shape = shapeForPods(matching.length, ctx.input.spec.replicasPerMaster, ctx.input.mastersGiven ? ctx.input.spec.masters : undefined)
-        }
+        if (ctx.input.adopt) ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
         const count = podCount(ctx.shape!)
         ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs)).slice(0, count)
         task.title = `${ctx.pods.length} pods are Ready`
       },
     },
     {
-      title: 'Read the nodes and plan the cluster',
+      title: 'Introduce the nodes to each other at their pods\' current addresses',
       task: async (ctx, task) => {
         ctx.access = await openRedis(ctx.target, ctx.pods, ctx.input.connect)
-        const refs = toPodRefs(ctx.pods)
-        await waitWhileLoading(ctx.access.connector, refs.map(podAddress), ctx.input.timeoutMs)
-        const observation = await observeCluster(ctx.access.connector, refs.map(podAddress))
-        ctx.plan = planCreate(refs, observation, {masters: ctx.shape!.masters, replicasPerMaster: ctx.shape!.replicasPerMaster})
-        task.title = ctx.plan.kind === 'formed' ? 'The cluster is already formed' :
-          ctx.plan.kind === 'resume' ? `Resuming an earlier create (already done: ${ctx.plan.done.join(', ')})` :
-            `Planned ${ctx.shape!.masters} masters with ${ctx.shape!.replicasPerMaster} replicas each`
+        await waitWhileLoading(ctx.access.connector, toPodRefs(ctx.pods).map(podAddress), ctx.input.timeoutMs)
+        // Pods back on volumes kept by a teardown have new IPs, and their nodes.conf names the old ones: the
+        // replicas would wait for their masters there for ever. Repair's meeting again is what mends that.
+        const repair = newRepairContext(clusterOver(ctx.target, ctx.access, ctx.pods), ctx.input.timeoutMs)
+        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('every node knows the others at their current addresses')
+        await reintroduce(repair, task)
+        ctx.actions.push(...repair.done.map(describeAction))
+      },
+    },
+    {
+      title: 'Read the nodes and plan the cluster',
+      task: async (ctx, task) => {
+        const plan = await planForming(ctx)
+        task.title = plan.kind === 'formed' ? 'The cluster is already formed' :
+          plan.kind === 'resume' ? `Resuming an earlier create (already done: ${plan.done.join(', ')})` :
+            `Planned ${shapeWords(ctx.shape!)}`
       },
     },
     ...CREATE_STEPS.map((step): ListrTask<CreateContext> => ({

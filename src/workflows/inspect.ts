@@ -23,7 +23,11 @@ export interface OpenCluster {
 export async function openCluster(options: TargetOptions, session?: KubeTargetSession): Promise<OpenCluster> {
   const target = session ?? await openTarget(options)
   const pods = await requireRedisPods(target.kube, target.selector)
-  const access = await openRedis(target, pods, options.connect)
+  return clusterOver(target, await openRedis(target, pods, options.connect), pods)
+}
+
+/** The cluster of these pods over connections already open (the caller closes them). */
+export function clusterOver(target: KubeTargetSession, access: RedisAccess, pods: RedisPod[]): OpenCluster {
   const refs = toPodRefs(pods)
   return {
     target,

@@ -7,11 +7,12 @@ import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
-import {podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
+import {openSlotNumbers, podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
+import {plural} from '../util/words.js'
 
 export interface RebalanceInput {
   thresholdPercent: number
@@ -102,6 +103,7 @@ async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
 /** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
 export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
   ctx.moves = planMoves(ctx, await observeAndValidate(ctx))
+  ctx.closedSlots = openSlotNumbers(ctx.topology!)
   return {blocking: blockingFindings(ctx.topology!)}
 }
 
@@ -126,7 +128,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       task: (ctx, task) => {
         ctx.moves = planMoves(ctx, ctx.topology!)
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${ctx.moves.length} moves of ${slots} slots`
+        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')}`
       },
     },
     {

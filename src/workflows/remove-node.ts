@@ -6,7 +6,7 @@ import {scaleStatefulSet} from '../kube/statefulset.js'
 import type {NodeAddress} from '../redis/connection.js'
 import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
 import {podAddress, type Topology} from '../topology/model.js'
-import {planNodeRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
+import {planNodeRemoval, shrinkAfterRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {blockingFindings} from './rebalance.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
@@ -29,6 +29,8 @@ export interface RemoveNodeContext {
   gone: boolean
   actions: string[]
   podsAfter?: number
+  /** The pods the StatefulSet removes: its highest ordinals, once out of the cluster. */
+  removedPods: string[]
   /** Pods left running outside the cluster because the StatefulSet only removes its highest ordinals. */
   outside: string[]
 }
@@ -56,6 +58,8 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
         }
         ctx.plan = planNodeRemoval(ctx.topology, ctx.pod, ctx.replicaOnly)
         if (!ctx.plan.alreadyOut) refuseUnhealthy(blockingFindings(ctx.topology), ctx.force)
+        // What the last step will find once the node is out: the plan a dry run shows, made again by the run.
+        Object.assign(ctx, shrinkAfterRemoval(ctx.topology, ctx.sts.spec?.replicas ?? 0, ctx.pod))
       },
     },
     ...REHOME_STEPS.map((step): ListrTask<RemoveNodeContext> => ({
@@ -80,17 +84,9 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
       title: 'Scale the StatefulSet down over the pods that left the cluster',
       skip: (ctx) => (ctx.gone ? 'nothing left to remove' : false),
       task: async (ctx, task) => {
-        const topology = await ctx.cluster!.observe()
         const current = ctx.sts!.spec?.replicas ?? 0
-        // The StatefulSet removes only its highest ordinals: as many as are out of the cluster, from the top.
-        const byOrdinal = [...topology.nodes].filter((n) => n.pod).sort((a, b) => b.pod!.ordinal - a.pod!.ordinal)
-        let podsAfter = current
-        for (const n of byOrdinal) {
-          if (n.pod!.ordinal !== podsAfter - 1 || n.inCluster || n.slotCount > 0 || (n.keys ?? 0) > 0) break
-          podsAfter -= 1
-        }
-        ctx.podsAfter = podsAfter
-        ctx.outside = topology.nodes.filter((n) => n.pod && n.pod.ordinal < podsAfter && !n.inCluster).map((n) => n.pod!.pod)
+        const {podsAfter, removedPods, outside} = shrinkAfterRemoval(await ctx.cluster!.observe(), current, ctx.pod)
+        Object.assign(ctx, {podsAfter, removedPods, outside})
         if (podsAfter === current) {
           task.skip(`${ctx.pod} is not among the highest ordinals: it stays running, empty and outside the cluster`)
           return

@@ -15,6 +15,7 @@ import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import type {OpenCluster} from './inspect.js'
 import {masterRefs} from './rebalance.js'
+import {plural} from '../util/words.js'
 
 /** What repair needs of a cluster: its pods, admin connections to them, and a fresh read of every node. */
 export type RepairCluster = Pick<OpenCluster, 'pods' | 'access' | 'observe'>
@@ -111,7 +112,12 @@ async function send(ctx: RepairContext, address: NodeAddress, commands: (string 
   return pipelinedOk(await ctx.cluster.access.connector.client(address), address, commands, what)
 }
 
-async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
+/**
+ * Meets each node again at its pod's current address (pods that came back with new IPs keep the old ones in
+ * nodes.conf) and introduces empty pods outside the cluster; waits until every node knows every pod there.
+ * Also what `cluster create` runs when the pods came back on kept volumes after a teardown.
+ */
+export async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
   const meets = planReintroductions(await fresh(ctx)).actions as ActionOf<'meet'>[]
   if (meets.length === 0) return task.skip('every node reaches every pod')
   const byNode = new Map<string, ActionOf<'meet'>[]>()
@@ -125,7 +131,7 @@ async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
     const stale = new Set(topology.staleAddresses.map((s) => s.id))
     const outside = topology.nodes.filter((n) => n.pod && joining.has(n.pod.pod) && !n.inCluster)
     const missing = [
-      ...(stale.size > 0 ? [`${stale.size} nodes still known at old addresses`] : []),
+      ...(stale.size > 0 ? [`${plural(stale.size, 'node')} still known at old addresses`] : []),
       ...(outside.length > 0 ? [`${outside.map(podName).join(', ')} not yet in the cluster`] : []),
     ]
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: missing.join('; ')}
@@ -158,7 +164,7 @@ async function forget(ctx: RepairContext, task: Task): Promise<void> {
   // A node whose replica took over is forgotten as the planned wait-then-forget, whether this phase waited for the
   // takeover or found it already done.
   ctx.done.push(...forgets.map((f) => awaited.find((a) => a.id === f.id) ?? plannedTakeover(ctx, f.id) ?? f))
-  task.title = `Forgot ${forgets.length} nodes that no pod answers for`
+  task.title = `Forgot ${plural(forgets.length, 'node')} that no pod answers for`
 }
 
 const plannedTakeover = (ctx: RepairContext, id: string): ActionOf<'await-failover'> | undefined =>
@@ -275,7 +281,7 @@ async function allowReplicaMigration(ctx: RepairContext, task: Task): Promise<vo
   if (!action) return task.skip('replica migration is on everywhere')
   await setReplicaMigration(ctx.cluster.access.connector, action.addresses, true)
   ctx.done.push(action)
-  task.title = `Turned replica migration back on for ${action.pods.length} nodes`
+  task.title = `Turned replica migration back on for ${plural(action.pods.length, 'node')}`
 }
 
 /** Refusals become one readable paragraph each: the problem, then what to do. */

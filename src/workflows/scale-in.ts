@@ -19,6 +19,7 @@ import {podAddress, type Topology} from '../topology/model.js'
 import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
 import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
+import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
@@ -44,6 +45,8 @@ export interface ScaleInContext {
   /** The plan as first made, for the result: later re-plans see the work done and plan less. */
   firstPlan?: ScaleInPlan
   actions: string[]
+  /** Slots an interrupted move had left open, closed first. */
+  closedSlots: number[]
   progress?: PlanProgress
   pvcs: {kept: string[]; deleted: string[]}
 }
@@ -54,7 +57,8 @@ export interface ScaleInContext {
  */
 export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
   ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
-  ctx.cluster = await openCluster(ctx.options, ctx.target)
+  // A run that asked for confirmation after planning keeps the connections it planned with.
+  ctx.cluster ??= await openCluster(ctx.options, ctx.target)
   requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
   await replan(ctx)
   refuseUnhealthy(blockingFindings(ctx.topology!), ctx.force)
@@ -101,7 +105,8 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       title: 'Finish slots left open by an interrupted move',
       skip: noOpenSlots,
       task: async (ctx) => {
-        ctx.actions.push(...(await finishOpenSlots(ctx.cluster!.access.connector, masterRefs(ctx.topology!))).map((s) => `finished open slot ${s}`))
+        ctx.closedSlots = await finishOpenSlots(ctx.cluster!.access.connector, masterRefs(ctx.topology!))
+        ctx.actions.push(...ctx.closedSlots.map((s) => `finished open slot ${s}`))
         await replan(ctx)
       },
     },
@@ -185,15 +190,12 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
     {
       title: 'PersistentVolumeClaims of the removed pods',
       task: async (ctx, task) => {
-        const leftover = await removedPvcs(ctx.target.kube, ctx.sts!, ctx.plan!.podsAfter)
-        if (ctx.deletePvcs) {
-          await Promise.all(leftover.map((name) => deleteObject(ctx.target.kube, 'PersistentVolumeClaim', name)))
-          ctx.pvcs.deleted = leftover
-          task.title = leftover.length === 0 ? 'No PersistentVolumeClaim of a removed pod is left' : `Deleted ${leftover.length} PersistentVolumeClaims: ${leftover.join(', ')}`
-        } else {
-          ctx.pvcs.kept = leftover
-          task.title = leftover.length === 0 ? 'No PersistentVolumeClaim of a removed pod is left' : `Kept ${leftover.length} PersistentVolumeClaims (--delete-pvcs deletes them): ${leftover.join(', ')}`
-        }
+        const {kept, deleted} = await planPvcs(ctx)
+        await Promise.all(deleted.map((name) => deleteObject(ctx.target.kube, 'PersistentVolumeClaim', name)))
+        ctx.pvcs = {kept, deleted}
+        task.title = kept.length + deleted.length === 0 ? 'No PersistentVolumeClaim of a removed pod is left' : deleted.length > 0
+          ? `Deleted ${plural(deleted.length, 'PersistentVolumeClaim')}: ${deleted.join(', ')}`
+          : `Kept ${plural(kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${kept.join(', ')}`
       },
     },
     {
@@ -211,7 +213,7 @@ export function describePlan(plan: ScaleInPlan): string {
     plan.failovers.length > 0 ? `fail over ${plan.failovers.map((f) => `${f.master.pod} to ${f.replica.pod}`).join(', ')}` : undefined,
     plan.drained.length > 0 ? `drain ${plan.drained.map((d) => d.pod.pod).join(', ')}` : undefined,
   ].filter(Boolean)
-  return parts.length === 0 ? 'nothing to remove' : parts.join('; ')
+  return parts.length === 0 ? 'remove nothing' : parts.join('; ')
 }
 
 export async function waitForPodCount(kube: Kube, selector: string, count: number, timeoutMs: number): Promise<void> {
@@ -220,6 +222,12 @@ export async function waitForPodCount(kube: Kube, selector: string, count: numbe
     const extra = pods.filter((p) => (p.ordinal ?? 0) >= count).map((p) => p.name)
     return extra.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${extra.join(', ')}`}
   }, {timeoutMs, intervalMs: 50})
+}
+
+/** What becomes of the PersistentVolumeClaims of the removed pods (read only): the run's last step, and its dry run. */
+export async function planPvcs(ctx: ScaleInContext): Promise<{kept: string[]; deleted: string[]}> {
+  const leftover = await removedPvcs(ctx.target.kube, ctx.sts!, ctx.plan!.podsAfter)
+  return ctx.deletePvcs ? {kept: [], deleted: leftover} : {kept: leftover, deleted: []}
 }
 
 /** PVCs the StatefulSet made for ordinals at or above `podsAfter`: `<template>-<statefulset>-<ordinal>`. */
@@ -233,5 +241,5 @@ async function removedPvcs(kube: Kube, sts: V1StatefulSet, podsAfter: number): P
     const prefix = `${t}-${stsName}-`
     const ordinal = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : Number.NaN
     return Number.isInteger(ordinal) && ordinal >= podsAfter
-  })).sort()
+  })).sort(naturalOrder)
 }

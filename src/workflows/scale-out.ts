@@ -1,7 +1,7 @@
 import type {ListrTask} from 'listr2'
 
 import {UsageError} from '../errors.js'
-import type {PodRef} from '../topology/model.js'
+import {openSlotNumbers, type PodRef} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
@@ -9,6 +9,7 @@ import {growTasks, type GrowContext} from './grow.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {openCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
+import {shapeWords} from '../util/words.js'
 
 export interface ScaleOutContext extends GrowContext {
   shape: ClusterShape
@@ -25,7 +26,7 @@ export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(ctx.shape)
   if (wanted < current) {
-    throw new UsageError(`${ctx.shape.masters} masters with ${ctx.shape.replicasPerMaster} replicas each need ${wanted} pods, fewer than the ${current} running: that is a scale-in.`, [
+    throw new UsageError(`${shapeWords(ctx.shape)} need ${wanted} pods, fewer than the ${current} running: that is a scale-in.`, [
       'Scale-in (moving slots off the highest ordinals first) is not available yet; nothing was changed.',
     ])
   }
@@ -81,6 +82,8 @@ export interface ScaleOutPlanPreview extends ScaleOutPreview {
   podsAfter: number
   /** Findings that would make the real run refuse (without --force). */
   blocking: string[]
+  /** Slots an interrupted move left open: the run closes them before it moves any. */
+  openSlots: number[]
 }
 
 /**
@@ -98,7 +101,7 @@ export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOu
       ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
     return {
       ...previewScaleOut(topology, newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
-      podsBefore, podsAfter, blocking: blockingFindings(topology),
+      podsBefore, podsAfter, blocking: blockingFindings(topology), openSlots: openSlotNumbers(topology),
     }
   } finally {
     await cluster.access.close()

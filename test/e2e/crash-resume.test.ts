@@ -112,12 +112,12 @@ describe('killed with SIGKILL, then the same command run again', () => {
     }, 150_000)
 
     it('scale in (6 to 5) killed while slots move off the master that goes: the same command again finishes, every key kept', async () => {
-      await killThenRerun(['scale', '--masters', '5'], SLOTS_OPEN)
+      await killThenRerun(['scale', '--masters', '5', '--yes'], SLOTS_OPEN)
       await expectEveryKeyAndShape(5)
     }, 150_000)
 
     it('scale in (5 to 4) killed after the removed nodes were forgotten, before the StatefulSet shrank: the same command again finishes, every key kept', async () => {
-      await killThenRerun(['scale', '--masters', '4'], FINISHED('Forget the nodes of the removed pods'))
+      await killThenRerun(['scale', '--masters', '4', '--yes'], FINISHED('Forget the nodes of the removed pods'))
       await expectEveryKeyAndShape(4)
     }, 150_000)
 

@@ -115,7 +115,7 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
   })
 
   it('scale to 3x1 afterwards brings the pod left outside back as a replica and removes the top pod', async () => {
-    const scaled = await sandbox.cli(['scale', '--masters', '3', '--json'], {timeoutMs: 120_000})
+    const scaled = await sandbox.cli(['scale', '--masters', '3', '--yes', '--json'], {timeoutMs: 120_000})
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     expect(await podNames(sandbox)).toEqual(['redis-cluster-0', 'redis-cluster-1', 'redis-cluster-2', 'redis-cluster-3', 'redis-cluster-4', 'redis-cluster-5'])
     const nodes = await statusNodes(sandbox)

@@ -74,7 +74,7 @@ describe('redisctl scale, shrinking, from 5x1 with 100,000 keys', () => {
   })
 
   it('to 3x1 keeps every key, passes redis-cli --cluster check, removes pods 6-9 and keeps their PVCs', async () => {
-    const scaled = await sandbox.cli(['scale', '--masters', '3', '--json'], {timeoutMs: 180_000})
+    const scaled = await sandbox.cli(['scale', '--masters', '3', '--yes', '--json'], {timeoutMs: 180_000})
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     const result = json<ScaleJson>(scaled)
     expect(result.removedPods).toEqual(ordinals(6, 9))

@@ -79,7 +79,7 @@ describe('a cluster client writing and reading while redisctl creates, grows and
   }, 180_000)
 
   it('from 4 masters back to 3: every acknowledged write reads back with its last value, no read goes back in time', async () => {
-    const {scaled, report} = await scaleUnderTraffic(sandbox, ['scale', '--masters', '3', '--json'])
+    const {scaled, report} = await scaleUnderTraffic(sandbox, ['scale', '--masters', '3', '--yes', '--json'])
 
     expect(scaled.code, scaled.stdout + scaled.stderr).toBe(0)
     expect(json<{removedPods: string[]}>(scaled).removedPods).toEqual(['redis-cluster-6', 'redis-cluster-7'])

@@ -2,8 +2,8 @@ import {describe, expect, it} from 'vitest'
 
 import {NotFoundError, PreconditionError, UsageError} from '../../src/errors.js'
 import {buildTopology} from '../../src/topology/model.js'
-import {planNodeRemoval} from '../../src/topology/remove-node-plan.js'
-import {formedCluster, type NodeState, observe} from '../support/observations.js'
+import {planNodeRemoval, shrinkAfterRemoval} from '../../src/topology/remove-node-plan.js'
+import {formedCluster, nodeId, type NodeState, observe, pod} from '../support/observations.js'
 
 const plan = (states: NodeState[], pod: string, replicaOnly = false) =>
   planNodeRemoval(buildTopology(states.map((s) => s.pod), observe(states)), pod, replicaOnly)
@@ -39,5 +39,25 @@ describe('planning to take one node out', () => {
 
   it('says a pod that is not in the cluster is not found', () => {
     expect(() => plan(formedCluster(), 'redis-9')).toThrow(NotFoundError)
+  })
+})
+
+describe('how far the StatefulSet shrinks once a node is out', () => {
+  const shrink = (states: NodeState[], replicas: number, leaving: string) =>
+    shrinkAfterRemoval(buildTopology(states.map((s) => s.pod), observe(states)), replicas, leaving)
+
+  it('removes the top pod when it is the one that leaves', () => {
+    expect(shrink(formedCluster(), 6, 'redis-5')).toEqual({podsAfter: 5, removedPods: ['redis-5'], outside: []})
+  })
+
+  it('keeps a lower pod running, empty and outside the cluster, when the top one stays', () => {
+    expect(shrink(formedCluster(), 6, 'redis-4')).toEqual({podsAfter: 6, removedPods: [], outside: ['redis-4']})
+  })
+
+  it('removes the top pod too when it was left outside by an earlier node del-replica', () => {
+    // Forgotten by every node and reset: it knows no node and no node knows it.
+    const states = formedCluster().map((s, _, all) => ({...s, knows: all.map((o) => o.id).filter((id) => id !== s.id)}))
+    const outsider: NodeState = {pod: pod(6, 'b'), id: nodeId('n6')}
+    expect(shrink([...states, outsider], 7, 'redis-5')).toEqual({podsAfter: 5, removedPods: ['redis-5', 'redis-6'], outside: []})
   })
 })

@@ -2,11 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {violationWarning} from '../../cli/plans.js'
 import type {AppliedObject} from '../../kube/apply.js'
-import {clusterManifests} from '../../manifests/cluster.js'
+import {UsageError} from '../../errors.js'
 import {requireValidShape} from '../../topology/shape.js'
 import {formatRanges} from '../../topology/slots.js'
 import type {CreateContext, CreateInput} from '../../workflows/create.js'
+import {plural} from '../../util/words.js'
 
 export interface CreateResult {
   namespace: string
@@ -47,18 +49,24 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
   }
 
   async run(): Promise<CreateResult> {
-    const {flags} = await this.parse(ClusterCreate)
+    const {flags, metadata} = await this.parse(ClusterCreate)
     const adopt = flags.selector !== undefined
+    if (flags.output === 'yaml' && !flags['dry-run']) {
+      throw new UsageError('-o yaml prints the manifests a run would apply, so it goes with --dry-run.', ['redisctl cluster create --dry-run -o yaml > cluster.yaml'])
+    }
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
     const target = await openTarget({...flags, passwordSecret: flags['password-secret']}, {operation: adopt ? 'adopt' : 'create'})
+    const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {
         name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
       },
       adopt,
-      mastersGiven: this.argv.some((a) => a === '--masters' || a.startsWith('--masters=')),
+      mastersGiven: given('masters'),
+      given: new Set(([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
+        .filter(([, flag]) => given(flag)).map(([field]) => field)),
       connect: flags.connect,
       timeoutMs: flags.timeout * 1000,
     }
@@ -73,21 +81,21 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     const result = this.result(ctx, false)
     this.log(result.alreadyFormed ? `The cluster ${flags.name} is already formed; nothing changed.` :
-      `The cluster ${flags.name} is formed: ${result.masters.length} masters, ${result.replicas.length} replicas.`)
+      `The cluster ${flags.name} is formed: ${plural(result.masters.length, 'master')}, ${plural(result.replicas.length, 'replica')}.`)
     for (const warning of result.warnings) this.warn(warning)
     return this.withSessionWarnings(result, target.kube.warnings.all)
   }
 
+  /** The run's own plan, read and refused the same way, changing nothing. */
   private async dryRun(ctx: CreateContext, yaml: boolean): Promise<CreateResult> {
-    const {clusterSpec} = await import('../../workflows/create.js')
-    const spec = clusterSpec(ctx)
-    this.log(ctx.input.adopt
-      ? `Would form the pods matching "${ctx.target.selector}" in namespace ${spec.namespace} into a cluster (no manifests applied).`
-      : `Would apply to namespace ${spec.namespace}: ${clusterManifests(spec).map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')},` +
-        ` then form ${spec.masters} masters with ${spec.replicasPerMaster} replicas each.`)
-    if (yaml && !ctx.input.adopt) {
+    const {planDryRun} = await import('../../workflows/create.js')
+    const plan = await planDryRun(ctx)
+    // With -o yaml stdout is the manifests alone, for kubectl apply -f -; the words go to stderr.
+    const say = (line: string): void => (yaml ? this.logToStderr(line) : this.log(line))
+    for (const line of plan.lines) say(line)
+    if (yaml) {
       const {yamlStream} = await import('../../cli/yaml.js')
-      this.log(yamlStream(clusterManifests(spec)))
+      this.log(yamlStream(plan.manifests))
     }
     return this.withSessionWarnings(this.result(ctx, true), ctx.target.kube.warnings.all)
   }
@@ -103,8 +111,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
       applied: ctx.applied,
       masters: shards.map((s) => ({pod: s.master.pod, k8sNode: s.master.k8sNode, zone: s.master.zone, slots: formatRanges(s.slots)})),
       replicas: shards.flatMap((s) => s.replicas.map((r) => ({pod: r.pod, master: s.master.pod, k8sNode: r.k8sNode, zone: r.zone}))),
-      warnings: (ctx.plan?.placement.violations ?? []).map((v) =>
-        `${v.replica.pod} replicates ${v.master.pod} on the same ${v.kind === 'same-node' ? 'Kubernetes node' : 'zone'} (${v.where}): one failure there loses the shard.`),
+      warnings: (ctx.plan?.placement.violations ?? []).map(violationWarning),
       changes: ctx.actions.length,
     }
   }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {plural} from '../../util/words.js'
 import type {RemoveNodeContext} from '../../workflows/remove-node.js'
 
 export interface NodeDelResult {
@@ -12,6 +13,8 @@ export interface NodeDelResult {
   rehomed: Array<{replica: string; master: string}>
   /** The StatefulSet's pods afterwards. */
   podsAfter?: number
+  /** The pods the StatefulSet removes (its highest ordinals that are out of the cluster): this one, and maybe others above it. */
+  removedPods: string[]
   /** Pods that are empty and outside the cluster but still run: the StatefulSet removes only its highest ordinals. */
   outside: string[]
   warnings: string[]
@@ -48,7 +51,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     const target = await openTarget(options, {operation: 'node-remove'})
     const ctx: RemoveNodeContext = {
       options, target, statefulSet: flags.name, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,
-      timeoutMs: flags.timeout * 1000, gone: false, actions: [], outside: [],
+      timeoutMs: flags.timeout * 1000, gone: false, actions: [], removedPods: [], outside: [],
     }
     try {
       // A dry run is the check alone: it plans and changes nothing.
@@ -58,13 +61,19 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     }
     const rehomed = (ctx.plan?.rehomed ?? []).map((r) => ({replica: r.replica.pod, master: r.master.pod}))
     const removed = !ctx.gone && !ctx.plan?.alreadyOut
-    if (flags['dry-run']) {
+    const dry = flags['dry-run']
+    if (dry) {
       this.log(removed ? `Would take ${args.pod} out of the cluster${rehomed.length > 0 ? `, its replicas following ${rehomed.map((r) => `${r.replica} → ${r.master}`).join(', ')}` : ''}.` : `${args.pod} is out of the cluster already.`)
     } else {
       this.log(removed ? `${args.pod} left the cluster.` : `${args.pod} was out of the cluster already.`)
-      for (const pod of ctx.outside) this.log(`${pod} runs empty outside the cluster (the StatefulSet removes only its highest ordinals); redisctl scale reuses it.`)
     }
-    return this.withSessionWarnings({namespace: target.kube.namespace, pod: args.pod, removed, rehomed, podsAfter: ctx.podsAfter, outside: ctx.outside, warnings: []},
+    if (ctx.removedPods.length > 0) {
+      this.log(`${dry ? 'Would scale' : 'Scaled'} StatefulSet ${flags.name} down to ${plural(ctx.podsAfter!, 'pod')}: ${ctx.removedPods.join(', ')} ${dry ? 'would go' : 'went'} (the StatefulSet removes its highest ordinals).`)
+    }
+    for (const pod of ctx.outside) this.log(`${pod} ${dry ? 'would run' : 'runs'} empty outside the cluster (the StatefulSet removes only its highest ordinals); redisctl scale reuses it.`)
+    return this.withSessionWarnings({
+      namespace: target.kube.namespace, pod: args.pod, removed, rehomed, podsAfter: ctx.podsAfter, removedPods: ctx.removedPods, outside: ctx.outside, warnings: [],
+    },
       target.kube.warnings.all)
   }
 }

@@ -1,0 +1,9 @@
+/** "1 replica", "2 replicas": a count with its noun, singular for one. */
+export const plural = (count: number, noun: string, many = `${noun}s`): string => `${count} ${count === 1 ? noun : many}`
+
+/** "4 masters with 1 replica each", the way every message names a cluster's shape. */
+export const shapeWords = (shape: {masters: number; replicasPerMaster: number}): string =>
+  `${plural(shape.masters, 'master')} with ${plural(shape.replicasPerMaster, 'replica')} each`
+
+/** Names in the order people count them: redis-cluster-6 before redis-cluster-10. */
+export const naturalOrder = (a: string, b: string): number => a.localeCompare(b, 'en', {numeric: true})
