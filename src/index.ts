@@ -4,6 +4,8 @@
  */
 import Check from './commands/check.js'
 import ClusterCreate from './commands/cluster/create.js'
+import Evacuate from './commands/evacuate.js'
+import Failover from './commands/failover.js'
 import NodeAdd from './commands/node/add.js'
 import NodeAddReplica from './commands/node/add-replica.js'
 import NodeDel from './commands/node/del.js'
@@ -23,6 +25,8 @@ import Teardown from './commands/teardown.js'
 export const COMMANDS = {
   check: Check,
   'cluster:create': ClusterCreate,
+  evacuate: Evacuate,
+  failover: Failover,
   'node:add': NodeAdd,
   'node:add-replica': NodeAddReplica,
   'node:del': NodeDel,

@@ -1,5 +1,6 @@
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
 import {podName, type PodRef, type Topology, type TopologyNode} from './model.js'
+import type {NodeAddress} from './observation.js'
 import {syncProblem} from './sync.js'
 
 /**
@@ -12,7 +13,7 @@ export type FailoverMode = 'planned' | 'force' | 'takeover'
 /** One shard's master handed to one of its replicas. The master is named by its pod, or by its id once its pod is gone. */
 export interface FailoverStep {
   mode: FailoverMode
-  master: {name: string; id: string; pod?: PodRef}
+  master: {name: string; id: string; address: NodeAddress; pod?: PodRef}
   replica: {name: string; id: string; pod: PodRef}
 }
 
@@ -95,7 +96,7 @@ export function planFailover(topology: Topology, request: FailoverRequest): Fail
   }
   const step = (replica: PodNode): FailoverStep => ({
     mode: request.mode,
-    master: {name: masterName, id: master.id!, ...(master.pod ? {pod: master.pod} : {})},
+    master: {name: masterName, id: master.id!, address: master.address, ...(master.pod ? {pod: master.pod} : {})},
     replica: {name: replica.pod.pod, id: replica.id, pod: replica.pod},
   })
   if (request.mode === 'planned') {
@@ -167,7 +168,7 @@ export function planEvacuation(topology: Topology, k8sNode: string): EvacuationP
     const best = master.reachable ? bestInSyncReplica(replicas, master, counter.count, k8sNode) : undefined
     if (best) {
       counter.move(k8sNode, best.pod.k8sNode)
-      failovers.push({mode: 'planned', master: {name, id: master.id!, pod: master.pod}, replica: {name: best.pod.pod, id: best.id, pod: best.pod}})
+      failovers.push({mode: 'planned', master: {name, id: master.id!, address: master.address, pod: master.pod}, replica: {name: best.pod.pod, id: best.id, pod: best.pod}})
       continue
     }
     unmovable.push({master: name, reason: whyUnmovable(master, replicas, k8sNode)})
