@@ -4,6 +4,7 @@
  */
 import Check from './commands/check.js'
 import ClusterCreate from './commands/cluster/create.js'
+import DrillFailover from './commands/drill/failover.js'
 import Evacuate from './commands/evacuate.js'
 import Failover from './commands/failover.js'
 import NodeAdd from './commands/node/add.js'
@@ -25,6 +26,7 @@ import Teardown from './commands/teardown.js'
 export const COMMANDS = {
   check: Check,
   'cluster:create': ClusterCreate,
+  'drill:failover': DrillFailover,
   evacuate: Evacuate,
   failover: Failover,
   'node:add': NodeAdd,

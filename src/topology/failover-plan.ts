@@ -1,6 +1,8 @@
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
+import {checkTopology} from './check.js'
 import {podName, type PodRef, type Topology, type TopologyNode} from './model.js'
 import type {NodeAddress} from './observation.js'
+import type {SlotRange} from './slots.js'
 import {syncProblem} from './sync.js'
 
 /**
@@ -182,4 +184,36 @@ function whyUnmovable(master: TopologyNode, replicas: readonly TopologyNode[], k
   const elsewhere = replicas.filter((r) => r.pod?.k8sNode !== k8sNode)
   if (elsewhere.length === 0) return `every replica of ${podName(master)} (${replicas.map(podName).join(', ')}) runs on ${k8sNode} too`
   return `no replica of ${podName(master)} off ${k8sNode} is in sync: ${elsewhere.map((r) => notReady(r, master)).join('; ')}`
+}
+
+/** The master `drill failover` deletes the pod of, and the replicas one of which should take over. */
+export interface DrillTarget {
+  master: {name: string; id: string; pod: PodRef; slots: SlotRange[]}
+  replicas: string[]
+}
+
+/**
+ * `redisctl drill failover [--pod POD]`: the master on POD, else the first master with a replica in sync. Refused
+ * (nothing changed) on a cluster check finds errors in, and for a master with no replica in sync: its slots would
+ * go without an owner, which is an outage, not a drill.
+ */
+export function planDrill(topology: Topology, pod?: string): DrillTarget {
+  const errors = checkTopology(topology).filter((f) => f.severity === 'error')
+  if (errors.length > 0) {
+    throw new PreconditionError(`A drill runs on a healthy cluster, and check finds errors: ${errors.map((f) => f.message).join(' ')}`, ['redisctl repair, then the same command again.'])
+  }
+  const counter = masterCounter(topology).count
+  const masters = topology.nodes.filter((n): n is PodNode => isPodNode(n) && n.role === 'master' && n.slotCount > 0)
+  const chosen = pod === undefined
+    ? masters.find((m) => bestInSyncReplica(replicasOf(topology, m.id), m, counter))
+    : masters.find((m) => m.pod.pod === pod)
+  if (pod !== undefined && !chosen) {
+    const named = topology.nodes.find((n) => n.pod?.pod === pod)
+    if (!named) throw new NotFoundError(`--pod ${pod}: no pod of the cluster has that name.`, ['redisctl status lists the pods and their roles.'])
+    throw new UsageError(`--pod ${pod} is not a master owning slots: the drill deletes a master's pod.`, ['redisctl status lists the masters.'])
+  }
+  if (!chosen) throw new PreconditionError('No master has a replica in sync: deleting a master\'s pod would leave its slots without an owner.', [...waitHint])
+  const replicas = replicasOf(topology, chosen.id)
+  if (!bestInSyncReplica(replicas, chosen, counter)) throw noReplicaInSync(chosen.pod.pod, chosen, replicas)
+  return {master: {name: chosen.pod.pod, id: chosen.id, pod: chosen.pod, slots: chosen.slots}, replicas: replicas.map(podName)}
 }
