@@ -1,4 +1,4 @@
-import {Cluster} from 'ioredis'
+import {Cluster, type ClusterOptions} from 'ioredis'
 
 import type {NodeAddress} from '../topology/observation.js'
 
@@ -22,8 +22,8 @@ export interface TrafficOptions {
   /** Bounds after which the traffic stops by itself, whatever happens to the cluster. */
   maxOps?: number
   maxMs?: number
-  /** The cluster's password; never logged. */
-  password?: string
+  /** How the client reaches the nodes (a password, TLS, a natMap); a password here is never logged. */
+  connection?: Pick<ClusterOptions, 'natMap'> & {redisOptions?: ClusterOptions['redisOptions']}
 }
 
 /** The longest time between two acknowledged writes, as epoch milliseconds: when writes stopped, and when they went on. */
@@ -64,7 +64,7 @@ export interface Traffic {
 }
 
 export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOptions = {}): Traffic {
-  const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000} = options
+  const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000, connection = {}} = options
   const names = options.keyNames ?? Array.from({length: keys}, (_, i) => `traffic:${i}`)
   const cluster = new Cluster(seeds.map((s) => ({host: s.host, port: s.port})), {
     scaleReads: 'master',
@@ -72,7 +72,8 @@ export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOpti
     retryDelayOnMoved: 0,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 50,
-    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, password: options.password},
+    natMap: connection.natMap,
+    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...connection.redisOptions},
   })
   const acknowledged = new Map<string, {seq: number; value: string}>()
   const maybe = new Map<string, Set<string>>()
