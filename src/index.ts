@@ -4,6 +4,8 @@
  */
 import Check from './commands/check.js'
 import ClusterCreate from './commands/cluster/create.js'
+import ConfigGet from './commands/config/get.js'
+import ConfigSet from './commands/config/set.js'
 import DrillFailover from './commands/drill/failover.js'
 import Evacuate from './commands/evacuate.js'
 import Failover from './commands/failover.js'
@@ -26,6 +28,8 @@ import Teardown from './commands/teardown.js'
 export const COMMANDS = {
   check: Check,
   'cluster:create': ClusterCreate,
+  'config:get': ConfigGet,
+  'config:set': ConfigSet,
   'drill:failover': DrillFailover,
   evacuate: Evacuate,
   failover: Failover,
