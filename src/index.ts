@@ -4,6 +4,11 @@
  */
 import Check from './commands/check.js'
 import ClusterCreate from './commands/cluster/create.js'
+import ConfigGet from './commands/config/get.js'
+import ConfigSet from './commands/config/set.js'
+import DrillFailover from './commands/drill/failover.js'
+import Evacuate from './commands/evacuate.js'
+import Failover from './commands/failover.js'
 import NodeAdd from './commands/node/add.js'
 import NodeAddReplica from './commands/node/add-replica.js'
 import NodeDel from './commands/node/del.js'
@@ -23,6 +28,11 @@ import Teardown from './commands/teardown.js'
 export const COMMANDS = {
   check: Check,
   'cluster:create': ClusterCreate,
+  'config:get': ConfigGet,
+  'config:set': ConfigSet,
+  'drill:failover': DrillFailover,
+  evacuate: Evacuate,
+  failover: Failover,
   'node:add': NodeAdd,
   'node:add-replica': NodeAddReplica,
   'node:del': NodeDel,

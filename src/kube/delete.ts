@@ -42,3 +42,8 @@ export async function deleteObject(kube: Kube, kind: DeletableKind, name: string
     }
   })
 }
+
+/** Deletes a pod, as a failing Kubernetes node would lose it (its StatefulSet recreates it). */
+export async function deletePod(kube: Kube, name: string): Promise<void> {
+  await kube.call(`deleting pod ${name}`, () => kube.core.deleteNamespacedPod({name, namespace: kube.namespace}))
+}

@@ -44,8 +44,10 @@ export const PORT_FORWARD: Permission[] = [allow('get', 'pods', '', 'portforward
 export const NODE_ZONES = allow('list', 'nodes')
 
 export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'teardown'
+  | 'failover' | 'config' | 'drill'
 
-export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'teardown']
+export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'teardown',
+  'failover', 'config', 'drill']
 
 export interface PlanOptions {
   /** Redis is reached through port-forwards (--connect port-forward). */
@@ -61,7 +63,11 @@ export interface PlanOptions {
 function callsOf(op: Operation, o: PlanOptions): Permission[] {
   switch (op) {
     case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password ? [SECRETS] : [])].flatMap(apply)]
-    case 'adopt': case 'inspect': case 'move-slots': case 'repair': return LIST_PODS
+    case 'adopt': case 'inspect': case 'move-slots': case 'repair': case 'failover': return LIST_PODS
+    // config set writes the setting into the cluster's ConfigMap, so that a restarted pod keeps it.
+    case 'config': return [...LIST_PODS, allow('get', 'configmaps'), allow('patch', 'configmaps')]
+    // drill failover deletes a master's pod, as a node failure would.
+    case 'drill': return [...LIST_PODS, allow('delete', 'pods')]
     case 'scale-out': case 'node-remove': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS]
     case 'node-add': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), SCALE_STATEFULSET, ...LIST_PODS]
     case 'scale-in': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS, allow('list', 'persistentvolumeclaims'), ...(o.deletePvcs ? [allow('delete', 'persistentvolumeclaims')] : [])]

@@ -7,12 +7,22 @@ import type {NodeRef} from './remove-nodes.js'
 /** Redis's CLUSTER_MF_TIMEOUT: how long a manual failover may take before the replica gives it up. */
 const MANUAL_FAILOVER_TIMEOUT_MS = 5000
 
+export interface FailOverOptions {
+  /**
+   * FORCE goes without the master (a majority of masters still votes), TAKEOVER also without the vote: both for a
+   * master that is gone, and both drop what it had not yet replicated. Absent: the coordinated failover.
+   */
+  mode?: 'FORCE' | 'TAKEOVER'
+}
+
 /**
  * Makes the replica its master's master with CLUSTER FAILOVER (the coordinated kind: the master stops writes
  * until the replica has caught up, so no acknowledged write is lost), then waits until every node names the
  * replica as owner of the slots and the old master as its replica. Done already when the replica is a master.
  */
-export async function failOver(connector: RedisConnector, replica: NodeRef, master: NodeRef, everyone: readonly NodeAddress[], timeoutMs: number): Promise<string[]> {
+export async function failOver(connector: RedisConnector, replica: NodeRef, master: NodeRef, everyone: readonly NodeAddress[], timeoutMs: number,
+  options: FailOverOptions = {}): Promise<string[]> {
+  const command = ['FAILOVER', ...(options.mode ? [options.mode] : [])]
   const client = await connector.client(replica.address)
   const actions: string[] = []
   let asked = 0
@@ -21,12 +31,12 @@ export async function failOver(connector: RedisConnector, replica: NodeRef, mast
     if (Date.now() - asked < MANUAL_FAILOVER_TIMEOUT_MS) return
     if (String(((await client.call('ROLE')) as unknown[])[0]) === 'master') return
     try {
-      await client.call('CLUSTER', 'FAILOVER')
+      await client.call('CLUSTER', ...command)
     } catch (error) {
-      throw commandFailed(replica.address, 'CLUSTER FAILOVER', error)
+      throw commandFailed(replica.address, `CLUSTER ${command.join(' ')}`, error)
     }
     asked = Date.now()
-    actions.push(`${replica.address.host}: CLUSTER FAILOVER (takes over from ${master.id})`)
+    actions.push(`${replica.address.host}: CLUSTER ${command.join(' ')} (takes over from ${master.id})`)
   }
   await waitUntil(`${replica.address.host} to take over from its master`, async () => {
     await askIfStillReplica()

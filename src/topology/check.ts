@@ -11,6 +11,8 @@ export type FindingCode =
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
   | 'master-without-replica' | 'master-without-slots' | 'replica-link-down' | 'replica-syncing' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
   | 'replica-migration-off' | 'node-timeout-lowered'
+  /** Nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it. */
+  | 'config-drift'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
 

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {json} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, startClusterWithKeys, SELECTOR, statusNodes} from './cluster-data.js'
 import {pods, waitFor, type E2eSandbox} from './e2e-support.js'
-import {startTraffic, type TrafficReport} from './traffic-support.js'
+import {startTraffic, type TrafficReport} from '../../src/redis/traffic.js'
 
 const KEYS = 20_000
 

@@ -1,0 +1,74 @@
+import {Args, Flags} from '@oclif/core'
+
+import {BaseCommand} from '../cli/base-command.js'
+import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import type {FailoverMode} from '../topology/failover-plan.js'
+
+export interface FailoverResult {
+  namespace: string
+  dryRun: boolean
+  mode: FailoverMode
+  /** The pod of the master handed over (for a master whose pod is gone: its address and id). */
+  master: string
+  /** The replica that took over, or with --dry-run would. */
+  promoted: string
+  actions: string[]
+  seconds: number
+  warnings: string[]
+}
+
+export default class Failover extends BaseCommand {
+  static override summary = 'Hand a master\'s slots to one of its replicas with a planned CLUSTER FAILOVER, losing no acknowledged write.'
+  static override description = `Promotes the best replica of the master on POD that is in sync (link up, no sync under way, offset caught up), or the one named by --to, and waits until every node names it as the owner of the slots; the old master becomes its replica. The master holds its clients until the replica has every write, so nothing acknowledged is lost.
+
+A planned failover is refused (exit 4, nothing changed) when the master does not answer or no replica is in sync, naming each replica and why. For a master that is gone, --force (CLUSTER FAILOVER FORCE: a majority of masters votes) or --takeover (no vote) promote the replica that replicated the most; what the master had not replicated is lost. Both are refused while the master answers.`
+  static override examples = [
+    '<%= config.bin %> failover redis-cluster-0',
+    '<%= config.bin %> failover redis-cluster-0 --to redis-cluster-4 --dry-run',
+    '<%= config.bin %> failover redis-cluster-0 --to redis-cluster-3 --force',
+  ]
+
+  static override args = {
+    pod: Args.string({description: 'The pod of the master to hand over.', required: true}),
+  }
+
+  static override flags = {
+    ...kubeFlags,
+    ...redisFlags,
+    ...actionFlags,
+    to: Flags.string({description: 'The replica (pod) to promote; by default the in-sync replica on the Kubernetes node with the fewest masters.'}),
+    force: Flags.boolean({description: 'For a master that is gone: CLUSTER FAILOVER FORCE, without the master (writes it had not replicated are lost).', default: false, exclusive: ['takeover']}),
+    takeover: Flags.boolean({description: 'For a master that is gone and no majority of masters to vote: CLUSTER FAILOVER TAKEOVER.', default: false, exclusive: ['force']}),
+  }
+
+  async run(): Promise<FailoverResult> {
+    const {args, flags} = await this.parse(Failover)
+    const started = Date.now()
+    const options = {...flags, passwordSecret: flags['password-secret']}
+    const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
+    const {planFailover} = await import('../topology/failover-plan.js')
+    const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')
+    const {cluster, plan: step} = await openAndPlan(options, (topology) => planFailover(topology, {pod: args.pod, to: flags.to, mode}))
+    const ctx = newFailoverContext(cluster, flags.timeout * 1000)
+    try {
+      if (flags['dry-run']) this.log(`Would fail over: ${describeStep(step)}.`)
+      else {
+        const {runTasks} = await import('../cli/tasks.js')
+        await runTasks(failoverTasks([step]), ctx, this.jsonEnabled())
+        this.log(`${step.replica.name} is the master of ${step.master.name}'s slots, confirmed by every node that answered.`)
+      }
+    } finally {
+      await cluster.access.close()
+    }
+    return this.withSessionWarnings<FailoverResult>({
+      namespace: cluster.target.kube.namespace,
+      dryRun: flags['dry-run'],
+      mode,
+      master: step.master.name,
+      promoted: step.replica.name,
+      actions: ctx.actions,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+      warnings: [],
+    }, cluster.target.kube.warnings.all)
+  }
+}

@@ -1,0 +1,162 @@
+import {Cluster, type ClusterOptions} from 'ioredis'
+
+import type {NodeAddress} from '../topology/observation.js'
+
+/**
+ * Live traffic: a cluster client writing and reading while the cluster changes, bounded in operations and time, that
+ * proves afterwards that every acknowledged write is still there (`drill failover`, and the e2e specifications).
+ *
+ * Each key is written by one worker only, in sequence, so the last acknowledged value of every key is known. A write
+ * that failed may or may not have been applied (its reply may be what got lost), so until a later write to the key
+ * is acknowledged, its value counts as a possible outcome too.
+ */
+
+export interface TrafficOptions {
+  /** Distinct keys written (traffic:0 ..), spread over the slots. */
+  keys?: number
+  /** The keys to write instead (each worker takes every `workers`-th), e.g. keys of one master's slots. */
+  keyNames?: readonly string[]
+  workers?: number
+  /** All workers together; each worker sleeps between its operations to keep to it. */
+  opsPerSecond?: number
+  /** Bounds after which the traffic stops by itself, whatever happens to the cluster. */
+  maxOps?: number
+  maxMs?: number
+  /** How the client reaches the nodes (a password, TLS, a natMap); a password here is never logged. */
+  connection?: Pick<ClusterOptions, 'natMap'> & {redisOptions?: ClusterOptions['redisOptions']}
+}
+
+/** The longest time between two acknowledged writes, as epoch milliseconds: when writes stopped, and when they went on. */
+export interface WriteGap {
+  from: number
+  to: number
+  ms: number
+}
+
+export interface TrafficReport {
+  seconds: number
+  ops: number
+  opsPerSecond: number
+  writesAcknowledged: number
+  reads: number
+  /** Operations that failed as the client saw them (the worker goes on), by the error's first word. */
+  errors: number
+  errorKinds: Record<string, number>
+  /** Reads that returned an older value than one already acknowledged. */
+  staleReads: number
+  /** Keys whose value read back afterwards is not the last acknowledged one: each is a lost write. */
+  lost: string[]
+  /** The longest time with no write acknowledged, from the start to the end of the traffic. */
+  longestWriteGap: WriteGap
+  /** 'caller' when the traffic ran until stop(): it then spanned the whole change. */
+  stoppedBy: 'caller' | 'max-ops' | 'max-time'
+}
+
+export interface Traffic {
+  /** Writes acknowledged until now. */
+  writesAcknowledged(): number
+  /** When the latest write was acknowledged (epoch ms), undefined before the first. */
+  lastAcknowledgedAt(): number | undefined
+  /** When the latest operation failed (epoch ms), undefined while none has. */
+  lastFailedAt(): number | undefined
+  /** Stops the workers, reads every key back and closes the client. */
+  stop(): Promise<TrafficReport>
+}
+
+export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOptions = {}): Traffic {
+  const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000, connection = {}} = options
+  const names = options.keyNames ?? Array.from({length: keys}, (_, i) => `traffic:${i}`)
+  const cluster = new Cluster(seeds.map((s) => ({host: s.host, port: s.port})), {
+    scaleReads: 'master',
+    maxRedirections: 32,
+    retryDelayOnMoved: 0,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 50,
+    natMap: connection.natMap,
+    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...connection.redisOptions},
+  })
+  const acknowledged = new Map<string, {seq: number; value: string}>()
+  const maybe = new Map<string, Set<string>>()
+  const report = {ops: 0, writesAcknowledged: 0, reads: 0, errors: 0, errorKinds: {} as Record<string, number>, staleReads: 0}
+  let stoppedBy: TrafficReport['stoppedBy'] | undefined
+  const started = Date.now()
+  let lastAck: number | undefined
+  let lastFailure: number | undefined
+  let longest: WriteGap = {from: started, to: started, ms: 0}
+  const pause = (workers * 1000) / opsPerSecond
+
+  const failed = (error: unknown): void => {
+    report.errors++
+    lastFailure = Date.now()
+    const kind = (error instanceof Error ? error.message : String(error)).split(/[\s:]/)[0] || 'unknown'
+    report.errorKinds[kind] = (report.errorKinds[kind] ?? 0) + 1
+  }
+  const acked = (): void => {
+    const now = Date.now()
+    const since = lastAck ?? started
+    if (now - since > longest.ms) longest = {from: since, to: now, ms: now - since}
+    lastAck = now
+    report.writesAcknowledged++
+  }
+
+  const worker = async (w: number): Promise<void> => {
+    const mine = names.filter((_, i) => i % workers === w)
+    if (mine.length === 0) return
+    for (let seq = 0; ; seq++) {
+      if (stoppedBy) return
+      if (report.ops >= maxOps) stoppedBy = 'max-ops'
+      else if (Date.now() - started >= maxMs) stoppedBy = 'max-time'
+      if (stoppedBy) return
+      const began = Date.now()
+      const key = mine[seq % mine.length]
+      report.ops++
+      if (seq % 2 === 0) {
+        const value = `${w}:${seq}`
+        try {
+          await cluster.set(key, value)
+          acknowledged.set(key, {seq, value})
+          maybe.delete(key)
+          acked()
+        } catch (error) {
+          failed(error)
+          maybe.set(key, (maybe.get(key) ?? new Set()).add(value))
+        }
+      } else {
+        const read = mine[(seq * 7) % mine.length]
+        const before = acknowledged.get(read)?.seq
+        try {
+          const got = await cluster.get(read)
+          report.reads++
+          if (before !== undefined && (got === null || Number(got.split(':')[1]) < before)) report.staleReads++
+        } catch (error) {
+          failed(error)
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, pause - (Date.now() - began))))
+    }
+  }
+  const running = Promise.all(Array.from({length: workers}, (_, w) => worker(w)))
+
+  return {
+    writesAcknowledged: () => report.writesAcknowledged,
+    lastAcknowledgedAt: () => lastAck,
+    lastFailedAt: () => lastFailure,
+    async stop() {
+      stoppedBy ??= 'caller'
+      await running
+      const ended = Date.now()
+      const seconds = (ended - started) / 1000
+      if (ended - (lastAck ?? started) > longest.ms) longest = {from: lastAck ?? started, to: ended, ms: ended - (lastAck ?? started)}
+      const lost: string[] = []
+      try {
+        for (const [key, {value}] of acknowledged) {
+          const got = await cluster.get(key)
+          if (got !== value && !maybe.get(key)?.has(got ?? '')) lost.push(`${key}: acknowledged ${value}, read ${got}`)
+        }
+      } finally {
+        cluster.disconnect()
+      }
+      return {...report, seconds, opsPerSecond: Math.round(report.ops / seconds), lost, longestWriteGap: longest, stoppedBy: stoppedBy!}
+    },
+  }
+}

@@ -1,0 +1,88 @@
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {CheckResult} from '../../src/commands/check.js'
+import type {DrillFailoverResult} from '../../src/commands/drill/failover.js'
+import type {FailoverResult} from '../../src/commands/failover.js'
+import {json} from '../support/cli.js'
+import {missingKeys, redisCliCheckPasses, startClusterWithKeys, statusNodes} from './cluster-data.js'
+import {redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
+
+const KEYS = 20_000
+
+describe('redisctl failover, on 3x1 with 20,000 keys', () => {
+  let sandbox: E2eSandbox
+
+  beforeAll(async () => {
+    sandbox = await startClusterWithKeys({podIpOctet: 59, keys: KEYS})
+  }, 120_000)
+
+  afterAll(async () => {
+    await sandbox?.down()
+  })
+
+  it('hands redis-cluster-0 to its in-sync replica: every node agrees, the old master follows it, every key is there', async () => {
+    const before = await statusNodes(sandbox)
+    const replica = before.find((n) => n.masterPod === 'redis-cluster-0')!.pod
+
+    const failover = await sandbox.cli(['failover', 'redis-cluster-0', '--json'], {timeoutMs: 90_000})
+
+    expect(failover.code, failover.stdout + failover.stderr).toBe(0)
+    expect(json<FailoverResult>(failover)).toMatchObject({master: 'redis-cluster-0', promoted: replica, mode: 'planned'})
+    const after = await statusNodes(sandbox)
+    expect(after.find((n) => n.pod === replica)).toMatchObject({role: 'master', slots: '0-5460'})
+    expect(after.find((n) => n.pod === 'redis-cluster-0')).toMatchObject({role: 'replica', masterPod: replica})
+    expect(await redisCliCheckPasses(sandbox)).toBe(true)
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 120_000)
+
+  it('--to names the replica to promote: redis-cluster-0 takes its slots back', async () => {
+    const master = (await statusNodes(sandbox)).find((n) => n.role === 'master' && n.slots === '0-5460')!.pod
+
+    const failback = await sandbox.cli(['failover', master, '--to', 'redis-cluster-0', '--json'], {timeoutMs: 90_000})
+
+    expect(failback.code, failback.stdout + failback.stderr).toBe(0)
+    expect(json<FailoverResult>(failback).promoted).toBe('redis-cluster-0')
+    expect((await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-0')).toMatchObject({role: 'master', slots: '0-5460'})
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 120_000)
+
+  it('refuses (exit 4) while the only replica cannot replicate, naming it and why, and changes nothing', async () => {
+    const before = await statusNodes(sandbox)
+    const master = before.find((n) => n.pod === 'redis-cluster-1')!
+    const replica = before.find((n) => n.masterPod === 'redis-cluster-1')!
+    // The master refuses its replica's PSYNC: the replica's link stays down while every client command still works.
+    await redisCli(['-h', master.ip, 'ACL', 'SETUSER', 'default', '-psync', '-sync'])
+    await redisCli(['-h', master.ip, 'CLIENT', 'KILL', 'TYPE', 'replica'])
+    try {
+      await waitFor('the replica link down', async () => (await statusNodes(sandbox)).find((n) => n.pod === replica.pod)?.sync?.state === 'link-down')
+
+      const refused = await sandbox.cli(['failover', 'redis-cluster-1'])
+
+      expect(refused.code, refused.stdout + refused.stderr).toBe(4)
+      expect(refused.stderr.replaceAll(/\s*›\s*/g, ' ')).toContain(`${replica.pod} cannot reach its master redis-cluster-1 (replication link down)`)
+      expect((await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-1')).toMatchObject({role: 'master', slots: master.slots})
+    } finally {
+      await redisCli(['-h', master.ip, 'ACL', 'SETUSER', 'default', '+psync', '+sync'])
+    }
+    // A master's replication PING (every 10 s) puts a replica a few bytes behind for a moment: lagging, never syncing.
+    await waitFor('the replica in sync again', async () => /^(in-sync|lagging)$/.test((await statusNodes(sandbox)).find((n) => n.pod === replica.pod)?.sync?.state ?? ''), 90_000)
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 180_000)
+
+  it('drill failover deletes a master\'s pod under a writer on its slots: no acknowledged write lost, the pod back, check clean, every key there', async () => {
+    const drill = await sandbox.cli(['drill', 'failover', '--pod', 'redis-cluster-2', '--yes', '--json'], {timeoutMs: 240_000})
+
+    expect(drill.code, drill.stdout + drill.stderr).toBe(0)
+    const report = json<DrillFailoverResult>(drill)
+    console.log(`drill failover of redis-cluster-2: ${JSON.stringify(report)}`)
+    expect(report).toMatchObject({pod: 'redis-cluster-2', writesLost: 0, staleReads: 0})
+    expect(report.writesAcknowledged).toBeGreaterThan(50)
+    expect(report.longestWriteGapSeconds).toBeGreaterThan(0)
+    const after = await statusNodes(sandbox)
+    expect(after.find((n) => n.pod === 'redis-cluster-2')).toMatchObject({membership: 'in-cluster', role: report.returnedAs})
+    const check = await sandbox.cli(['check', '--json'])
+    expect(json<CheckResult>(check).findings.filter((f) => f.severity === 'error')).toEqual([])
+    expect(await redisCliCheckPasses(sandbox)).toBe(true)
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 300_000)
+})
