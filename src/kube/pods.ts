@@ -21,6 +21,14 @@ export interface RedisPod {
   terminating: boolean
   owner?: {kind: string; name: string}
   annotations: Record<string, string>
+  /** The StatefulSet revision the pod was made from (its controller-revision-hash label). */
+  revision?: string
+  /** Why the pod is held back, from its status: PodScheduled=False, or a container waiting (ErrImagePull, CrashLoopBackOff). */
+  hold?: {reason: string; message?: string}
+  /** The scheduler has not placed it (PodScheduled=False). */
+  unscheduled: boolean
+  /** The PersistentVolumeClaims its volumes name. */
+  claims: string[]
 }
 
 export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
@@ -85,7 +93,18 @@ export function toRedisPod(pod: V1Pod, zones: Map<string, string> = new Map()): 
     terminating: Boolean(pod.metadata?.deletionTimestamp),
     owner: owner ? {kind: owner.kind, name: owner.name} : undefined,
     annotations: pod.metadata?.annotations ?? {},
+    revision: pod.metadata?.labels?.['controller-revision-hash'],
+    hold: podHold(pod),
+    unscheduled: pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') ?? false,
+    claims: (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : [])),
   }
+}
+
+function podHold(pod: V1Pod): RedisPod['hold'] {
+  const unscheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
+  if (unscheduled) return {reason: unscheduled.reason ?? 'Unschedulable', message: unscheduled.message}
+  const waiting = (pod.status?.containerStatuses ?? []).map((c) => c.state?.waiting).find((w) => w?.reason && w.reason !== 'ContainerCreating')
+  return waiting ? {reason: waiting.reason!, message: waiting.message} : undefined
 }
 
 function podOrdinal(pod: V1Pod): number | undefined {

@@ -12,6 +12,7 @@ import {planCreate, type CreatePlan} from '../topology/create-plan.js'
 import {podAddress} from '../topology/model.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
+import {progress} from './progress.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
 
 export interface CreateInput {
@@ -95,7 +96,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
           ctx.shape = shapeForPods(matching.length, ctx.input.spec.replicasPerMaster, ctx.input.mastersGiven ? ctx.input.spec.masters : undefined)
         }
         const count = podCount(ctx.shape!)
-        ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs)).slice(0, count)
+        ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs, {onWaiting: progress(task)})).slice(0, count)
         task.title = `${ctx.pods.length} pods are Ready`
       },
     },
@@ -118,10 +119,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
       task: async (ctx, task) => {
         const actions = await step.run(ctx.access!.connector, ctx.plan!.layout, {
           timeoutMs: ctx.input.timeoutMs,
-          onProgress: (p) => {
-            // Waits report every poll; the plain renderer prints each output, so only changes are worth a line.
-            if (task.output !== p.message) task.output = p.message
-          },
+          onProgress: (p) => progress(task)(p.message),
         })
         ctx.actions.push(...actions)
       },
