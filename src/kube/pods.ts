@@ -1,6 +1,7 @@
 import type {V1Container, V1Pod} from '@kubernetes/client-node'
 
 import {NotFoundError} from '../errors.js'
+import {redisContainer} from '../manifests/rollout.js'
 import {httpStatus} from './api-errors.js'
 import {notFoundIn, type Kube} from './context.js'
 import {describePermission, NODE_ZONES} from './permissions.js'
@@ -118,7 +119,7 @@ function podOrdinal(pod: V1Pod): number | undefined {
  * else the first port that is not the cluster bus, else `--port N` in the container's command line, else 6379.
  */
 export function redisPort(containers: V1Container[]): number {
-  const container = containers.find((c) => /redis|valkey/.test(`${c.name} ${c.image ?? ''}`)) ?? containers[0]
+  const container = redisContainer(containers)
   if (!container) return 6379
   const ports = container.ports ?? []
   const named = ports.find((p) => /^(redis|client|tcp-redis)$/.test(p.name ?? ''))
