@@ -60,7 +60,7 @@ export async function runRollout(command: BaseCommand, json: boolean, {flags, re
   try {
     const prepared = await prepareRollout(ctx)
     ctx.prepared = prepared
-    const nothingToDo = prepared.plan.steps.length === 0 && !prepared.template && !prepared.config && prepared.plan.refusals.length === 0
+    const nothingToDo = prepared.plan.steps.length === 0 && !prepared.template && !prepared.config && !prepared.undoMarked && prepared.plan.refusals.length === 0
     const switching = prepared.switchToOnDelete && !nothingToDo
     if (switching && !flags['dry-run']) {
       const agreed = await confirm(`StatefulSet ${flags.name} uses RollingUpdate, under which the controller restarts pods by ordinal, masters included, `

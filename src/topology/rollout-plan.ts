@@ -89,7 +89,7 @@ export function describeStep(step: RolloutStep): string {
     case 'replica':
       return `restart ${step.pod} (replica of ${step.master}), then wait until it is Ready and in sync`
     case 'empty':
-      return `restart ${step.pod} (serves no slots), then wait until it is Ready`
+      return `restart ${step.pod} (neither a master with slots nor a replica now), then wait until it is Ready`
     case 'master':
       return `restart ${step.pod}, a master with no replica in sync: ${unavailability(step.slots, step.keys)}`
   }

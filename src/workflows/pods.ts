@@ -12,6 +12,8 @@ export interface PodWaitOptions {
   onWaiting?: (missing: string) => void
   /** A further condition for a pod to count (a restarted pod must run the update revision); says why not, else undefined. */
   pending?: (pod: RedisPod) => string | undefined
+  /** Pods that need not be Ready, and do not count: an outdated pod that a rollout restarts anyway. */
+  exempt?: (pod: RedisPod) => boolean
 }
 
 /**
@@ -24,18 +26,21 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
   const warnings = warningReader(kube)
   const pending = (p: RedisPod): string | undefined => (isUsable(p) ? options.pending?.(p) : p.terminating ? 'Terminating' : p.phase)
   return waitUntil(`${count ?? 'all'} pods matching "${selector}" to be Ready`, async () => {
-    const pods = await listRedisPods(kube, selector)
+    const listed = await listRedisPods(kube, selector)
+    const pods = options.exempt ? listed.filter((p) => !(options.exempt!(p) && !isUsable(p))) : listed
+    const wanted = count === undefined ? undefined : count - (listed.length - pods.length)
     // No pod at all may mean no namespace, which waiting would not mend.
-    if (pods.length === 0 && !namespaceChecked) {
+    if (listed.length === 0 && !namespaceChecked) {
       namespaceChecked = true
       if (await namespaceIsMissing(kube)) throw namespaceNotFound(kube.namespace)
     }
     const ready = pods.filter((p) => pending(p) === undefined)
-    const enough = count === undefined ? pods.length > 0 && ready.length === pods.length : ready.length >= count
+    const enough = wanted === undefined ? pods.length > 0 && ready.length === pods.length : ready.length >= wanted
     if (enough) return {done: true, value: ready}
     const held = pods.filter((p) => pending(p) !== undefined)
     const latest = held.some((p) => !isUsable(p)) ? await warnings() : {pods: new Map(), claims: new Map()}
-    for (const pod of held) {
+    // A pod being deleted is going away, whatever state it was stuck in.
+    for (const pod of held.filter((p) => !p.terminating)) {
       const stuck = stuckPod(pod, latest)
       if (stuck) throw stuck
     }
@@ -43,7 +48,7 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
       const why = isUsable(p) ? undefined : waitingReason(p, latest)
       return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready ? ', not ready' : ''}${why ? `: ${why}` : ''})`
     })
-    return {done: false, missing: `${ready.length} of ${count ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
+    return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
   }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting})
 }
 

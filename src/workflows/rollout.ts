@@ -59,6 +59,8 @@ export interface PreparedRollout {
   undoTo?: string
   /** A roll was under way (pods on another revision than the update one) and this run finishes it. */
   resumed: boolean
+  /** The set carries UNDO_ANNOTATION from an --undo not yet finished: cleared once every pod is rolled. */
+  undoMarked: boolean
   /** What the roll will do, planned from the cluster as observed. */
   plan: RolloutPlan
 }
@@ -140,7 +142,7 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
   let config: string | undefined
   let undoTo: string | undefined
   if (request.undo) {
-    if (!(rolling && set.metadata?.annotations?.[UNDO_ANNOTATION] === updateRevision)) {
+    if (set.metadata?.annotations?.[UNDO_ANNOTATION] !== updateRevision) {
       const previous = await previousTemplate(ctx, set)
       template = previous.template
       undoTo = previous.name
@@ -162,9 +164,9 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
     if (after !== before) config = after
   }
   const switchToOnDelete = set.spec.updateStrategy?.type !== 'OnDelete'
-  const planRevision = undoTo ?? (template ? NEXT_REVISION : updateRevision)
-  const plan = planRollout(topology, {revisions: revisionsOf(pods), updateRevision: planRevision, allowUnavailable: request.allowUnavailable})
-  return {set, template, config, switchToOnDelete, undoTo, resumed: !template && rolling, plan}
+  const plan = planRollout(topology, {revisions: revisionsOf(pods), updateRevision: undoTo ?? (template ? NEXT_REVISION : updateRevision), allowUnavailable: request.allowUnavailable})
+  const undoMarked = set.metadata?.annotations?.[UNDO_ANNOTATION] !== undefined
+  return {set, template, config, switchToOnDelete, undoTo, undoMarked, resumed: !template && rolling, plan}
 }
 
 /** Refuses the roll before anything changes when a shard would lose its master with no replica to take over. */
@@ -179,39 +181,51 @@ function requireNoRefusals(plan: RolloutPlan): void {
 /** How long a replica that was just restarted may be seen with its link down before it counts as not in sync. */
 const LINK_GRACE_MS = 10_000
 
-/** What keeps the cluster from being ready for the next step: a pod that does not answer, a replica not in sync. */
-function unsettled(topology: Topology, linkGrace: boolean): string | undefined {
+/**
+ * What keeps the cluster from being ready for the next step: a pod that does not answer, a replica not in sync, a node
+ * known at an old address. A pod not on `revision` that does not answer is left out: the roll restarts it anyway (a
+ * pod stuck on a bad image is how an --undo finds the cluster).
+ */
+function unsettled(observed: Observed, revision: string, linkGrace: boolean): string | undefined {
+  const outdated = new Set(observed.pods.filter((p) => p.revision !== revision).map((p) => p.name))
   const missing: string[] = []
-  for (const node of topology.nodes) {
-    if (!node.pod) continue
+  for (const node of observed.topology.nodes) {
+    if (!node.pod || (outdated.has(node.pod.pod) && !node.reachable)) continue
     if (!node.reachable) missing.push(`${node.pod.pod} does not answer (${node.error?.message ?? 'not observed'})`)
     else if (node.sync && node.sync.state !== 'in-sync' && (node.sync.state !== 'link-down' || linkGrace)) {
-      const master = topology.nodes.find((m) => m.id === node.masterId)
+      const master = observed.topology.nodes.find((m) => m.id === node.masterId)
       missing.push(`${node.pod.pod} ${syncProblem(node.sync, master?.pod?.pod ?? node.masterId ?? '?')}`)
     }
   }
-  if (topology.staleAddresses.length > 0) missing.push(`${topology.staleAddresses.length} nodes still known at an old address`)
-  if (!topology.agreed) missing.push('the nodes do not agree on the slot map yet')
+  if (observed.topology.staleAddresses.length > 0) missing.push(`${observed.topology.staleAddresses.length} nodes still known at an old address`)
+  if (!observed.topology.agreed) missing.push('the nodes do not agree on the slot map yet')
   return missing.length > 0 ? missing.join('; ') : undefined
 }
+
+/** Waits until every pod on `revision` is Ready, answers and, as a replica, is in sync; returns that observation. */
+async function settle(ctx: RolloutContext, revision: string, task: Task): Promise<Observed> {
+  const replicas = ctx.prepared!.set.spec?.replicas ?? 0
+  const exempt = (p: RedisPod): boolean => p.revision !== revision
+  await waitForReadyPods(ctx.target.kube, ctx.target.selector, replicas, ctx.timeoutMs, {onWaiting: progress(task), exempt})
+  const started = Date.now()
+  return waitUntil('every replica to be in sync with its master', async () => {
+    const observed = await observe(ctx)
+    const missing = unsettled(observed, revision, Date.now() - started < LINK_GRACE_MS)
+    return missing ? {done: false, missing} : {done: true, value: observed}
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
+}
+
+const planRevision = (prepared: PreparedRollout): string => prepared.undoTo ?? (prepared.template ? NEXT_REVISION : prepared.set.status?.updateRevision ?? '')
 
 export function rolloutTasks(): ListrTask<RolloutContext>[] {
   return [
     {
       title: 'Wait until every pod is Ready and every replica in sync',
       task: async (ctx, task) => {
-        const replicas = ctx.prepared!.set.spec?.replicas ?? 0
-        await waitForReadyPods(ctx.target.kube, ctx.target.selector, replicas, ctx.timeoutMs, {onWaiting: progress(task)})
-        const started = Date.now()
-        const settled = await waitUntil('every replica to be in sync with its master', async () => {
-          const observed = await observe(ctx)
-          const missing = unsettled(observed.topology, Date.now() - started < LINK_GRACE_MS)
-          return missing ? {done: false, missing} : {done: true, value: observed}
-        }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
-        // Planned again from the settled cluster: a replica that finished its sync meanwhile is now a failover target.
         const prepared = ctx.prepared!
-        const planRevision = prepared.undoTo ?? (prepared.template ? NEXT_REVISION : prepared.set.status?.updateRevision ?? '')
-        prepared.plan = planRollout(settled.topology, {revisions: revisionsOf(settled.pods), updateRevision: planRevision, allowUnavailable: ctx.request.allowUnavailable})
+        const settled = await settle(ctx, planRevision(prepared), task)
+        // Planned again from the settled cluster: a replica that finished its sync meanwhile is now a failover target.
+        prepared.plan = planRollout(settled.topology, {revisions: revisionsOf(settled.pods), updateRevision: planRevision(prepared), allowUnavailable: ctx.request.allowUnavailable})
         requireNoRefusals(prepared.plan)
       },
     },
@@ -242,7 +256,7 @@ export function rolloutTasks(): ListrTask<RolloutContext>[] {
       task: async (ctx, task) => {
         ctx.updateRevision = await updateRevisionOf(ctx)
         for (let guard = 0; ; guard++) {
-          const {topology, pods} = await observe(ctx)
+          const {topology, pods} = await settle(ctx, ctx.updateRevision, task)
           const plan = planRollout(topology, {revisions: revisionsOf(pods), updateRevision: ctx.updateRevision, allowUnavailable: ctx.request.allowUnavailable})
           requireNoRefusals(plan)
           const [step] = plan.steps
@@ -253,7 +267,7 @@ export function rolloutTasks(): ListrTask<RolloutContext>[] {
           await runStep(ctx, step, topology, pods, task)
           ctx.done.push(step)
         }
-        if (ctx.prepared!.set.metadata?.annotations?.[UNDO_ANNOTATION] || ctx.prepared!.undoTo) await clearUndoMark(ctx)
+        if (ctx.prepared!.undoMarked || ctx.prepared!.undoTo) await clearUndoMark(ctx)
         task.title = `Rolled ${ctx.done.filter((s) => s.kind === 'restart').length} pods onto revision ${ctx.updateRevision}`
       },
     },
@@ -288,6 +302,7 @@ async function runStep(ctx: RolloutContext, step: RolloutStep, topology: Topolog
   const replicas = ctx.prepared!.set.spec?.replicas ?? pods.length
   await waitForReadyPods(ctx.target.kube, ctx.target.selector, replicas, ctx.timeoutMs, {
     onWaiting: progress(task),
+    exempt: (p) => p.name !== step.pod && p.revision !== ctx.updateRevision,
     pending: (p) => (p.name === step.pod && p.revision !== ctx.updateRevision ? `still on revision ${p.revision ?? 'none'}` : undefined),
   })
   let masterOffsetBefore: number | undefined
