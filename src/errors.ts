@@ -15,6 +15,7 @@ export const ExitCode = {
   forbidden: 9,
   unhealthy: 10,
   unauthorized: 11,
+  podStuck: 12,
   interrupted: 130,
 } as const
 
@@ -110,6 +111,22 @@ export class UnhealthyError extends RedisctlError {
   constructor(message: string, suggestions: string[] = []) {
     super('unhealthy', message, suggestions)
     this.name = 'UnhealthyError'
+  }
+}
+
+/**
+ * A pod that will not become Ready by itself (an image that cannot be pulled, a crash loop, a StorageClass that does
+ * not exist): the wait stops at once rather than at --timeout, naming the pod and the reason.
+ */
+export class PodStuckError extends RedisctlError {
+  readonly pod: string
+  readonly reason: string
+
+  constructor(pod: string, reason: string, suggestions: string[] = []) {
+    super('podStuck', `Pod ${pod} will not become Ready: ${reason}`, suggestions)
+    this.name = 'PodStuckError'
+    this.pod = pod
+    this.reason = reason
   }
 }
 

@@ -15,6 +15,8 @@ import NodeDel from './commands/node/del.js'
 import NodeDelReplica from './commands/node/del-replica.js'
 import Rbac from './commands/rbac.js'
 import Repair from './commands/repair.js'
+import Restart from './commands/restart.js'
+import Rollout from './commands/rollout.js'
 import SandboxDown from './commands/sandbox/down.js'
 import SandboxKubeconfig from './commands/sandbox/kubeconfig.js'
 import SandboxStatus from './commands/sandbox/status.js'
@@ -39,6 +41,8 @@ export const COMMANDS = {
   'node:del-replica': NodeDelReplica,
   rbac: Rbac,
   repair: Repair,
+  restart: Restart,
+  rollout: Rollout,
   'sandbox:down': SandboxDown,
   'sandbox:kubeconfig': SandboxKubeconfig,
   'sandbox:status': SandboxStatus,

@@ -43,10 +43,10 @@ export const PORT_FORWARD: Permission[] = [allow('get', 'pods', '', 'portforward
 /** Optional, cluster-scoped: which zone each Kubernetes node is in, for spreading replicas over zones. */
 export const NODE_ZONES = allow('list', 'nodes')
 
-export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'teardown'
+export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'rollout' | 'teardown'
   | 'failover' | 'config' | 'drill'
 
-export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'teardown',
+export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'rollout', 'teardown',
   'failover', 'config', 'drill']
 
 export interface PlanOptions {
@@ -71,6 +71,8 @@ function callsOf(op: Operation, o: PlanOptions): Permission[] {
     case 'scale-out': case 'node-remove': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS]
     case 'node-add': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), SCALE_STATEFULSET, ...LIST_PODS]
     case 'scale-in': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS, allow('list', 'persistentvolumeclaims'), ...(o.deletePvcs ? [allow('delete', 'persistentvolumeclaims')] : [])]
+    case 'rollout': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), allow('list', 'controllerrevisions', 'apps'), ...LIST_PODS, allow('delete', 'pods'),
+      allow('get', 'configmaps'), allow('patch', 'configmaps')]
     case 'teardown': return [
       ...[...MANIFESTS, SECRETS, ['persistentvolumeclaims', ''] as [string, string], ['pods', ''] as [string, string]].map(([r, g]) => allow('list', r, g)),
       ...[...MANIFESTS, SECRETS].map(([r, g]) => allow('delete', r, g)),

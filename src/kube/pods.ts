@@ -1,6 +1,7 @@
 import type {V1Container, V1Pod} from '@kubernetes/client-node'
 
 import {NotFoundError} from '../errors.js'
+import {redisContainer} from '../manifests/rollout.js'
 import {httpStatus} from './api-errors.js'
 import {notFoundIn, type Kube} from './context.js'
 import {describePermission, NODE_ZONES} from './permissions.js'
@@ -23,6 +24,14 @@ export interface RedisPod {
   annotations: Record<string, string>
   /** The ConfigMap the pod mounts (where redisctl's pods find their redis.conf). */
   configMap?: string
+  /** The StatefulSet revision the pod was made from (its controller-revision-hash label). */
+  revision?: string
+  /** Why the pod is held back, from its status: PodScheduled=False, or a container waiting (ErrImagePull, CrashLoopBackOff). */
+  hold?: {reason: string; message?: string}
+  /** The scheduler has not placed it (PodScheduled=False). */
+  unscheduled: boolean
+  /** The PersistentVolumeClaims its volumes name. */
+  claims: string[]
 }
 
 export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
@@ -88,7 +97,18 @@ export function toRedisPod(pod: V1Pod, zones: Map<string, string> = new Map()): 
     owner: owner ? {kind: owner.kind, name: owner.name} : undefined,
     annotations: pod.metadata?.annotations ?? {},
     configMap: pod.spec?.volumes?.find((v) => v.configMap?.name)?.configMap?.name,
+    revision: pod.metadata?.labels?.['controller-revision-hash'],
+    hold: podHold(pod),
+    unscheduled: pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False') ?? false,
+    claims: (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : [])),
   }
+}
+
+function podHold(pod: V1Pod): RedisPod['hold'] {
+  const unscheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False')
+  if (unscheduled) return {reason: unscheduled.reason ?? 'Unschedulable', message: unscheduled.message}
+  const waiting = (pod.status?.containerStatuses ?? []).map((c) => c.state?.waiting).find((w) => w?.reason && w.reason !== 'ContainerCreating')
+  return waiting ? {reason: waiting.reason!, message: waiting.message} : undefined
 }
 
 function podOrdinal(pod: V1Pod): number | undefined {
@@ -102,7 +122,7 @@ function podOrdinal(pod: V1Pod): number | undefined {
  * else the first port that is not the cluster bus, else `--port N` in the container's command line, else 6379.
  */
 export function redisPort(containers: V1Container[]): number {
-  const container = containers.find((c) => /redis|valkey/.test(`${c.name} ${c.image ?? ''}`)) ?? containers[0]
+  const container = redisContainer(containers)
   if (!container) return 6379
   const ports = container.ports ?? []
   const named = ports.find((p) => /^(redis|client|tcp-redis)$/.test(p.name ?? ''))

@@ -29,6 +29,11 @@ export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'
 
 export const headlessServiceName = (name: string): string => `${name}-headless`
 export const configMapName = (name: string): string => `${name}-config`
+/**
+ * The pod template carries redis.conf as the ConfigMap holds it: a config change then makes a new template revision
+ * (so a rollout restarts the pods that run the old one), and the ControllerRevision keeps the config for --undo.
+ */
+export const CONFIG_ANNOTATION = 'redisctl.io/redis-conf'
 export const authConfigSecretName = (name: string): string => `${name}-auth-conf`
 
 const NODE_TIMEOUT_MS = 5000
@@ -130,9 +135,12 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
       replicas: podCount(spec),
       // Redis Cluster nodes do not depend on each other to start: starting all at once is faster and safe.
       podManagementPolicy: 'Parallel',
+      // The controller never restarts a pod: redisctl rollout does, replicas first and masters only after a planned
+      // failover. A merge patch over a set that had RollingUpdate must clear rollingUpdate in the same write.
+      updateStrategy: {type: 'OnDelete', rollingUpdate: null as unknown as undefined},
       selector: {matchLabels: labels},
       template: {
-        metadata: {labels: {...labels, [COMPONENT]: 'node'}},
+        metadata: {labels: {...labels, [COMPONENT]: 'node'}, annotations: {[CONFIG_ANNOTATION]: redisConf(spec)}},
         spec: {
           affinity: {
             podAntiAffinity: {

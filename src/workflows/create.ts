@@ -19,6 +19,7 @@ import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/sh
 import {clusterOver} from './inspect.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
+import {progress} from './progress.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
 import {plural, shapeWords} from '../util/words.js'
 
@@ -206,7 +207,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         const {kube, selector} = ctx.target
         if (ctx.input.adopt) ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
         const count = podCount(ctx.shape!)
-        ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs)).slice(0, count)
+        ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs, {onWaiting: progress(task)})).slice(0, count)
         task.title = `${ctx.pods.length} pods are Ready`
       },
     },
@@ -240,10 +241,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
           timeoutMs: ctx.input.timeoutMs,
           // The ConfigMap this create applied; adopted pods run a redis.conf redisctl does not know.
           configuredNodeTimeoutMs: ctx.input.adopt ? undefined : configuredNodeTimeoutMs(redisConf(clusterSpec(ctx))),
-          onProgress: (p) => {
-            // Waits report every poll; the plain renderer prints each output, so only changes are worth a line.
-            if (task.output !== p.message) task.output = p.message
-          },
+          onProgress: (p) => progress(task)(p.message),
         })
         ctx.actions.push(...actions)
       },

@@ -7,6 +7,7 @@ import type {Placement} from '../topology/placement.js'
 import {waitWhileLoading} from '../redis/observe.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
+import {progress} from './progress.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** Forming steps that apply to a cluster that already runs: its slots and epochs are settled. */
@@ -55,8 +56,8 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
     },
     {
       title: 'Wait for the new pods to be Ready',
-      task: async (ctx) => {
-        await waitForReadyPods(ctx.target.kube, ctx.target.selector, steps.podsWanted(ctx), ctx.timeoutMs)
+      task: async (ctx, task) => {
+        await waitForReadyPods(ctx.target.kube, ctx.target.selector, steps.podsWanted(ctx), ctx.timeoutMs, {onWaiting: progress(task)})
         ctx.cluster = await openCluster(ctx.options, ctx.target)
         await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map(podAddress), ctx.timeoutMs)
         steps.plan(ctx, await ctx.cluster.observe())
@@ -67,9 +68,7 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
       task: async (ctx, task) => {
         ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.layout!, {
           timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => {
-            if (task.output !== p.message) task.output = p.message
-          },
+          onProgress: (p) => progress(task)(p.message),
         }))
       },
     })),

@@ -1,27 +1,55 @@
 import {namespaceNotFound} from '../kube/api-errors.js'
 import {namespaceIsMissing, type Kube} from '../kube/context.js'
+import {stuckPod, waitingReason, warningReader} from '../kube/pod-reasons.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import type {PodRef} from '../topology/model.js'
 import {waitUntil} from '../util/wait.js'
 
 const isUsable = (p: RedisPod): boolean => p.phase === 'Running' && p.ready && Boolean(p.ip) && !p.terminating
 
-/** Waits until `count` pods (or, without a count, every matching pod and at least one) are Running, Ready and have an IP. */
-export async function waitForReadyPods(kube: Kube, selector: string, count: number | undefined, timeoutMs: number): Promise<RedisPod[]> {
+export interface PodWaitOptions {
+  /** Called with what is still missing, the reasons of the pods not Ready included. */
+  onWaiting?: (missing: string) => void
+  /** A further condition for a pod to count (a restarted pod must run the update revision); says why not, else undefined. */
+  pending?: (pod: RedisPod) => string | undefined
+  /** Pods that need not be Ready, and do not count: an outdated pod that a rollout restarts anyway. */
+  exempt?: (pod: RedisPod) => boolean
+}
+
+/**
+ * Waits until `count` pods (or, without a count, every matching pod and at least one) are Running, Ready and have an
+ * IP. While waiting it says why each pod that is not is held back (its status, the latest Warning of it and its claims),
+ * and stops at once with a PodStuckError on a state that will not resolve by itself.
+ */
+export async function waitForReadyPods(kube: Kube, selector: string, count: number | undefined, timeoutMs: number, options: PodWaitOptions = {}): Promise<RedisPod[]> {
   let namespaceChecked = false
+  const warnings = warningReader(kube)
+  const pending = (p: RedisPod): string | undefined => (isUsable(p) ? options.pending?.(p) : p.terminating ? 'Terminating' : p.phase)
   return waitUntil(`${count ?? 'all'} pods matching "${selector}" to be Ready`, async () => {
-    const pods = await listRedisPods(kube, selector)
+    const listed = await listRedisPods(kube, selector)
+    const pods = options.exempt ? listed.filter((p) => !(options.exempt!(p) && !isUsable(p))) : listed
+    const wanted = count === undefined ? undefined : count - (listed.length - pods.length)
     // No pod at all may mean no namespace, which waiting would not mend.
-    if (pods.length === 0 && !namespaceChecked) {
+    if (listed.length === 0 && !namespaceChecked) {
       namespaceChecked = true
       if (await namespaceIsMissing(kube)) throw namespaceNotFound(kube.namespace)
     }
-    const ready = pods.filter(isUsable)
-    const enough = count === undefined ? pods.length > 0 && ready.length === pods.length : ready.length >= count
+    const ready = pods.filter((p) => pending(p) === undefined)
+    const enough = wanted === undefined ? pods.length > 0 && ready.length === pods.length : ready.length >= wanted
     if (enough) return {done: true, value: ready}
-    const waiting = pods.filter((p) => !isUsable(p)).map((p) => `${p.name} (${p.terminating ? 'Terminating' : p.phase}${p.ready ? '' : ', not ready'})`)
-    return {done: false, missing: `${ready.length} of ${count ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
-  }, {timeoutMs, intervalMs: 50})
+    const held = pods.filter((p) => pending(p) !== undefined)
+    const latest = held.some((p) => !isUsable(p)) ? await warnings() : {pods: new Map(), claims: new Map()}
+    // A pod being deleted is going away, whatever state it was stuck in.
+    for (const pod of held.filter((p) => !p.terminating)) {
+      const stuck = stuckPod(pod, latest)
+      if (stuck) throw stuck
+    }
+    const waiting = held.map((p) => {
+      const why = isUsable(p) ? undefined : waitingReason(p, latest)
+      return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready ? ', not ready' : ''}${why ? `: ${why}` : ''})`
+    })
+    return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
+  }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting})
 }
 
 /** The planners' view of a pod; pods outside a StatefulSet are ordered by name. */

@@ -14,6 +14,7 @@ import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import type {OpenCluster} from './inspect.js'
+import {progress} from './progress.js'
 import {masterRefs} from './rebalance.js'
 import {plural} from '../util/words.js'
 
@@ -92,11 +93,6 @@ export function repairTasks(): ListrTask<RepairContext>[] {
       },
     },
   ]
-}
-
-/** Waits report on every poll; the plain renderer prints every output, so only changes get a line. */
-const progress = (task: Task) => (message: string): void => {
-  if (task.output !== message) task.output = message
 }
 
 async function fresh(ctx: RepairContext): Promise<Topology> {

@@ -8,7 +8,7 @@ import type {RedisPod} from '../../src/kube/pods.js'
 const sts = (metadata: V1StatefulSet['metadata'] = {}): V1StatefulSet => ({metadata: {name: 'redis-cluster', ...metadata}})
 const pod = (name: string, extra: Partial<RedisPod> = {}): RedisPod => ({
   name, uid: name, port: 6379, phase: 'Running', ready: true, terminating: false,
-  owner: {kind: 'StatefulSet', name: 'redis-cluster'}, annotations: {}, ...extra,
+  owner: {kind: 'StatefulSet', name: 'redis-cluster'}, annotations: {}, unscheduled: false, claims: [], ...extra,
 })
 
 describe('refusing to scale what an operator manages', () => {
