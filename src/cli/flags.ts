@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core'
 
+import {formatDuration, parseDuration} from './duration.js'
+
 /** kubectl's habits: where the cluster is and which pods are ours. Declared once, spread into commands. */
 export const kubeFlags = {
   kubeconfig: Flags.string({description: 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).', helpGroup: 'KUBERNETES'}),
@@ -27,5 +29,19 @@ export const redisFlags = {
 export const actionFlags = {
   yes: Flags.boolean({char: 'y', description: 'Answer yes to confirmations (required without a TTY).', default: false}),
   'dry-run': Flags.boolean({description: 'Print the plan and change nothing.', default: false}),
-  timeout: Flags.integer({description: 'Give up after this many seconds.', default: 300, min: 1}),
+  timeout: timeoutFlag('Give up waiting after this long', 300),
+}
+
+/**
+ * Every --timeout: a duration (30s, 5m, 1500ms, 1m30s, or plain seconds), parsed to seconds by the one parser, so
+ * that `--timeout 5m` works wherever --timeout does.
+ */
+export function timeoutFlag(description: string, defaultSeconds: number) {
+  return Flags.custom<number>({
+    description: `${description}: 30s, 5m, 1500ms, or seconds.`,
+    default: defaultSeconds,
+    defaultHelp: async () => formatDuration(defaultSeconds),
+    helpValue: 'DURATION',
+    parse: async (input) => parseDuration(input),
+  })()
 }
