@@ -32,6 +32,11 @@ export const actionFlags = {
   timeout: timeoutFlag('Give up waiting after this long', 300),
 }
 
+/** Commands that only read (status, check): a pod that says nothing is reported, not waited for. */
+export const answerFlags = {
+  timeout: timeoutFlag('How long to wait for the Kubernetes API and for each pod to answer; a pod that does not is reported as not answering', 10),
+}
+
 /**
  * Every --timeout: a duration (30s, 5m, 1500ms, 1m30s, or plain seconds), parsed to seconds by the one parser, so
  * that `--timeout 5m` works wherever --timeout does.

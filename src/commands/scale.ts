@@ -62,7 +62,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
   async run(): Promise<ScaleResult> {
     const {flags} = await this.parse(Scale)
     const shape = requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
     // What both directions need is checked first; a scale in needs more, checked once the direction is known.
@@ -95,7 +95,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
     let after
     try {
-      await runTasks(scaleOutTasks(), ctx, this.jsonEnabled())
+      await runTasks(scaleOutTasks(), ctx, this)
       after = await ctx.cluster!.observe()
     } finally {
       await ctx.cluster?.access.close()
@@ -134,7 +134,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
         this.log('Nothing was changed.')
         return this.result(target, flags.name, 'in', false)
       }
-      await runTasks(scaleInTasks(), ctx, this.jsonEnabled())
+      await runTasks(scaleInTasks(), ctx, this)
       after = await ctx.cluster!.observe()
     } finally {
       await ctx.cluster?.access.close()

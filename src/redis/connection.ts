@@ -91,6 +91,9 @@ export class RedisConnector {
       lazyConnect: true,
       enableOfflineQueue: false,
       enableReadyCheck: false,
+      // CLIENT SETINFO on connect: a round trip that Redis 7.0 refuses anyway, and one more command timeout to
+      // wait out before a silent node is called so.
+      disableClientInfo: true,
       maxRetriesPerRequest: 0,
       connectTimeout,
       commandTimeout,

@@ -84,5 +84,5 @@ export async function waitWhileLoading(connector: RedisConnector, addresses: rea
       loading.push(addressKey(node.address))
     }
     return loading.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still loading: ${loading.join(', ')}`}
-  }, {timeoutMs, intervalMs: 100})
+  }, {timeoutMs, intervalMs: 100, signal: connector.signal})
 }

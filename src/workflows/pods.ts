@@ -21,7 +21,7 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
     if (enough) return {done: true, value: ready}
     const waiting = pods.filter((p) => !isUsable(p)).map((p) => `${p.name} (${p.terminating ? 'Terminating' : p.phase}${p.ready ? '' : ', not ready'})`)
     return {done: false, missing: `${ready.length} of ${count ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
-  }, {timeoutMs, intervalMs: 50})
+  }, {timeoutMs, intervalMs: 50, signal: kube.signal})
 }
 
 /** The planners' view of a pod; pods outside a StatefulSet are ordered by name. */

@@ -51,7 +51,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const adopt = flags.selector !== undefined
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
-    const target = await openTarget({...flags, passwordSecret: flags['password-secret']}, {operation: adopt ? 'adopt' : 'create'})
+    const target = await openTarget({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
     const input: CreateInput = {
       spec: {
         name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
@@ -67,7 +67,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const {createTasks} = await import('../../workflows/create.js')
     const {runTasks} = await import('../../cli/tasks.js')
     try {
-      await runTasks(createTasks(), ctx, this.jsonEnabled())
+      await runTasks(createTasks(), ctx, this)
     } finally {
       await ctx.access?.close()
     }
