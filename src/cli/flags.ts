@@ -43,7 +43,7 @@ export const answerFlags = {
  */
 export function timeoutFlag(description: string, defaultSeconds: number) {
   return Flags.custom<number>({
-    description: `${description}: 30s, 5m, 1500ms, or seconds.`,
+    description: `${description} (30s, 5m, 1500ms, or seconds).`,
     default: defaultSeconds,
     defaultHelp: async () => formatDuration(defaultSeconds),
     helpValue: 'DURATION',
