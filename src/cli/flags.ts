@@ -1,5 +1,6 @@
-import {Flags} from '@oclif/core'
+import {Errors, Flags} from '@oclif/core'
 
+import {ExitCode} from '../errors.js'
 import {formatDuration, parseDuration} from './duration.js'
 
 /** kubectl's habits: where the cluster is and which pods are ours. Declared once, spread into commands. */
@@ -47,6 +48,13 @@ export function timeoutFlag(description: string, defaultSeconds: number) {
     default: defaultSeconds,
     defaultHelp: async () => formatDuration(defaultSeconds),
     helpValue: 'DURATION',
-    parse: async (input) => parseDuration(input),
+    async parse(input) {
+      try {
+        return parseDuration(input)
+      } catch (error) {
+        // As oclif's own integer flags refuse: a usage error (exit 2), also under --json.
+        throw new Errors.CLIError((error as Error).message, {exit: ExitCode.usage})
+      }
+    },
   })()
 }

@@ -78,8 +78,10 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
   it('--timeout takes the forms kubectl takes: 5m works, a word is refused (exit 2)', async () => {
     const fiveMinutes = await sandbox.cli(['status', '--timeout', '5m'])
     expect(fiveMinutes.code, fiveMinutes.stderr).toBe(0)
-    const word = await sandbox.cli(['check', '--timeout', 'soon'])
+    const word = await sandbox.cli(['check', '--timeout', 'soon', '--json'])
     expect(word.code).toBe(2)
-    expect(word.stderr).toContain('"soon" is not a duration: use seconds (300), or a number with a unit: 1500ms, 30s, 5m')
+    expect(json<{error: {kind: string; message: string}}>(word).error).toMatchObject({
+      kind: 'usage', message: expect.stringContaining('"soon" is not a duration: use seconds (300), or a number with a unit: 1500ms, 30s, 5m'),
+    })
   }, 120_000)
 })
