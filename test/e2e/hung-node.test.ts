@@ -30,7 +30,7 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
   }
 
   beforeAll(async () => {
-    sandbox = await startClusterWithKeys({podIpOctet: 56, keys: 1000})
+    sandbox = await startClusterWithKeys({podIpOctet: 54, keys: 1000})
   }, 180_000)
 
   afterEach(async () => {
@@ -71,7 +71,7 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
     expect(result.healthy).toBe(false)
     expect(result.summary.silent).toEqual([pod])
     expect(result.findings).toContainEqual(expect.objectContaining({
-      code: 'unreachable', severity: 'error', pods: [pod], message: expect.stringMatching(new RegExp(`^${pod} \\(127\\.56\\.[\\d.]+:6379\\) did not answer within 3 s`)),
+      code: 'unreachable', severity: 'error', pods: [pod], message: expect.stringMatching(new RegExp(`^${pod} \\(127\\.54\\.[\\d.]+:6379\\) did not answer within 3 s`)),
     }))
   }, 120_000)
 
