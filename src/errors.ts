@@ -17,6 +17,7 @@ export const ExitCode = {
   unauthorized: 11,
   podStuck: 12,
   interrupted: 130,
+  terminated: 143,
 } as const
 
 export type ExitCodeName = keyof typeof ExitCode
@@ -127,6 +128,23 @@ export class PodStuckError extends RedisctlError {
     this.name = 'PodStuckError'
     this.pod = pod
     this.reason = reason
+  }
+}
+
+/** The signals that stop a command cleanly: 128 + their number is the exit code, as a shell reports it. */
+export type StopSignal = 'SIGINT' | 'SIGTERM'
+
+/** What to do after any clean stop. */
+export const RESUME_HINT = 'Run the same command again: it finishes the job.'
+
+/**
+ * Stopped by Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143) after finishing what was in flight; the message says
+ * what was done.
+ */
+export class InterruptedError extends RedisctlError {
+  constructor(readonly signal: StopSignal, message: string, suggestions: string[] = [RESUME_HINT]) {
+    super(signal === 'SIGTERM' ? 'terminated' : 'interrupted', message, suggestions)
+    this.name = 'InterruptedError'
   }
 }
 

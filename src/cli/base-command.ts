@@ -1,6 +1,7 @@
 import {Command, Errors} from '@oclif/core'
 
 import {BugError, ExitCode, RedisctlError, UsageError} from '../errors.js'
+import {StopOnSignal} from './stop.js'
 
 /**
  * The one place where errors become output and exit codes. Library code throws typed errors;
@@ -10,6 +11,19 @@ export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
   /** Moves keys between masters: runs with V8's memory flags (src/startup/memory-flags.ts), read from the manifest. */
   static movesKeys = false
+
+  /** Ctrl-C and SIGTERM: workflows and their I/O get `stop.signal`, task lists run under `stop.cleanly`. */
+  readonly stop = new StopOnSignal()
+
+  protected override async init(): Promise<void> {
+    await super.init()
+    this.stop.listen()
+  }
+
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    this.stop.close()
+    return super.finally(err)
+  }
 
   /**
    * What the Kubernetes session found worth saying once (zones unknown for want of Nodes, permissions unchecked):

@@ -1,4 +1,7 @@
-import {Flags} from '@oclif/core'
+import {Errors, Flags} from '@oclif/core'
+
+import {ExitCode} from '../errors.js'
+import {formatDuration, parseDuration} from './duration.js'
 
 /** kubectl's habits: where the cluster is and which pods are ours. Declared once, spread into commands. */
 export const kubeFlags = {
@@ -27,5 +30,31 @@ export const redisFlags = {
 export const actionFlags = {
   yes: Flags.boolean({char: 'y', description: 'Answer yes to confirmations (required without a TTY).', default: false}),
   'dry-run': Flags.boolean({description: 'Print the plan and change nothing.', default: false}),
-  timeout: Flags.integer({description: 'Give up after this many seconds.', default: 300, min: 1}),
+  timeout: timeoutFlag('Give up waiting after this long', 300),
+}
+
+/** Commands that only read (status, check): a pod that says nothing is reported, not waited for. */
+export const answerFlags = {
+  timeout: timeoutFlag('How long to wait for the Kubernetes API and for each pod to answer; a pod that does not is reported as not answering', 10),
+}
+
+/**
+ * Every --timeout: a duration (30s, 5m, 1500ms, 1m30s, or plain seconds), parsed to seconds by the one parser, so
+ * that `--timeout 5m` works wherever --timeout does.
+ */
+export function timeoutFlag(description: string, defaultSeconds: number) {
+  return Flags.custom<number>({
+    description: `${description} (30s, 5m, 1500ms, or seconds).`,
+    default: defaultSeconds,
+    defaultHelp: async () => formatDuration(defaultSeconds),
+    helpValue: 'DURATION',
+    async parse(input) {
+      try {
+        return parseDuration(input)
+      } catch (error) {
+        // As oclif's own integer flags refuse: a usage error (exit 2), also under --json.
+        throw new Errors.CLIError((error as Error).message, {exit: ExitCode.usage})
+      }
+    },
+  })()
 }

@@ -29,7 +29,7 @@ export interface NodeAddResult {
 /** `node add` and `node add-replica`: one workflow, told apart by the role the joining pods take. */
 export abstract class JoinCommand extends BaseCommand {
   protected async join(flags: Interfaces.InferredFlags<typeof joinFlags>, input: NodeAddInput): Promise<NodeAddResult> {
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const {openTarget} = await import('../workflows/session.js')
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
     const {refusalWarnings} = await import('../workflows/preconditions.js')
@@ -44,7 +44,7 @@ export abstract class JoinCommand extends BaseCommand {
       plan = ctx.decided.plan
     } else {
       try {
-        await runTasks(nodeAddTasks(), ctx, this.jsonEnabled())
+        await runTasks(nodeAddTasks(), ctx, this)
       } finally {
         await ctx.cluster?.access.close()
       }

@@ -25,7 +25,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
       const {blocking} = await previewMoves(ctx)
       for (const w of refusalWarnings(blocking)) command.warn(w)
     } else {
-      await runTasks(rebalanceTasks(), ctx, command.jsonEnabled())
+      await runTasks(rebalanceTasks(), ctx, command)
     }
   } finally {
     await ctx.cluster.access.close()

@@ -67,7 +67,7 @@ export async function runRollout(command: BaseCommand, json: boolean, {flags, re
         + 'and a pod deleted below a partition comes back on the old template. Switch it to OnDelete so that redisctl rolls the pods?', {yes: flags.yes, action: `switch StatefulSet ${flags.name} to OnDelete`})
       if (!agreed) throw new PreconditionError(`StatefulSet ${flags.name} keeps RollingUpdate; nothing was changed.`, ['Run again and agree, or pass --yes.'])
     }
-    if (!flags['dry-run'] && !nothingToDo) await runTasks(rolloutTasks(), ctx, json)
+    if (!flags['dry-run'] && !nothingToDo) await runTasks(rolloutTasks(), ctx, command)
     const dryRun = flags['dry-run']
     result = {
       namespace: target.kube.namespace,

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
-import {kubeFlags, redisFlags} from '../cli/flags.js'
+import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
 import {renderTable} from '../cli/table.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
@@ -21,18 +21,19 @@ export default class Check extends BaseCommand {
   static override summary = 'Check the cluster: what redis-cli --cluster check checks, plus what only Kubernetes knows.'
   static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots, nodes left running a cluster-node-timeout below their redis.conf's (an interrupted create), nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it (config-drift).
 
-Health is claimed only from the nodes that answered: a pod that did not answer is an error. Exit code 0 when there are no errors (warnings allowed), 10 when there are errors (also when no node answered); --json lists every finding with its severity.`
-  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json']
+Health is claimed only from the nodes that answered: a pod that did not answer within --timeout is an error naming it. Exit code 0 when there are no errors (warnings allowed), 10 when there are errors (also when no node answered); --json lists every finding with its severity.`
+  static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json', '<%= config.bin %> check --timeout 3s']
   static override flags = {
     ...kubeFlags,
     ...redisFlags,
+    ...answerFlags,
     'balance-threshold': Flags.integer({description: 'Percent a master\'s slot count may differ from an even share before it is reported.', default: 2, min: 0}),
   }
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const [{inspectCluster}, {configuredNodeTimeoutMs}, {configDriftFindings}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js'), import('../workflows/config.js')])
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal}
     const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true}), configDriftFindings(options)])
     const {namespace, topology, redisConf} = inspected
     const unseen = [...new Set([...inspected.warnings, ...drift.warnings])]

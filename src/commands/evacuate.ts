@@ -38,7 +38,7 @@ export default class Evacuate extends BaseCommand {
   async run(): Promise<EvacuateResult> {
     const {flags} = await this.parse(Evacuate)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const k8sNode = flags['k8s-node']
     const {planEvacuation} = await import('../topology/failover-plan.js')
     const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')
@@ -48,7 +48,7 @@ export default class Evacuate extends BaseCommand {
     try {
       if (!dryRun && plan.failovers.length > 0) {
         const {runTasks} = await import('../cli/tasks.js')
-        await runTasks(failoverTasks(plan.failovers), ctx, this.jsonEnabled())
+        await runTasks(failoverTasks(plan.failovers), ctx, this)
       }
     } finally {
       await cluster.access.close()

@@ -44,7 +44,7 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
   async run(): Promise<FailoverResult> {
     const {args, flags} = await this.parse(Failover)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
     const {planFailover} = await import('../topology/failover-plan.js')
     const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')
@@ -54,7 +54,7 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
       if (flags['dry-run']) this.log(`Would fail over: ${describeStep(step)}.`)
       else {
         const {runTasks} = await import('../cli/tasks.js')
-        await runTasks(failoverTasks([step]), ctx, this.jsonEnabled())
+        await runTasks(failoverTasks([step]), ctx, this)
         this.log(`${step.replica.name} is the master of ${step.master.name}'s slots, confirmed by every node that answered.`)
       }
     } finally {

@@ -44,7 +44,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
   async run(): Promise<RepairResult> {
     const {flags} = await this.parse(Repair)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const timeoutMs = flags.timeout * 1000
     const {openTarget} = await import('../workflows/session.js')
     const {openCluster} = await import('../workflows/inspect.js')
@@ -58,7 +58,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
     const ctx = newRepairContext(cluster, timeoutMs)
     try {
       if (flags['dry-run']) await observeAndPlan(ctx)
-      else await runTasks(repairTasks(), ctx, this.jsonEnabled())
+      else await runTasks(repairTasks(), ctx, this)
     } finally {
       await cluster.access.close()
     }

@@ -70,7 +70,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       throw new UsageError('Say what to scale to: --masters, --replicas-per-master, or both (a flag left out keeps what the cluster has).')
     }
     if (given.masters !== undefined) requireValidShape({masters: given.masters, replicasPerMaster: 0})
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
     // What both directions need is checked first; a scale in needs more, checked once the direction is known.
@@ -103,7 +103,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
     let after
     try {
-      await runTasks(scaleOutTasks(), ctx, this.jsonEnabled())
+      await runTasks(scaleOutTasks(), ctx, this)
       after = await ctx.cluster!.observe()
     } finally {
       await ctx.cluster?.access.close()
@@ -157,7 +157,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
           return this.result(target, flags.name, 'in', false)
         }
       }
-      await runTasks(scaleInTasks(), ctx, this.jsonEnabled())
+      await runTasks(scaleInTasks(), ctx, this)
       after = await ctx.cluster!.observe()
     } finally {
       await ctx.cluster?.access.close()

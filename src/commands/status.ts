@@ -1,5 +1,5 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {kubeFlags, redisFlags} from '../cli/flags.js'
+import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
 import {humanBytes} from '../cli/format.js'
 import {renderTable} from '../cli/table.js'
 import {describeAgreement, nodeStatuses, type NodeStatus, requireSomeAnswer, summarize, type ClusterSummary} from '../topology/status.js'
@@ -17,14 +17,14 @@ export interface StatusResult {
 
 export default class Status extends BaseCommand {
   static override summary = 'Show who is where: pod, Kubernetes node, zone, IP, role, master, slots, keys, memory, cluster link and replica sync.'
-  static override description = `Agreement and cluster_state are said only of the nodes that answered, naming those that did not. A pod that answers but belongs to no cluster shows as outside. Exit code 0 when at least one node answered, 7 when none did.`
-  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n redis --json']
-  static override flags = {...kubeFlags, ...redisFlags}
+  static override description = `Agreement and cluster_state are said only of the nodes that answered, naming those that did not. A pod that answers but belongs to no cluster shows as outside; a pod that says nothing within --timeout (a stopped process, a blackholed IP) shows as unreachable and nothing is claimed from it. Exit code 0 when at least one node answered, 7 when none did.`
+  static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n redis --json', '<%= config.bin %> status --timeout 3s']
+  static override flags = {...kubeFlags, ...redisFlags, ...answerFlags}
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     const {inspectCluster} = await import('../workflows/inspect.js')
-    const {namespace, topology, warnings} = await inspectCluster({...flags, passwordSecret: flags['password-secret']})
+    const {namespace, topology, warnings} = await inspectCluster({...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal})
     requireSomeAnswer(topology)
     const nodes = nodeStatuses(topology)
     const summary = summarize(topology)

@@ -31,7 +31,7 @@ export default class Teardown extends BaseCommand {
     const {flags} = await this.parse(Teardown)
     const {openTarget} = await import('../workflows/session.js')
     const {deleteObjects, planTeardown, teardownIsEmpty, waitForPodsGone, waitForPvcsGone} = await import('../workflows/teardown.js')
-    const target = await openTarget({...flags, connect: 'direct'}, {operation: 'teardown', deletePvcs: flags['with-pvcs']})
+    const target = await openTarget({...flags, connect: 'direct', signal: this.stop.signal}, {operation: 'teardown', deletePvcs: flags['with-pvcs']})
     const {kube} = target
     const plan = await planTeardown(kube, target.selector, flags['with-pvcs'])
     const keptPvcs = flags['with-pvcs'] ? [] : plan.pvcs.map((p) => p.name)
@@ -62,7 +62,7 @@ export default class Teardown extends BaseCommand {
           await deleteObjects(kube, plan.pvcs)
           await waitForPvcsGone(kube, plan.selector, timeoutMs)
         }},
-    ], {}, this.jsonEnabled())
+    ], {}, this)
     if (keptPvcs.length > 0) this.log(`Kept ${plural(keptPvcs.length, 'PersistentVolumeClaim')} (the data): ${keptPvcs.join(', ')}. Delete them with --with-pvcs.`)
     else this.log('Teardown complete.')
     return output(doomed, false)

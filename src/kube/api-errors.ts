@@ -3,6 +3,14 @@ import {ApiException} from '@kubernetes/client-node'
 import {ForbiddenError, KubeUnreachableError, NotFoundError, PreconditionError, RedisctlError, UnauthorizedError} from '../errors.js'
 import {describePermission, type Permission, type Verb} from './permissions.js'
 
+/** Why a request was abandoned: the API server did not answer within its deadline (src/kube/context.ts). */
+export class KubeDeadline extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs / 1000} s`)
+    this.name = 'KubeDeadline'
+  }
+}
+
 /** The HTTP status of a failed Kubernetes API call, or undefined when the API was not reached at all. */
 export function httpStatus(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined
@@ -87,6 +95,11 @@ export function kubeError(error: unknown, doing: string, server?: string): Redis
       default:
         return new KubeUnreachableError(`The Kubernetes API failed while ${doing}: ${message} (HTTP ${error.code}).`)
     }
+  }
+  if (error instanceof KubeDeadline) {
+    return new KubeUnreachableError(`The Kubernetes API${server ? ` at ${server}` : ''} did not answer within ${error.timeoutMs / 1000} s while ${doing}.`, [
+      'Check that the API server is up and not overloaded (kubectl get --raw /readyz), then run the same command again.',
+    ], {cause: error})
   }
   const detail = networkDetail(error)
   return new KubeUnreachableError(`The Kubernetes API${server ? ` at ${server}` : ''} is unreachable while ${doing} (${detail}).`, [

@@ -1,16 +1,24 @@
 import {existsSync} from 'node:fs'
 
-import {AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, PolicyV1Api} from '@kubernetes/client-node'
+import {AppsV1Api, type Configuration, CoreV1Api, createConfiguration, KubeConfig, KubernetesObjectApi, PolicyV1Api,
+  ServerConfiguration} from '@kubernetes/client-node'
 
 import {NotFoundError, type RedisctlError} from '../errors.js'
 import {Warnings} from '../util/warnings.js'
-import {httpStatus, kubeCall, kubeFind, namespaceNotFound} from './api-errors.js'
+import {httpStatus, kubeCall, KubeDeadline, kubeFind, namespaceNotFound} from './api-errors.js'
 
 export interface KubeTarget {
   kubeconfig?: string
   context?: string
   namespace?: string
+  /** The command's stop signal (Ctrl-C, SIGTERM): requests in flight are abandoned, waits end. */
+  signal?: AbortSignal
+  /** How long one API request may take; default KUBE_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number
 }
+
+/** An API server that accepts the connection and then says nothing must not hang a command. */
+export const KUBE_REQUEST_TIMEOUT_MS = 30_000
 
 /** A Kubernetes client bound to one context and namespace. */
 export interface Kube {
@@ -21,6 +29,10 @@ export interface Kube {
   apps: AppsV1Api
   policy: PolicyV1Api
   objects: KubernetesObjectApi
+  /** Another API group's client, with the same deadline and stop signal on every request. */
+  api<T>(type: new (configuration: Configuration) => T): T
+  /** The command's stop signal, for waits on the API. */
+  signal?: AbortSignal
   /** Runs an API call, turning its failure into a typed error that names the server. */
   call<T>(doing: string, call: () => Promise<T>): Promise<T>
   /** Like call, but an object that does not exist is undefined (reads, and deletes of what is already gone). */
@@ -68,18 +80,51 @@ export function connectKube(target: KubeTarget): Kube {
   const kc = loadKubeConfig(target)
   const server = kc.getCurrentCluster()?.server ?? ''
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace
+  const configuration = withDeadline(kc, server, target.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS, target.signal)
+  const api = <T>(type: new (c: Configuration) => T): T => new type(configuration)
+  const objects = new ObjectApi(configuration, kc)
   return {
     kc,
     server,
     namespace: target.namespace ?? contextNamespace ?? 'default',
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-    objects: KubernetesObjectApi.makeApiClient(kc),
+    core: api(CoreV1Api),
+    apps: api(AppsV1Api),
+    policy: api(PolicyV1Api),
+    objects,
+    api,
+    signal: target.signal,
     call: (doing, call) => kubeCall(doing, call, server),
     find: (doing, call) => kubeFind(doing, call, server),
     warnings: new Warnings(),
   }
+}
+
+/** KubernetesObjectApi.makeApiClient, on the configuration with the deadline. */
+class ObjectApi extends KubernetesObjectApi {
+  constructor(configuration: Configuration, kc: KubeConfig) {
+    super(configuration)
+    this.setDefaultNamespace(kc)
+  }
+}
+
+/**
+ * What KubeConfig.makeApiClient builds, plus a middleware giving every request a deadline and the command's stop
+ * signal (client-node passes the request's signal to fetch). A request past its deadline fails with KubeDeadline.
+ */
+function withDeadline(kc: KubeConfig, server: string, timeoutMs: number, stop: AbortSignal | undefined): Configuration {
+  return createConfiguration({
+    baseServer: new ServerConfiguration(server, {}),
+    authMethods: {default: kc},
+    promiseMiddleware: [{
+      pre: async (request) => {
+        const deadline = new AbortController()
+        setTimeout(() => deadline.abort(new KubeDeadline(timeoutMs)), timeoutMs).unref()
+        request.setSignal(stop ? AbortSignal.any([stop, deadline.signal]) : deadline.signal)
+        return request
+      },
+      post: async (response) => response,
+    }],
+  })
 }
 
 /**

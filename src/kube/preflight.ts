@@ -14,7 +14,7 @@ const UNCHECKED = 'permissions-unchecked'
  * warned, and its first refused call stops it.
  */
 export async function missingPermissions(kube: Kube, needs: readonly Permission[]): Promise<Permission[] | undefined> {
-  const api = kube.kc.makeApiClient(AuthorizationV1Api)
+  const api = kube.api(AuthorizationV1Api)
   const ask = async (p: Permission): Promise<boolean> => (await api.createSelfSubjectAccessReview({body: {spec: {resourceAttributes: {
     namespace: kube.namespace, verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource,
   }}}})).status?.allowed === true
@@ -32,7 +32,7 @@ export async function missingPermissions(kube: Kube, needs: readonly Permission[
 /** Who the API server takes the kubeconfig's credentials for (SelfSubjectReview, `kubectl auth whoami`); undefined if it will not say. */
 async function whoAmI(kube: Kube): Promise<string | undefined> {
   try {
-    return (await kube.kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({body: {}})).status?.userInfo?.username
+    return (await kube.api(AuthenticationV1Api).createSelfSubjectReview({body: {}})).status?.userInfo?.username
   } catch {
     return undefined
   }

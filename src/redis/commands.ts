@@ -13,9 +13,9 @@ export const isReplyError = (error: unknown): error is Error => error instanceof
  * A failed command as a typed error: a refusal by the node is a precondition the user can look into (the
  * cluster is not in the state the step needs); anything else means the node could not be reached.
  */
-export function commandFailed(addr: NodeAddress, what: string, error: unknown): RedisctlError {
+export function commandFailed(addr: NodeAddress, what: string, error: unknown, client?: Redis): RedisctlError {
   if (isReplyError(error)) return new PreconditionError(`Redis at ${addressKey(addr)} refused ${what}: ${error.message}`)
-  return connectionError(addr, error) as RedisctlError
+  return connectionError(addr, error, client?.options.commandTimeout) as RedisctlError
 }
 
 /**
@@ -33,11 +33,11 @@ export async function pipelined(client: Redis, addr: NodeAddress, commands: read
     }
     results = await pipeline.exec()
   } catch (error) {
-    throw commandFailed(addr, `${commands.length} pipelined ${String(commands[0][0])} commands`, error)
+    throw commandFailed(addr, `${commands.length} pipelined ${String(commands[0][0])} commands`, error, client)
   }
   if (!results) throw commandFailed(addr, 'a pipeline', new Error('the pipeline was discarded'))
   return results.map(([error, value]) => {
-    if (error && !isReplyError(error)) throw commandFailed(addr, String(commands[0][0]), error)
+    if (error && !isReplyError(error)) throw commandFailed(addr, String(commands[0][0]), error, client)
     return error ? {ok: false, error} : {ok: true, value}
   })
 }

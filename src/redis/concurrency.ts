@@ -1,14 +1,3 @@
-import {RedisctlError} from '../errors.js'
-
-/** Raised between batches once the caller's AbortSignal fires; what is done so far stays consistent. */
-export function throwIfInterrupted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new RedisctlError('interrupted', 'Slot migration interrupted; some slots may still be open (MIGRATING/IMPORTING).', [
-      'Run the same command again: it finishes the open slots and moves the rest.',
-    ])
-  }
-}
-
 /**
  * Runs fn over the items with at most `limit` running at once. After the first failure no new item starts;
  * the ones running are awaited, so nothing keeps talking to Redis once this returns, and the first error is thrown.

@@ -1,9 +1,28 @@
 import {Redis} from 'ioredis'
 
 import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
-import {addressKey, type NodeAddress} from '../topology/observation.js'
+import {addressKey, describeNode, type NodeAddress} from '../topology/observation.js'
 
 export {addressKey, type NodeAddress} from '../topology/observation.js'
+
+/**
+ * How long a node may take, by default. A node that accepts the connection and then says nothing (a stopped
+ * process, a blackholed pod IP) must not hang a command: it fails with a RedisUnreachableError naming it.
+ */
+export const REDIS_TIMEOUTS = {
+  /** TCP connect, then the first PING. */
+  connectMs: 3000,
+  /** Any one admin command (CLUSTER NODES, INFO, SETSLOT, MEET ...). */
+  commandMs: 15_000,
+  /**
+   * Commands of a slot migration, on connections of their own: a pipeline of MIGRATEs (each bounded by Redis at
+   * MIGRATE's own timeout per I/O, and retried with a doubled one) and every command queued behind it.
+   */
+  migrationMs: 120_000,
+} as const
+
+/** Which connection a command goes on: admin work, or slot migration with its larger bound. */
+export type ConnectionUse = 'admin' | 'migration'
 
 export interface ConnectorOptions {
   /** Redis password (from a Secret or REDISCTL_PASSWORD); never logged. */
@@ -11,12 +30,16 @@ export interface ConnectorOptions {
   /** Maps a cluster address to the local address that reaches it (port-forward); identity when absent. */
   route?: (addr: NodeAddress) => NodeAddress
   connectTimeoutMs?: number
+  /** Bound of each admin command; REDIS_TIMEOUTS.commandMs when absent. */
   commandTimeoutMs?: number
+  /** The command's stop signal (Ctrl-C, SIGTERM): long work on these connections stops between batches. */
+  signal?: AbortSignal
 }
 
 /**
- * One admin connection per node, opened on first use and reused. Admin work wants plain RESP2 replies,
- * no offline queue and a bounded retry so that an unreachable node fails fast with a typed error.
+ * One admin connection per node, opened on first use and reused, and one more per node for slot migration.
+ * Admin work wants plain RESP2 replies, no offline queue, no reconnection and a bound on every command, so that
+ * an unreachable or silent node fails fast with a typed error.
  */
 export class RedisConnector {
   private readonly clients = new Map<string, Redis>()
@@ -30,9 +53,19 @@ export class RedisConnector {
     return this.options.password
   }
 
+  /** The bound of each admin command, for saying how long a silent node was given. */
+  get commandTimeoutMs(): number {
+    return this.options.commandTimeoutMs ?? REDIS_TIMEOUTS.commandMs
+  }
+
+  /** The command's stop signal, for the waits and moves that run over these connections. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal
+  }
+
   /** A connected client for the node, or a RedisUnreachableError / AuthFailedError. */
-  async client(addr: NodeAddress): Promise<Redis> {
-    const key = addressKey(addr)
+  async client(addr: NodeAddress, use: ConnectionUse = 'admin'): Promise<Redis> {
+    const key = `${use} ${addressKey(addr)}`
     const existing = this.clients.get(key)
     if (existing && existing.status === 'ready') return existing
     const pending = this.connecting.get(key)
@@ -41,13 +74,15 @@ export class RedisConnector {
       existing.disconnect()
       this.clients.delete(key)
     }
-    const connecting = this.connect(addr).finally(() => this.connecting.delete(key))
+    const connecting = this.connect(addr, use, key).finally(() => this.connecting.delete(key))
     this.connecting.set(key, connecting)
     return connecting
   }
 
-  private async connect(addr: NodeAddress): Promise<Redis> {
+  private async connect(addr: NodeAddress, use: ConnectionUse, key: string): Promise<Redis> {
     const target = this.options.route ? this.options.route(addr) : addr
+    const commandTimeout = use === 'migration' ? REDIS_TIMEOUTS.migrationMs : this.commandTimeoutMs
+    const connectTimeout = Math.min(this.options.connectTimeoutMs ?? REDIS_TIMEOUTS.connectMs, commandTimeout)
     const client = new Redis({
       host: target.host,
       port: target.port,
@@ -56,9 +91,12 @@ export class RedisConnector {
       lazyConnect: true,
       enableOfflineQueue: false,
       enableReadyCheck: false,
+      // CLIENT SETINFO on connect: a round trip that Redis 7.0 refuses anyway, and one more command timeout to
+      // wait out before a silent node is called so.
+      disableClientInfo: true,
       maxRetriesPerRequest: 0,
-      connectTimeout: this.options.connectTimeoutMs ?? 3000,
-      commandTimeout: this.options.commandTimeoutMs,
+      connectTimeout,
+      commandTimeout,
       retryStrategy: () => null,
     })
     // A refused AUTH during connect arrives only as an 'error' event and the next command just sees a closed
@@ -72,9 +110,11 @@ export class RedisConnector {
       await client.ping()
     } catch (error) {
       client.disconnect()
-      throw connectionError(addr, isAuthError(lastError) ? lastError : error)
+      // Without reconnection, a connect timeout rejects connect() with "Connection is closed"; the event says why.
+      const cause = isAuthError(lastError) || TIMED_OUT.test(String(lastError)) ? lastError : error
+      throw connectionError(addr, cause, /ETIMEDOUT/.test(String(cause)) ? connectTimeout : commandTimeout)
     }
-    this.clients.set(addressKey(addr), client)
+    this.clients.set(key, client)
     return client
   }
 
@@ -83,10 +123,14 @@ export class RedisConnector {
     const clients = [...this.clients.values()]
     this.clients.clear()
     await Promise.all(clients.map(async (c) => {
+      // QUIT is polite, but a node that stopped answering would hold the exit for a whole command timeout.
+      const impatient = setTimeout(() => c.disconnect(), QUIT_WAIT_MS)
       try {
         await c.quit()
       } catch {
         c.disconnect()
+      } finally {
+        clearTimeout(impatient)
       }
     }))
   }
@@ -94,16 +138,27 @@ export class RedisConnector {
 
 const AUTH_FAILURE = /WRONGPASS|NOAUTH|invalid password|AUTH.*without any password/i
 
+const QUIT_WAIT_MS = 1000
+
+/** ioredis's words for a command past commandTimeout, and for a connect past connectTimeout. */
+const TIMED_OUT = /Command timed out|ETIMEDOUT/
+
 const isAuthError = (error: unknown): boolean => error instanceof Error && AUTH_FAILURE.test(error.message)
 
-export function connectionError(addr: NodeAddress, error: unknown): Error {
+/**
+ * A failure to reach a node as a typed error naming it. `timeoutMs` is the bound the client had (ioredis's own
+ * message does not say), for "did not answer within N s".
+ */
+export function connectionError(addr: NodeAddress, error: unknown, timeoutMs?: number): Error {
   const message = error instanceof Error ? error.message : String(error)
   if (AUTH_FAILURE.test(message)) {
     const what = /NOAUTH/.test(message) ? 'requires a password, and none was given' :
       /without any password/i.test(message) ? 'has no password, but one was given' : 'refused the password'
     return new AuthFailedError(`Redis at ${addressKey(addr)} ${what} (${firstLine(message)}).`, [AUTH_HINT])
   }
-  return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
+  const silent = timeoutMs !== undefined && TIMED_OUT.test(message)
+  return new RedisUnreachableError(silent ? `${describeNode(addr)} did not answer within ${timeoutMs / 1000} s.` :
+    `${describeNode(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ], {cause: error})

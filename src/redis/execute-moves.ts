@@ -1,10 +1,12 @@
-import {TimeoutError, UsageError} from '../errors.js'
+import {InterruptedError, TimeoutError, UsageError} from '../errors.js'
 import {movesClash, type SlotMove} from '../topology/rebalance.js'
 import {countSlots, rangesToSlots} from '../topology/slots.js'
 import {parseClusterNodes} from './cluster-nodes.js'
 import {commandFailed} from './commands.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
 import {type MasterRef, migrateSlots, type MigrateOptions} from './migrate-slots.js'
+import {finishOpenSlots} from './open-slots.js'
+import {interruption} from '../util/interrupt.js'
 
 export interface ExecuteOptions extends Omit<MigrateOptions, 'otherMasters' | 'onProgress'> {
   onProgress?: (progress: PlanProgress) => void
@@ -81,9 +83,17 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
   }
 
   for (;;) {
-    if (!failure) work.forEach((_, i) => { if (waiting(i) && startable(i)) start(i) })
+    if (!failure && !options.signal?.aborted) work.forEach((_, i) => { if (waiting(i) && startable(i)) start(i) })
     if (running.size === 0) break
     await Promise.race(running.values())
+  }
+  if (options.signal?.aborted && finished.size < work.length && (!failure || failure.error instanceof InterruptedError)) {
+    // Each move finished the batches it had open; a slot still open (a move that failed, a node that restarted)
+    // is closed here, so that a stop leaves every slot with one owner.
+    const closed = await finishOpenSlots(connector, [...masters].map(([id, address]) => ({id, address})))
+    const p = progress()
+    throw interruption(options.signal, `after moving ${p.slotsDone} of ${p.slotsTotal} slots (${p.keysMoved} keys); the batches under way landed${
+      closed.length > 0 ? ` and ${closed.length} slots left open were finished` : ''} and no slot is left open`)
   }
   if (failure) throw failure.error
 
@@ -116,7 +126,7 @@ async function agrees(connector: RedisConnector, addr: NodeAddress, owners: Read
   try {
     reply = String(await client.call('CLUSTER', 'NODES'))
   } catch (error) {
-    throw commandFailed(addr, 'CLUSTER NODES', error)
+    throw commandFailed(addr, 'CLUSTER NODES', error, client)
   }
   const lines = parseClusterNodes(reply)
   // A master drained of its last slot may have become a replica meanwhile: it is no longer asked to agree.

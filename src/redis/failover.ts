@@ -49,6 +49,6 @@ export async function failOver(connector: RedisConnector, replica: NodeRef, mast
     return lagging.length === 0 && observation.agreed
       ? {done: true, value: undefined}
       : {done: false, missing: `${lagging.length} nodes do not yet see the new master`}
-  }, {timeoutMs})
+  }, {timeoutMs, signal: connector.signal})
   return actions
 }

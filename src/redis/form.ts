@@ -182,6 +182,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
   const waitOptions = {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
+    signal: connector.signal,
     onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
   }
   const views = await acquainted(connector, layout, waitOptions)
@@ -234,6 +235,7 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
+    signal: connector.signal,
     onWaiting: (missing) => options.onProgress?.({step: 'ready', message: missing}),
   })
   options.onProgress?.({step: 'ready', message: 'cluster_state:ok on every node'})
@@ -292,6 +294,7 @@ export async function waitForReplicas(connector: RedisConnector, layout: Cluster
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
+    signal: connector.signal,
     onWaiting: (missing) => options.onProgress?.({step: 'attach', message: missing}),
   })
   options.onProgress?.({step: 'attach', message: 'every replica is in sync with its master'})

@@ -2,7 +2,7 @@ import type {Redis} from 'ioredis'
 
 import {PreconditionError, RedisUnreachableError} from '../errors.js'
 import {type Arg, commandFailed, isReplyError, pipelined, pipelinedOk} from './commands.js'
-import {forEachConcurrently, throwIfInterrupted} from './concurrency.js'
+import {forEachConcurrently} from './concurrency.js'
 import {addressKey, type NodeAddress} from './connection.js'
 
 export interface DrainOptions {
@@ -20,7 +20,6 @@ export interface DrainOptions {
    * (see drainBatch in migrate-slots.ts); a cold move out of a stray node must not overwrite the owner's keys.
    */
   replaceOnBusyKey: boolean
-  signal?: AbortSignal
   onKeysMoved?: (count: number) => void
 }
 
@@ -55,7 +54,6 @@ async function drainWave(client: Redis, wave: readonly number[], options: DrainO
   let slots = wave
   const first = {timeoutMs: options.timeoutMs, replace: false}
   while (slots.length > 0) {
-    throwIfInterrupted(options.signal)
     const fetched = await pipelined(client, options.source, slots.map((s) => ['CLUSTER', 'GETKEYSINSLOT', s, options.keysPerCall]), 'buffers')
     const batches = slots.map((slot, i) => {
       const reply = fetched[i]
@@ -83,7 +81,7 @@ async function migrate(client: Redis, slot: number, keys: Buffer[], options: Dra
   try {
     await client.callBuffer(String(name), ...args)
   } catch (error) {
-    if (!isReplyError(error)) throw commandFailed(options.source, `MIGRATE of slot ${slot}`, error)
+    if (!isReplyError(error)) throw commandFailed(options.source, `MIGRATE of slot ${slot}`, error, client)
     await recover(client, slot, keys, options, attempt, error)
   }
 }

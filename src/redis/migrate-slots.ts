@@ -1,8 +1,8 @@
 import type {Redis} from 'ioredis'
 
 import {PreconditionError} from '../errors.js'
+import {throwIfInterrupted} from '../util/interrupt.js'
 import {type Arg, pipelined, pipelinedOk} from './commands.js'
-import {throwIfInterrupted} from './concurrency.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
 import {drainSlots} from './migrate-keys.js'
 
@@ -23,7 +23,7 @@ export interface MigrateOptions {
   slotsInFlight?: number
   /** MIGRATE timeout for a full batch of keys; retries after I/O errors double it. */
   migrateTimeoutMs?: number
-  /** Stops between batches of keys, leaving a state that the same call (or finishOpenSlots) completes. */
+  /** Stops opening batches of slots: the batches already open are drained and closed, so no slot is left open. */
   signal?: AbortSignal
   onProgress?: (progress: MoveProgress) => void
 }
@@ -53,23 +53,29 @@ export async function migrateSlots(connector: RedisConnector, source: MasterRef,
   const progress: MoveProgress = {slotsDone: 0, slotsTotal: slots.length, keysMoved: 0}
   if (slots.length === 0) return progress
   throwIfInterrupted(options.signal)
-  const [sourceClient, targetClient] = await Promise.all([connector.client(source.address), connector.client(target.address)])
+  const [sourceClient, targetClient] = await Promise.all([connector.client(source.address, 'migration'), connector.client(target.address, 'migration')])
   const move: Move = {connector, source, target, sourceClient, targetClient, settings, options, progress}
   const batches: number[][] = []
   for (let i = 0; i < slots.length; i += settings.slotsPerBatch) batches.push(slots.slice(i, i + settings.slotsPerBatch))
 
   // Three batches in flight: while one drains (the source busy with MIGRATE), the next one opens and the
-  // previous one closes, so the SETSLOT round trips and config saves hide behind the key moves.
+  // previous one closes, so the SETSLOT round trips and config saves hide behind the key moves. Once the signal
+  // fires no batch is opened, and the ones open are finished: a stop leaves every slot with one owner.
   let opened = await openBatch(move, batches[0])
-  for (let k = 0; k < batches.length; k++) {
+  for (let k = 0; ; k++) {
+    const more = k + 1 < batches.length && !options.signal?.aborted
     const [, next] = await allOrFirstError([
       drainBatch(move, opened),
-      k + 1 < batches.length ? openBatch(move, batches[k + 1]) : Promise.resolve([]),
+      more ? openBatch(move, batches[k + 1]) : Promise.resolve([]),
       k > 0 ? closeBatch(move, batches[k - 1]) : Promise.resolve(),
     ] as const)
+    if (!more) {
+      await closeBatch(move, batches[k])
+      break
+    }
     opened = next
   }
-  await closeBatch(move, batches[batches.length - 1])
+  if (progress.slotsDone < slots.length) throwIfInterrupted(options.signal)
   return progress
 }
 
@@ -111,7 +117,7 @@ async function drainBatch({connector, source, target, sourceClient, settings, op
   // be a leftover of an earlier interrupted MIGRATE, never a newer write: the source's copy wins (REPLACE).
   await drainSlots(sourceClient, open, {
     source: source.address, target: target.address, password: connector.password, keysPerCall: settings.keysPerMigrate,
-    slotsInFlight: settings.slotsInFlight, timeoutMs: settings.migrateTimeoutMs, replaceOnBusyKey: true, signal: options.signal,
+    slotsInFlight: settings.slotsInFlight, timeoutMs: settings.migrateTimeoutMs, replaceOnBusyKey: true,
     onKeysMoved: (count) => {
       progress.keysMoved += count
       options.onProgress?.({...progress})

@@ -1,4 +1,4 @@
-import type {RedisConnector} from './connection.js'
+import {connectionError, type RedisConnector} from './connection.js'
 import {parseClusterInfo, parseClusterNodes, parseInfoFields, parseReplication} from './cluster-nodes.js'
 import {addressKey, type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
   type NodeView, observationError, summarizeObservation} from '../topology/observation.js'
@@ -35,7 +35,7 @@ export async function observeNode(connector: RedisConnector, address: NodeAddres
     const view = toView(address, parseClusterNodes(nodesReply), parseClusterInfo(infoReply), serverInfo)
     return {address, ok: true, view: {...view, replicaMigration, nodeTimeoutMs}}
   } catch (error) {
-    return {address, ok: false, error: classify(error)}
+    return {address, ok: false, error: classify(error, address, connector)}
   }
 }
 
@@ -60,8 +60,10 @@ function toView(address: NodeAddress, nodes: ClusterNodeLine[], info: ClusterInf
   }
 }
 
-function classify(error: unknown): {kind: NodeErrorKind; message: string} {
+function classify(error: unknown, address: NodeAddress, connector: RedisConnector): {kind: NodeErrorKind; message: string} {
   const message = error instanceof Error ? error.message : String(error)
+  // A node that took the connection and then said nothing (stopped, or its IP blackholed) did not answer.
+  if (/Command timed out/.test(message)) return {kind: 'unreachable', message: connectionError(address, error, connector.commandTimeoutMs).message}
   if (error instanceof Error && error.name === 'AuthFailedError') return {kind: 'authFailed', message}
   // Also when the connection's own handshake met it, so before the unreachable case.
   if (/\bLOADING Redis is loading\b/.test(message)) return {kind: 'loading', message}
@@ -86,5 +88,5 @@ export async function waitWhileLoading(connector: RedisConnector, addresses: rea
       loading.push(addressKey(node.address))
     }
     return loading.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still loading: ${loading.join(', ')}`}
-  }, {timeoutMs, intervalMs: 100})
+  }, {timeoutMs, intervalMs: 100, signal: connector.signal})
 }

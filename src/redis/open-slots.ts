@@ -6,7 +6,8 @@ import {addressKey, type RedisConnector} from './connection.js'
 import {drainSlots} from './migrate-keys.js'
 import {type MasterRef, MIGRATE_DEFAULTS, migrateSlots, type MigrateOptions} from './migrate-slots.js'
 
-export type OpenSlotsOptions = Omit<MigrateOptions, 'otherMasters' | 'onProgress'>
+/** No stop signal: finishing open slots is what a stop does last, and it never stops halfway. */
+export type OpenSlotsOptions = Omit<MigrateOptions, 'otherMasters' | 'onProgress' | 'signal'>
 
 /** One master's own account of a slot (CLUSTER NODES, its `myself` line) and how many keys it holds there. */
 interface SlotView {
@@ -81,7 +82,7 @@ async function ownView(connector: RedisConnector, node: MasterRef): Promise<OwnV
   try {
     reply = String(await client.call('CLUSTER', 'NODES'))
   } catch (error) {
-    throw commandFailed(node.address, 'CLUSTER NODES', error)
+    throw commandFailed(node.address, 'CLUSTER NODES', error, client)
   }
   const myself = parseClusterNodes(reply).find((l) => l.myself)
   if (!myself || myself.id !== node.id) {
@@ -131,7 +132,7 @@ async function fixSlot(connector: RedisConnector, slot: number, views: SlotView[
     try {
       added = (await client.multi().call('CLUSTER', 'DELSLOTS', slot).call('CLUSTER', 'ADDSLOTS', slot).exec())?.[1]?.[0]
     } catch (error) {
-      throw commandFailed(owner.node.address, `CLUSTER DELSLOTS/ADDSLOTS ${slot}`, error)
+      throw commandFailed(owner.node.address, `CLUSTER DELSLOTS/ADDSLOTS ${slot}`, error, client)
     }
     if (added) throw commandFailed(owner.node.address, `CLUSTER ADDSLOTS ${slot}`, added)
     migrating = migrating.filter((v) => v !== owner)
@@ -154,10 +155,10 @@ async function fixSlot(connector: RedisConnector, slot: number, views: SlotView[
     await migrateSlots(connector, source, target, [slot], {...options, otherMasters: othersThan(source, target)})
   } else if (migrating.length === 0 && importing.length > 0) {
     for (const node of importing.map((v) => v.node).filter((n) => n.id !== owner.node.id)) {
-      await drainSlots(await connector.client(node.address), [slot], {
+      await drainSlots(await connector.client(node.address, 'migration'), [slot], {
         source: node.address, target: owner.node.address, password: connector.password,
         keysPerCall: options.keysPerMigrate ?? MIGRATE_DEFAULTS.keysPerMigrate, slotsInFlight: 1,
-        timeoutMs: options.migrateTimeoutMs ?? MIGRATE_DEFAULTS.migrateTimeoutMs, replaceOnBusyKey: false, signal: options.signal,
+        timeoutMs: options.migrateTimeoutMs ?? MIGRATE_DEFAULTS.migrateTimeoutMs, replaceOnBusyKey: false,
       })
       await cmd(node, 'CLUSTER', 'SETSLOT', slot, 'STABLE')
     }

@@ -86,5 +86,5 @@ export async function waitUntilForgotten(connector: RedisConnector, staying: rea
     const observation = await observeCluster(connector, staying)
     const remembering = observation.views.filter((v) => v.nodes.some((n) => !n.myself && gone.has(n.id)))
     return remembering.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${remembering.length} nodes still list a removed node`}
-  }, {timeoutMs})
+  }, {timeoutMs, signal: connector.signal})
 }

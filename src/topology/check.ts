@@ -47,7 +47,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const reachable = nodes.filter((n) => n.pod && n.reachable)
   const masters = nodes.filter((n) => n.role === 'master' && n.slotCount > 0)
 
-  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${podName(n)} did not answer: ${n.error?.message ?? 'unknown error'}${asOthersSeeIt(n)}`, [n])
+  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${silence(n)}${asOthersSeeIt(n)}`, [n])
   if (masters.length === 0) {
     if (reachable.length > 0) add('not-formed', 'error', 'No node holds any slot: the cluster has not been formed (redisctl cluster create).', reachable)
     return findings
@@ -141,6 +141,12 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
 const names = (nodes: readonly TopologyNode[]): string => nodes.map(podName).join(', ')
 
 /** What the nodes that answered say about one that did not: all that is known of it. */
+/** Why a pod did not answer, naming it once: the connection's errors already start with the pod. */
+function silence(n: TopologyNode): string {
+  const message = (n.error?.message ?? 'unknown error').replace(/\.$/, '')
+  return message.startsWith(`${podName(n)} `) ? message : `${podName(n)} did not answer: ${message}`
+}
+
 function asOthersSeeIt(n: TopologyNode): string {
   if (!n.inCluster || !n.role) return ''
   if (n.role === 'replica') return '; the nodes that answered know it as a replica'

@@ -195,7 +195,7 @@ function epochCollisions(nodes: readonly TopologyNode[]): {epoch: number; ids: s
 }
 
 /** Where a pod's Redis listens: how Redis nodes and the CLI address it. */
-export const podAddress = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port})
+export const podAddress = (pod: PodRef): NodeAddress => ({host: pod.ip, port: pod.port, pod: pod.pod})
 
 export const podName = (node: TopologyNode): string => node.pod?.pod ?? `${node.address.host}:${node.address.port} (${node.id?.slice(0, 8) ?? '?'}, no pod)`
 

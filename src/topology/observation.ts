@@ -10,7 +10,12 @@ import {formatRanges, SLOT_COUNT, type SlotRange} from './slots.js'
 export interface NodeAddress {
   host: string
   port: number
+  /** The pod at this address, when known: errors name it. */
+  pod?: string
 }
+
+/** `redis-cluster-3 (10.1.2.3:6379)`, or `Redis at 10.1.2.3:6379` when no pod is known. */
+export const describeNode = (addr: NodeAddress): string => (addr.pod ? `${addr.pod} (${addressKey(addr)})` : `Redis at ${addressKey(addr)}`)
 
 export const addressKey = (addr: NodeAddress): string => `${addr.host}:${addr.port}`
 

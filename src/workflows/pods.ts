@@ -49,7 +49,7 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
       return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready ? ', not ready' : ''}${why ? `: ${why}` : ''})`
     })
     return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
-  }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting})
+  }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting, signal: kube.signal})
 }
 
 /** The planners' view of a pod; pods outside a StatefulSet are ordered by name. */

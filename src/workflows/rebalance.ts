@@ -143,6 +143,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
         try {
           ctx.progress = await executeMoves(connector, ctx.moves, masters, {
             convergeTimeoutMs: ctx.input.timeoutMs,
+            signal: connector.signal,
             onProgress: (p) => {
               // A line per second at most: the plain renderer prints every update.
               if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return

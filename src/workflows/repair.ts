@@ -89,7 +89,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
           const topology = await ctx.cluster.observe()
           const left = errors(checkTopology(topology))
           return left.length === 0 ? {done: true, value: topology} : {done: false, missing: left.map((f) => f.message).join(' ')}
-        }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
+        }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, intervalMs: 100, onWaiting: progress(task)})
       },
     },
   ]
@@ -131,7 +131,7 @@ export async function reintroduce(ctx: RepairContext, task: Task): Promise<void>
       ...(outside.length > 0 ? [`${outside.map(podName).join(', ')} not yet in the cluster`] : []),
     ]
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: missing.join('; ')}
-  }, {timeoutMs: ctx.timeoutMs, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, onWaiting: progress(task)})
   // A node introduced by one MEET learns the others by gossip, a few seconds later; later phases tell it to
   // follow a master or forget a node, which it must know by then.
   if (joining.size > 0) {
@@ -150,7 +150,7 @@ async function forget(ctx: RepairContext, task: Task): Promise<void> {
     await waitUntil('replicas to take over the slots of nodes whose pod is gone', async () => {
       const owning = (await fresh(ctx)).nodes.filter((n) => n.id && ids.has(n.id) && n.slotCount > 0)
       return owning.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${owning.map(podName).join(', ')} still own slots`}
-    }, {timeoutMs: ctx.timeoutMs, intervalMs: 100})
+    }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, intervalMs: 100})
     plan = planForgets(ctx.topology!)
   }
   refuse(ctx, plan.refusals)
@@ -193,7 +193,7 @@ async function closeOpenSlots(ctx: RepairContext, task: Task): Promise<void> {
       if (error instanceof Error && /CLUSTERDOWN/.test(error.message)) return {done: false, missing: error.message}
       throw error
     }
-  }, {timeoutMs: ctx.timeoutMs, intervalMs: 200, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, intervalMs: 200, onWaiting: progress(task)})
   if (!closed) return task.skip('refused (below)')
   ctx.done.push(action)
   task.title = `Closed ${action.slots.length} open slots`
@@ -245,7 +245,7 @@ async function coverSlots(ctx: RepairContext, task: Task): Promise<void> {
     const topology = await fresh(ctx)
     if (topology.uncovered.length > 0) return {done: false, missing: `slots ${formatRanges(topology.uncovered)} have no owner`}
     return topology.agreed ? {done: true, value: undefined} : {done: false, missing: 'the nodes do not agree on the slot map yet'}
-  }, {timeoutMs: ctx.timeoutMs, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, onWaiting: progress(task)})
   task.title = `Gave ${assigns.reduce((n, a) => n + a.slots.reduce((m, r) => m + r.end - r.start + 1, 0), 0)} uncovered slots an owner`
 }
 

@@ -137,8 +137,10 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
         let last = 0
-        ctx.progress = await executeMoves(ctx.cluster!.access.connector, ctx.plan!.moves, masters, {
+        const {connector} = ctx.cluster!.access
+        ctx.progress = await executeMoves(connector, ctx.plan!.moves, masters, {
           convergeTimeoutMs: ctx.timeoutMs,
+          signal: connector.signal,
           onProgress: (p) => {
             if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
             last = Date.now()
@@ -221,7 +223,7 @@ export async function waitForPodCount(kube: Kube, selector: string, count: numbe
     const pods = await listRedisPods(kube, selector)
     const extra = pods.filter((p) => (p.ordinal ?? 0) >= count).map((p) => p.name)
     return extra.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${extra.join(', ')}`}
-  }, {timeoutMs, intervalMs: 50})
+  }, {timeoutMs, intervalMs: 50, signal: kube.signal})
 }
 
 /** What becomes of the PersistentVolumeClaims of the removed pods (read only): the run's last step, and its dry run. */

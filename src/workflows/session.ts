@@ -19,12 +19,17 @@ export interface TargetOptions {
   name: string
   connect: ConnectMode
   passwordSecret?: string
+  /** The command's stop signal (src/cli/base-command.ts): waits end at once, moves after their batches in flight. */
+  signal?: AbortSignal
+  /** How long any one answer may take, a Kubernetes request or a Redis command (status and check: --timeout). */
+  answerTimeoutMs?: number
 }
 
 export interface KubeTargetSession {
   kube: Kube
   selector: string
   password?: string
+  answerTimeoutMs?: number
   /** With --connect auto: the port-forward permissions this identity lacks, which matter only if auto has to forward. */
   forwardingDenied?: Permission[]
 }
@@ -41,11 +46,11 @@ export interface PlannedAccess {
  * is told from the namespaced calls' answers.
  */
 export async function openTarget(options: TargetOptions, planned?: PlannedAccess): Promise<KubeTargetSession> {
-  const kube = connectKube(options)
+  const kube = connectKube({...options, requestTimeoutMs: options.answerTimeoutMs})
   const selector = options.selector ?? clusterSelector(options.name)
   const forwardingDenied = planned ? await checkPermissions(kube, selector, options, planned) : undefined
   const password = await resolvePassword(kube, options.passwordSecret)
-  return {kube, selector, password, forwardingDenied}
+  return {kube, selector, password, answerTimeoutMs: options.answerTimeoutMs, forwardingDenied}
 }
 
 /**
@@ -102,8 +107,9 @@ export interface RedisAccess {
 export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mode: ConnectMode): Promise<RedisAccess> {
   const reachable = pods.filter((p) => p.ip)
   const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
+  const connection = {password: target.password, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
   if (direct) {
-    const connector = new RedisConnector({password: target.password})
+    const connector = new RedisConnector(connection)
     return {connector, mode: 'direct', close: () => connector.closeAll()}
   }
   if (mode === 'auto' && target.forwardingDenied) {
@@ -111,7 +117,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   }
   const {openPortForwards} = await import('../kube/port-forward.js')
   const forwards = await openPortForwards(target.kube, reachable)
-  const connector = new RedisConnector({password: target.password, route: forwards.route})
+  const connector = new RedisConnector({...connection, route: forwards.route})
   return {
     connector,
     mode: 'port-forward',

@@ -57,12 +57,12 @@ export async function waitForPodsGone(kube: Kube, selector: string, timeoutMs: n
   await waitUntil('the pods to be gone', async () => {
     const left = (await listRedisPods(kube, selector)).map((p) => p.name)
     return left.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${left.join(', ')}`}
-  }, {timeoutMs, intervalMs: 50})
+  }, {timeoutMs, intervalMs: 50, signal: kube.signal})
 }
 
 export async function waitForPvcsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {
   await waitUntil('the PersistentVolumeClaims to be gone', async () => {
     const left = await listNames(kube, 'PersistentVolumeClaim', selector)
     return left.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${left.join(', ')}`}
-  }, {timeoutMs, intervalMs: 50})
+  }, {timeoutMs, intervalMs: 50, signal: kube.signal})
 }

@@ -67,6 +67,29 @@ export async function runCliKilledAt(args: string[], killWhen: RegExp, options: 
   return {...output, killed: signal === 'SIGKILL' && at !== undefined, at}
 }
 
+export interface SignalledRun extends CliResult {
+  /** The output line on which the signal was sent; undefined when the CLI ended before any line matched. */
+  at?: string
+}
+
+/**
+ * Runs the built CLI and sends it `signal` once, as a user's Ctrl-C (SIGINT) or a CI runner cancelling a job
+ * (SIGTERM) would, as soon as a line of its output matches `when`; then lets it end on its own.
+ */
+export async function runCliSignalledAt(args: string[], when: RegExp, signal: 'SIGINT' | 'SIGTERM', options: CliOptions = {}): Promise<SignalledRun> {
+  const {child, output, closed} = spawnCli(args, options)
+  let at: string | undefined
+  const watch = (): void => {
+    if (at !== undefined) return
+    at = (output.stdout + output.stderr).split('\n').find((line) => when.test(line))
+    if (at !== undefined) child.kill(signal)
+  }
+  child.stdout.on('data', watch)
+  child.stderr.on('data', watch)
+  await closed
+  return {...output, at}
+}
+
 /**
  * Runs the built CLI and SIGKILLs it while one of `nodes` shows a slot MIGRATING or IMPORTING. Output lines cannot
  * time that: a move's slots open and close in batches, with moments between moves when none is open. So the CLI is

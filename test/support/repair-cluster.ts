@@ -1,3 +1,4 @@
+import {StopOnSignal} from '../../src/cli/stop.js'
 import {runTasks} from '../../src/cli/tasks.js'
 import {RedisConnector} from '../../src/redis/connection.js'
 import {observeCluster} from '../../src/redis/observe.js'
@@ -18,7 +19,7 @@ export function repairTarget(pods: PodRef[], connector = new RedisConnector()): 
 export async function runRepair(pods: PodRef[], timeoutMs = 30_000): Promise<RepairContext> {
   const target = repairTarget(pods)
   try {
-    return await runTasks(repairTasks(), newRepairContext(target, timeoutMs), true)
+    return await runTasks(repairTasks(), newRepairContext(target, timeoutMs), {jsonEnabled: () => true, stop: new StopOnSignal()})
   } finally {
     await target.access.close()
   }

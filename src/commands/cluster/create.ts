@@ -56,7 +56,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
-    const target = await openTarget({...flags, passwordSecret: flags['password-secret']}, {operation: adopt ? 'adopt' : 'create'})
+    const target = await openTarget({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {
@@ -75,7 +75,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const {createTasks} = await import('../../workflows/create.js')
     const {runTasks} = await import('../../cli/tasks.js')
     try {
-      await runTasks(createTasks(), ctx, this.jsonEnabled())
+      await runTasks(createTasks(), ctx, this)
     } finally {
       await ctx.access?.close()
     }

@@ -32,7 +32,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
   async run(): Promise<DrillFailoverResult> {
     const {flags} = await this.parse(DrillFailover)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const {openTarget} = await import('../../workflows/session.js')
     const {drillReport, drillTasks} = await import('../../workflows/drill.js')
     const {runTasks} = await import('../../cli/tasks.js')
@@ -42,7 +42,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
     const tasks = drillTasks()
     let report: DrillReport | undefined
     try {
-      await runTasks(tasks.slice(0, 1), ctx, this.jsonEnabled())
+      await runTasks(tasks.slice(0, 1), ctx, this)
       const pod = ctx.drill!.master.name
       if (flags['dry-run']) {
         this.log(`Would delete ${pod} (a master; its replicas ${ctx.drill!.replicas.join(', ')}) under a writer on its slots.`)
@@ -52,7 +52,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
         this.log('Nothing done.')
         return this.withSessionWarnings<DrillFailoverResult>({namespace: target.kube.namespace, dryRun: false, pod, warnings: []}, target.kube.warnings.all)
       }
-      await runTasks(tasks.slice(1), ctx, this.jsonEnabled())
+      await runTasks(tasks.slice(1), ctx, this)
     } finally {
       // The writer stops and reads its keys back whatever happened; the report needs the drill to have run to its end.
       const traffic = await ctx.traffic?.stop()

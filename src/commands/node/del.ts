@@ -44,7 +44,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
   async run(): Promise<NodeDelResult> {
     const command = this.constructor as typeof NodeDel
     const {args, flags} = await this.parse(command)
-    const options = {...flags, passwordSecret: flags['password-secret']}
+    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
     const {openTarget} = await import('../../workflows/session.js')
     const {removeNodeTasks} = await import('../../workflows/remove-node.js')
     const {runTasks} = await import('../../cli/tasks.js')
@@ -55,7 +55,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     }
     try {
       // A dry run is the check alone: it plans and changes nothing.
-      await runTasks(flags['dry-run'] ? removeNodeTasks().slice(0, 1) : removeNodeTasks(), ctx, this.jsonEnabled())
+      await runTasks(flags['dry-run'] ? removeNodeTasks().slice(0, 1) : removeNodeTasks(), ctx, this)
     } finally {
       await ctx.cluster?.access.close()
     }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
+import {timeoutFlag} from '../../cli/flags.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
 import type {UpResult} from '../../sandbox/lifecycle.js'
 import {sandboxDir} from '../../sandbox/paths.js'
@@ -25,7 +26,7 @@ export default class SandboxUp extends BaseCommand {
       description: 'IMAGE=PATH: pods of IMAGE run PATH (a redis-server or valkey-server build), e.g. a second Redis version; IMAGE= makes IMAGE impossible to pull. Repeatable. Written to DIR/image-map, which the kubelet reads at every pull (a running sandbox takes it at once); redis* and valkey* images need no mapping.',
       multiple: true,
     }),
-    timeout: Flags.integer({description: 'Seconds to wait for the API to answer.', default: 30, min: 1}),
+    timeout: timeoutFlag('How long to wait for the API to answer', 30),
   }
 
   async run(): Promise<UpResult> {

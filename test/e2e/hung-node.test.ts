@@ -1,0 +1,87 @@
+import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+
+import type {CheckResult} from '../../src/commands/check.js'
+import type {StatusResult} from '../../src/commands/status.js'
+import {json} from '../support/cli.js'
+import {startClusterWithKeys, statusNodes} from './cluster-data.js'
+import {redisServerProcesses, waitFor, type E2eSandbox} from './e2e-support.js'
+
+/**
+ * One redis-server frozen with kill -STOP: it keeps its TCP port open (the kernel still accepts connections) but
+ * answers nothing, as a blackholed pod IP does on a real cluster. status and check answer within their --timeout,
+ * name the pod and claim nothing from it.
+ */
+
+/** Far above --timeout 3s plus a CLI start at load 13 on 2 cores; without a bound on each command they never end. */
+const ANSWERS_WITHIN_MS = 90_000
+
+describe('one redis-server stopped with kill -STOP (3x1)', () => {
+  let sandbox: E2eSandbox
+  let stopped: number | undefined
+
+  /** Freezes the redis-server of a master that owns slots; returns its pod. */
+  async function stopAMaster(): Promise<string> {
+    const master = (await statusNodes(sandbox)).find((n) => n.role === 'master' && n.slotCount > 0)!
+    // Redis sets its process title to "redis-server <ip>:<port> [cluster]"; each pod has its own IP.
+    const [server] = (await redisServerProcesses()).filter((p) => p.cmdline.includes(`redis-server ${master.ip}:6379 `))
+    process.kill(server.pid, 'SIGSTOP')
+    stopped = server.pid
+    return master.pod
+  }
+
+  beforeAll(async () => {
+    sandbox = await startClusterWithKeys({podIpOctet: 54, keys: 1000})
+  }, 180_000)
+
+  afterEach(async () => {
+    if (stopped !== undefined) process.kill(stopped, 'SIGCONT')
+    stopped = undefined
+    // The frozen master may have been failed over meanwhile: it comes back as a replica, and check passes again.
+    await waitFor('check to pass again', async () => (await sandbox.cli(['check'])).code === 0, 120_000)
+  }, 180_000)
+
+  afterAll(async () => {
+    if (stopped !== undefined) process.kill(stopped, 'SIGCONT')
+    await sandbox?.down()
+  })
+
+  it('status --timeout 3s answers, shows the pod as not answering and claims nothing from it (exit 0)', async () => {
+    const pod = await stopAMaster()
+
+    const started = Date.now()
+    const status = await sandbox.cli(['status', '--timeout', '3s', '--json'], {timeoutMs: ANSWERS_WITHIN_MS})
+
+    expect(status.code, `${Date.now() - started} ms\n${status.stdout}${status.stderr}`).toBe(0)
+    const result = json<StatusResult>(status)
+    expect(result.summary).toMatchObject({answered: 5, nodes: 6, silent: [pod]})
+    const node = result.nodes.find((n) => n.pod === pod)
+    expect(node).toMatchObject({membership: 'did-not-answer', error: expect.stringMatching(/did not answer within 3 s/)})
+    expect(node?.keys).toBeUndefined()
+    expect(node?.usedMemoryBytes).toBeUndefined()
+  }, 120_000)
+
+  it('check --timeout 3s answers with an error naming the pod and what it was given, and exits 10', async () => {
+    const pod = await stopAMaster()
+
+    const started = Date.now()
+    const check = await sandbox.cli(['check', '--timeout', '3s', '--json'], {timeoutMs: ANSWERS_WITHIN_MS})
+
+    expect(check.code, `${Date.now() - started} ms\n${check.stdout}${check.stderr}`).toBe(10)
+    const result = json<CheckResult>(check)
+    expect(result.healthy).toBe(false)
+    expect(result.summary.silent).toEqual([pod])
+    expect(result.findings).toContainEqual(expect.objectContaining({
+      code: 'unreachable', severity: 'error', pods: [pod], message: expect.stringMatching(new RegExp(`^${pod} \\(127\\.54\\.[\\d.]+:6379\\) did not answer within 3 s`)),
+    }))
+  }, 120_000)
+
+  it('--timeout takes the forms kubectl takes: 5m works, a word is refused (exit 2)', async () => {
+    const fiveMinutes = await sandbox.cli(['status', '--timeout', '5m'])
+    expect(fiveMinutes.code, fiveMinutes.stderr).toBe(0)
+    const word = await sandbox.cli(['check', '--timeout', 'soon', '--json'])
+    expect(word.code).toBe(2)
+    expect(json<{error: {kind: string; message: string}}>(word).error).toMatchObject({
+      kind: 'usage', message: expect.stringContaining('"soon" is not a duration: use seconds (300), or a number with a unit: 1500ms, 30s, 5m'),
+    })
+  }, 120_000)
+})
