@@ -56,11 +56,13 @@ export interface PlanOptions {
   passwordSecret: boolean
   /** scale in --delete-pvcs, teardown --with-pvcs. */
   deletePvcs: boolean
+  /** TLS: its Secret is read (--tls-ca-secret, a cluster made with --tls), and for create --tls written. */
+  tls?: boolean
 }
 
 function callsOf(op: Operation, o: PlanOptions): Permission[] {
   switch (op) {
-    case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password ? [SECRETS] : [])].flatMap(apply)]
+    case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password || o.tls ? [SECRETS] : [])].flatMap(apply)]
     case 'adopt': case 'inspect': case 'move-slots': case 'repair': return LIST_PODS
     case 'scale-out': case 'node-remove': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS]
     case 'node-add': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), SCALE_STATEFULSET, ...LIST_PODS]
@@ -77,7 +79,7 @@ function callsOf(op: Operation, o: PlanOptions): Permission[] {
 export function permissionsFor(op: Operation, o: PlanOptions): Permission[] {
   const all = [
     ...callsOf(op, o),
-    ...(o.passwordSecret && op !== 'teardown' ? [allow('get', 'secrets')] : []),
+    ...((o.passwordSecret || o.tls) && op !== 'teardown' ? [allow('get', 'secrets')] : []),
     ...(o.portForward && op !== 'teardown' ? PORT_FORWARD : []),
   ]
   return all.filter((p, i) => all.findIndex((q) => describePermission(q) === describePermission(p)) === i)

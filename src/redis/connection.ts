@@ -1,6 +1,7 @@
 import {Redis} from 'ioredis'
 
 import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
+import {tlsConnectOptions, type ConnectorTls} from '../tls/client.js'
 import {addressKey, type NodeAddress} from '../topology/observation.js'
 
 export {addressKey, type NodeAddress} from '../topology/observation.js'
@@ -12,6 +13,8 @@ export interface ConnectorOptions {
   route?: (addr: NodeAddress) => NodeAddress
   connectTimeoutMs?: number
   commandTimeoutMs?: number
+  /** The cluster serves TLS: verify every node against the CA and its pod's DNS name (src/tls/client.ts). */
+  tls?: ConnectorTls
 }
 
 /**
@@ -60,6 +63,7 @@ export class RedisConnector {
       connectTimeout: this.options.connectTimeoutMs ?? 3000,
       commandTimeout: this.options.commandTimeoutMs,
       retryStrategy: () => null,
+      ...(this.options.tls ? {tls: tlsConnectOptions(this.options.tls, addr)} : {}),
     })
     // A refused AUTH during connect arrives only as an 'error' event and the next command just sees a closed
     // connection, so the event is kept to tell a wrong password from an unreachable node.
@@ -104,9 +108,14 @@ export function connectionError(addr: NodeAddress, error: unknown): Error {
     return new AuthFailedError(`Redis at ${addressKey(addr)} ${what} (${firstLine(message)}).`, [AUTH_HINT])
   }
   return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
+    ...(TLS_FAILURE.test(message) ? [TLS_HINT] : []),
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ], {cause: error})
 }
+
+/** Node's words for a certificate it would not trust, and for a TLS handshake with a server that speaks none. */
+const TLS_FAILURE = /certificate|self[- ]signed|altnames|TLS|SSL|wrong version number|Connection is closed/i
+const TLS_HINT = 'A TLS cluster made by redisctl is found by its pods\' annotation; for pods made by someone else give the CA: --tls-ca-secret NAME or --tls-ca-file PATH (and check that it signed the nodes\' certificates).'
 
 const firstLine = (s: string): string => s.split('\n')[0]
