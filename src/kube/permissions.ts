@@ -43,9 +43,9 @@ export const PORT_FORWARD: Permission[] = [allow('get', 'pods', '', 'portforward
 /** Optional, cluster-scoped: which zone each Kubernetes node is in, for spreading replicas over zones. */
 export const NODE_ZONES = allow('list', 'nodes')
 
-export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'teardown'
+export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'teardown' | 'tls-rotate'
 
-export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'teardown']
+export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'teardown', 'tls-rotate']
 
 export interface PlanOptions {
   /** Redis is reached through port-forwards (--connect port-forward). */
@@ -64,6 +64,7 @@ function callsOf(op: Operation, o: PlanOptions): Permission[] {
   switch (op) {
     case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password || o.tls ? [SECRETS] : [])].flatMap(apply)]
     case 'adopt': case 'inspect': case 'move-slots': case 'repair': return LIST_PODS
+    case 'tls-rotate': return [...LIST_PODS, ...apply(SECRETS)]
     case 'scale-out': case 'node-remove': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS]
     case 'node-add': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), SCALE_STATEFULSET, ...LIST_PODS]
     case 'scale-in': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS, allow('list', 'persistentvolumeclaims'), ...(o.deletePvcs ? [allow('delete', 'persistentvolumeclaims')] : [])]

@@ -1,3 +1,6 @@
+import {X509Certificate} from 'node:crypto'
+import {connect as tlsConnect} from 'node:tls'
+
 import {Redis} from 'ioredis'
 
 import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
@@ -80,6 +83,28 @@ export class RedisConnector {
     }
     this.clients.set(addressKey(addr), client)
     return client
+  }
+
+  /**
+   * The certificate a TLS node shows a new connection now (undefined without TLS): what it serves after a reload,
+   * which the admin connection, opened before, cannot tell.
+   */
+  async peerCertificate(addr: NodeAddress): Promise<X509Certificate | undefined> {
+    if (!this.options.tls) return undefined
+    const target = this.options.route ? this.options.route(addr) : addr
+    const socket = tlsConnect({host: target.host, port: target.port, ...tlsConnectOptions(this.options.tls, addr), timeout: this.options.connectTimeoutMs ?? 3000})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', resolve)
+        socket.once('error', reject)
+        socket.once('timeout', () => reject(new Error('TLS handshake timed out')))
+      })
+      return socket.getPeerX509Certificate()
+    } catch (error) {
+      throw connectionError(addr, error)
+    } finally {
+      socket.destroy()
+    }
   }
 
   async closeAll(): Promise<void> {
