@@ -13,6 +13,8 @@ export type FindingCode =
   | 'replica-migration-off' | 'node-timeout-lowered'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
+  /** Security (topology/security.ts). */
+  | 'no-authentication' | 'plaintext-port' | 'certificate-expired' | 'certificate-expiring' | 'certificate-not-secret'
 
 export interface Finding {
   code: FindingCode

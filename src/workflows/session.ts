@@ -115,6 +115,8 @@ async function answersDirectly(pods: ReadonlyArray<{ip?: string; port: number}>)
 export interface RedisAccess {
   connector: RedisConnector
   mode: 'direct' | 'port-forward'
+  /** How the nodes are verified, when they serve TLS. */
+  tls?: ConnectorTls
   /** Port-forwarding only: the API server's refusal of a forward, which is why the nodes behind it were unreachable. */
   refusal?(): RedisctlError | undefined
   close(): Promise<void>
@@ -130,7 +132,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
   if (direct) {
     const connector = new RedisConnector({password: target.password, tls})
-    return {connector, mode: 'direct', close: () => connector.closeAll()}
+    return {connector, mode: 'direct', tls, close: () => connector.closeAll()}
   }
   if (mode === 'auto' && target.forwardingDenied) {
     throw await permissionRefusal(target.kube, target.forwardingDenied, ' (the pod IPs do not answer from here, so --connect auto would port-forward)')
@@ -141,6 +143,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   return {
     connector,
     mode: 'port-forward',
+    tls,
     refusal: forwards.refusal,
     async close() {
       await connector.closeAll()

@@ -1,4 +1,4 @@
-import {Cluster} from 'ioredis'
+import {Cluster, type ClusterOptions} from 'ioredis'
 
 /**
  * Live traffic for the scale specifications: a cluster client writing and reading while the cluster changes, bounded
@@ -18,6 +18,8 @@ export interface TrafficOptions {
   /** Bounds after which the traffic stops by itself, whatever happens to the cluster. */
   maxOps?: number
   maxMs?: number
+  /** How the client reaches the nodes, e.g. TLS and a natMap from announced hostnames to pod IPs. */
+  connection?: Pick<ClusterOptions, 'natMap'> & {redisOptions?: ClusterOptions['redisOptions']}
 }
 
 export interface TrafficReport {
@@ -45,14 +47,15 @@ export interface Traffic {
 }
 
 export function startTraffic(seeds: Array<{host: string; port: number}>, options: TrafficOptions = {}): Traffic {
-  const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000} = options
+  const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000, connection = {}} = options
   const cluster = new Cluster(seeds, {
     scaleReads: 'master',
     maxRedirections: 32,
     retryDelayOnMoved: 0,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 50,
-    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000},
+    natMap: connection.natMap,
+    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...connection.redisOptions},
   })
   const acknowledged = new Map<string, {seq: number; value: string}>()
   const maybe = new Map<string, Set<string>>()
