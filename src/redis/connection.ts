@@ -3,7 +3,7 @@ import {connect as tlsConnect} from 'node:tls'
 
 import {Redis} from 'ioredis'
 
-import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
+import {AUTH_HINT, AuthFailedError, isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {tlsConnectOptions, type ConnectorTls} from '../tls/client.js'
 import {addressKey, type NodeAddress} from '../topology/observation.js'
 
@@ -133,14 +133,10 @@ export function connectionError(addr: NodeAddress, error: unknown): Error {
     return new AuthFailedError(`Redis at ${addressKey(addr)} ${what} (${firstLine(message)}).`, [AUTH_HINT])
   }
   return new RedisUnreachableError(`Redis at ${addressKey(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
-    ...(TLS_FAILURE.test(message) ? [TLS_HINT] : []),
+    ...(isTlsFailure(message) ? [TLS_HINT] : []),
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ], {cause: error})
 }
-
-/** Node's words for a certificate it would not trust, and for a TLS handshake with a server that speaks none. */
-const TLS_FAILURE = /certificate|self[- ]signed|altnames|TLS|SSL|wrong version number|Connection is closed/i
-const TLS_HINT = 'A TLS cluster made by redisctl is found by its pods\' annotation; for pods made by someone else give the CA: --tls-ca-secret NAME or --tls-ca-file PATH (and check that it signed the nodes\' certificates).'
 
 const firstLine = (s: string): string => s.split('\n')[0]
