@@ -183,7 +183,7 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect(json<{error: {suggestions: string[]}}>(status).error.suggestions.join(' ')).toContain('--tls-ca-secret')
   }, 60_000)
 
-  it('status and check need no TLS flag, directly and through port-forward; a cluster of one CA gives no certificate finding', async () => {
+  it('status and check need no TLS flag, directly and through port-forward; check\'s only security finding is the missing password', async () => {
     const nodes = await statusNodes(sandbox)
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(3)
     const forwarded = await sandbox.cli(['status', '--connect', 'port-forward', '--json'])
@@ -191,6 +191,7 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     const check = await sandbox.cli(['check', '--json'])
     expect(check.code, check.stdout + check.stderr).toBe(0)
     expect(json<CheckResult>(check).findings).toEqual([])
+    expect(json<CheckResult>(check).security.map((f) => f.code)).toEqual(['no-authentication'])
   }, 90_000)
 
   it('scale to 4 masters and back to 3 moves slots over TLS and keeps every key; redis-cli --tls --cluster check passes', async () => {
