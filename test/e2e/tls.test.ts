@@ -183,11 +183,13 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect(json<{error: {suggestions: string[]}}>(status).error.suggestions.join(' ')).toContain('--tls-ca-secret')
   }, 60_000)
 
-  it('status and check need no TLS flag, directly and through port-forward; check\'s only security finding is the missing password', async () => {
+  it('status and check need no TLS flag, directly and through port-forward (or take the CA from --tls-ca-secret); check\'s only security finding is the missing password', async () => {
     const nodes = await statusNodes(sandbox)
     expect(nodes.filter((n) => n.role === 'master')).toHaveLength(3)
     const forwarded = await sandbox.cli(['status', '--connect', 'port-forward', '--json'])
     expect(forwarded.code, forwarded.stdout + forwarded.stderr).toBe(0)
+    const givenCa = await sandbox.cli(['status', '--tls-ca-secret', 'redis-cluster-tls', '--json'])
+    expect(givenCa.code, givenCa.stdout + givenCa.stderr).toBe(0)
     const check = await sandbox.cli(['check', '--json'])
     expect(check.code, check.stdout + check.stderr).toBe(0)
     expect(json<CheckResult>(check).findings).toEqual([])
@@ -243,6 +245,17 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     }
     for (const server of servers) expect(server.text, `redis-server ${server.pid}`).not.toContain('PRIVATE KEY')
   })
+
+  it('create --tls over the running cluster changes nothing, and create without the flag keeps it TLS', async () => {
+    const again = await sandbox.cli(['cluster', 'create', '--tls', '--masters', '3', '--json'], {timeoutMs: 120_000})
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(json<{alreadyFormed: boolean}>(again).alreadyFormed).toBe(true)
+    const plainAgain = await sandbox.cli(['cluster', 'create', '--masters', '3', '--json'], {timeoutMs: 120_000})
+    expect(plainAgain.code, plainAgain.stdout + plainAgain.stderr).toBe(0)
+    const conf = await sandbox.kubectl(['get', 'configmap', 'redis-cluster-config', '-o', 'jsonpath={.data.redis\\.conf}'])
+    expect(conf.stdout).toContain('tls-port 6379')
+    expect((await secretMaterial(sandbox, files)).cert).toBe(material.cert)
+  }, 300_000)
 
   it('teardown removes the cluster and the Secrets redisctl made', async () => {
     const down = await sandbox.cli(['teardown', '--yes', '--with-pvcs', '--json'], {timeoutMs: 120_000})
