@@ -1,9 +1,9 @@
 import {X509Certificate} from 'node:crypto'
 
+import {PatchStrategy} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {PreconditionError} from '../errors.js'
-import {applyObjects} from '../kube/apply.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {reloadTlsFiles} from '../redis/tls-reload.js'
 import {podAddress, type PodRef} from '../topology/model.js'
@@ -55,7 +55,9 @@ export function rotateTasks(): ListrTask<RotateContext>[] {
           return
         }
         const node = await issueNodeCertificate({cert: caCert, key: caKey}, ctx.name, kube.namespace)
-        await applyObjects(kube, [tlsSecret(ctx.name, kube.namespace, ctx.secret, caCert, node)])
+        const renewed = tlsSecret(ctx.name, kube.namespace, ctx.secret, caCert, node)
+        await kube.call(`updating Secret ${ctx.secret}`, () =>
+          kube.objects.patch(renewed, undefined, undefined, 'redisctl', undefined, PatchStrategy.MergePatch))
         ctx.issued = true
         task.title = `Issued a new node certificate into Secret ${ctx.secret}`
       },
