@@ -2,13 +2,15 @@
  * Rebalance benchmark: redisctl against `redis-cli --cluster rebalance`, same run, same data, a fresh cluster
  * for each contender (3 masters holding N keys of 100 bytes spread over all 16384 slots, plus 1 empty master).
  *
- *   node --import tsx bench/rebalance.ts [--keys 200000] [--value-bytes 100] [--on nodes|sandbox]
+ *   node --import tsx bench/rebalance.ts [--keys 200000] [--value-bytes 100] [--on nodes|sandbox] [--tls]
  *
  * --on nodes (default): plain redis-server processes formed by redisctl's forming code; redisctl is the rebalance
  * library (observe, plan, executeMoves) compiled into a small program of its own, with --max-semi-space-size=4.
  * --on sandbox: `redisctl sandbox up`, and for each contender `redisctl cluster create --masters 3
  * --replicas-per-master 0` + `redisctl node add`; redisctl is the built CLI itself, `bin/run.js slots rebalance
  * --use-empty-masters --connect direct`, Kubernetes API calls and start-up included (run `npm run build` first).
+ * --tls (with --on sandbox): every contender runs on a plaintext cluster and on one made with `cluster create --tls`
+ * (redis-cli with --tls and the cluster's certificates), to report the ratio under TLS and what TLS costs each tool.
  *
  * Each contender runs as a child process under /usr/bin/time, which reports its peak RSS.
  */
@@ -32,6 +34,8 @@ const BUILD_DIR = 'bench/results/build'
 interface Bed {
   /** host:port of a master, for redis-cli. */
   seed: string
+  /** How redis-cli connects: --tls and the certificate files on a TLS bed. */
+  cliArgs: string[]
   /** How redisctl rebalances this bed. */
   redisctl: string[]
   env?: NodeJS.ProcessEnv
@@ -48,12 +52,13 @@ interface Contender {
 
 const contenders: Contender[] = [
   {name: 'redisctl', command: (bed) => bed.redisctl},
-  {name: 'redis-cli (default pipeline 10)', command: (bed) => ['redis-cli', '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters']},
-  {name: 'redis-cli --cluster-pipeline 1000', command: (bed) => ['redis-cli', '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters', '--cluster-pipeline', '1000']},
+  {name: 'redis-cli (default pipeline 10)', command: (bed) => ['redis-cli', ...bed.cliArgs, '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters']},
+  {name: 'redis-cli --cluster-pipeline 1000', command: (bed) => ['redis-cli', ...bed.cliArgs, '--cluster', 'rebalance', bed.seed, '--cluster-use-empty-masters', '--cluster-pipeline', '1000']},
 ]
 
 interface Result {
   name: string
+  tls: boolean
   seconds: number
   keysPerSecond: number
   keysMoved: number
@@ -64,29 +69,34 @@ interface Result {
 
 async function main(): Promise<void> {
   const {values} = parseArgs({options: {'keys': {type: 'string', default: '200000'}, 'value-bytes': {type: 'string', default: '100'},
-    'on': {type: 'string', default: 'nodes'}, 'pod-ip-range': {type: 'string', default: '127.244.0.0/16'}, 'as-redisctl': {type: 'string'}}})
+    'on': {type: 'string', default: 'nodes'}, 'pod-ip-range': {type: 'string', default: '127.244.0.0/16'}, 'as-redisctl': {type: 'string'},
+    'tls': {type: 'boolean', default: false}}})
   if (values['as-redisctl']) return rebalanceAsRedisctl(values['as-redisctl'])
   const keys = Number(values.keys)
   const valueBytes = Number(values['value-bytes'])
   if (values.on !== 'nodes' && values.on !== 'sandbox') throw new Error(`--on takes nodes or sandbox, got ${values.on}`)
+  if (values.tls && values.on !== 'sandbox') throw new Error('--tls needs --on sandbox: the TLS clusters are made by cluster create --tls')
+  const modes = values.tls ? [false, true] : [false]
   const sandbox = values.on === 'sandbox' ? startSandbox(values['pod-ip-range']!) : undefined
   if (!sandbox) compile()
   const results: Result[] = []
   try {
-    for (const [i, contender] of contenders.entries()) {
-      const bed = sandbox ? await sandboxBed(sandbox, `bench-${i}`, keys, valueBytes) : await nodesBed(keys, valueBytes)
-      try {
-        const run = await timed(contender.command(bed), bed.env)
-        const sizes = await bed.sizes()
-        const total = sizes.reduce((a, b) => a + b, 0)
-        const check = bed.check()
-        if (total !== keys || !check.ok) throw new Error(`${contender.name} left ${total} of ${keys} keys, check ok: ${check.ok}\n${check.output}`)
-        const keysMoved = sizes[3]
-        results.push({name: contender.name, seconds: run.seconds, keysMoved, keysPerSecond: Math.round(keysMoved / run.seconds), peakRssMb: run.peakRssMb,
-          movingKeysPerSecond: movingRate(run.stdout)})
-        console.error(`${contender.name}: ${run.seconds.toFixed(2)} s, ${keysMoved} keys moved, peak RSS ${run.peakRssMb.toFixed(0)} MB`)
-      } finally {
-        await bed.stop()
+    for (const tls of modes) {
+      for (const [i, contender] of contenders.entries()) {
+        const bed = sandbox ? await sandboxBed(sandbox, `bench-${i}${tls ? '-tls' : ''}`, keys, valueBytes, tls) : await nodesBed(keys, valueBytes)
+        try {
+          const run = await timed(contender.command(bed), bed.env)
+          const sizes = await bed.sizes()
+          const total = sizes.reduce((a, b) => a + b, 0)
+          const check = bed.check()
+          if (total !== keys || !check.ok) throw new Error(`${contender.name} left ${total} of ${keys} keys, check ok: ${check.ok}\n${check.output}`)
+          const keysMoved = sizes[3]
+          results.push({name: contender.name, tls, seconds: run.seconds, keysMoved, keysPerSecond: Math.round(keysMoved / run.seconds), peakRssMb: run.peakRssMb,
+            movingKeysPerSecond: movingRate(run.stdout)})
+          console.error(`${contender.name}${tls ? ' (TLS)' : ''}: ${run.seconds.toFixed(2)} s, ${keysMoved} keys moved, peak RSS ${run.peakRssMb.toFixed(0)} MB`)
+        } finally {
+          await bed.stop()
+        }
       }
     }
   } finally {
@@ -107,6 +117,7 @@ async function nodesBed(keys: number, valueBytes: number): Promise<Bed> {
   const seed = `${host}:${port}`
   return {
     seed,
+    cliArgs: [],
     // Compiled as the CLI is (tsx alone weighs ~60 MB and 0.3 s); the flag is the one bin/run.js sets.
     redisctl: [process.execPath, '--max-semi-space-size=4', `${BUILD_DIR}/bench/rebalance.js`, '--as-redisctl', seed],
     sizes: () => Promise.all(cluster.clients.map((c) => c.dbsize())),
@@ -141,14 +152,16 @@ function startSandbox(podIpRange: string): Sandbox {
   }
 }
 
-/** 3 masters and an empty one made by redisctl itself in the sandbox, filled through plain clients. */
-async function sandboxBed(sandbox: Sandbox, name: string, keys: number, valueBytes: number): Promise<Bed> {
-  sandbox.cli(['cluster', 'create', '--name', name, '--masters', '3', '--replicas-per-master', '0'])
+/** 3 masters and an empty one made by redisctl itself in the sandbox (with --tls: a TLS cluster), filled through plain clients. */
+async function sandboxBed(sandbox: Sandbox, name: string, keys: number, valueBytes: number, tls: boolean): Promise<Bed> {
+  sandbox.cli(['cluster', 'create', '--name', name, '--masters', '3', '--replicas-per-master', '0', ...(tls ? ['--tls'] : [])])
   sandbox.cli(['node', 'add', '--name', name])
-  const status = JSON.parse(sandbox.cli(['status', '--name', name, '--json'])) as {nodes: Array<{ip: string; port: number; id: string; slotCount: number}>}
+  const status = JSON.parse(sandbox.cli(['status', '--name', name, '--json'])) as {nodes: Array<{pod: string; ip: string; port: number; id: string; slotCount: number}>}
   // The full masters first, then the empty one, as fillEverySlot and the report expect.
   const nodes = [...status.nodes].sort((a, b) => Number(b.slotCount > 0) - Number(a.slotCount > 0))
-  const clients = nodes.map((n) => new Redis({host: n.ip, port: n.port, protocol: 2, maxRetriesPerRequest: 1}))
+  const certificates = tls ? certificateFiles(sandbox, name) : undefined
+  const clients = nodes.map((n) => new Redis({host: n.ip, port: n.port, protocol: 2, maxRetriesPerRequest: 1,
+    ...(certificates ? {tls: {...certificates.pem, servername: `${n.pod}.${name}-headless.default.svc`}} : {})}))
   const masters = nodes.map((n) => ({id: n.id, address: {host: n.ip, port: n.port}}))
   const stop = async (): Promise<void> => {
     clients.forEach((c) => c.disconnect())
@@ -162,12 +175,28 @@ async function sandboxBed(sandbox: Sandbox, name: string, keys: number, valueByt
   }
   return {
     seed: `${nodes[0].ip}:${nodes[0].port}`,
+    cliArgs: certificates?.cliArgs ?? [],
     redisctl: [process.execPath, 'bin/run.js', 'slots', 'rebalance', '--name', name, '--use-empty-masters', '--connect', 'direct', '--yes', '--json'],
     env: sandbox.env,
     sizes: () => Promise.all(clients.map((c) => c.dbsize())),
-    check: () => redisCliCheck({masters}),
+    check: () => redisCliCheck({masters}, certificates?.cliArgs),
     stop,
   }
+}
+
+/** The TLS cluster's Secret, as kubectl reads it: PEM for the bench's clients, files (0600) for redis-cli. */
+function certificateFiles(sandbox: Sandbox, name: string): {pem: {ca: string; cert: string; key: string}; cliArgs: string[]} {
+  const got = spawnSync('kubectl', ['get', 'secret', `${name}-tls`, '-o', 'json'], {env: sandbox.env, encoding: 'utf8'})
+  if (got.status !== 0) throw new Error(`kubectl get secret ${name}-tls: ${got.stderr}`)
+  const data = (JSON.parse(got.stdout) as {data: Record<string, string>}).data
+  const pem = {ca: '', cert: '', key: ''}
+  const files: Record<string, string> = {}
+  for (const [field, key] of [['ca', 'ca.crt'], ['cert', 'tls.crt'], ['key', 'tls.key']] as const) {
+    pem[field] = Buffer.from(data[key], 'base64').toString('utf8')
+    files[field] = join(sandbox.dir, `${name}-${key}`)
+    writeFileSync(files[field], pem[field], {mode: 0o600})
+  }
+  return {pem, cliArgs: ['--tls', '--cacert', files.ca, '--cert', files.cert, '--key', files.key]}
 }
 
 function movingRate(stdout: string): number | undefined {
@@ -179,13 +208,16 @@ function movingRate(stdout: string): number | undefined {
 }
 
 function report(keys: number, valueBytes: number, on: string, results: Result[]): void {
-  const ours = results[0]
+  const tlsRun = results.some((r) => r.tls)
   console.log(`\nRebalance of ${keys} keys (${valueBytes} B values) from 3 masters onto 3 + 1 empty master, on ${on === 'sandbox' ? 'sandbox pods, redisctl as the built CLI' : 'plain redis-server nodes, redisctl as the library'}\n`)
-  console.log('| contender | seconds | keys moved | keys/s | keys/s moving (own figure) | peak RSS | redisctl is faster by |')
-  console.log('|---|---:|---:|---:|---:|---:|---:|')
+  console.log(`| contender |${tlsRun ? ' TLS |' : ''} seconds | keys moved | keys/s | keys/s moving (own figure) | peak RSS | redisctl is faster by |${tlsRun ? ' TLS costs it |' : ''}`)
+  console.log(`|---|${tlsRun ? '---|' : ''}---:|---:|---:|---:|---:|---:|${tlsRun ? '---:|' : ''}`)
   for (const r of results) {
+    const ours = results.find((o) => o.tls === r.tls)!
+    const plain = results.find((o) => !o.tls && o.name === r.name)!
     const ratio = r === ours ? '' : `${(r.seconds / ours.seconds).toFixed(1)}x`
-    console.log(`| ${r.name} | ${r.seconds.toFixed(2)} | ${r.keysMoved} | ${r.keysPerSecond} | ${r.movingKeysPerSecond ?? ''} | ${r.peakRssMb.toFixed(0)} MB | ${ratio} |`)
+    const cost = tlsRun ? (r.tls ? ` +${Math.round((r.seconds / plain.seconds - 1) * 100)}% |` : ' |') : ''
+    console.log(`| ${r.name} |${tlsRun ? ` ${r.tls ? 'yes' : 'no'} |` : ''} ${r.seconds.toFixed(2)} | ${r.keysMoved} | ${r.keysPerSecond} | ${r.movingKeysPerSecond ?? ''} | ${r.peakRssMb.toFixed(0)} MB | ${ratio} |${cost}`)
   }
 }
 

@@ -84,6 +84,12 @@ export class RedisUnreachableError extends RedisctlError {
 /** What to do about a refused password, wherever it was met. */
 export const AUTH_HINT = 'Check the Secret named by --password-secret (key "password") or REDISCTL_PASSWORD.'
 
+/** What to do about a TLS handshake that failed (a certificate not trusted, a plaintext client at a TLS port). */
+export const TLS_HINT = 'If the pods serve TLS and redisctl did not make them, give the CA that signed their certificates: --tls-ca-secret NAME or --tls-ca-file PATH (a cluster made with cluster create --tls needs neither).'
+
+/** Node's words for a certificate it would not trust, and for a TLS handshake with a server that speaks none. */
+export const isTlsFailure = (message: string): boolean => /certificate|self[- ]signed|altnames|TLS|SSL|wrong version number|Connection is closed/i.test(message)
+
 export class AuthFailedError extends RedisctlError {
   constructor(message: string, suggestions: string[] = []) {
     super('authFailed', message, suggestions)

@@ -26,6 +26,7 @@ import SlotsRebalance from './commands/slots/rebalance.js'
 import SlotsReshard from './commands/slots/reshard.js'
 import Status from './commands/status.js'
 import Teardown from './commands/teardown.js'
+import TlsRotate from './commands/tls/rotate.js'
 
 export const COMMANDS = {
   check: Check,
@@ -52,4 +53,5 @@ export const COMMANDS = {
   'slots:reshard': SlotsReshard,
   status: Status,
   teardown: Teardown,
+  'tls:rotate': TlsRotate,
 }

@@ -24,6 +24,15 @@ export const redisFlags = {
     description: 'Secret (in the namespace) whose key "password" holds the Redis password. REDISCTL_PASSWORD is used when not set.',
     helpGroup: 'REDIS',
   }),
+  'tls-ca-secret': Flags.string({
+    description: 'TLS pods redisctl did not make: a Secret with the CA that signed them (ca.crt) and a client certificate (tls.crt, tls.key) if the nodes ask for one. A cluster made with --tls needs neither.',
+    helpGroup: 'REDIS',
+    exclusive: ['tls-ca-file'],
+  }),
+  'tls-ca-file': Flags.string({
+    description: 'TLS pods redisctl did not make: a PEM file with the CA that signed their certificates (nodes that ask clients for a certificate need --tls-ca-secret).',
+    helpGroup: 'REDIS',
+  }),
 }
 
 /** CI habits for commands that change things. */

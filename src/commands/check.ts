@@ -13,13 +13,18 @@ export interface CheckResult {
   errors: number
   warnings: number
   findings: Finding[]
+  /**
+   * Security findings (no authentication, plaintext beside TLS, certificates expired, expiring or not the Secret's),
+   * apart from the cluster's health: their errors count in `errors`, their warnings are not in `warnings`.
+   */
+  security: Finding[]
   /** How many nodes answered and agree: health is claimed only from those. */
   summary: ClusterSummary
 }
 
 export default class Check extends BaseCommand {
   static override summary = 'Check the cluster: what redis-cli --cluster check checks, plus what only Kubernetes knows.'
-  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots, nodes left running a cluster-node-timeout below their redis.conf's (an interrupted create), nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it (config-drift).
+  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots, nodes left running a cluster-node-timeout below their redis.conf's (an interrupted create), nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it (config-drift). Security apart: no authentication, a plaintext port open beside TLS, certificates expired (an error) or expiring within 30 days, nodes serving another certificate than their Secret's.
 
 Health is claimed only from the nodes that answered: a pod that did not answer within --timeout is an error naming it. Exit code 0 when there are no errors (warnings allowed), 10 when there are errors (also when no node answered); --json lists every finding with its severity.`
   static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json', '<%= config.bin %> check --timeout 3s']
@@ -34,8 +39,8 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     const {flags} = await this.parse(Check)
     const [{inspectCluster}, {configuredNodeTimeoutMs}, {configDriftFindings}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js'), import('../workflows/config.js')])
     const options = {...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal}
-    const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true}), configDriftFindings(options)])
-    const {namespace, topology, redisConf} = inspected
+    const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true, security: true}), configDriftFindings(options)])
+    const {namespace, topology, redisConf, security = []} = inspected
     const unseen = [...new Set([...inspected.warnings, ...drift.warnings])]
     const findings: Finding[] = [...checkTopology(topology, {
       balanceThresholdPercent: flags['balance-threshold'],
@@ -43,17 +48,22 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     }), ...drift.findings,
       ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]
     const summary = summarize(topology)
-    const errors = findings.filter((f) => f.severity === 'error').length
-    const warnings = findings.length - errors
+    const topologyErrors = findings.filter((f) => f.severity === 'error').length
+    const warnings = findings.length - topologyErrors
+    const errors = topologyErrors + security.filter((f) => f.severity === 'error').length
     if (findings.length === 0) this.log(`[OK] ${describeAgreement(summary)}, all 16384 slots covered, no open slots, every replica in sync and apart from its master.`)
-    else this.log(renderTable(['severity', 'finding', 'pods', 'message'], findings.map((f) => [f.severity, f.code, f.pods.join(','), f.message])))
+    else this.log(findingsTable(findings))
     if (errors > 0) process.exitCode = ExitCode.unhealthy
     if (findings.length > 0) {
-      const verdict = errors > 0 ? `${errors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.` : `No errors; ${warnings} warning(s).`
+      const verdict = topologyErrors > 0 ? `${topologyErrors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.` : `No errors; ${warnings} warning(s).`
       this.log(`\n${capitalize(describeAgreement(summary))}. ${verdict}`)
     }
-    return {namespace, healthy: errors === 0, errors, warnings, findings, summary}
+    if (security.length > 0) this.log(`\nSecurity:\n${findingsTable(security)}`)
+    return {namespace, healthy: errors === 0, errors, warnings, findings, security, summary}
   }
 }
+
+const findingsTable = (findings: Finding[]): string =>
+  renderTable(['severity', 'finding', 'pods', 'message'], findings.map((f) => [f.severity, f.code, f.pods.join(','), f.message]))
 
 const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1)

@@ -43,10 +43,10 @@ export const PORT_FORWARD: Permission[] = [allow('get', 'pods', '', 'portforward
 /** Optional, cluster-scoped: which zone each Kubernetes node is in, for spreading replicas over zones. */
 export const NODE_ZONES = allow('list', 'nodes')
 
-export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'rollout' | 'teardown'
+export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'rollout' | 'teardown' | 'tls-rotate'
   | 'failover' | 'config' | 'drill'
 
-export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'rollout', 'teardown',
+export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'rollout', 'teardown', 'tls-rotate',
   'failover', 'config', 'drill']
 
 export interface PlanOptions {
@@ -58,16 +58,19 @@ export interface PlanOptions {
   passwordSecret: boolean
   /** scale in --delete-pvcs, teardown --with-pvcs. */
   deletePvcs: boolean
+  /** TLS: its Secret is read (--tls-ca-secret, a cluster made with --tls), and for create --tls written. */
+  tls?: boolean
 }
 
 function callsOf(op: Operation, o: PlanOptions): Permission[] {
   switch (op) {
-    case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password ? [SECRETS] : [])].flatMap(apply)]
+    case 'create': return [...LIST_PODS, ...[...MANIFESTS, ...(o.password || o.tls ? [SECRETS] : [])].flatMap(apply)]
     case 'adopt': case 'inspect': case 'move-slots': case 'repair': case 'failover': return LIST_PODS
     // config set writes the setting into the cluster's ConfigMap, so that a restarted pod keeps it.
     case 'config': return [...LIST_PODS, allow('get', 'configmaps'), allow('patch', 'configmaps')]
     // drill failover deletes a master's pod, as a node failure would.
     case 'drill': return [...LIST_PODS, allow('delete', 'pods')]
+    case 'tls-rotate': return [...LIST_PODS, ...apply(SECRETS)]
     case 'scale-out': case 'node-remove': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS]
     case 'node-add': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), SCALE_STATEFULSET, ...LIST_PODS]
     case 'scale-in': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS, allow('list', 'persistentvolumeclaims'), ...(o.deletePvcs ? [allow('delete', 'persistentvolumeclaims')] : [])]
@@ -85,7 +88,7 @@ function callsOf(op: Operation, o: PlanOptions): Permission[] {
 export function permissionsFor(op: Operation, o: PlanOptions): Permission[] {
   const all = [
     ...callsOf(op, o),
-    ...(o.passwordSecret && op !== 'teardown' ? [allow('get', 'secrets')] : []),
+    ...((o.passwordSecret || o.tls) && op !== 'teardown' ? [allow('get', 'secrets')] : []),
     ...(o.portForward && op !== 'teardown' ? PORT_FORWARD : []),
   ]
   return all.filter((p, i) => all.findIndex((q) => describePermission(q) === describePermission(p)) === i)

@@ -2,6 +2,7 @@ import type {V1Container, V1Pod} from '@kubernetes/client-node'
 
 import {NotFoundError} from '../errors.js'
 import {redisContainer} from '../manifests/rollout.js'
+import {podDnsName} from '../manifests/cluster.js'
 import {httpStatus} from './api-errors.js'
 import {notFoundIn, type Kube} from './context.js'
 import {describePermission, NODE_ZONES} from './permissions.js'
@@ -14,6 +15,8 @@ export interface RedisPod {
   uid: string
   ordinal?: number
   ip?: string
+  /** `<hostname>.<subdomain>.<namespace>.svc` for a pod under a headless Service (a StatefulSet's): what TLS verifies. */
+  dnsName?: string
   port: number
   k8sNode?: string
   zone?: string
@@ -88,6 +91,7 @@ export function toRedisPod(pod: V1Pod, zones: Map<string, string> = new Map()): 
     uid: pod.metadata?.uid ?? '',
     ordinal: podOrdinal(pod),
     ip: pod.status?.podIP,
+    dnsName: pod.spec?.hostname && pod.spec.subdomain ? podDnsName(pod.spec.hostname, pod.spec.subdomain, pod.metadata?.namespace ?? 'default') : undefined,
     port: redisPort(pod.spec?.containers ?? []),
     k8sNode,
     zone: k8sNode ? zones.get(k8sNode) : undefined,

@@ -8,7 +8,10 @@ export const REDIS_PORT = 6379
 export const BUS_PORT = REDIS_PORT + 10000
 const CONF_DIR = '/etc/redis'
 const AUTH_DIR = '/etc/redis-auth'
+export const TLS_DIR = '/etc/redis-tls'
 const DATA_DIR = '/data'
+/** On the StatefulSet and its pods: the Secret (cert-manager's layout) whose certificates the pods serve. */
+export const TLS_SECRET_ANNOTATION = 'redisctl.io/tls-secret'
 
 export interface ClusterSpec {
   name: string
@@ -22,6 +25,8 @@ export interface ClusterSpec {
   memory?: string
   /** Redis requires a password: it comes from the auth Secret (authConfigSecret), never from a manifest or argv. */
   withAuth?: boolean
+  /** The pods serve TLS only, with the certificates of this Secret (tls.crt, tls.key, ca.crt) mounted at TLS_DIR. */
+  tlsSecret?: string
 }
 
 export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'>): number =>
@@ -38,9 +43,22 @@ export const authConfigSecretName = (name: string): string => `${name}-auth-conf
 
 const NODE_TIMEOUT_MS = 5000
 
+/** A pod's own DNS name under the headless Service (the StatefulSet's serviceName), as pods announce it. */
+export const podDnsName = (pod: string, subdomain: string, namespace: string): string => `${pod}.${subdomain}.${namespace}.svc`
+
+/**
+ * The names a node certificate of the cluster covers: every pod under the headless Service (a wildcard, so that
+ * scaling needs no new certificate), short and fully qualified, and the client Service's names.
+ */
+export function clusterDnsNames(name: string, namespace: string): string[] {
+  const pods = `*.${headlessServiceName(name)}.${namespace}.svc`
+  const service = `${name}.${namespace}.svc`
+  return [pods, `${pods}.cluster.local`, name, `${name}.${namespace}`, service, `${service}.cluster.local`]
+}
+
 export function redisConf(spec: ClusterSpec): string {
   return [
-    `port ${REDIS_PORT}`,
+    ...(spec.tlsSecret ? tlsConf() : [`port ${REDIS_PORT}`]),
     'cluster-enabled yes',
     `cluster-config-file ${DATA_DIR}/nodes.conf`,
     `cluster-node-timeout ${NODE_TIMEOUT_MS}`,
@@ -58,6 +76,24 @@ export function redisConf(spec: ClusterSpec): string {
 export function configuredNodeTimeoutMs(conf: string): number {
   const value = /^\s*cluster-node-timeout\s+(\d+)\s*$/mi.exec(conf)?.[1]
   return value === undefined ? 15_000 : Number(value)
+}
+
+/**
+ * TLS only, on the usual port. tls-auth-clients stays at its default (yes): clients, replicas and bus peers all show
+ * a certificate of the cluster's CA. Pods announce their DNS names so that clients following a redirect can verify
+ * the node; Redis itself connects the bus and replication to the announced IP (the hostname is only handed to clients).
+ */
+function tlsConf(): string[] {
+  return [
+    'port 0',
+    `tls-port ${REDIS_PORT}`,
+    `tls-cert-file ${TLS_DIR}/tls.crt`,
+    `tls-key-file ${TLS_DIR}/tls.key`,
+    `tls-ca-cert-file ${TLS_DIR}/ca.crt`,
+    'tls-cluster yes',
+    'tls-replication yes',
+    'cluster-preferred-endpoint-type hostname',
+  ]
 }
 
 /** 80% of a Kubernetes memory quantity, in bytes, leaving room for Redis's own overhead and forks. */
@@ -126,12 +162,14 @@ export function podDisruptionBudget(spec: ClusterSpec): V1PodDisruptionBudget {
 
 export function statefulSet(spec: ClusterSpec): V1StatefulSet {
   const labels = clusterLabels(spec.name)
+  const tlsAnnotation = spec.tlsSecret ? {[TLS_SECRET_ANNOTATION]: spec.tlsSecret} : undefined
+  const headless = headlessServiceName(spec.name)
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: {name: spec.name, namespace: spec.namespace, labels},
+    metadata: {name: spec.name, namespace: spec.namespace, labels, ...(tlsAnnotation ? {annotations: tlsAnnotation} : {})},
     spec: {
-      serviceName: headlessServiceName(spec.name),
+      serviceName: headless,
       replicas: podCount(spec),
       // Redis Cluster nodes do not depend on each other to start: starting all at once is faster and safe.
       podManagementPolicy: 'Parallel',
@@ -140,7 +178,7 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
       updateStrategy: {type: 'OnDelete', rollingUpdate: null as unknown as undefined},
       selector: {matchLabels: labels},
       template: {
-        metadata: {labels: {...labels, [COMPONENT]: 'node'}, annotations: {[CONFIG_ANNOTATION]: redisConf(spec)}},
+        metadata: {labels: {...labels, [COMPONENT]: 'node'}, annotations: {[CONFIG_ANNOTATION]: redisConf(spec), ...tlsAnnotation}},
         spec: {
           affinity: {
             podAntiAffinity: {
@@ -153,8 +191,12 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
           containers: [{
             name: 'redis',
             image: spec.image,
-            command: ['redis-server', `${CONF_DIR}/redis.conf`, '--cluster-announce-ip', '$(POD_IP)'],
-            env: [{name: 'POD_IP', valueFrom: {fieldRef: {fieldPath: 'status.podIP'}}}],
+            command: ['redis-server', `${CONF_DIR}/redis.conf`, '--cluster-announce-ip', '$(POD_IP)',
+              ...(spec.tlsSecret ? ['--cluster-announce-hostname', podDnsName('$(POD_NAME)', headless, spec.namespace)] : [])],
+            env: [
+              {name: 'POD_IP', valueFrom: {fieldRef: {fieldPath: 'status.podIP'}}},
+              ...(spec.tlsSecret ? [{name: 'POD_NAME', valueFrom: {fieldRef: {fieldPath: 'metadata.name'}}}] : []),
+            ],
             ports: [{name: 'redis', containerPort: REDIS_PORT}, {name: 'bus', containerPort: BUS_PORT}],
             readinessProbe: {tcpSocket: {port: 'redis'}, periodSeconds: 2, timeoutSeconds: 1},
             livenessProbe: {tcpSocket: {port: 'redis'}, initialDelaySeconds: 10, periodSeconds: 10},
@@ -163,11 +205,13 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
               {name: 'data', mountPath: DATA_DIR},
               {name: 'config', mountPath: CONF_DIR},
               ...(spec.withAuth ? [{name: 'auth', mountPath: AUTH_DIR}] : []),
+              ...(spec.tlsSecret ? [{name: 'tls', mountPath: TLS_DIR, readOnly: true}] : []),
             ],
           }],
           volumes: [
             {name: 'config', configMap: {name: configMapName(spec.name)}},
             ...(spec.withAuth ? [{name: 'auth', secret: {secretName: authConfigSecretName(spec.name)}}] : []),
+            ...(spec.tlsSecret ? [{name: 'tls', secret: {secretName: spec.tlsSecret}}] : []),
           ],
         },
       },

@@ -1,6 +1,6 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
-import {maxMemoryBytes, type ClusterSpec} from './cluster.js'
+import {maxMemoryBytes, TLS_SECRET_ANNOTATION, type ClusterSpec} from './cluster.js'
 
 /** The settings of `cluster create` that a running StatefulSet shows, by the flag that sets each. */
 export interface RunningSettings {
@@ -9,11 +9,13 @@ export interface RunningSettings {
   storage?: string
   storageClass?: string
   withAuth: boolean
+  /** The TLS Secret the pods serve (the StatefulSet's annotation); none for a plaintext cluster. */
+  tlsSecret?: string
 }
 
 /** A setting asked for that the running cluster does not have. */
 export interface SpecDifference {
-  flag: '--image' | '--memory' | '--storage' | '--storage-class' | '--password-secret'
+  flag: '--image' | '--memory' | '--storage' | '--storage-class' | '--password-secret' | '--tls'
   asked: string
   running: string
   /** Changing it means new volumes (their size and class are fixed when they are made), not only new pods. */
@@ -21,7 +23,7 @@ export interface SpecDifference {
 }
 
 /** The spec fields a flag sets, the way the command line gives them. */
-export type SpecFlag = 'image' | 'memory' | 'storage' | 'storageClass'
+export type SpecFlag = 'image' | 'memory' | 'storage' | 'storageClass' | 'tlsSecret'
 
 export function runningSettings(sts: V1StatefulSet): RunningSettings {
   const pod = sts.spec?.template.spec
@@ -33,6 +35,7 @@ export function runningSettings(sts: V1StatefulSet): RunningSettings {
     storage: data?.spec?.resources?.requests?.storage,
     storageClass: data?.spec?.storageClassName,
     withAuth: (pod?.volumes ?? []).some((v) => v.name === 'auth'),
+    tlsSecret: sts.metadata?.annotations?.[TLS_SECRET_ANNOTATION],
   }
 }
 
@@ -50,11 +53,13 @@ export function reconcileSpec(wanted: ClusterSpec, given: ReadonlySet<SpecFlag>,
   const differences: SpecDifference[] = []
   const fields: Array<[SpecFlag, SpecDifference['flag'], boolean]> = [
     ['image', '--image', false], ['memory', '--memory', false], ['storage', '--storage', true], ['storageClass', '--storage-class', true],
+    // A plaintext cluster rolled to TLS pod by pod would split: TLS nodes and plaintext ones cannot share the bus.
+    ['tlsSecret', '--tls', false],
   ]
   for (const [field, flag, needsNewVolumes] of fields) {
     const now = running[field]
     if (!given.has(field)) Object.assign(spec, {[field]: now ?? wanted[field]})
-    else if (!(field === 'image' || field === 'storageClass' ? wanted[field] === now : sameQuantity(wanted[field], now))) {
+    else if (!(field === 'image' || field === 'storageClass' || field === 'tlsSecret' ? wanted[field] === now : sameQuantity(wanted[field], now))) {
       differences.push({flag, asked: wanted[field] ?? 'none', running: now ?? 'none', needsNewVolumes})
     }
   }

@@ -1,6 +1,10 @@
+import {X509Certificate} from 'node:crypto'
+import {connect as tlsConnect} from 'node:tls'
+
 import {Redis} from 'ioredis'
 
-import {AUTH_HINT, AuthFailedError, RedisUnreachableError} from '../errors.js'
+import {AUTH_HINT, AuthFailedError, isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
+import {tlsConnectOptions, type ConnectorTls} from '../tls/client.js'
 import {addressKey, describeNode, type NodeAddress} from '../topology/observation.js'
 
 export {addressKey, type NodeAddress} from '../topology/observation.js'
@@ -34,6 +38,8 @@ export interface ConnectorOptions {
   commandTimeoutMs?: number
   /** The command's stop signal (Ctrl-C, SIGTERM): long work on these connections stops between batches. */
   signal?: AbortSignal
+  /** The cluster serves TLS: verify every node against the CA and its pod's DNS name (src/tls/client.ts). */
+  tls?: ConnectorTls
 }
 
 /**
@@ -98,6 +104,7 @@ export class RedisConnector {
       connectTimeout,
       commandTimeout,
       retryStrategy: () => null,
+      ...(this.options.tls ? {tls: tlsConnectOptions(this.options.tls, addr)} : {}),
     })
     // A refused AUTH during connect arrives only as an 'error' event and the next command just sees a closed
     // connection, so the event is kept to tell a wrong password from an unreachable node.
@@ -116,6 +123,28 @@ export class RedisConnector {
     }
     this.clients.set(key, client)
     return client
+  }
+
+  /**
+   * The certificate a TLS node shows a new connection now (undefined without TLS): what it serves after a reload,
+   * which the admin connection, opened before, cannot tell.
+   */
+  async peerCertificate(addr: NodeAddress): Promise<X509Certificate | undefined> {
+    if (!this.options.tls) return undefined
+    const target = this.options.route ? this.options.route(addr) : addr
+    const socket = tlsConnect({host: target.host, port: target.port, ...tlsConnectOptions(this.options.tls, addr), timeout: this.options.connectTimeoutMs ?? 3000})
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('secureConnect', resolve)
+        socket.once('error', reject)
+        socket.once('timeout', () => reject(new Error('TLS handshake timed out')))
+      })
+      return socket.getPeerX509Certificate()
+    } catch (error) {
+      throw connectionError(addr, error)
+    } finally {
+      socket.destroy()
+    }
   }
 
   async closeAll(): Promise<void> {
@@ -159,6 +188,7 @@ export function connectionError(addr: NodeAddress, error: unknown, timeoutMs?: n
   const silent = timeoutMs !== undefined && TIMED_OUT.test(message)
   return new RedisUnreachableError(silent ? `${describeNode(addr)} did not answer within ${timeoutMs / 1000} s.` :
     `${describeNode(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
+    ...(isTlsFailure(message) ? [TLS_HINT] : []),
     'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ], {cause: error})

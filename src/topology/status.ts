@@ -1,4 +1,4 @@
-import {RedisUnreachableError} from '../errors.js'
+import {isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {podName, type Topology, type TopologyNode} from './model.js'
 import {formatRanges} from './slots.js'
 import type {SyncState} from './sync.js'
@@ -115,6 +115,7 @@ export function requireSomeAnswer(topology: Topology): void {
   const pods = topology.nodes.filter((n) => n.pod)
   throw new RedisUnreachableError(`No Redis node answered, so nothing can be said about the cluster: ${pods.map((n) =>
     `${podName(n)} (${n.address.host}:${n.address.port}): ${n.error?.message ?? 'not observed'}`).join('; ')}`, [
+    ...(pods.some((n) => isTlsFailure(n.error?.message ?? '')) ? [TLS_HINT] : []),
     'Check that the pods are Running and Ready (kubectl get pods -o wide).',
     'Outside the cluster network, use --connect port-forward.',
   ])

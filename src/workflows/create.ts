@@ -1,12 +1,12 @@
 import type {KubernetesObject, V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
-import {NotFoundError, PreconditionError} from '../errors.js'
+import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
 import {createObjects, planObjects, type AppliedObject} from '../kube/apply.js'
 import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
-import {authConfigSecret, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
+import {authConfigSecret, authConfigSecretName, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
 import {reconcileSpec, runningSettings, type SpecDifference, type SpecFlag} from '../manifests/differences.js'
 import {CREATE_STEPS} from '../redis/form.js'
 import {observeCluster, waitWhileLoading} from '../redis/observe.js'
@@ -31,6 +31,8 @@ export interface CreateInput {
   mastersGiven: boolean
   /** Settings the command line gave; over a running StatefulSet the others keep what it runs with. */
   given: ReadonlySet<SpecFlag>
+  /** --tls without --tls-secret: redisctl makes the CA and the node certificate (spec.tlsSecret names their Secret). */
+  generateTls?: boolean
   connect: ConnectMode
   timeoutMs: number
 }
@@ -109,8 +111,32 @@ export async function planManifests(ctx: CreateContext): Promise<void> {
   refuseDifferences(ctx.input.spec.name, differences)
   await requireWorkingPassword(ctx)
   ctx.spec = spec
-  ctx.objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...clusterManifests(spec)]
+  const tls = spec.tlsSecret ? await tlsSecrets(ctx, spec.tlsSecret) : []
+  ctx.objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...tls, ...clusterManifests(spec)]
   ctx.applied = await planObjects(ctx.target.kube, ctx.objects)
+}
+
+/**
+ * The Secrets a TLS cluster needs before its pods start: with --tls, a CA and a node certificate, made here and
+ * created only when missing (certificates of an earlier run stay: a new CA would lock running nodes out of each
+ * other); with --tls-secret, nothing, but the Secret must hold a node certificate and the CA.
+ */
+async function tlsSecrets(ctx: CreateContext, secretName: string): Promise<KubernetesObject[]> {
+  const {kube} = ctx.target
+  if (!ctx.input.generateTls) {
+    const {readTlsSecret} = await import('../tls/client.js')
+    if (!(await readTlsSecret(kube, secretName)).cert) {
+      throw new UsageError(`The Secret "${secretName}" has no tls.crt and tls.key: the pods need a certificate and its key to serve TLS.`, [
+        'Give a Secret in cert-manager\'s layout (tls.crt, tls.key, ca.crt) whose certificate names the pods (*.<headless service>.<namespace>.svc), or let redisctl make one: --tls.',
+      ])
+    }
+    return []
+  }
+  const {caSecret, createClusterCa, issueNodeCertificate, tlsSecret} = await import('../tls/cluster-certificates.js')
+  const {name} = ctx.input.spec
+  const ca = await createClusterCa(name, kube.namespace)
+  const node = await issueNodeCertificate(ca, name, kube.namespace)
+  return [caSecret(name, kube.namespace, ca), tlsSecret(name, kube.namespace, secretName, ca.cert, node)]
 }
 
 /** Pods someone else deployed: the shape their count allows (or --masters, which must fit it). */
@@ -155,7 +181,7 @@ export async function planDryRun(ctx: CreateContext): Promise<CreateDryRun> {
     const named = (action: AppliedObject['action']): string => ctx.applied.filter((o) => o.action === action).map((o) => `${o.kind}/${o.name}`).join(', ')
     lines.push(named('created') ? `Would create in namespace ${kube.namespace}: ${named('created')}.` : 'Every object exists already; nothing would be applied.')
     if (named('unchanged') && named('created')) lines.push(`Left as they are: ${named('unchanged')}.`)
-    const secret = ctx.applied.find((o) => o.kind === 'Secret')
+    const secret = ctx.applied.find((o) => o.kind === 'Secret' && o.name === authConfigSecretName(ctx.input.spec.name))
     if (secret) {
       lines.push(`Secret/${secret.name} holds the password (key auth.conf: requirepass and masterauth lines), so it is never printed; ` +
         `redisctl makes it from --password-secret, or make it yourself: kubectl create secret generic ${secret.name} --from-file=auth.conf=/dev/stdin`)

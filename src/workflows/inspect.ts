@@ -1,6 +1,9 @@
+import {X509Certificate} from 'node:crypto'
+
 import {readRedisConf} from '../kube/configmaps.js'
 import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observeCluster} from '../redis/observe.js'
+import type {Finding} from '../topology/check.js'
 import {observationError} from '../topology/observation.js'
 import {buildTopology, podAddress, type PodRef, type Topology} from '../topology/model.js'
 import {toPodRefs} from './pods.js'
@@ -53,19 +56,31 @@ export interface Inspection {
   warnings: string[]
   /** With `redisConf`: the redis.conf of the ConfigMap the pods mount, when there is one and it can be read. */
   redisConf?: string
+  /** With `security`: what each node shows of its security, as findings (topology/security.ts). */
+  security?: Finding[]
 }
 
 /**
  * Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology, and on
  * request the pods' redis.conf (one more Kubernetes call, which status does without). Changes nothing.
  */
-export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean} = {}): Promise<Inspection> {
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean; security?: boolean} = {}): Promise<Inspection> {
   const cluster = await openCluster(options, session)
   try {
     const configMap = read.redisConf ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
     const [topology, redisConf] = await Promise.all([cluster.observe(), configMap ? readRedisConf(cluster.target.kube, configMap) : undefined])
-    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf}
+    const security = read.security ? await securityOf(cluster) : undefined
+    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, security}
   } finally {
     await cluster.access.close()
   }
+}
+
+async function securityOf(cluster: OpenCluster): Promise<Finding[]> {
+  const {observeSecurity} = await import('../redis/security.js')
+  const {securityFindings} = await import('../topology/security.js')
+  const nodes = await observeSecurity(cluster.access.connector, cluster.pods.map((p) => ({pod: p.pod, address: podAddress(p)})))
+  const {tls} = cluster.access
+  const secret = tls?.cert ? {source: tls.source, fingerprint: new X509Certificate(tls.cert).fingerprint256} : undefined
+  return securityFindings(nodes, new Date(), secret)
 }

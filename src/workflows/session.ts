@@ -4,9 +4,11 @@ import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../
 import {toRedisPod, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
 import {PASSWORD_ENV, resolvePassword} from '../kube/secrets.js'
+import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {clusterSelector} from '../manifests/labels.js'
-import {RedisConnector} from '../redis/connection.js'
+import {addressKey, RedisConnector} from '../redis/connection.js'
 import {tcpOpen} from '../redis/probe.js'
+import {readCaFile, readTlsSecret, type ConnectorTls, type TlsMaterial} from '../tls/client.js'
 
 export type ConnectMode = 'auto' | 'direct' | 'port-forward'
 
@@ -23,6 +25,11 @@ export interface TargetOptions {
   signal?: AbortSignal
   /** How long any one answer may take, a Kubernetes request or a Redis command (status and check: --timeout). */
   answerTimeoutMs?: number
+  /** TLS pods redisctl did not make: the CA (and client certificate) to verify them with (src/cli/flags.ts). */
+  'tls-ca-secret'?: string
+  'tls-ca-file'?: string
+  /** cluster create --tls / --tls-secret: the TLS Secret will be written or read. */
+  tls?: boolean
 }
 
 export interface KubeTargetSession {
@@ -30,6 +37,8 @@ export interface KubeTargetSession {
   selector: string
   password?: string
   answerTimeoutMs?: number
+  /** From --tls-ca-secret / --tls-ca-file; otherwise openRedis finds a TLS cluster by its pods' annotation. */
+  tls?: TlsMaterial
   /** With --connect auto: the port-forward permissions this identity lacks, which matter only if auto has to forward. */
   forwardingDenied?: Permission[]
 }
@@ -50,7 +59,22 @@ export async function openTarget(options: TargetOptions, planned?: PlannedAccess
   const selector = options.selector ?? clusterSelector(options.name)
   const forwardingDenied = planned ? await checkPermissions(kube, selector, options, planned) : undefined
   const password = await resolvePassword(kube, options.passwordSecret)
-  return {kube, selector, password, answerTimeoutMs: options.answerTimeoutMs, forwardingDenied}
+  const caSecret = options['tls-ca-secret']
+  const caFile = options['tls-ca-file']
+  const tls = caSecret ? await readTlsSecret(kube, caSecret) : caFile ? await readCaFile(caFile) : undefined
+  return {kube, selector, password, answerTimeoutMs: options.answerTimeoutMs, tls, forwardingDenied}
+}
+
+/**
+ * How to talk TLS to these pods, if they serve it: what the command line gave, else the Secret their annotation
+ * names (a cluster redisctl made with --tls remembers it there, so later commands need no flag).
+ */
+export async function podsTls(target: KubeTargetSession, pods: RedisPod[]): Promise<ConnectorTls | undefined> {
+  const secret = pods.map((p) => p.annotations[TLS_SECRET_ANNOTATION]).find(Boolean)
+  const material = target.tls ?? (secret ? await readTlsSecret(target.kube, secret) : undefined)
+  if (!material) return undefined
+  const names = new Map(pods.flatMap((p) => (p.ip && p.dnsName ? [[addressKey({host: p.ip, port: p.port}), p.dnsName] as const] : [])))
+  return {...material, serverName: (addr) => names.get(addressKey(addr))}
 }
 
 /**
@@ -65,6 +89,7 @@ export async function checkPermissions(kube: Kube, selector: string, options: Ta
     password: Boolean(options.passwordSecret || process.env[PASSWORD_ENV]),
     passwordSecret: Boolean(options.passwordSecret),
     deletePvcs: planned.deletePvcs ?? false,
+    tls: Boolean(options.tls || options['tls-ca-secret']),
   })
   const mayForward = options.connect === 'auto' && planned.operation !== 'teardown'
   const missing = await missingPermissions(kube, mayForward ? [...needs, ...PORT_FORWARD] : needs)
@@ -95,6 +120,8 @@ async function answersDirectly(pods: ReadonlyArray<{ip?: string; port: number}>)
 export interface RedisAccess {
   connector: RedisConnector
   mode: 'direct' | 'port-forward'
+  /** How the nodes are verified, when they serve TLS. */
+  tls?: ConnectorTls
   /** Port-forwarding only: the API server's refusal of a forward, which is why the nodes behind it were unreachable. */
   refusal?(): RedisctlError | undefined
   close(): Promise<void>
@@ -106,21 +133,23 @@ export interface RedisAccess {
  */
 export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mode: ConnectMode): Promise<RedisAccess> {
   const reachable = pods.filter((p) => p.ip)
+  const tls = await podsTls(target, pods)
   const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
   const connection = {password: target.password, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
   if (direct) {
-    const connector = new RedisConnector(connection)
-    return {connector, mode: 'direct', close: () => connector.closeAll()}
+    const connector = new RedisConnector({...connection, tls})
+    return {connector, mode: 'direct', tls, close: () => connector.closeAll()}
   }
   if (mode === 'auto' && target.forwardingDenied) {
     throw await permissionRefusal(target.kube, target.forwardingDenied, ' (the pod IPs do not answer from here, so --connect auto would port-forward)')
   }
   const {openPortForwards} = await import('../kube/port-forward.js')
   const forwards = await openPortForwards(target.kube, reachable)
-  const connector = new RedisConnector({...connection, route: forwards.route})
+  const connector = new RedisConnector({...connection, route: forwards.route, tls})
   return {
     connector,
     mode: 'port-forward',
+    tls,
     refusal: forwards.refusal,
     async close() {
       await connector.closeAll()

@@ -175,11 +175,11 @@ export async function openSlots(cluster: TestCluster): Promise<number[]> {
   return [...new Set(open.flat())].sort((a, b) => a - b)
 }
 
-/** `redis-cli --cluster check`: its output, and whether it found nothing to complain about. */
-export function redisCliCheck(cluster: TestCluster | Pick<TestCluster, 'masters'>): {ok: boolean; output: string} {
+/** `redis-cli --cluster check` (connectArgs: e.g. --tls and its files): its output, and whether it found nothing to complain about. */
+export function redisCliCheck(cluster: TestCluster | Pick<TestCluster, 'masters'>, connectArgs: string[] = []): {ok: boolean; output: string} {
   // A whole test cluster is asked at its current addresses (its nodes may have restarted elsewhere).
   const {host, port} = 'servers' in cluster ? cluster.servers.nodes[0] : cluster.masters[0].address
-  const run = spawnSync('redis-cli', ['--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
+  const run = spawnSync('redis-cli', [...connectArgs, '--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
   const output = `${run.stdout}${run.stderr}`
   return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}
 }

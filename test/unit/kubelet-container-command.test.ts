@@ -69,6 +69,11 @@ describe('the server command line', () => {
     expect(listeningPort(['c.conf'], 'port 7000\n# port 1\nport 7002\n')).toBe(7002)
   })
 
+  it('takes the tls-port of a server that turns its plaintext port off (port 0)', () => {
+    expect(listeningPort(['c.conf'], 'port 0\ntls-port 6390\n')).toBe(6390)
+    expect(listeningPort(['c.conf', '--tls-port', '6391'], 'port 0\ntls-port 6390\n')).toBe(6391)
+  })
+
   it('defaults to 6379', () => {
     expect(listeningPort([], '')).toBe(6379)
   })

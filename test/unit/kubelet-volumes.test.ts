@@ -1,10 +1,10 @@
 import type {V1Pod} from '@kubernetes/client-node'
-import {mkdtemp, readFile, rm, stat} from 'node:fs/promises'
+import {mkdtemp, readFile, readlink, rm, stat} from 'node:fs/promises'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 
-import {containerMounts, materialiseVolumes, VolumeError, volumeDirs} from '../../src/sandbox/kubelet/volumes.js'
+import {containerMounts, materialiseVolumes, refreshVolumes, VolumeError, volumeDirs} from '../../src/sandbox/kubelet/volumes.js'
 
 let dir: string
 beforeEach(async () => {
@@ -86,5 +86,45 @@ describe('pod volumes on the host', () => {
     const p = pod([{name: 'nfs', nfs: {server: 'x', path: '/'}}], [])
     expect(() => volumeDirs(p, dir, new Map())).toThrow(VolumeError)
     expect(() => volumeDirs(p, dir, new Map())).toThrow(expect.objectContaining({retry: false}))
+  })
+})
+
+describe('a running pod\'s Secret and ConfigMap volumes, refreshed as a kubelet does', () => {
+  const tlsPod = pod([{name: 'tls', secret: {secretName: 'tls'}}, {name: 'conf', configMap: {name: 'conf'}}], [{name: 'tls', mountPath: '/tls'}, {name: 'conf', mountPath: '/etc/redis'}])
+  const secretOf = (cert: string) => ({
+    configMaps: sources.configMaps,
+    secrets: new Map([['tls', {data: {'tls.crt': Buffer.from(cert).toString('base64'), 'tls.key': Buffer.from(`key of ${cert}`).toString('base64')}}]]),
+  })
+
+  it('gives each key a symlink through ..data, which points at a hidden folder of one version', async () => {
+    const dirs = volumeDirs(tlsPod, join(dir, 'pod'), new Map())
+    const mounts = containerMounts(tlsPod.spec!.containers[0], dirs)
+    await materialiseVolumes(tlsPod, dirs, mounts, secretOf('one'))
+    const tls = dirs.get('tls')!
+    expect(await readlink(join(tls, 'tls.crt'))).toBe('..data/tls.crt')
+    expect(await readlink(join(tls, '..data'))).toMatch(/^\.\.\d{4}-/)
+    expect(await readFile(join(tls, 'tls.crt'), 'utf8')).toBe('one')
+  })
+
+  it('swaps in a changed Secret (certificate and key together) and says which volume changed; an unchanged one is left alone', async () => {
+    const dirs = volumeDirs(tlsPod, join(dir, 'pod'), new Map())
+    const mounts = containerMounts(tlsPod.spec!.containers[0], dirs)
+    await materialiseVolumes(tlsPod, dirs, mounts, secretOf('one'))
+    const tls = dirs.get('tls')!
+    const first = await readlink(join(tls, '..data'))
+    expect(await refreshVolumes(tlsPod, dirs, mounts, secretOf('one'))).toEqual([])
+    expect(await refreshVolumes(tlsPod, dirs, mounts, secretOf('two'))).toEqual(['tls'])
+    expect(await readFile(join(tls, 'tls.crt'), 'utf8')).toBe('two')
+    expect(await readFile(join(tls, 'tls.key'), 'utf8')).toBe('key of two')
+    expect(await readlink(join(tls, '..data'))).not.toBe(first)
+    await expect(stat(join(tls, first))).rejects.toThrow()
+  })
+
+  it('keeps the last files when the Secret is gone, as a kubelet does', async () => {
+    const dirs = volumeDirs(tlsPod, join(dir, 'pod'), new Map())
+    const mounts = containerMounts(tlsPod.spec!.containers[0], dirs)
+    await materialiseVolumes(tlsPod, dirs, mounts, secretOf('one'))
+    expect(await refreshVolumes(tlsPod, dirs, mounts, {configMaps: sources.configMaps, secrets: new Map()})).toEqual([])
+    expect(await readFile(join(dirs.get('tls')!, 'tls.crt'), 'utf8')).toBe('one')
   })
 })

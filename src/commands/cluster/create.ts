@@ -5,6 +5,7 @@ import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import {violationWarning} from '../../cli/plans.js'
 import type {AppliedObject} from '../../kube/apply.js'
 import {UsageError} from '../../errors.js'
+import {tlsSecretName} from '../../tls/cluster-certificates.js'
 import {requireValidShape} from '../../topology/shape.js'
 import {formatRanges} from '../../topology/slots.js'
 import type {CreateContext, CreateInput} from '../../workflows/create.js'
@@ -45,6 +46,8 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     storage: Flags.string({description: 'Size of each pod\'s data volume.', default: '1Gi'}),
     'storage-class': Flags.string({description: 'StorageClass of the data volumes (default: the cluster\'s default).'}),
     memory: Flags.string({description: 'Memory limit per pod, e.g. 512Mi; maxmemory is set to 80% of it.'}),
+    tls: Flags.boolean({description: 'Serve TLS only: redisctl makes a CA and a node certificate for every pod\'s DNS name and keeps them in the Secret <name>-tls (tls.crt, tls.key, ca.crt). A cluster made so stays TLS: later commands need no flag.', default: false}),
+    'tls-secret': Flags.string({description: 'Serve TLS only, with the certificates of this Secret (cert-manager\'s layout: tls.crt, tls.key, ca.crt). Implies --tls.'}),
     output: Flags.option({char: 'o', description: 'With --dry-run: also print the manifests, for GitOps.', options: ['yaml'] as const})(),
   }
 
@@ -56,17 +59,20 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
-    const target = await openTarget({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
+    const tls = flags.tls || flags['tls-secret'] !== undefined
+    const target = await openTarget({...flags, tls, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {
         name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
+        tlsSecret: flags['tls-secret'] ?? (flags.tls ? tlsSecretName(flags.name) : undefined),
       },
       adopt,
       mastersGiven: given('masters'),
-      given: new Set(([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
-        .filter(([, flag]) => given(flag)).map(([field]) => field)),
+      given: new Set([...([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
+        .filter(([, flag]) => given(flag)).map(([field]) => field), ...(tls ? ['tlsSecret' as const] : [])]),
+      generateTls: flags.tls && flags['tls-secret'] === undefined,
       connect: flags.connect,
       timeoutMs: flags.timeout * 1000,
     }

@@ -12,7 +12,8 @@ import {planLaunch, type LaunchPlan} from './launch.js'
 import {podConditions, podPhase, type PodPhase, podStatusPatch} from './pod-status.js'
 import {sleep} from './process.js'
 import type {PodEndpoint} from './streaming-server.js'
-import {containerMounts, materialiseVolumes, VolumeError, volumeDirs, volumeReferences} from './volumes.js'
+import type {Mount} from './paths.js'
+import {containerMounts, materialiseVolumes, refreshVolumes, VolumeError, volumeDirs, volumeReferences, type VolumeDirs} from './volumes.js'
 
 export interface WorkerDeps {
   api: KubeletApi
@@ -30,6 +31,11 @@ export interface WorkerDeps {
 const MAX_GRACE_MS = 10_000
 /** A pod deleted outright (no graceful deletion) gets this long to stop. */
 const GONE_GRACE_MS = 2000
+/**
+ * How often a running pod's ConfigMap and Secret volumes are brought up to date. A kubelet takes up to its sync
+ * period plus its cache's TTL (about a minute); the sandbox is quicker so that tests of a rotation stay short.
+ */
+const VOLUME_REFRESH_MS = 2000
 
 type WorkerState = 'new' | 'running' | 'failed' | 'stopping' | 'done'
 
@@ -52,6 +58,8 @@ export class PodWorker {
   private startTime = new Date()
   private previousConditions: NonNullable<V1Pod['status']>['conditions'] = []
   private volumesLock: Promise<unknown> = Promise.resolve()
+  /** The volume folders and every container's mounts, as the last launch set them up: what a refresh rewrites. */
+  private volumes?: {dirs: VolumeDirs; mounts: Mount[]}
   private readonly warnings = new Set<string>()
   private reporting?: Promise<void>
   private dirty = false
@@ -147,6 +155,22 @@ export class PodWorker {
     this.deps.log(`pod ${this.name}: pod IP ${this.podIp}`)
     this.changed()
     for (const runner of this.runners) runner.start()
+    void this.refreshLoop()
+  }
+
+  /** Keeps the mounted ConfigMaps and Secrets current while the pod runs, as a kubelet does (atomically: volumes.ts). */
+  private async refreshLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await sleep(VOLUME_REFRESH_MS)
+      if (this.abort.signal.aborted || this.state !== 'running' || !this.volumes) continue
+      const {dirs, mounts} = this.volumes
+      const work = this.volumesLock.then(async () => {
+        const changed = await refreshVolumes(this.pod, dirs, mounts, await this.fetchSources({name: ''}))
+        if (changed.length > 0) this.deps.log(`pod ${this.name}: updated volumes ${changed.join(', ')}`)
+      })
+      this.volumesLock = work.catch((error: unknown) => this.deps.log(`pod ${this.name}: volume refresh failed: ${String(error)}`))
+      await this.volumesLock
+    }
   }
 
   private runnerHost(): RunnerHost {
@@ -192,6 +216,7 @@ export class PodWorker {
         const dirs = volumeDirs(pod, this.podDir, claimPaths)
         const allMounts = (pod.spec?.containers ?? []).flatMap((c) => containerMounts(c, dirs))
         await materialiseVolumes(pod, dirs, allMounts, sources)
+        this.volumes = {dirs, mounts: allMounts}
         const command = resolveServerCommand(container, serverOfBinary(binary))
         const args = command.runnable ? command.args : []
         const mounts = containerMounts(container, dirs)

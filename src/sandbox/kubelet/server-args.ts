@@ -21,17 +21,25 @@ export function configFileOf(args: readonly string[]): string | undefined {
 
 /**
  * The port redis-server will listen on: the last `--port` argument, else the last `port` directive of the
- * config file, else 6379.
+ * config file, else 6379. A server that turns its plain port off (`port 0`) listens on its `tls-port`, found the same way.
  */
 export function listeningPort(args: readonly string[], configText = ''): number {
-  const fromArgs = lastValue(args, '--port')
-  if (fromArgs !== undefined) return toPort(fromArgs)
+  const plain = setting(args, configText, 'port')
+  if (plain !== '0') return toPort(plain ?? '6379')
+  return toPort(setting(args, configText, 'tls-port') ?? '6379')
+}
+
+/** A setting's value as redis-server takes it: the last command-line argument wins over the config file's last line. */
+function setting(args: readonly string[], configText: string, name: string): string | undefined {
+  const fromArgs = lastValue(args, `--${name}`)
+  if (fromArgs !== undefined) return fromArgs
   let fromConfig: string | undefined
+  const directive = new RegExp(`^\\s*${name}\\s+"?(\\d+)"?\\s*$`, 'i')
   for (const line of configText.split('\n')) {
-    const match = /^\s*port\s+"?(\d+)"?\s*$/i.exec(line)
+    const match = directive.exec(line)
     if (match) fromConfig = match[1]
   }
-  return fromConfig === undefined ? 6379 : toPort(fromConfig)
+  return fromConfig
 }
 
 function lastValue(args: readonly string[], option: string): string | undefined {

@@ -1,5 +1,6 @@
 import type {V1ConfigMap, V1Container, V1KeyToPath, V1Pod, V1Secret, V1Volume} from '@kubernetes/client-node'
-import {chmod, mkdir, rm, writeFile} from 'node:fs/promises'
+import {randomBytes} from 'node:crypto'
+import {chmod, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile} from 'node:fs/promises'
 import {dirname, join, resolve} from 'node:path'
 
 import {decodeSecret, type ObjectSources} from './env.js'
@@ -63,17 +64,8 @@ export async function materialiseVolumes(pod: V1Pod, dirs: VolumeDirs, mounts: r
     const dir = dirs.get(volume.name)
     if (dir === undefined) continue
     const files = volumeFiles(volume, sources)
-    if (files) {
-      await rm(dir, {recursive: true, force: true})
-      await mkdir(dir, {recursive: true})
-      for (const file of files) {
-        const target = join(dir, file.path)
-        if (!target.startsWith(dir + '/')) throw new VolumeError(`volume "${volume.name}": item path "${file.path}" leaves the volume`, false)
-        await mkdir(dirname(target), {recursive: true})
-        await writeFile(target, file.rewrite ? rewritePaths(file.content.toString('utf8'), mounts) : file.content)
-        await chmod(target, file.mode)
-      }
-    } else if (volume.persistentVolumeClaim || volume.emptyDir || volume.hostPath?.type === 'DirectoryOrCreate') {
+    if (files) await writeAtomically(dir, volume.name, files, mounts)
+    else if (volume.persistentVolumeClaim || volume.emptyDir || volume.hostPath?.type === 'DirectoryOrCreate') {
       await mkdir(dir, {recursive: true})
     }
   }
@@ -84,6 +76,84 @@ export async function materialiseVolumes(pod: V1Pod, dirs: VolumeDirs, mounts: r
       if (mount.subPath && dir !== undefined && folderVolumes.has(mount.name)) await mkdir(join(dir, mount.subPath), {recursive: true})
     }
   }
+}
+
+/**
+ * Brings the ConfigMap, Secret and projected volumes of a running pod up to date with their objects, as a kubelet's
+ * sync does; the names of the volumes that changed. A volume whose object is gone keeps its files (a kubelet too
+ * keeps the last version it had).
+ */
+export async function refreshVolumes(pod: V1Pod, dirs: VolumeDirs, mounts: readonly Mount[], sources: ObjectSources): Promise<string[]> {
+  const changed: string[] = []
+  for (const volume of pod.spec?.volumes ?? []) {
+    const dir = dirs.get(volume.name)
+    if (dir === undefined || !isFileVolume(volume)) continue
+    let files: VolumeFile[]
+    try {
+      files = volumeFiles(volume, sources) ?? []
+    } catch (error) {
+      if (error instanceof VolumeError) continue
+      throw error
+    }
+    if (await writeAtomically(dir, volume.name, files, mounts)) changed.push(volume.name)
+  }
+  return changed
+}
+
+const DATA_LINK = '..data'
+
+/**
+ * A kubelet's AtomicWriter: the files go into a fresh hidden folder, `..data` is switched to it by renaming a
+ * symlink over it (one atomic step, so a reader sees the old set or the new one, never a mix), and each top-level
+ * name is a symlink through `..data`. False when the files on disk already have this content.
+ */
+async function writeAtomically(dir: string, volume: string, files: VolumeFile[], mounts: readonly Mount[]): Promise<boolean> {
+  const contents = files.map((file) => ({...file, content: file.rewrite ? Buffer.from(rewritePaths(file.content.toString('utf8'), mounts)) : file.content}))
+  if (await sameAsOnDisk(dir, contents)) return false
+  await mkdir(dir, {recursive: true})
+  const previous = await readlink(join(dir, DATA_LINK)).catch(() => undefined)
+  const version = `..${new Date().toISOString().replaceAll(':', '_')}.${randomBytes(4).toString('hex')}`
+  const versionDir = join(dir, version)
+  for (const file of contents) {
+    const target = join(versionDir, file.path)
+    if (!target.startsWith(versionDir + '/')) throw new VolumeError(`volume "${volume}": item path "${file.path}" leaves the volume`, false)
+    await mkdir(dirname(target), {recursive: true})
+    await writeFile(target, file.content)
+    await chmod(target, file.mode)
+  }
+  const tmpLink = join(dir, `${DATA_LINK}_tmp`)
+  await rm(tmpLink, {force: true})
+  await symlink(version, tmpLink)
+  await rename(tmpLink, join(dir, DATA_LINK))
+  const topLevel = new Set(contents.map((file) => file.path.split('/')[0]))
+  for (const name of topLevel) {
+    const link = join(dir, name)
+    if ((await readlink(link).catch(() => undefined)) === join(DATA_LINK, name)) continue
+    await rm(link, {recursive: true, force: true})
+    await symlink(join(DATA_LINK, name), link)
+  }
+  for (const entry of await readdir(dir)) {
+    const stale = entry.startsWith('..') ? entry === previous : !topLevel.has(entry)
+    if (stale) await rm(join(dir, entry), {recursive: true, force: true})
+  }
+  return true
+}
+
+async function sameAsOnDisk(dir: string, files: ReadonlyArray<{path: string; content: Buffer}>): Promise<boolean> {
+  const version = await readlink(join(dir, DATA_LINK)).catch(() => undefined)
+  if (version === undefined) return false
+  const onDisk = await listFiles(join(dir, version))
+  if (onDisk.length !== files.length) return false
+  for (const file of files) {
+    const content = await readFile(join(dir, version, file.path)).catch(() => undefined)
+    if (!content?.equals(file.content)) return false
+  }
+  return true
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => [])
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
 }
 
 const isFileVolume = (volume: V1Volume): boolean => Boolean(volume.configMap ?? volume.secret ?? volume.projected)
