@@ -30,7 +30,7 @@ describe('planning a repair', () => {
     states[0].replicaMigration = false
     states[3].replicaMigration = false
     expect(plan(states).actions).toEqual([{kind: 'allow-replica-migration', pods: ['redis-0', 'redis-3'], addresses: [
-      {host: '10.0.0.1', port: 6379}, {host: '10.0.0.4', port: 6379},
+      {host: '10.0.0.1', port: 6379, pod: 'redis-0'}, {host: '10.0.0.4', port: 6379, pod: 'redis-3'},
     ]}])
   })
 
