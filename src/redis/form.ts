@@ -208,7 +208,7 @@ async function acquainted(connector: RedisConnector, layout: ClusterLayout, opti
     const current = await observeAll(connector, layout)
     const missing = unknownPeers(layout, current)
     return missing.length === 0 ? {done: true, value: current} : {done: false, missing: summarize(missing)}
-  }, options)
+  }, {signal: connector.signal, ...options})
 }
 
 function seesSlotsOf(view: NodeView, master: NodeView): boolean {

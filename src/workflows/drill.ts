@@ -126,7 +126,7 @@ export function drillTasks(): ListrTask<DrillContext>[] {
           return owner !== undefined && lastAck > owner && lastAck > lastFailure
             ? {done: true, value: undefined}
             : {done: false, missing: owner === undefined ? 'no node owns the slots yet' : 'no write acknowledged since'}
-        }, {timeoutMs: ctx.timeoutMs, intervalMs: 50})
+        }, {timeoutMs: ctx.timeoutMs, signal: ctx.target.kube.signal, intervalMs: 50})
       },
     },
     {
@@ -140,7 +140,7 @@ export function drillTasks(): ListrTask<DrillContext>[] {
           const seen = await ctx.cluster!.observe()
           const missing = unhealthy(seen, master.id)
           return missing ? {done: false, missing} : {done: true, value: seen}
-        }, {timeoutMs: ctx.timeoutMs, intervalMs: 100})
+        }, {timeoutMs: ctx.timeoutMs, signal: ctx.target.kube.signal, intervalMs: 100})
         ctx.healthyAt = Date.now()
         ctx.returnedAs = topology.nodes.find((n) => n.id === master.id)!.role!
         task.title = `${master.name} is back as a ${ctx.returnedAs}; every replica in sync`

@@ -212,7 +212,7 @@ async function settle(ctx: RolloutContext, revision: string, task: Task): Promis
     const observed = await observe(ctx)
     const missing = unsettled(observed, revision, Date.now() - started < LINK_GRACE_MS)
     return missing ? {done: false, missing} : {done: true, value: observed}
-  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, signal: ctx.target.kube.signal, onWaiting: progress(task)})
 }
 
 const planRevision = (prepared: PreparedRollout): string => prepared.undoTo ?? (prepared.template ? NEXT_REVISION : prepared.set.status?.updateRevision ?? '')
@@ -280,7 +280,7 @@ async function updateRevisionOf(ctx: RolloutContext): Promise<string> {
     const set = await readStatefulSet(ctx.target.kube, ctx.statefulSet)
     const seen = (set?.status?.observedGeneration ?? 0) >= (set?.metadata?.generation ?? 0) && set?.status?.updateRevision
     return seen ? {done: true, value: set.status!.updateRevision!} : {done: false, missing: 'status.observedGeneration is behind metadata.generation'}
-  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100})
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, signal: ctx.target.kube.signal})
 }
 
 async function clearUndoMark(ctx: RolloutContext): Promise<void> {
@@ -329,7 +329,7 @@ async function runStep(ctx: RolloutContext, step: RolloutStep, topology: Topolog
     if (node?.flags.some((f) => f === 'fail' || f === 'fail?')) missing.push(`other nodes still flag ${step.pod} as failing`)
     if (!now.agreed) missing.push('the nodes do not agree on the slot map yet')
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: missing.join('; ')}
-  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, signal: ctx.target.kube.signal, onWaiting: progress(task)})
 }
 
 /** A planned CLUSTER FAILOVER onto a replica on the update revision, once it is in sync; done when every node agrees. */
@@ -342,7 +342,7 @@ async function handOver(ctx: RolloutContext, step: Extract<RolloutStep, {kind: '
   await waitUntil(`${step.from} to follow ${step.to}`, async () => {
     const node = nodeOf((await observe(ctx)).topology, step.from)
     return node?.role === 'replica' && node.masterId === to.id ? {done: true, value: undefined} : {done: false, missing: `${step.from} is not yet a replica of ${step.to}`}
-  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, onWaiting: progress(task)})
+  }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, signal: ctx.target.kube.signal, onWaiting: progress(task)})
 }
 
 /** Flags that make no rollout: nothing to change. */
