@@ -50,7 +50,7 @@ describe('an interrupted rebalance', () => {
     expect((error as InterruptedError).message).toMatch(/^Stopped by SIGINT after moving \d+ of \d+ slots \(\d+ keys\); the batches under way landed/)
     expect(await openSlots(c)).toEqual([])
     expect(await missingOrWrong(c, data)).toEqual([])
-  })
+  }, 180_000)
 
   it('finishes when the same moves run again', async () => {
     const {c, data, moves} = await interruptedRebalance()
@@ -58,7 +58,7 @@ describe('an interrupted rebalance', () => {
     await executeMoves(connector!, moves, addressesById(c))
 
     await expectEvenAndWhole(c, data)
-  })
+  }, 180_000)
 
   it('leaves nothing for finishOpenSlots, and a fresh plan moves the rest', async () => {
     const {c, data} = await interruptedRebalance()
@@ -67,5 +67,5 @@ describe('an interrupted rebalance', () => {
     await executeMoves(connector!, planRebalance(await observedMasters(c), {useEmptyMasters: true}), addressesById(c))
 
     await expectEvenAndWhole(c, data)
-  })
+  }, 180_000)
 })
