@@ -62,7 +62,7 @@ describe(`stopped by a signal while slots move (3x1, ${KEYS.toLocaleString('en')
   }, 600_000)
 
   it('scale in (4 to 3) with SIGTERM: exits 143 with no slot open and every key kept; the same command again finishes', async () => {
-    const args = ['scale', '--masters', '3']
+    const args = ['scale', '--masters', '3', '--yes']
     const run = await runCliSignalledAt(args, MOVING, 'SIGTERM', {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 240_000})
 
     expectStoppedCleanly(run, 'SIGTERM', 143)
