@@ -144,6 +144,16 @@ describe('bad input to every command: a clear message, the documented exit code,
     })
   })
 
+  describe('a kubeconfig that is missing or is no kubeconfig, named by KUBECONFIG or --kubeconfig, is not found (3) and names the file', () => {
+    it.each([
+      {input: 'KUBECONFIG=/nonexistent', env: {KUBECONFIG: '/nonexistent'}, args: [], says: 'The kubeconfig /nonexistent (from $KUBECONFIG) does not exist'},
+      {input: 'KUBECONFIG=/dev/null', env: {KUBECONFIG: '/dev/null'}, args: [], says: 'The kubeconfig /dev/null (from $KUBECONFIG) is not a kubeconfig redisctl can read'},
+      {input: '--kubeconfig /dev/null', env: {}, args: ['--kubeconfig', '/dev/null'], says: 'The kubeconfig file /dev/null is not a kubeconfig redisctl can read'},
+    ])('$input', async ({input, env, args, says}) => {
+      await expectRefused({input, command: 'scale out', args: [...COMMANDS['scale out'](OPEN), ...args], env, code: 3, kind: 'notFound', says})
+    })
+  })
+
   describe('a selector that matches no pods (-l app=nope) is not found (3) and names the selector', () => {
     it.each([...CLUSTER_COMMANDS.filter((c) => c !== 'teardown'), 'cluster create'])('%s -l app=nope', async (command) => {
       const args = command === 'cluster create' ? ['cluster', 'create', '--timeout', '10'] : COMMANDS[command](OPEN)
