@@ -188,8 +188,10 @@ describe('bad input to every command: a clear message, the documented exit code,
       await expectRefused({input: 'no password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: undefined}, code: 8, kind: 'authFailed', says: 'requires a password, and none was given'})
     })
 
-    it('--password-secret naming a Secret that does not exist is not found (3)', async () => {
-      await expectRefused({input: 'missing Secret', command: 'status', args: [...COMMANDS.status(SECURED), '--password-secret', 'missing'], code: 3, kind: 'notFound', says: 'The Secret "missing" does not exist'})
+    it('--password-secret naming a Secret that does not exist is not found (3), and the hint keeps the password off the command line', async () => {
+      const error = await expectRefused({input: 'missing Secret', command: 'status', args: [...COMMANDS.status(SECURED), '--password-secret', 'missing'], code: 3, kind: 'notFound', says: 'The Secret "missing" does not exist'})
+      expect(error.suggestions.join(' ')).toContain('--from-file=password=/dev/stdin')
+      expect(error.suggestions.join(' ')).not.toContain('--from-literal')
     })
 
     it('--password-secret naming a Secret without the key "password" is a usage error (2)', async () => {
@@ -199,6 +201,8 @@ describe('bad input to every command: a clear message, the documented exit code,
 
   describe('counts and values that do not fit are usage errors (2), or preconditions (4) when the cluster says no', () => {
     const cases: Array<Omit<Refusal, 'input' | 'command'> & {input: string}> = [
+      {input: 'a mistyped command (staus)', args: ['staus'], code: 2, kind: 'usage', says: 'redisctl staus is not a command. Did you mean redisctl status?'},
+      {input: 'a mistyped command of a topic (sandbox stats)', args: ['sandbox', 'stats'], code: 2, kind: 'usage', says: 'Did you mean redisctl sandbox status?'},
       {input: 'scale --masters 2: fewer than 3 masters', args: ['scale', '--masters', '2'], code: 2, kind: 'usage', says: 'at least 3 masters'},
       {input: 'scale --masters 4 --replicas-per-master 0: more masters on fewer pods', args: ['scale', '--masters', '4', '--replicas-per-master', '0'], code: 2, kind: 'usage', says: 'scale out of masters and a scale in of pods at once'},
       {input: 'scale --replicas-per-master -1', args: ['scale', '--masters', '3', '--replicas-per-master', '-1'], code: 2, kind: 'usage', says: 'greater than or equal to 0'},
