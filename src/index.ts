@@ -55,3 +55,6 @@ export const COMMANDS = {
   teardown: Teardown,
   'tls:rotate': TlsRotate,
 }
+
+/** Named in package.json (oclif.hooks), as the commands are: the bundle has no file per hook. */
+export {commandNotFound as COMMAND_NOT_FOUND} from './cli/not-found.js'

@@ -45,11 +45,14 @@ export default class Scale extends BaseCommand {
 
 In: the StatefulSet removes its highest ordinals, whatever their role is today, so the plan starts from them: a master on a removed pod whose replica stays is failed over to it when that is cheaper than moving its data, other masters that go are drained evenly into the masters that stay (replica migration off meanwhile), the pods that stay are re-homed so every master has R replicas, the removed nodes are forgotten by every node and reset, and only then does the StatefulSet shrink. Their PersistentVolumeClaims are kept unless --delete-pvcs.
 
+A flag left out keeps what the cluster has: --masters 4 on a cluster with 2 replicas per master keeps 2. A scale that removes pods asks first (--yes answers; without a terminal it is required).
+
 Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unless --force), masters that stay without the memory for the data, pods owned by an operator. Idempotent and resumable: killed at any point, the same command finishes the job; a half-moved slot is completed.`
   static override examples = [
     '<%= config.bin %> scale --masters 4',
     '<%= config.bin %> scale --masters 3 --replicas-per-master 2',
     '<%= config.bin %> scale --masters 3 --dry-run',
+    '<%= config.bin %> scale --replicas-per-master 2',
     '<%= config.bin %> scale --masters 3 --delete-pvcs --yes',
   ]
 

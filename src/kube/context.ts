@@ -1,4 +1,5 @@
 import {existsSync} from 'node:fs'
+import {delimiter} from 'node:path'
 
 import {AppsV1Api, type Configuration, CoreV1Api, createConfiguration, KubeConfig, KubernetesObjectApi, PolicyV1Api,
   ServerConfiguration} from '@kubernetes/client-node'
@@ -43,15 +44,18 @@ export interface Kube {
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
   const kc = new KubeConfig()
-  if (target.kubeconfig) {
-    if (!existsSync(target.kubeconfig)) {
-      throw new NotFoundError(`The kubeconfig file ${target.kubeconfig} does not exist.`, [
-        'Pass the path of an existing kubeconfig with --kubeconfig, or start the sandbox: redisctl sandbox up.',
-      ])
-    }
-    kc.loadFromFile(target.kubeconfig)
-  } else {
-    kc.loadFromDefault()
+  // --kubeconfig, else $KUBECONFIG (a list, as kubectl reads it), else ~/.kube/config: a file named but missing or
+  // unreadable is the user's to fix, said the same way whichever way it was named.
+  const env = process.env.KUBECONFIG?.split(delimiter).filter(Boolean) ?? []
+  const files = target.kubeconfig ? [target.kubeconfig] : env
+  const named = target.kubeconfig ? `The kubeconfig file ${target.kubeconfig}` : `The kubeconfig ${files.join(delimiter)} (from $KUBECONFIG)`
+  const fix = ['Pass the path of an existing kubeconfig with --kubeconfig or KUBECONFIG, or start the sandbox: redisctl sandbox up.']
+  if (files.length > 0 && !files.some((f) => existsSync(f))) throw new NotFoundError(`${named} does not exist.`, fix)
+  try {
+    if (target.kubeconfig) kc.loadFromFile(target.kubeconfig)
+    else kc.loadFromDefault()
+  } catch (error) {
+    throw new NotFoundError(`${named} is not a kubeconfig redisctl can read: ${error instanceof Error ? error.message : String(error)}.`, fix)
   }
   if (target.context) {
     if (!kc.getContextObject(target.context)) {

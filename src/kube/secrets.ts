@@ -12,14 +12,14 @@ export async function resolvePassword(kube: Kube, secretName: string | undefined
   const secret = await kube.find(`reading Secret ${secretName}`, () => kube.core.readNamespacedSecret({name: secretName, namespace: kube.namespace}))
   if (!secret) {
     throw await notFoundIn(kube, new NotFoundError(`The Secret "${secretName}" does not exist in namespace ${kube.namespace}.`, [
-      `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
+      `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-file=password=/dev/stdin, then type the password and press Ctrl-D twice (a final Enter would be part of it), or pipe it in; never put it on the command line.`,
     ]))
   }
   const encoded = secret.data?.password
   const plain = secret.stringData?.password
   if (!encoded && !plain) {
     throw new UsageError(`The Secret "${secretName}" has no key "password".`, [
-      `Put the Redis password under the key "password": kubectl -n ${kube.namespace} create secret generic ${secretName} --from-literal=password=...`,
+      `Put the Redis password under the key "password": kubectl -n ${kube.namespace} create secret generic ${secretName} --from-file=password=/dev/stdin --dry-run=client -o yaml | kubectl apply -f -, the password typed (ended by Ctrl-D twice) or piped in, never on the command line.`,
     ])
   }
   return plain ?? Buffer.from(encoded!, 'base64').toString('utf8')

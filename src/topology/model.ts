@@ -210,3 +210,25 @@ export const slotlessMasters = (topology: Topology): TopologyNode[] =>
 /** The slots some node shows MIGRATING or IMPORTING, each once, in order: what a resumed move closes first. */
 export const openSlotNumbers = (topology: Topology): number[] =>
   [...new Set(topology.openSlots.map((o) => o.slot))].sort((a, b) => a - b)
+
+/**
+ * The cluster once its open slots are closed, for planning what comes after: finishOpenSlots completes the shape
+ * an interrupted move leaves (one node MIGRATING a slot it owns to one node IMPORTING it) toward the importing
+ * node, so the slot goes there; every other shape is closed where its owner is. The run plans again once closed.
+ */
+export function afterClosingOpenSlots(topology: Topology): Topology {
+  if (topology.openSlots.length === 0) return topology
+  const nodes = topology.nodes.map((n) => ({...n, migrating: [], importing: []}))
+  const byId = new Map(nodes.flatMap((n) => (n.id ? [[n.id, n] as const] : [])))
+  for (const slot of openSlotNumbers(topology)) {
+    const migrating = topology.nodes.filter((n) => n.migrating.some((m) => m.slot === slot))
+    const importing = topology.nodes.filter((n) => n.importing.some((m) => m.slot === slot))
+    if (migrating.length !== 1 || importing.length !== 1) continue
+    const [source, target] = [byId.get(migrating[0].id!), byId.get(importing[0].id!)]
+    if (!source || !target || !rangesToSlots(source.slots).includes(slot)) continue
+    source.slots = slotsToRanges(rangesToSlots(source.slots).filter((s) => s !== slot))
+    target.slots = slotsToRanges([...rangesToSlots(target.slots), slot].sort((a, b) => a - b))
+    for (const n of [source, target]) n.slotCount = countSlots(n.slots)
+  }
+  return {...topology, nodes, openSlots: []}
+}

@@ -1,5 +1,5 @@
 import type {NodeAddress} from './observation.js'
-import {podName, type PodRef, replicaMigrationOff, type Topology, type TopologyNode} from './model.js'
+import {afterClosingOpenSlots, podName, type PodRef, replicaMigrationOff, type Topology, type TopologyNode} from './model.js'
 import {placeReplicas, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
 
@@ -79,10 +79,12 @@ export function afterActions(topology: Topology, actions: readonly RepairAction[
         gone.add(action.id)
         break
       }
-      case 'close-open-slots':
-        openSlots = []
-        for (const n of nodes) Object.assign(n, {migrating: [], importing: []})
+      case 'close-open-slots': {
+        const closed = afterClosingOpenSlots({...topology, nodes, openSlots})
+        nodes.splice(0, nodes.length, ...closed.nodes)
+        openSlots = closed.openSlots
         break
+      }
       case 'assign-slots': {
         const master = find(action.id)!
         master.slots = slotsToRanges([...rangesToSlots(master.slots), ...rangesToSlots(action.slots)].sort((a, b) => a - b))

@@ -7,7 +7,7 @@ import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
-import {openSlotNumbers, podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
+import {afterClosingOpenSlots, openSlotNumbers, podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
 import type {OpenCluster} from './inspect.js'
@@ -102,7 +102,7 @@ async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
 
 /** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
 export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
-  ctx.moves = planMoves(ctx, await observeAndValidate(ctx))
+  ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeAndValidate(ctx)))
   ctx.closedSlots = openSlotNumbers(ctx.topology!)
   return {blocking: blockingFindings(ctx.topology!)}
 }

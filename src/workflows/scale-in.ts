@@ -15,7 +15,7 @@ import {finishOpenSlots} from '../redis/open-slots.js'
 import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {memoryShortfalls} from '../topology/capacity.js'
-import {podAddress, type Topology} from '../topology/model.js'
+import {afterClosingOpenSlots, podAddress, type Topology} from '../topology/model.js'
 import {planScaleIn, type ScaleInPlan} from '../topology/scale-in-plan.js'
 import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
@@ -74,7 +74,8 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
 
 async function replan(ctx: ScaleInContext): Promise<void> {
   ctx.topology = await ctx.cluster!.observe()
-  ctx.plan = planScaleIn(ctx.topology, ctx.shape)
+  // Planned as the cluster will be once the slots left open are closed (the first step), as the dry run shows it.
+  ctx.plan = planScaleIn(afterClosingOpenSlots(ctx.topology), ctx.shape)
 }
 
 const stayingAddresses = (ctx: ScaleInContext): NodeAddress[] =>

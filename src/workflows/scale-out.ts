@@ -1,7 +1,7 @@
 import type {ListrTask} from 'listr2'
 
 import {UsageError} from '../errors.js'
-import {openSlotNumbers, type PodRef} from '../topology/model.js'
+import {afterClosingOpenSlots, openSlotNumbers, type PodRef} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
@@ -100,7 +100,7 @@ export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOu
     const newPods = Array.from({length: podsAfter - podsBefore}, (_, i): PodRef =>
       ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
     return {
-      ...previewScaleOut(topology, newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
+      ...previewScaleOut(afterClosingOpenSlots(topology), newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
       podsBefore, podsAfter, blocking: blockingFindings(topology), openSlots: openSlotNumbers(topology),
     }
   } finally {

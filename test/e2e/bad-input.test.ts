@@ -144,6 +144,16 @@ describe('bad input to every command: a clear message, the documented exit code,
     })
   })
 
+  describe('a kubeconfig that is missing or is no kubeconfig, named by KUBECONFIG or --kubeconfig, is not found (3) and names the file', () => {
+    it.each([
+      {input: 'KUBECONFIG=/nonexistent', env: {KUBECONFIG: '/nonexistent'}, args: [], says: 'The kubeconfig /nonexistent (from $KUBECONFIG) does not exist'},
+      {input: 'KUBECONFIG=/dev/null', env: {KUBECONFIG: '/dev/null'}, args: [], says: 'The kubeconfig /dev/null (from $KUBECONFIG) is not a kubeconfig redisctl can read'},
+      {input: '--kubeconfig /dev/null', env: {}, args: ['--kubeconfig', '/dev/null'], says: 'The kubeconfig file /dev/null is not a kubeconfig redisctl can read'},
+    ])('$input', async ({input, env, args, says}) => {
+      await expectRefused({input, command: 'scale out', args: [...COMMANDS['scale out'](OPEN), ...args], env, code: 3, kind: 'notFound', says})
+    })
+  })
+
   describe('a selector that matches no pods (-l app=nope) is not found (3) and names the selector', () => {
     it.each([...CLUSTER_COMMANDS.filter((c) => c !== 'teardown'), 'cluster create'])('%s -l app=nope', async (command) => {
       const args = command === 'cluster create' ? ['cluster', 'create', '--timeout', '10'] : COMMANDS[command](OPEN)
@@ -178,8 +188,10 @@ describe('bad input to every command: a clear message, the documented exit code,
       await expectRefused({input: 'no password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: undefined}, code: 8, kind: 'authFailed', says: 'requires a password, and none was given'})
     })
 
-    it('--password-secret naming a Secret that does not exist is not found (3)', async () => {
-      await expectRefused({input: 'missing Secret', command: 'status', args: [...COMMANDS.status(SECURED), '--password-secret', 'missing'], code: 3, kind: 'notFound', says: 'The Secret "missing" does not exist'})
+    it('--password-secret naming a Secret that does not exist is not found (3), and the hint keeps the password off the command line', async () => {
+      const error = await expectRefused({input: 'missing Secret', command: 'status', args: [...COMMANDS.status(SECURED), '--password-secret', 'missing'], code: 3, kind: 'notFound', says: 'The Secret "missing" does not exist'})
+      expect(error.suggestions.join(' ')).toContain('--from-file=password=/dev/stdin')
+      expect(error.suggestions.join(' ')).not.toContain('--from-literal')
     })
 
     it('--password-secret naming a Secret without the key "password" is a usage error (2)', async () => {
@@ -189,6 +201,8 @@ describe('bad input to every command: a clear message, the documented exit code,
 
   describe('counts and values that do not fit are usage errors (2), or preconditions (4) when the cluster says no', () => {
     const cases: Array<Omit<Refusal, 'input' | 'command'> & {input: string}> = [
+      {input: 'a mistyped command (staus)', args: ['staus'], code: 2, kind: 'usage', says: 'redisctl staus is not a command. Did you mean redisctl status?'},
+      {input: 'a mistyped command of a topic (sandbox stats)', args: ['sandbox', 'stats'], code: 2, kind: 'usage', says: 'Did you mean redisctl sandbox status?'},
       {input: 'scale --masters 2: fewer than 3 masters', args: ['scale', '--masters', '2'], code: 2, kind: 'usage', says: 'at least 3 masters'},
       {input: 'scale --masters 4 --replicas-per-master 0: more masters on fewer pods', args: ['scale', '--masters', '4', '--replicas-per-master', '0'], code: 2, kind: 'usage', says: 'scale out of masters and a scale in of pods at once'},
       {input: 'scale --replicas-per-master -1', args: ['scale', '--masters', '3', '--replicas-per-master', '-1'], code: 2, kind: 'usage', says: 'greater than or equal to 0'},

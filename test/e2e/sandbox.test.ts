@@ -197,6 +197,12 @@ describe('redisctl sandbox', () => {
     expect(body.pods).toEqual([expect.objectContaining({namespace: 'default', name: 'web-0', ip: web0.ip, node: web0.node, ready: true})])
   })
 
+  it('sandbox status without --dir reports the sandbox the exported KUBECONFIG names', async () => {
+    const status = await runCli(['sandbox', 'status', '--json'], {env: {KUBECONFIG: sandbox.kubeconfig, REDISCTL_SANDBOX_DIR: undefined}})
+    expect(status.code, status.stderr).toBe(0)
+    expect(json(status)).toMatchObject({running: true, dir: sandbox.dir, pid: sandbox.pid})
+  })
+
   it('up --image-map on the running sandbox makes pods of that image run the binary it names', async () => {
     const server = join(sandbox.dir, 'redis-7.2', 'bin', 'redis-server')
     await mkdir(join(sandbox.dir, 'redis-7.2', 'bin'), {recursive: true})
@@ -257,9 +263,9 @@ describe('redisctl sandbox', () => {
     }
   })
 
-  it('down stops the daemon and leaves no redis-server of its pods running', async () => {
+  it('down (without --dir: the sandbox the exported KUBECONFIG names) stops the daemon and leaves no redis-server of its pods running', async () => {
     expect(seenIps.size).toBeGreaterThanOrEqual(3)
-    const down = await runCli(['sandbox', 'down', '--dir', sandbox.dir, '--json'])
+    const down = await runCli(['sandbox', 'down', '--json'], {env: {KUBECONFIG: sandbox.kubeconfig, REDISCTL_SANDBOX_DIR: undefined}})
     expect(down.code).toBe(0)
     expect(json(down)).toMatchObject({wasRunning: true})
     expect(isAlive(sandbox.pid)).toBe(false)

@@ -26,6 +26,7 @@ export interface NodeState {
   keys?: number
   state?: 'ok' | 'fail'
   migrating?: {slot: number; to: string}[]
+  importing?: {slot: number; from: string}[]
   unreachable?: boolean
   /** cluster-allow-replica-migration; on unless said otherwise, Redis's default. */
   replicaMigration?: boolean
@@ -48,7 +49,7 @@ export function observe(states: readonly NodeState[]): ClusterObservation {
   const byId = new Map(states.map((s) => [s.id, s]))
   const line = (s: NodeState, self: boolean, extraFlags?: string, slots = s.slots, address = `${s.pod.ip}:${s.pod.port}`): string => {
     const flags = [self ? 'myself' : '', s.replicaOf ? 'slave' : 'master', extraFlags ?? ''].filter(Boolean).join(',')
-    const open = self ? (s.migrating ?? []).map((m) => `[${m.slot}->-${m.to}]`) : []
+    const open = self ? [...(s.migrating ?? []).map((m) => `[${m.slot}->-${m.to}]`), ...(s.importing ?? []).map((m) => `[${m.slot}-<-${m.from}]`)] : []
     return [s.id, `${address}@${s.pod.port + 10000}`, flags, s.replicaOf ?? '-', 0, 0, s.epoch ?? 0, 'connected', ...(slots ? slots.split(' ') : []), ...open].join(' ')
   }
   const nodes: NodeObservation[] = states.map((s) => {

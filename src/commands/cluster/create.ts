@@ -28,7 +28,7 @@ export default class ClusterCreate extends BaseCommand {
   static override summary = 'Deploy a Redis Cluster as a StatefulSet and form it, or form pods someone else deployed (--selector).'
   static override description = `Applies a ConfigMap, a headless and a client Service, a PodDisruptionBudget and a StatefulSet, waits for the pods, then forms the cluster: slots split evenly, replicas placed on another Kubernetes node (and zone) than their master whenever the pods allow it, and waits until every node reports cluster_state:ok.
 
-With --selector it adopts pods that are already deployed and applies nothing. Running it again on a formed cluster changes nothing; after an interruption it finishes the job.`
+With --selector it adopts pods that are already deployed and applies nothing. Running it again on a formed cluster changes nothing (a flag left out keeps what the pods run with; one asking for another image, memory, volume or password is refused, exit 4, with the way to apply it); after an interruption it finishes the job; after a teardown that kept the volumes it brings the cluster back, every key, at the pods' new IPs.`
   static override examples = [
     '<%= config.bin %> cluster create',
     '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
@@ -48,7 +48,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     memory: Flags.string({description: 'Memory limit per pod, e.g. 512Mi; maxmemory is set to 80% of it.'}),
     tls: Flags.boolean({description: 'Serve TLS only: redisctl makes a CA and a node certificate for every pod\'s DNS name and keeps them in the Secret <name>-tls (tls.crt, tls.key, ca.crt). A cluster made so stays TLS: later commands need no flag.', default: false}),
     'tls-secret': Flags.string({description: 'Serve TLS only, with the certificates of this Secret (cert-manager\'s layout: tls.crt, tls.key, ca.crt). Implies --tls.'}),
-    output: Flags.option({char: 'o', description: 'With --dry-run: also print the manifests, for GitOps.', options: ['yaml'] as const})(),
+    output: Flags.option({char: 'o', description: 'With --dry-run: print only the manifests on stdout (the plan goes to stderr), for GitOps or kubectl apply -f -.', options: ['yaml'] as const})(),
   }
 
   async run(): Promise<CreateResult> {

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
 import type {DownResult} from '../../sandbox/lifecycle.js'
-import {sandboxDir} from '../../sandbox/paths.js'
+import {currentSandboxDir} from '../../sandbox/paths.js'
 
 export default class SandboxDown extends BaseCommand {
   static override summary = 'Stop the sandbox: its API server and every redis-server it started.'
@@ -17,7 +17,7 @@ export default class SandboxDown extends BaseCommand {
   async run(): Promise<DownResult> {
     const {flags} = await this.parse(SandboxDown)
     const {sandboxDown} = await import('../../sandbox/lifecycle.js')
-    const result = await sandboxDown(sandboxDir(flags.dir), {purge: flags.purge, timeoutMs: 20_000})
+    const result = await sandboxDown(currentSandboxDir(flags.dir), {purge: flags.purge, timeoutMs: 20_000})
     this.log(result.wasRunning ? 'The sandbox is stopped.' : 'The sandbox was not running.')
     if (result.purged) this.log(`Removed ${result.dir}.`)
     return result

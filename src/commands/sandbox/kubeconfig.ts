@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
 import {UsageError} from '../../errors.js'
-import {sandboxDir} from '../../sandbox/paths.js'
+import {currentSandboxDir} from '../../sandbox/paths.js'
 import type {ServiceAccountKubeconfig} from '../../sandbox/service-account.js'
 
 export default class SandboxKubeconfig extends BaseCommand {
@@ -25,7 +25,7 @@ export default class SandboxKubeconfig extends BaseCommand {
   async run(): Promise<ServiceAccountKubeconfig> {
     const {flags} = await this.parse(SandboxKubeconfig)
     const {writeServiceAccountKubeconfig} = await import('../../sandbox/service-account.js')
-    const result = await writeServiceAccountKubeconfig(sandboxDir(flags.dir), {
+    const result = await writeServiceAccountKubeconfig(currentSandboxDir(flags.dir), {
       namespace: flags.namespace, serviceAccount: flags['service-account'], output: flags.output, expirationSeconds: parseDuration(flags.duration),
     })
     this.log(`Wrote a kubeconfig for ${result.user}, valid until ${result.expiresAt}: ${result.kubeconfig}`)

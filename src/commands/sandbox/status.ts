@@ -2,7 +2,7 @@ import {BaseCommand} from '../../cli/base-command.js'
 import {sandboxDirFlag} from '../../cli/sandbox-flags.js'
 import {renderTable} from '../../cli/table.js'
 import type {SandboxNode, SandboxPod} from '../../sandbox/inventory.js'
-import {sandboxDir} from '../../sandbox/paths.js'
+import {currentSandboxDir} from '../../sandbox/paths.js'
 import {isAlive, readState} from '../../sandbox/state.js'
 
 export interface SandboxStatus {
@@ -22,7 +22,7 @@ export default class SandboxStatusCommand extends BaseCommand {
 
   async run(): Promise<SandboxStatus> {
     const {flags} = await this.parse(SandboxStatusCommand)
-    const dir = sandboxDir(flags.dir)
+    const dir = currentSandboxDir(flags.dir)
     const state = await readState(dir)
     if (!state || !isAlive(state.pid)) {
       this.log(`The sandbox is not running (${dir}). Start it with: redisctl sandbox up`)
