@@ -37,15 +37,14 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
 
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
-    const [{inspectCluster}, {configuredNodeTimeoutMs}, {configDriftFindings}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js'), import('../workflows/config.js')])
+    const [{inspectCluster}, {configuredNodeTimeoutMs}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js')])
     const options = {...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal}
-    const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true, security: true}), configDriftFindings(options)])
-    const {namespace, topology, redisConf, security = []} = inspected
-    const unseen = [...new Set([...inspected.warnings, ...drift.warnings])]
+    const {namespace, topology, redisConf, security = [], configDrift = [], warnings: unseen} =
+      await inspectCluster(options, undefined, {redisConf: true, security: true, configDrift: true})
     const findings: Finding[] = [...checkTopology(topology, {
       balanceThresholdPercent: flags['balance-threshold'],
       configuredNodeTimeoutMs: redisConf === undefined ? undefined : configuredNodeTimeoutMs(redisConf),
-    }), ...drift.findings,
+    }), ...configDrift,
       ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]
     const summary = summarize(topology)
     const topologyErrors = findings.filter((f) => f.severity === 'error').length

@@ -85,6 +85,11 @@ export function planFailover(topology: Topology, request: FailoverRequest): Fail
       [`redisctl status lists the pods and their roles.${request.mode === 'planned' ? '' : ' For a master whose pod is gone, name its replica with --to.'}`])
   }
   const masterName = master === named ? request.pod : podName(master)
+  // Run again after the failover went through (or was killed once it had): the step only waits for every node to agree.
+  if (named?.role === 'replica' && named.id && to && isPodNode(to) && named.masterId === to.id) {
+    return {mode: request.mode, master: {name: request.pod, id: named.id, address: named.address, ...(named.pod ? {pod: named.pod} : {})},
+      replica: {name: to.pod.pod, id: to.id, pod: to.pod}}
+  }
   if (master.role !== 'master' || !master.id) {
     const of = master.masterId ? topology.nodes.find((n) => n.id === master.masterId) : undefined
     throw new UsageError(`${masterName} is not a master${of ? `: it replicates ${podName(of)}` : ''}; failover names the master to hand over.`,

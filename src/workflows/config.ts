@@ -155,21 +155,12 @@ function refusal(key: string, value: string, error: RedisctlError): RedisctlErro
 }
 
 /**
- * `check`'s comparison of the nodes with the ConfigMap: for the settings its redis.conf names, nodes that disagree
- * with each other or with it (one CONFIG GET per node). Nothing when the ConfigMap is missing (a cluster redisctl
- * did not create) or unreadable (warned); nodes that do not answer are check's unreachable finding already.
+ * `check`'s comparison of the nodes with the ConfigMap the pods mount: for the settings its redis.conf names, nodes
+ * that disagree with each other or with it (one CONFIG GET per node). Nodes that do not answer are check's
+ * unreachable finding already.
  */
-export async function configDriftFindings(options: TargetOptions): Promise<{findings: Finding[]; warnings: string[]}> {
-  const target = await openTarget(options)
-  const configMap = configMapName(options.name)
-  const conf = await readRedisConf(target.kube, configMap)
-  if (conf === undefined) return {findings: [], warnings: target.kube.warnings.all}
-  const cluster = await openCluster(options, target)
-  try {
-    const wanted = confSettings(conf)
-    const {nodes} = await nodeSettings(cluster, comparedSettings(wanted))
-    return {findings: configDrift(wanted, nodes, configMap), warnings: target.kube.warnings.all}
-  } finally {
-    await cluster.access.close()
-  }
+export async function configDriftFindings(cluster: Pick<OpenCluster, 'access' | 'pods'>, configMap: string, conf: string): Promise<Finding[]> {
+  const wanted = confSettings(conf)
+  const {nodes} = await nodeSettings(cluster, comparedSettings(wanted))
+  return configDrift(wanted, nodes, configMap)
 }

@@ -58,19 +58,23 @@ export interface Inspection {
   redisConf?: string
   /** With `security`: what each node shows of its security, as findings (topology/security.ts). */
   security?: Finding[]
+  /** With `configDrift`: nodes that run another value of a setting that redis.conf names than each other or than it. */
+  configDrift?: Finding[]
 }
 
 /**
  * Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology, and on
  * request the pods' redis.conf (one more Kubernetes call, which status does without). Changes nothing.
  */
-export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean; security?: boolean} = {}): Promise<Inspection> {
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession,
+  read: {redisConf?: boolean; security?: boolean; configDrift?: boolean} = {}): Promise<Inspection> {
   const cluster = await openCluster(options, session)
   try {
-    const configMap = read.redisConf ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
+    const configMap = read.redisConf || read.configDrift ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
     const [topology, redisConf] = await Promise.all([cluster.observe(), configMap ? readRedisConf(cluster.target.kube, configMap) : undefined])
     const security = read.security ? await securityOf(cluster) : undefined
-    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, security}
+    const configDrift = read.configDrift && configMap && redisConf !== undefined ? await driftOf(cluster, configMap, redisConf) : undefined
+    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, security, configDrift}
   } finally {
     await cluster.access.close()
   }
@@ -83,4 +87,9 @@ async function securityOf(cluster: OpenCluster): Promise<Finding[]> {
   const {tls} = cluster.access
   const secret = tls?.cert ? {source: tls.source, fingerprint: new X509Certificate(tls.cert).fingerprint256} : undefined
   return securityFindings(nodes, new Date(), secret)
+}
+
+async function driftOf(cluster: OpenCluster, configMap: string, conf: string): Promise<Finding[]> {
+  const {configDriftFindings} = await import('./config.js')
+  return configDriftFindings(cluster, configMap, conf)
 }

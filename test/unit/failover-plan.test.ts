@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {NotFoundError, PreconditionError, UsageError} from '../../src/errors.js'
-import {planEvacuation, planFailover, type FailoverRequest} from '../../src/topology/failover-plan.js'
+import {planDrill, planEvacuation, planFailover, type FailoverRequest} from '../../src/topology/failover-plan.js'
 import {buildTopology} from '../../src/topology/model.js'
 import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
@@ -76,6 +76,13 @@ describe('planning redisctl failover POD', () => {
     expect(error.message).toContain('it replicates redis-0')
   })
 
+  it('run again with --to once the failover is done, plans the same step (it only waits for every node to agree)', () => {
+    const states = formedCluster()
+    states[3] = {...states[3], replicaOf: undefined, slots: '0-5460', epoch: 7}
+    states[0] = {...states[0], replicaOf: nodeId('n3'), slots: undefined}
+    expect(plan(states, {pod: 'redis-0', to: 'redis-3'})).toMatchObject({master: {name: 'redis-0'}, replica: {name: 'redis-3'}})
+  })
+
   it('refuses --to a pod that is not a replica of that master', () => {
     expect(failureOf(() => plan(formedCluster(), {pod: 'redis-0', to: 'redis-4'}))).toBeInstanceOf(UsageError)
   })
@@ -146,5 +153,29 @@ describe('planning redisctl evacuate --k8s-node', () => {
       ...(masterOf[i] === undefined ? {slots: slots[i], epoch: i + 1} : {replicaOf: nodeId(`n${masterOf[i]}`)})}))
     const evacuation = planEvacuation(topologyOf(states), 'a')
     expect(evacuation.failovers.map((f) => [f.master.name, f.replica.name, f.replica.pod.k8sNode])).toEqual([['redis-0', 'redis-4', 'c'], ['redis-1', 'redis-6', 'd']])
+  })
+})
+
+describe('choosing the master drill failover deletes', () => {
+  it('takes the first master with a replica in sync', () => {
+    const states = formedCluster()
+    states[3].replication = 'syncing'
+    expect(planDrill(topologyOf(states))).toMatchObject({master: {name: 'redis-1'}, replicas: ['redis-4']})
+  })
+
+  it('refuses a cluster check finds errors in (precondition, exit 4)', () => {
+    const states = formedCluster()
+    states[5].unreachable = true
+    expect(failureOf(() => planDrill(topologyOf(states)))).toBeInstanceOf(PreconditionError)
+  })
+
+  it('refuses --pod naming a replica (usage, exit 2)', () => {
+    expect(failureOf(() => planDrill(topologyOf(formedCluster()), 'redis-3'))).toBeInstanceOf(UsageError)
+  })
+
+  it('refuses --pod naming a master whose replica is not in sync: deleting it would be an outage', () => {
+    const states = formedCluster()
+    states[3].replication = 'syncing'
+    expect(failureOf(() => planDrill(topologyOf(states), 'redis-0')).message).toContain('No replica of redis-0 is in sync')
   })
 })
