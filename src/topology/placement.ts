@@ -287,42 +287,45 @@ class MinCostFlow {
     let flow = 0
     const total: Cost = [...ZERO]
     const n = this.head.length
+    const tiers = ZERO.length
+    // Flat arrays, tiers side by side: tuples allocated per relaxation made garbage collection most of the work.
+    const cost = new Float64Array(this.cost.length * tiers)
+    this.cost.forEach((c, e) => cost.set(c, e * tiers))
+    const dist = new Float64Array(n * tiers)
+    const reached = new Uint8Array(n)
+    const queued = new Uint8Array(n)
+    const via = new Int32Array(n)
     while (flow < limit) {
-      const dist: (Cost | undefined)[] = new Array(n).fill(undefined)
-      const via = new Array<number>(n).fill(-1)
-      const queued = new Array<boolean>(n).fill(false)
+      reached.fill(0)
+      reached[source] = 1
+      dist.fill(0, source * tiers, source * tiers + tiers)
       const queue = [source]
-      dist[source] = ZERO
       for (let i = 0; i < queue.length; i++) {
         const u = queue[i]
-        queued[u] = false
-        const du = dist[u]!
+        queued[u] = 0
         for (let e = this.head[u]; e !== -1; e = this.next[e]) {
           if (this.cap[e] === 0) continue
           const v = this.to[e]
-          const ce = this.cost[e]
-          const dv = dist[v]
-          // du + ce against dv, tier by tier, without building the sum unless it is shorter.
-          let shorter = dv === undefined
-          for (let k = 0; !shorter && k < du.length; k++) {
-            const delta = du[k] + ce[k] - dv![k]
+          // dist[u] + cost[e] against dist[v], tier by tier.
+          let shorter = reached[v] === 0
+          for (let k = 0; !shorter && k < tiers; k++) {
+            const delta = dist[u * tiers + k] + cost[e * tiers + k] - dist[v * tiers + k]
             if (delta !== 0) {
               shorter = delta < 0
               break
             }
           }
-          if (shorter) {
-            dist[v] = [du[0] + ce[0], du[1] + ce[1], du[2] + ce[2], du[3] + ce[3], du[4] + ce[4]]
-            via[v] = e
-            if (!queued[v]) {
-              queued[v] = true
-              queue.push(v)
-            }
+          if (!shorter) continue
+          for (let k = 0; k < tiers; k++) dist[v * tiers + k] = dist[u * tiers + k] + cost[e * tiers + k]
+          reached[v] = 1
+          via[v] = e
+          if (queued[v] === 0) {
+            queued[v] = 1
+            queue.push(v)
           }
         }
       }
-      const found = dist[sink]
-      if (found === undefined) break
+      if (reached[sink] === 0) break
       let push = limit - flow
       for (let v = sink; v !== source; v = this.to[via[v] ^ 1]) push = Math.min(push, this.cap[via[v]])
       for (let v = sink; v !== source; v = this.to[via[v] ^ 1]) {
@@ -330,7 +333,7 @@ class MinCostFlow {
         this.cap[via[v] ^ 1] += push
       }
       flow += push
-      found.forEach((c, k) => (total[k] += push * c))
+      for (let k = 0; k < tiers; k++) total[k] += push * dist[sink * tiers + k]
     }
     return {flow, cost: total}
   }
