@@ -58,21 +58,26 @@ async function watchCreate(started: number, count: number, stop: Promise<unknown
   void stop.finally(() => { stopped = true })
   try {
     while (!stopped && marks.ok === undefined) {
-      const pods = (await core.listNamespacedPod({namespace: 'default', labelSelector: 'app.kubernetes.io/instance=redis-cluster'})).items
-      const addresses = pods.flatMap((p) => (p.status?.podIP ? [{host: p.status.podIP, port: 6379}] : []))
-      if (addresses.length === count) {
-        const {views} = await observeCluster(connector, addresses)
-        const formed = views.length === count && new Set(views.map(slotMapSignature)).size === 1 &&
-          views.every((v) => v.nodes.filter((n) => !isTentative(n)).length === count) && views[0].nodes.some((n) => n.slots.length > 0)
-        if (formed && marks.formed === undefined) marks.formed = (performance.now() - started) / 1000
-        if (formed && views.every((v) => v.info.state === 'ok')) marks.ok = (performance.now() - started) / 1000
-      }
       await new Promise((r) => setTimeout(r, 250))
+      // A busy API server or a node not up yet is only a missed poll.
+      await poll().catch(() => undefined)
     }
   } finally {
     await connector.closeAll()
   }
   return marks
+
+  async function poll(): Promise<void> {
+    const pods = (await core.listNamespacedPod({namespace: 'default', labelSelector: 'app.kubernetes.io/instance=redis-cluster'})).items
+    const addresses = pods.flatMap((p) => (p.status?.podIP ? [{host: p.status.podIP, port: 6379}] : []))
+    if (addresses.length === count) {
+      const {views} = await observeCluster(connector, addresses)
+      const formed = views.length === count && new Set(views.map(slotMapSignature)).size === 1 &&
+        views.every((v) => v.nodes.filter((n) => !isTentative(n)).length === count) && views[0].nodes.some((n) => n.slots.length > 0)
+      if (formed && marks.formed === undefined) marks.formed = (performance.now() - started) / 1000
+      if (formed && views.every((v) => v.info.state === 'ok')) marks.ok = (performance.now() - started) / 1000
+    }
+  }
 }
 
 /** RSS of this sandbox's redis-server processes (their pod IPs are in 127.195.0.0/16). */
