@@ -96,8 +96,10 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const failing = reachable.filter((n) => n.inCluster && n.clusterState === 'fail')
   if (failing.length > 0) add('cluster-state-fail', 'error', `${names(failing)} report cluster_state:fail.`, failing)
 
+  const replicasOf = new Map<string | undefined, TopologyNode[]>()
+  for (const n of nodes) if (n.role === 'replica') replicasOf.set(n.masterId, [...replicasOf.get(n.masterId) ?? [], n])
   for (const master of masters) {
-    const replicas = nodes.filter((n) => n.role === 'replica' && n.masterId === master.id)
+    const replicas = replicasOf.get(master.id) ?? []
     if (replicas.length === 0) add('master-without-replica', 'warning', `${podName(master)} has no replica: losing it loses its slots.`, [master])
     for (const replica of replicas) {
       const problem = replica.sync && syncProblem(replica.sync, podName(master))

@@ -182,47 +182,66 @@ function compare(a: readonly number[], b: readonly number[]): number {
   return 0
 }
 
-/** Min-cost assignment of candidates (sorted by ordinal) to the shards' missing replica places. */
+/**
+ * Min-cost assignment of candidates (sorted by ordinal) to the shards' missing replica places. Candidates on the
+ * same Kubernetes node and zone cost the same for every shard but for their ordinal, so the flow runs between such
+ * classes and the shards (classes x shards edges, not candidates x shards: 500 masters with a replica each on 10
+ * nodes is 5,000 edges instead of 250,000), each candidate entering by its own edge at its ordinal's cost, so a
+ * class sends its lowest ordinals. Each class then hands its candidates to the shards it serves in order, the
+ * lowest ordinals to the lowest shards; across classes, that pairing is not optimized.
+ */
 function assignReplicas(shards: readonly Shard[], candidates: readonly PodRef[], replicasPerMaster: number): {placement: Placement; cost: Cost} {
   const needs = shards.map((s) => Math.max(0, replicasPerMaster - s.replicas.length))
   const graph = new MinCostFlow()
   const source = graph.node()
   const sink = graph.node()
-  const candidateNodes = candidates.map((_, rank) => {
-    const v = graph.node()
-    graph.edge(source, v, 1, [0, 0, 0, rank, 0])
-    return v
+  const classes = new Map<string, {node: number; sample: PodRef; entries: {edge: number; rank: number}[]}>()
+  candidates.forEach((candidate, rank) => {
+    const key = JSON.stringify([candidate.k8sNode ?? null, candidate.zone ?? null])
+    let cls = classes.get(key)
+    if (!cls) {
+      cls = {node: graph.node(), sample: candidate, entries: []}
+      classes.set(key, cls)
+    }
+    cls.entries.push({edge: graph.edge(source, cls.node, 1, [0, 0, 0, rank, 0]), rank})
   })
-  const assignments: {edge: number; candidate: number; shard: number}[] = []
+  const served: {edge: number; cls: string; shard: number}[] = []
   shards.forEach((shard, s) => {
     if (needs[s] === 0) return
     const masterNode = graph.node()
     graph.edge(masterNode, sink, needs[s], ZERO)
     const groups = new Map<string, number>()
-    candidates.forEach((candidate, rank) => {
-      // Candidates on one Kubernetes node share a group whose k-th replica costs more: siblings spread out.
-      const key = candidate.k8sNode ?? `pod:${candidate.pod}`
-      let group = groups.get(key)
-      if (group === undefined) {
-        group = graph.node()
-        groups.set(key, group)
-        const already = candidate.k8sNode ? shard.replicas.filter((r) => r.k8sNode === candidate.k8sNode).length : 0
-        for (let k = 0; k < needs[s]; k++) graph.edge(group, masterNode, 1, [0, 0, already + k, 0, 0])
+    for (const [key, cls] of classes) {
+      const k8sNode = cls.sample.k8sNode
+      let into = masterNode
+      if (k8sNode !== undefined) {
+        // Replicas of one master on one Kubernetes node go through a group whose k-th place costs more: siblings spread out.
+        let group = groups.get(k8sNode)
+        if (group === undefined) {
+          group = graph.node()
+          groups.set(k8sNode, group)
+          const already = shard.replicas.filter((r) => r.k8sNode === k8sNode).length
+          for (let k = 0; k < needs[s]; k++) graph.edge(group, masterNode, 1, [0, 0, already + k, 0, 0])
+        }
+        into = group
       }
-      // rank * (shards - s) is smallest in total when low-ranked candidates follow low-ordinal masters.
-      const cost: Cost = [...pairCost(shard.master, candidate), 0, 0, rank * (shards.length - s)]
-      assignments.push({edge: graph.edge(candidateNodes[rank], group, 1, cost), candidate: rank, shard: s})
-    })
+      served.push({edge: graph.edge(cls.node, into, Math.min(needs[s], cls.entries.length), [...pairCost(shard.master, cls.sample), 0, 0, 0]), cls: key, shard: s})
+    }
   })
   const total = needs.reduce((a, b) => a + b, 0)
   const {flow, cost} = graph.run(source, sink, total)
   if (flow < total) throw new PreconditionError(`Only ${flow} of the ${total} replicas needed could be placed.`)
   const placed = shards.map((s) => ({master: s.master, replicas: [...s.replicas]}))
   const used = new Set<number>()
-  for (const a of assignments) {
-    if (!graph.saturated(a.edge)) continue
-    placed[a.shard].replicas.push(candidates[a.candidate])
-    used.add(a.candidate)
+  for (const [key, cls] of classes) {
+    const ranks = cls.entries.filter((e) => graph.saturated(e.edge)).map((e) => e.rank)
+    for (const {edge, shard} of served.filter((x) => x.cls === key)) {
+      for (const rank of ranks.splice(0, graph.flowOn(edge))) {
+        placed[shard].replicas.push(candidates[rank])
+        used.add(rank)
+        cost[4] += rank * (shards.length - shard)
+      }
+    }
   }
   for (const shard of placed) shard.replicas.sort(byOrdinal)
   return {placement: {shards: placed, spare: candidates.filter((_, c) => !used.has(c)), violations: placementViolations(placed)}, cost}
@@ -234,7 +253,7 @@ function pairCost(master: PodRef, replica: PodRef): [number, number] {
   return [0, 0]
 }
 
-/** Successive shortest paths (Bellman-Ford queue) with tuple costs on a small graph; fine for hundreds of pods. */
+/** Successive shortest paths (Bellman-Ford queue) with tuple costs, on the class graph of assignReplicas. */
 class MinCostFlow {
   private readonly to: number[] = []
   private readonly cap: number[] = []
@@ -259,37 +278,54 @@ class MinCostFlow {
     return this.cap[e] === 0
   }
 
+  /** Units sent through a forward edge: what its residual twin can give back. */
+  flowOn(e: number): number {
+    return this.cap[e ^ 1]
+  }
+
   run(source: number, sink: number, limit: number): {flow: number; cost: Cost} {
     let flow = 0
     const total: Cost = [...ZERO]
     const n = this.head.length
+    const tiers = ZERO.length
+    // Flat arrays, tiers side by side: tuples allocated per relaxation made garbage collection most of the work.
+    const cost = new Float64Array(this.cost.length * tiers)
+    this.cost.forEach((c, e) => cost.set(c, e * tiers))
+    const dist = new Float64Array(n * tiers)
+    const reached = new Uint8Array(n)
+    const queued = new Uint8Array(n)
+    const via = new Int32Array(n)
     while (flow < limit) {
-      const dist: (Cost | undefined)[] = new Array(n).fill(undefined)
-      const via = new Array<number>(n).fill(-1)
-      const queued = new Array<boolean>(n).fill(false)
+      reached.fill(0)
+      reached[source] = 1
+      dist.fill(0, source * tiers, source * tiers + tiers)
       const queue = [source]
-      dist[source] = ZERO
       for (let i = 0; i < queue.length; i++) {
         const u = queue[i]
-        queued[u] = false
-        const du = dist[u]!
+        queued[u] = 0
         for (let e = this.head[u]; e !== -1; e = this.next[e]) {
           if (this.cap[e] === 0) continue
           const v = this.to[e]
-          const through = du.map((d, k) => d + this.cost[e][k]) as Cost
-          const dv = dist[v]
-          if (dv === undefined || compare(through, dv) < 0) {
-            dist[v] = through
-            via[v] = e
-            if (!queued[v]) {
-              queued[v] = true
-              queue.push(v)
+          // dist[u] + cost[e] against dist[v], tier by tier.
+          let shorter = reached[v] === 0
+          for (let k = 0; !shorter && k < tiers; k++) {
+            const delta = dist[u * tiers + k] + cost[e * tiers + k] - dist[v * tiers + k]
+            if (delta !== 0) {
+              shorter = delta < 0
+              break
             }
+          }
+          if (!shorter) continue
+          for (let k = 0; k < tiers; k++) dist[v * tiers + k] = dist[u * tiers + k] + cost[e * tiers + k]
+          reached[v] = 1
+          via[v] = e
+          if (queued[v] === 0) {
+            queued[v] = 1
+            queue.push(v)
           }
         }
       }
-      const found = dist[sink]
-      if (found === undefined) break
+      if (reached[sink] === 0) break
       let push = limit - flow
       for (let v = sink; v !== source; v = this.to[via[v] ^ 1]) push = Math.min(push, this.cap[via[v]])
       for (let v = sink; v !== source; v = this.to[via[v] ^ 1]) {
@@ -297,7 +333,7 @@ class MinCostFlow {
         this.cap[via[v] ^ 1] += push
       }
       flow += push
-      found.forEach((c, k) => (total[k] += push * c))
+      for (let k = 0; k < tiers; k++) total[k] += push * dist[sink * tiers + k]
     }
     return {flow, cost: total}
   }

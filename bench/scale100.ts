@@ -1,0 +1,120 @@
+/**
+ * 100 masters with 1 replica each on the sandbox (200 real redis-server processes), through the built CLI:
+ * `cluster create`, `status`, `check`, `scale --masters 101` and back to 100, each timed (wall time, and peak RSS of
+ * the CLI process under /usr/bin/time). While create runs, the bench reads every pod's node itself every 250 ms to
+ * time the finish lines: formed (every node knows every node and agrees on the slot map) and cluster_state:ok on
+ * every node. Self-contained: its own sandbox (`sandbox up --dir` in a temporary folder), stopped at the end.
+ *
+ *   node --import tsx bench/scale100.ts [--masters 100] [--nodes 10]
+ *
+ * Needs `npm run build` first, /usr/bin/time, and ~3 MB of memory per redis-server.
+ */
+import {spawn, execFileSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {loadavg, tmpdir} from 'node:os'
+import {join, resolve} from 'node:path'
+import {parseArgs} from 'node:util'
+
+import {CoreV1Api, KubeConfig} from '@kubernetes/client-node'
+
+import {RedisConnector} from '../src/redis/connection.js'
+import {observeCluster} from '../src/redis/observe.js'
+import {isTentative, slotMapSignature} from '../src/topology/observation.js'
+
+const {values} = parseArgs({options: {masters: {type: 'string', default: '100'}, nodes: {type: 'string', default: '10'}}})
+const MASTERS = Number(values.masters)
+const CLI = resolve('bin/run.js')
+const dir = mkdtempSync(join(tmpdir(), 'redisctl-bench-scale100-'))
+const env = {...process.env, CI: 'true', KUBECONFIG: join(dir, 'kubeconfig')}
+
+interface Run {
+  seconds: number
+  peakRssMb: number
+  stdout: string
+}
+
+function timed(args: string[]): Promise<Run> {
+  const started = performance.now()
+  const child = spawn('/usr/bin/time', ['-f', 'peak-rss-kb %M', process.execPath, CLI, ...args], {env, stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
+  return new Promise((resolve, reject) => child.on('close', (code) => {
+    const rss = /peak-rss-kb (\d+)/.exec(stderr)
+    if (code !== 0 || !rss) reject(new Error(`redisctl ${args.join(' ')} exited with ${code}:\n${stdout.slice(-3000)}${stderr.slice(-3000)}`))
+    else resolve({seconds: (performance.now() - started) / 1000, peakRssMb: Number(rss[1]) / 1024, stdout})
+  }))
+}
+
+/** Polls the pods' nodes until the cluster is formed and ok everywhere, or `stop` resolves; times from `started`. */
+async function watchCreate(started: number, count: number, stop: Promise<unknown>): Promise<{formed?: number; ok?: number}> {
+  const kc = new KubeConfig()
+  kc.loadFromFile(env.KUBECONFIG)
+  const core = kc.makeApiClient(CoreV1Api)
+  const connector = new RedisConnector({connectTimeoutMs: 1000})
+  const marks: {formed?: number; ok?: number} = {}
+  let stopped = false
+  void stop.finally(() => { stopped = true })
+  try {
+    while (!stopped && marks.ok === undefined) {
+      await new Promise((r) => setTimeout(r, 250))
+      // A busy API server or a node not up yet is only a missed poll.
+      await poll().catch(() => undefined)
+    }
+  } finally {
+    await connector.closeAll()
+  }
+  return marks
+
+  async function poll(): Promise<void> {
+    const pods = (await core.listNamespacedPod({namespace: 'default', labelSelector: 'app.kubernetes.io/instance=redis-cluster'})).items
+    const addresses = pods.flatMap((p) => (p.status?.podIP ? [{host: p.status.podIP, port: 6379}] : []))
+    if (addresses.length === count) {
+      const {views} = await observeCluster(connector, addresses)
+      const formed = views.length === count && new Set(views.map(slotMapSignature)).size === 1 &&
+        views.every((v) => v.nodes.filter((n) => !isTentative(n)).length === count) && views[0].nodes.some((n) => n.slots.length > 0)
+      if (formed && marks.formed === undefined) marks.formed = (performance.now() - started) / 1000
+      if (formed && views.every((v) => v.info.state === 'ok')) marks.ok = (performance.now() - started) / 1000
+    }
+  }
+}
+
+/** RSS of this sandbox's redis-server processes (their pod IPs are in 127.195.0.0/16). */
+function redisServersRssMb(): number {
+  const lines = execFileSync('ps', ['-eo', 'rss=,args='], {encoding: 'utf8'}).split('\n')
+  return lines.filter((l) => /redis-server .*127\.195\./.test(l)).reduce((kb, l) => kb + Number(l.trim().split(/\s+/)[0]), 0) / 1024
+}
+
+const rows: string[] = []
+const row = (what: string, run: Run, note = ''): void => {
+  rows.push(`| ${what} | ${run.seconds.toFixed(1)} s | ${run.peakRssMb.toFixed(0)} MB | ${note} |`)
+  console.error(`${what}: ${run.seconds.toFixed(1)} s`)
+}
+
+const load = loadavg()[0]
+try {
+  execFileSync(process.execPath, [CLI, 'sandbox', 'up', '--dir', dir, '--nodes', values.nodes!, '--pod-ip-range', '127.195.0.0/16'], {env})
+  const started = performance.now()
+  const create = timed(['cluster', 'create', '--masters', String(MASTERS), '--replicas-per-master', '1', '--timeout', '1800', '--yes', '--json'])
+  const [created, marks] = await Promise.all([create, watchCreate(started, MASTERS * 2, create)])
+  row(`cluster create ${MASTERS}x1`, created, `formed at ${marks.formed?.toFixed(1) ?? '?'} s, cluster_state:ok everywhere at ${marks.ok?.toFixed(1) ?? '?'} s`)
+  const redisMb = redisServersRssMb()
+  for (let i = 0; i < 3; i++) row('status', await timed(['status', '--json']))
+  const check = await timed(['check', '--json'])
+  row('check', check, `${(JSON.parse(check.stdout) as {findings: unknown[]}).findings.length} findings`)
+  row(`scale --masters ${MASTERS + 1}`, await timed(['scale', '--masters', String(MASTERS + 1), '--timeout', '1800', '--yes', '--json']))
+  row(`scale --masters ${MASTERS}`, await timed(['scale', '--masters', String(MASTERS), '--timeout', '1800', '--yes', '--json']))
+  const after = await timed(['check', '--json'])
+  row('check after scaling back', after, `${(JSON.parse(after.stdout) as {findings: unknown[]}).findings.length} findings`)
+  console.log(`\n${MASTERS} masters x 1 replica on the sandbox (${values.nodes} Kubernetes nodes), the built CLI; load average ${load.toFixed(1)} -> ${loadavg()[0].toFixed(1)}; ` +
+    `the pods' redis-server processes: ${redisMb.toFixed(0)} MB RSS in all, ${(redisMb / (MASTERS * 2)).toFixed(1)} MB each\n`)
+  console.log('| command | wall | CLI peak RSS | note |\n|---|---:|---:|---|')
+  for (const r of rows) console.log(r)
+} finally {
+  try {
+    execFileSync(process.execPath, [CLI, 'sandbox', 'down', '--dir', dir, '--purge'], {env})
+  } finally {
+    rmSync(dir, {recursive: true, force: true})
+  }
+}
