@@ -98,7 +98,7 @@ async function startWrites(ips: string[]): Promise<Writes> {
 
 async function freshCluster(name: string): Promise<void> {
   await cli(['cluster', 'create', '--name', name, '--masters', '3'])
-  const cluster = client(await podIps(name))
+  const cluster = new Cluster((await podIps(name)).map((host) => ({host, port: 6379})))
   for (let start = 0; start < KEYS; start += 5000) {
     await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, `${start + j}:`.padEnd(100, 'x'))))
   }

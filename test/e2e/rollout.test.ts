@@ -110,6 +110,25 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     await expectWhole(sandbox)
   }, 480_000)
 
+  it('a StatefulSet with RollingUpdate: restart refuses without --yes (exit 2, nothing changed), with --yes switches it to OnDelete in the same write and rolls', async () => {
+    const patched = await sandbox.kubectl(['patch', 'statefulset', 'redis-cluster', '--type', 'merge', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":0}}}}'])
+    expect(patched.code, patched.stderr).toBe(0)
+    const before = await revisions(sandbox)
+    const refused = await sandbox.cli(['restart'])
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2)
+    expect(await revisions(sandbox)).toEqual(before)
+
+    const rolled = await sandbox.cli(['restart', '--yes', '--json'], {timeoutMs: 300_000})
+    expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
+    expect(json<RolloutResult>(rolled).updateStrategy).toBe('switched from RollingUpdate')
+    const strategy = await sandbox.kubectl(['get', 'statefulset', 'redis-cluster', '-o', 'jsonpath={.spec.updateStrategy.type}'])
+    expect(strategy.stdout).toBe('OnDelete')
+    const after = await revisions(sandbox)
+    expect(after.update).not.toBe(before.update)
+    expect(onRevision(after, after.update)).toHaveLength(6)
+    await expectWhole(sandbox)
+  }, 420_000)
+
   it('cluster create --storage-class nosuch stops early, exit 12, naming the StorageClass', async () => {
     const created = await sandbox.cli(['cluster', 'create', '--name', 'typo', '--storage-class', 'nosuch', '--timeout', '240', '--json'], {timeoutMs: 280_000})
     expect(created.code, created.stdout + created.stderr).toBe(12)
