@@ -47,7 +47,7 @@ export interface RolloutRun {
 }
 
 /** The one procedure behind `rollout` and `restart`: plan (the dry run), ask about RollingUpdate, roll, report. */
-export async function runRollout(command: BaseCommand, json: boolean, {flags, request}: RolloutRun): Promise<RolloutResult> {
+export async function runRollout(command: BaseCommand, {flags, request}: RolloutRun): Promise<RolloutResult> {
   const started = Date.now()
   const {openTarget} = await import('../workflows/session.js')
   const {prepareRollout, rolloutTasks} = await import('../workflows/rollout.js')

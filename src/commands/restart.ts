@@ -14,7 +14,7 @@ Run again after an interruption, it finishes the roll under way instead of start
 
   async run(): Promise<RolloutResult> {
     const {flags} = await this.parse(Restart)
-    return runRollout(this, this.jsonEnabled(), {
+    return runRollout(this, {
       flags: {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal},
       request: {change: {}, restart: true, undo: false, allowUnavailable: flags['allow-unavailable']},
     })

@@ -42,7 +42,7 @@ The StatefulSet's updateStrategy is OnDelete for clusters redisctl creates; an a
       const {requireSomeChange} = await import('../workflows/rollout.js')
       requireSomeChange(change)
     }
-    return runRollout(this, this.jsonEnabled(), {
+    return runRollout(this, {
       flags: {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal},
       request: {change, restart: false, undo: flags.undo, allowUnavailable: flags['allow-unavailable']},
     })

@@ -13,12 +13,13 @@ const OPERATOR_MARKS = [
  * Scaling changes which pods exist; if an operator owns the StatefulSet or the pods, it would undo the change or
  * fight over the cluster. Refuses unless the pods belong to the StatefulSet and nothing else owns either.
  */
-export function requireSelfManaged(sts: V1StatefulSet, pods: readonly RedisPod[]): void {
+export function requireSelfManaged(sts: V1StatefulSet, pods: readonly RedisPod[], change: 'scale' | 'roll' = 'scale'): void {
+  const Change = change === 'scale' ? 'Scale' : 'Roll'
   const name = sts.metadata?.name ?? ''
   const stsOwner = sts.metadata?.ownerReferences?.find((o) => o.controller) ?? sts.metadata?.ownerReferences?.[0]
   if (stsOwner) {
-    throw new PreconditionError(`StatefulSet ${name} is owned by ${stsOwner.kind} ${stsOwner.name}, which would undo or fight a scale made here; nothing was changed.`, [
-      `Scale the cluster through ${stsOwner.kind} ${stsOwner.name} instead.`,
+    throw new PreconditionError(`StatefulSet ${name} is owned by ${stsOwner.kind} ${stsOwner.name}, which would undo or fight a ${change} made here; nothing was changed.`, [
+      `${Change} the cluster through ${stsOwner.kind} ${stsOwner.name} instead.`,
     ])
   }
   const marked = [{what: `StatefulSet ${name}`, marks: {...sts.metadata?.annotations, ...sts.metadata?.labels}},
@@ -26,13 +27,13 @@ export function requireSelfManaged(sts: V1StatefulSet, pods: readonly RedisPod[]
     .flatMap(({what, marks}) => Object.keys(marks).filter((k) => OPERATOR_MARKS.some((m) => k.startsWith(m) || k.includes(`.${m}/`))).map((k) => `${what} (${k})`))
   if (marked.length > 0) {
     throw new PreconditionError(`A Redis operator manages this cluster: ${marked.slice(0, 3).join(', ')}; nothing was changed.`, [
-      'Scale the cluster through its operator instead.',
+      `${Change} the cluster through its operator instead.`,
     ])
   }
   const foreign = pods.filter((p) => p.owner?.kind !== 'StatefulSet' || p.owner.name !== name)
   if (foreign.length > 0) {
     throw new PreconditionError(`Pods ${foreign.map((p) => `${p.name} (${p.owner ? `${p.owner.kind} ${p.owner.name}` : 'no owner'})`).join(', ')} do not belong to StatefulSet ${name}; nothing was changed.`, [
-      'Scale only pods of the StatefulSet named by --name, selected by -l/--selector.',
+      `${Change} only pods of the StatefulSet named by --name, selected by -l/--selector.`,
     ])
   }
 }

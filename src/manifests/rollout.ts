@@ -34,9 +34,9 @@ export function parseSettings(pairs: readonly string[]): Array<[string, string]>
   })
 }
 
-/** The Redis container of a pod: named or imaged like redis/valkey, else the first. */
+/** The Redis container of a pod: named like redis/valkey, else imaged so (a sidecar's image may say redis too: redis_exporter), else the first. */
 export function redisContainer<T extends Pick<V1Container, 'name' | 'image'>>(containers: readonly T[]): T | undefined {
-  return containers.find((c) => /redis|valkey/.test(`${c.name} ${c.image ?? ''}`)) ?? containers[0]
+  return containers.find((c) => /redis|valkey/.test(c.name)) ?? containers.find((c) => /redis|valkey/.test(c.image ?? '')) ?? containers[0]
 }
 
 /** redis.conf with each setting's line replaced (or added at the end); --memory sets maxmemory as create does. */

@@ -3,6 +3,7 @@ import {PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
+import {requireSelfManaged} from '../kube/ownership.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {controllerRevisions, deletePod, readStatefulSet, replaceTemplate} from '../kube/statefulset.js'
 import {CONFIG_ANNOTATION, configMapName} from '../manifests/cluster.js'
@@ -135,6 +136,7 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
     ])
   }
   const {topology, pods} = await observe(ctx)
+  requireSelfManaged(set, pods, 'roll')
   const updateRevision = set.status?.updateRevision ?? ''
   const rolling = pods.some((p) => p.revision !== updateRevision)
   const {request} = ctx

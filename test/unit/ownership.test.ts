@@ -30,4 +30,9 @@ describe('refusing to scale what an operator manages', () => {
     const foreign = pod('redis-cluster-0', {owner: {kind: 'ReplicaSet', name: 'redis-abc'}})
     expect(() => requireSelfManaged(sts(), [foreign])).toThrow(/ReplicaSet redis-abc/)
   })
+
+  it('a rollout of a StatefulSet an operator owns is refused in the words of a roll', () => {
+    const owned = sts({ownerReferences: [{apiVersion: 'databases.spotahome.com/v1', kind: 'RedisFailover', name: 'prod', uid: 'u', controller: true}]})
+    expect(() => requireSelfManaged(owned, [], 'roll')).toThrow(/would undo or fight a roll made here/)
+  })
 })
