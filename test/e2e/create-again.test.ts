@@ -15,7 +15,7 @@ describe('redisctl cluster create over a cluster that runs: changes nothing, or 
   const podUids = async (): Promise<string[]> => (await pods(sandbox, SELECTOR)).map((p) => p.uid)
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 60})
+    sandbox = await startE2eSandbox({podIpOctet: 55})
     const created = await sandbox.cli(['cluster', 'create', '--json'], {timeoutMs: 180_000})
     if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
     await writeKeys(sandbox, KEYS)
