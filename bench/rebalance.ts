@@ -216,7 +216,8 @@ function report(keys: number, valueBytes: number, on: string, results: Result[])
     const ours = results.find((o) => o.tls === r.tls)!
     const plain = results.find((o) => !o.tls && o.name === r.name)!
     const ratio = r === ours ? '' : `${(r.seconds / ours.seconds).toFixed(1)}x`
-    const cost = tlsRun ? (r.tls ? ` +${Math.round((r.seconds / plain.seconds - 1) * 100)}% |` : ' |') : ''
+    const change = Math.round((r.seconds / plain.seconds - 1) * 100)
+    const cost = tlsRun ? (r.tls ? ` ${change >= 0 ? '+' : ''}${change}% |` : ' |') : ''
     console.log(`| ${r.name} |${tlsRun ? ` ${r.tls ? 'yes' : 'no'} |` : ''} ${r.seconds.toFixed(2)} | ${r.keysMoved} | ${r.keysPerSecond} | ${r.movingKeysPerSecond ?? ''} | ${r.peakRssMb.toFixed(0)} MB | ${ratio} |${cost}`)
   }
 }

@@ -75,7 +75,7 @@ export function rotateTasks(): ListrTask<RotateContext>[] {
           }))
           const left = pods.filter((p) => !done.has(p.pod)).map((p) => p.pod)
           return left.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${left.join(', ')} still serve another certificate (the kubelet refreshes mounted Secrets within about a minute)`}
-        }, {timeoutMs: ctx.timeoutMs, intervalMs: 500, onWaiting: (missing) => {
+        }, {timeoutMs: ctx.timeoutMs, intervalMs: 500, signal: ctx.cluster.target.kube.signal, onWaiting: (missing) => {
           if (task.output !== missing) task.output = missing
         }})
         ctx.reloaded = pods.map((p) => p.pod)

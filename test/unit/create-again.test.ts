@@ -41,4 +41,16 @@ describe('cluster create over a StatefulSet that runs', () => {
   it('compares quantities by value, as the API server may write 1024Mi back as 1Gi', () => {
     expect(again({storage: '1Gi'}, {storage: '1024Mi'}, ['storage']).differences).toEqual([])
   })
+
+  it('keeps a TLS cluster TLS when create runs again without --tls', () => {
+    const {spec, differences} = again({tlsSecret: 'redis-cluster-tls'}, {})
+    expect(differences).toEqual([])
+    expect(spec.tlsSecret).toBe('redis-cluster-tls')
+  })
+
+  it('refuses --tls over pods that run plaintext: rolled one by one, TLS and plaintext nodes could not share the bus', () => {
+    expect(again({}, {tlsSecret: 'redis-cluster-tls'}, ['tlsSecret']).differences).toEqual([
+      {flag: '--tls', asked: 'redis-cluster-tls', running: 'none', needsNewVolumes: false},
+    ])
+  })
 })
