@@ -31,6 +31,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
   static override examples = [
     '<%= config.bin %> cluster create',
     '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
+    '<%= config.bin %> cluster create --acl',
     '<%= config.bin %> cluster create --selector app=redis-cluster',
     '<%= config.bin %> cluster create --dry-run -o yaml',
   ]
@@ -45,6 +46,11 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     storage: Flags.string({description: 'Size of each pod\'s data volume.', default: '1Gi'}),
     'storage-class': Flags.string({description: 'StorageClass of the data volumes (default: the cluster\'s default).'}),
     memory: Flags.string({description: 'Memory limit per pod, e.g. 512Mi; maxmemory is set to 80% of it.'}),
+    acl: Flags.boolean({
+      description: 'Redis ACL users instead of one password: redisctl-admin (redisctl itself), replication and app (no admin or dangerous commands), each with a generated password in its own Secret; the default user off.',
+      default: false,
+      exclusive: ['password-secret', 'selector'],
+    }),
     output: Flags.option({char: 'o', description: 'With --dry-run: also print the manifests, for GitOps.', options: ['yaml'] as const})(),
   }
 
@@ -56,13 +62,14 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     }
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
-    const target = await openTarget({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
+    const target = await openTarget({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create', acl: flags.acl})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {
         name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
       },
+      acl: flags.acl,
       adopt,
       mastersGiven: given('masters'),
       given: new Set(([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
