@@ -5,6 +5,7 @@ import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
 import {renderTable} from '../cli/table.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
+import {securityFindings} from '../topology/security.js'
 import {type ClusterSummary, describeAgreement, summarize} from '../topology/status.js'
 
 export interface CheckResult {
@@ -19,7 +20,7 @@ export interface CheckResult {
 
 export default class Check extends BaseCommand {
   static override summary = 'Check the cluster: what redis-cli --cluster check checks, plus what only Kubernetes knows.'
-  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots, nodes left running a cluster-node-timeout below their redis.conf's (an interrupted create), nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it (config-drift).
+  static override description = `All nodes agree on the slot map, no open slots, all 16384 slots covered, no failed nodes; and also: master and replica on one Kubernetes node or zone, pods not in the cluster, cluster nodes whose pod is gone, masters without a replica or without slots, replicas not in sync (syncing, link down), unbalanced slots, nodes left running a cluster-node-timeout below their redis.conf's (an interrupted create), nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it (config-drift); and who may connect: no password at all (warning), the default user on without a password beside ACL users (error).
 
 Health is claimed only from the nodes that answered: a pod that did not answer within --timeout is an error naming it. Exit code 0 when there are no errors (warnings allowed), 10 when there are errors (also when no node answered); --json lists every finding with its severity.`
   static override examples = ['<%= config.bin %> check', '<%= config.bin %> check --json', '<%= config.bin %> check --timeout 3s']
@@ -34,13 +35,13 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     const {flags} = await this.parse(Check)
     const [{inspectCluster}, {configuredNodeTimeoutMs}, {configDriftFindings}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js'), import('../workflows/config.js')])
     const options = {...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal}
-    const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true}), configDriftFindings(options)])
-    const {namespace, topology, redisConf} = inspected
+    const [inspected, drift] = await Promise.all([inspectCluster(options, undefined, {redisConf: true, auth: true}), configDriftFindings(options)])
+    const {namespace, topology, redisConf, auth} = inspected
     const unseen = [...new Set([...inspected.warnings, ...drift.warnings])]
     const findings: Finding[] = [...checkTopology(topology, {
       balanceThresholdPercent: flags['balance-threshold'],
       configuredNodeTimeoutMs: redisConf === undefined ? undefined : configuredNodeTimeoutMs(redisConf),
-    }), ...drift.findings,
+    }), ...drift.findings, ...securityFindings(auth ?? []),
       ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]
     const summary = summarize(topology)
     const errors = findings.filter((f) => f.severity === 'error').length

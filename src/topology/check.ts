@@ -13,6 +13,8 @@ export type FindingCode =
   | 'replica-migration-off' | 'node-timeout-lowered'
   /** Nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it. */
   | 'config-drift'
+  /** Security (topology/security.ts): who may connect. */
+  | 'no-authentication' | 'default-user-nopass'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
 

@@ -1,6 +1,8 @@
 import {readRedisConf} from '../kube/configmaps.js'
 import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observeCluster} from '../redis/observe.js'
+import {observeAuth} from '../redis/security.js'
+import type {NodeAuth} from '../topology/security.js'
 import {observationError} from '../topology/observation.js'
 import {buildTopology, podAddress, type PodRef, type Topology} from '../topology/model.js'
 import {toPodRefs} from './pods.js'
@@ -53,18 +55,23 @@ export interface Inspection {
   warnings: string[]
   /** With `redisConf`: the redis.conf of the ConfigMap the pods mount, when there is one and it can be read. */
   redisConf?: string
+  /** With `auth`: who may connect to each node that answered. */
+  auth?: NodeAuth[]
 }
 
 /**
  * Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology, and on
- * request the pods' redis.conf (one more Kubernetes call, which status does without). Changes nothing.
+ * request the pods' redis.conf (one more Kubernetes call, which status does without) and who may connect to each
+ * node that answered. Changes nothing.
  */
-export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean} = {}): Promise<Inspection> {
+export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession, read: {redisConf?: boolean; auth?: boolean} = {}): Promise<Inspection> {
   const cluster = await openCluster(options, session)
   try {
     const configMap = read.redisConf ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
     const [topology, redisConf] = await Promise.all([cluster.observe(), configMap ? readRedisConf(cluster.target.kube, configMap) : undefined])
-    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf}
+    const answered = topology.nodes.flatMap((n) => (n.pod && n.reachable ? [{pod: n.pod.pod, address: n.address}] : []))
+    const auth = read.auth ? await observeAuth(cluster.access.connector, answered) : undefined
+    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, auth}
   } finally {
     await cluster.access.close()
   }
