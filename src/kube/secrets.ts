@@ -44,11 +44,13 @@ export const readSecret = (kube: Kube, name: string): Promise<V1Secret | undefin
   kube.find(`reading Secret ${name}`, () => kube.core.readNamespacedSecret({name, namespace: kube.namespace}))
 
 /** Sets a user Secret's password keys as given; a key left out (previous-password, next-password) is removed. */
-export async function writePasswords(kube: Kube, name: string, passwords: UserPasswords): Promise<void> {
-  const encode = (v: string | undefined): string | null => (v === undefined ? null : Buffer.from(v).toString('base64'))
-  const patch = {data: {[SECRET_KEYS.password]: encode(passwords.password), [SECRET_KEYS.previous]: encode(passwords.previous), [SECRET_KEYS.next]: encode(passwords.next)}}
-  await kube.call(`updating Secret ${name}`, () =>
-    kube.core.patchNamespacedSecret({name, namespace: kube.namespace, body: patch}, MERGE_PATCH))
+export const writePasswords = (kube: Kube, name: string, passwords: UserPasswords): Promise<void> =>
+  writeSecretData(kube, name, {[SECRET_KEYS.password]: passwords.password, [SECRET_KEYS.previous]: passwords.previous, [SECRET_KEYS.next]: passwords.next})
+
+/** Sets keys of an existing Secret; an undefined value removes its key, keys not named stay as they are. */
+export async function writeSecretData(kube: Kube, name: string, data: Record<string, string | undefined>): Promise<void> {
+  const body = {data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v === undefined ? null : Buffer.from(v).toString('base64')]))}
+  await kube.call(`updating Secret ${name}`, () => kube.core.patchNamespacedSecret({name, namespace: kube.namespace, body}, MERGE_PATCH))
 }
 
 // JSON merge patch: a null removes the key.
