@@ -115,6 +115,8 @@ describe('an ACL cluster: cluster create --acl', () => {
     const rotated = await cli(['auth', 'rotate', '--json'])
     expect(rotated.code, rotated.stdout + rotated.stderr).toBe(0)
     expect(json<AuthRotateResult>(rotated)).toMatchObject({mode: 'acl', user: 'app', phase: 'rotate', secret: userSecret('app')})
+    const again = await cli(['auth', 'rotate', '--json'])
+    expect(again.code, 'a second rotation before --finish is refused').toBe(4)
     const fresh = await user(sandbox, 'app')
     expect(fresh.password).not.toBe(old.password)
     expect(await secretValue(sandbox, userSecret('app'), 'previous-password')).toBe(old.password)
@@ -153,6 +155,14 @@ describe('an ACL cluster: cluster create --acl', () => {
     expect(synced).toBe(true)
   }, 300_000)
 
+  it('auth rotate --user naming no user of the cluster is a usage error (2) and changes no Secret', async () => {
+    const before = await Promise.all(USERS.map(async (u) => (await user(sandbox, u)).password))
+    const refused = await cli(['auth', 'rotate', '--user', 'nobody', '--json'])
+    expect(refused.code, refused.stdout).toBe(2)
+    expect(json<{error: {message: string}}>(refused).error.message).toContain('redisctl-admin, replication, app')
+    expect(await Promise.all(USERS.map(async (u) => (await user(sandbox, u)).password))).toEqual(before)
+  })
+
   it('prints no password in any output or --json of the commands it ran', async () => {
     await Promise.all(USERS.map((u) => user(sandbox, u)))
     expect(seen.size).toBeGreaterThanOrEqual(5)
@@ -160,4 +170,20 @@ describe('an ACL cluster: cluster create --acl', () => {
       for (const p of seen) expect(out.stdout + out.stderr).not.toContain(p)
     }
   })
+})
+
+describe('tearing an ACL cluster down', () => {
+  it('deletes the users\' Secrets and the auth include with the rest', async () => {
+    const sandbox = await startE2eSandbox({podIpOctet: 51})
+    try {
+      const created = await sandbox.cli(['cluster', 'create', '--acl', '--masters', '3', '--replicas-per-master', '0', '--json'], {timeoutMs: 150_000})
+      expect(created.code, created.stdout + created.stderr).toBe(0)
+      expect((await sandbox.kubectl(['get', 'secrets', '-o', 'name'])).stdout.split('\n').filter(Boolean)).toHaveLength(4)
+      const down = await sandbox.cli(['teardown', '--with-pvcs', '--yes', '--json'], {timeoutMs: 150_000})
+      expect(down.code, down.stdout + down.stderr).toBe(0)
+      expect((await sandbox.kubectl(['get', 'secrets', '-o', 'name'])).stdout.trim()).toBe('')
+    } finally {
+      await sandbox.down()
+    }
+  }, 300_000)
 })
