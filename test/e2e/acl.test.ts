@@ -4,7 +4,7 @@ import type {AuthRotateResult} from '../../src/commands/auth/rotate.js'
 import type {CheckResult} from '../../src/commands/check.js'
 import {json, type CliResult} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, type RedisUser, SELECTOR, statusNodes, writeKeys} from './cluster-data.js'
-import {type E2eSandbox, pods, redisCli, secretValue, startE2eSandbox} from './e2e-support.js'
+import {type E2eSandbox, pods, redisCli, secretValue, startE2eSandbox, waitFor} from './e2e-support.js'
 import {startTraffic} from './traffic-support.js'
 
 /**
@@ -105,6 +105,23 @@ describe('an ACL cluster: cluster create --acl', () => {
     expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(3)
     expect(await missingKeys(sandbox, KEYS, await user(sandbox, 'app'))).toBe(0)
     expect(await redisCliCheckPasses(sandbox, SELECTOR, await user(sandbox, 'redisctl-admin'))).toBe(true)
+  }, 400_000)
+
+  it('after every pod was deleted at once, repair re-introduces them as redisctl-admin; every key kept, the users as they were', async () => {
+    const before = (await pods(sandbox, SELECTOR)).map((p) => p.ip!)
+    expect((await sandbox.kubectl(['delete', 'pods', '-l', SELECTOR, '--wait=false'])).code).toBe(0)
+    await waitFor('6 new pods with new IPs', async () => {
+      const now = await pods(sandbox, SELECTOR)
+      return now.length === 6 && now.every((p) => p.ready && p.ip && !before.includes(p.ip))
+    }, 120_000)
+    const repaired = await cli(['repair', '--json'])
+    expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+    await waitFor('check to exit 0', async () => (await cli(['check'])).code === 0, 120_000)
+    const app = await user(sandbox, 'app')
+    expect(await missingKeys(sandbox, KEYS, app)).toBe(0)
+    const [first] = await pods(sandbox, SELECTOR)
+    expect((await cliAs(first.ip!, app, ['CONFIG', 'GET', 'maxmemory'])).stdout).toMatch(/NOPERM/)
+    expect((await cliAs(first.ip!, undefined, ['PING'])).stdout).toContain('NOAUTH')
   }, 400_000)
 
   it('rotates the app password under a writer that moves to the new one mid-way: no acknowledged write lost, no client error; --finish then refuses the old one', async () => {
