@@ -161,15 +161,17 @@ describe('an ACL cluster: cluster create --acl', () => {
     expect(finished.code, finished.stdout + finished.stderr).toBe(0)
     const replica = (await statusNodes(sandbox)).find((n) => n.role === 'replica')!
     expect((await sandbox.kubectl(['delete', 'pod', replica.pod])).code).toBe(0)
-    const deadline = Date.now() + 120_000
+    const deadline = Date.now() + 180_000
     let synced = false
+    let last = ''
     while (!synced && Date.now() < deadline) {
       const status = await sandbox.cli(['status', '--json'])
       const nodes = status.code === 0 ? json<{nodes: Array<{pod: string; role?: string; sync?: {state: string}}>}>(status).nodes : []
       synced = nodes.length === 6 && nodes.some((n) => n.pod === replica.pod && n.role === 'replica') && nodes.every(inSync)
+      last = status.code === 0 ? JSON.stringify(nodes.map((n) => [n.pod, n.role, n.sync?.state])) : status.stdout + status.stderr
       if (!synced) await new Promise((r) => setTimeout(r, 500))
     }
-    expect(synced).toBe(true)
+    expect(synced, `${replica.pod} deleted; last status: ${last}`).toBe(true)
   }, 300_000)
 
   it('auth rotate --user naming no user of the cluster is a usage error (2) and changes no Secret', async () => {
