@@ -100,7 +100,7 @@ describe('an ACL cluster: cluster create --acl', () => {
     expect(out.code, out.stdout + out.stderr).toBe(0)
     expect(json<{keysMoved: number}>(out).keysMoved).toBeGreaterThan(0)
     expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(4)
-    const back = await cli(['scale', '--masters', '3', '--json'])
+    const back = await cli(['scale', '--masters', '3', '--yes', '--json'])
     expect(back.code, back.stdout + back.stderr).toBe(0)
     expect((await statusNodes(sandbox)).filter((n) => n.role === 'master')).toHaveLength(3)
     expect(await missingKeys(sandbox, KEYS, await user(sandbox, 'app'))).toBe(0)
