@@ -2,6 +2,7 @@
  * Every command by its id, for oclif's explicit command discovery (package.json `oclif.commands`): the bundle is a
  * few files, not a folder per command. The command modules stay light; each imports what it runs when it runs.
  */
+import AuthRotate from './commands/auth/rotate.js'
 import Check from './commands/check.js'
 import ClusterCreate from './commands/cluster/create.js'
 import ConfigGet from './commands/config/get.js'
@@ -29,6 +30,7 @@ import Teardown from './commands/teardown.js'
 import TlsRotate from './commands/tls/rotate.js'
 
 export const COMMANDS = {
+  'auth:rotate': AuthRotate,
   check: Check,
   'cluster:create': ClusterCreate,
   'config:get': ConfigGet,

@@ -44,10 +44,10 @@ export const PORT_FORWARD: Permission[] = [allow('get', 'pods', '', 'portforward
 export const NODE_ZONES = allow('list', 'nodes')
 
 export type Operation = 'create' | 'adopt' | 'inspect' | 'scale-out' | 'scale-in' | 'node-add' | 'node-remove' | 'move-slots' | 'repair' | 'rollout' | 'teardown' | 'tls-rotate'
-  | 'failover' | 'config' | 'drill'
+  | 'failover' | 'config' | 'drill' | 'auth-rotate'
 
 export const OPERATIONS: Operation[] = ['create', 'adopt', 'inspect', 'scale-out', 'scale-in', 'node-add', 'node-remove', 'move-slots', 'repair', 'rollout', 'teardown', 'tls-rotate',
-  'failover', 'config', 'drill']
+  'failover', 'config', 'drill', 'auth-rotate']
 
 export interface PlanOptions {
   /** Redis is reached through port-forwards (--connect port-forward). */
@@ -76,6 +76,8 @@ function callsOf(op: Operation, o: PlanOptions): Permission[] {
     case 'scale-in': return [READ_STATEFULSET, SCALE_STATEFULSET, ...LIST_PODS, allow('list', 'persistentvolumeclaims'), ...(o.deletePvcs ? [allow('delete', 'persistentvolumeclaims')] : [])]
     case 'rollout': return [READ_STATEFULSET, allow('patch', 'statefulsets', 'apps'), allow('list', 'controllerrevisions', 'apps'), ...LIST_PODS, allow('delete', 'pods'),
       allow('get', 'configmaps'), allow('patch', 'configmaps')]
+    // The user's Secret and the pods' auth include are read and patched.
+    case 'auth-rotate': return [...LIST_PODS, allow('get', 'secrets'), allow('patch', 'secrets')]
     case 'teardown': return [
       ...[...MANIFESTS, SECRETS, ['persistentvolumeclaims', ''] as [string, string], ['pods', ''] as [string, string]].map(([r, g]) => allow('list', r, g)),
       ...[...MANIFESTS, SECRETS].map(([r, g]) => allow('delete', r, g)),

@@ -2,6 +2,7 @@ import type {
   V1ConfigMap, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, KubernetesObject,
 } from '@kubernetes/client-node'
 
+import {ADMIN_SECRET_ANNOTATION, authConf, type ClusterAuth} from './auth.js'
 import {clusterLabels, COMPONENT} from './labels.js'
 
 export const REDIS_PORT = 6379
@@ -27,6 +28,8 @@ export interface ClusterSpec {
   withAuth?: boolean
   /** The pods serve TLS only, with the certificates of this Secret (tls.crt, tls.key, ca.crt) mounted at TLS_DIR. */
   tlsSecret?: string
+  /** ACL users instead of one password: the Secret of redisctl's own user, remembered on the pods (ADMIN_SECRET_ANNOTATION). */
+  adminSecret?: string
 }
 
 export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'>): number =>
@@ -104,9 +107,9 @@ export function maxMemoryBytes(quantity: string): number {
   return Math.floor(Number(match[1]) * (match[2] ? units[match[2]] : 1) * 0.8)
 }
 
-/** The auth config Redis includes: requirepass for clients, masterauth for replication. Kept in a Secret. */
-export function authConfigSecret(spec: ClusterSpec, password: string): V1Secret {
-  const conf = `requirepass ${quoteConf(password)}\nmasterauth ${quoteConf(password)}\n`
+/** The auth config Redis includes (manifests/auth.ts): who may connect, and how replicas authenticate. Kept in a Secret. */
+export function authConfigSecret(spec: Pick<ClusterSpec, 'name' | 'namespace'>, auth: ClusterAuth): V1Secret {
+  const conf = authConf(auth)
   return {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -116,7 +119,6 @@ export function authConfigSecret(spec: ClusterSpec, password: string): V1Secret 
   }
 }
 
-const quoteConf = (value: string): string => `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`
 
 export function configMap(spec: ClusterSpec): V1ConfigMap {
   return {
@@ -178,7 +180,10 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
       updateStrategy: {type: 'OnDelete', rollingUpdate: null as unknown as undefined},
       selector: {matchLabels: labels},
       template: {
-        metadata: {labels: {...labels, [COMPONENT]: 'node'}, annotations: {[CONFIG_ANNOTATION]: redisConf(spec), ...tlsAnnotation}},
+        metadata: {
+          labels: {...labels, [COMPONENT]: 'node'},
+          annotations: {[CONFIG_ANNOTATION]: redisConf(spec), ...tlsAnnotation, ...(spec.adminSecret ? {[ADMIN_SECRET_ANNOTATION]: spec.adminSecret} : {})},
+        },
         spec: {
           affinity: {
             podAntiAffinity: {

@@ -1,5 +1,6 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
+import {ADMIN_SECRET_ANNOTATION} from './auth.js'
 import {maxMemoryBytes, TLS_SECRET_ANNOTATION, type ClusterSpec} from './cluster.js'
 
 /** The settings of `cluster create` that a running StatefulSet shows, by the flag that sets each. */
@@ -11,11 +12,13 @@ export interface RunningSettings {
   withAuth: boolean
   /** The TLS Secret the pods serve (the StatefulSet's annotation); none for a plaintext cluster. */
   tlsSecret?: string
+  /** ACL users (cluster create --acl), as the pod template's annotation says. */
+  acl: boolean
 }
 
 /** A setting asked for that the running cluster does not have. */
 export interface SpecDifference {
-  flag: '--image' | '--memory' | '--storage' | '--storage-class' | '--password-secret' | '--tls'
+  flag: '--image' | '--memory' | '--storage' | '--storage-class' | '--password-secret' | '--tls' | '--acl'
   asked: string
   running: string
   /** Changing it means new volumes (their size and class are fixed when they are made), not only new pods. */
@@ -36,6 +39,7 @@ export function runningSettings(sts: V1StatefulSet): RunningSettings {
     storageClass: data?.spec?.storageClassName,
     withAuth: (pod?.volumes ?? []).some((v) => v.name === 'auth'),
     tlsSecret: sts.metadata?.annotations?.[TLS_SECRET_ANNOTATION],
+    acl: Boolean(sts.spec?.template.metadata?.annotations?.[ADMIN_SECRET_ANNOTATION]),
   }
 }
 
@@ -63,7 +67,9 @@ export function reconcileSpec(wanted: ClusterSpec, given: ReadonlySet<SpecFlag>,
       differences.push({flag, asked: wanted[field] ?? 'none', running: now ?? 'none', needsNewVolumes})
     }
   }
-  if (Boolean(wanted.withAuth) !== running.withAuth) {
+  if (Boolean(wanted.adminSecret) !== running.acl) {
+    differences.push({flag: '--acl', asked: wanted.adminSecret ? 'ACL users' : 'no ACL users', running: running.acl ? 'ACL users' : 'no ACL users', needsNewVolumes: false})
+  } else if (Boolean(wanted.withAuth) !== running.withAuth) {
     differences.push({
       flag: '--password-secret', asked: wanted.withAuth ? 'a password' : 'no password', running: running.withAuth ? 'a password' : 'no password', needsNewVolumes: false,
     })

@@ -6,6 +6,7 @@ import {Redis} from 'ioredis'
 import {AUTH_HINT, AuthFailedError, isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {tlsConnectOptions, type ConnectorTls} from '../tls/client.js'
 import {addressKey, describeNode, type NodeAddress} from '../topology/observation.js'
+import type {Credentials} from './credentials.js'
 
 export {addressKey, type NodeAddress} from '../topology/observation.js'
 
@@ -29,8 +30,8 @@ export const REDIS_TIMEOUTS = {
 export type ConnectionUse = 'admin' | 'migration'
 
 export interface ConnectorOptions {
-  /** Redis password (from a Secret or REDISCTL_PASSWORD); never logged. */
-  password?: string
+  /** From a Secret, REDISCTL_PASSWORD or an ACL cluster's admin Secret; never logged. */
+  credentials?: Credentials
   /** Maps a cluster address to the local address that reaches it (port-forward); identity when absent. */
   route?: (addr: NodeAddress) => NodeAddress
   connectTimeoutMs?: number
@@ -54,9 +55,9 @@ export class RedisConnector {
 
   constructor(private readonly options: ConnectorOptions = {}) {}
 
-  /** The password that node-to-node commands carry (MIGRATE ... AUTH); never log it. */
-  get password(): string | undefined {
-    return this.options.password
+  /** What node-to-node commands carry (MIGRATE ... AUTH2); never log it. */
+  get credentials(): Credentials | undefined {
+    return this.options.credentials
   }
 
   /** The bound of each admin command, for saying how long a silent node was given. */
@@ -92,7 +93,8 @@ export class RedisConnector {
     const client = new Redis({
       host: target.host,
       port: target.port,
-      password: this.options.password,
+      username: this.options.credentials?.username,
+      password: this.options.credentials?.password,
       protocol: 2,
       lazyConnect: true,
       enableOfflineQueue: false,

@@ -4,11 +4,12 @@ import {PreconditionError, RedisUnreachableError} from '../errors.js'
 import {type Arg, commandFailed, isReplyError, pipelined, pipelinedOk} from './commands.js'
 import {forEachConcurrently} from './concurrency.js'
 import {addressKey, type NodeAddress} from './connection.js'
+import {type Credentials, migrateAuth} from './credentials.js'
 
 export interface DrainOptions {
   source: NodeAddress
   target: NodeAddress
-  password?: string
+  credentials?: Credentials
   /** Keys fetched by one GETKEYSINSLOT and carried by one MIGRATE. */
   keysPerCall: number
   /** Slots drained at once, in two waves whose GETKEYSINSLOT and MIGRATE calls are pipelined on the source's connection. */
@@ -73,7 +74,7 @@ async function drainWave(client: Redis, wave: readonly number[], options: DrainO
 function migrateCommand(keys: Buffer[], options: DrainOptions, attempt: {timeoutMs: number; replace: boolean}): Arg[] {
   const {host, port} = options.target
   return ['MIGRATE', host, port, '', 0, attempt.timeoutMs, ...(attempt.replace ? ['REPLACE'] : []),
-    ...(options.password ? ['AUTH', options.password] : []), 'KEYS', ...keys]
+    ...migrateAuth(options.credentials), 'KEYS', ...keys]
 }
 
 async function migrate(client: Redis, slot: number, keys: Buffer[], options: DrainOptions, attempt: {timeoutMs: number; replace: boolean}): Promise<void> {

@@ -116,7 +116,7 @@ async function drainBatch({connector, source, target, sourceClient, settings, op
   // are sent to the target just for keys the source no longer has). A copy already on the target can then only
   // be a leftover of an earlier interrupted MIGRATE, never a newer write: the source's copy wins (REPLACE).
   await drainSlots(sourceClient, open, {
-    source: source.address, target: target.address, password: connector.password, keysPerCall: settings.keysPerMigrate,
+    source: source.address, target: target.address, credentials: connector.credentials, keysPerCall: settings.keysPerMigrate,
     slotsInFlight: settings.slotsInFlight, timeoutMs: settings.migrateTimeoutMs, replaceOnBusyKey: true,
     onKeysMoved: (count) => {
       progress.keysMoved += count

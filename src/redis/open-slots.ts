@@ -156,7 +156,7 @@ async function fixSlot(connector: RedisConnector, slot: number, views: SlotView[
   } else if (migrating.length === 0 && importing.length > 0) {
     for (const node of importing.map((v) => v.node).filter((n) => n.id !== owner.node.id)) {
       await drainSlots(await connector.client(node.address, 'migration'), [slot], {
-        source: node.address, target: owner.node.address, password: connector.password,
+        source: node.address, target: owner.node.address, credentials: connector.credentials,
         keysPerCall: options.keysPerMigrate ?? MIGRATE_DEFAULTS.keysPerMigrate, slotsInFlight: 1,
         timeoutMs: options.migrateTimeoutMs ?? MIGRATE_DEFAULTS.migrateTimeoutMs, replaceOnBusyKey: false,
       })

@@ -10,11 +10,13 @@ export async function observeSecurity(connector: RedisConnector, nodes: Readonly
     const seen: NodeSecurity = {pod}
     const client = await connector.client(address).catch(() => undefined)
     if (!client) return seen
-    const [user, ports, certificate] = await Promise.all([
+    const [users, user, ports, certificate] = await Promise.all([
+      client.call('ACL', 'USERS').catch(() => undefined) as Promise<string[] | undefined>,
       client.call('ACL', 'GETUSER', 'default').catch(() => undefined) as Promise<unknown[] | null | undefined>,
       client.call('CONFIG', 'GET', '*port').catch(() => undefined) as Promise<string[] | undefined>,
       connector.peerCertificate(address).catch(() => undefined),
     ])
+    if (Array.isArray(users)) seen.users = users.map(String)
     if (Array.isArray(user)) {
       const flags = user[user.indexOf('flags') + 1]
       if (Array.isArray(flags)) seen.openToAnyone = flags.includes('on') && flags.includes('nopass')

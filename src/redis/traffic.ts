@@ -59,6 +59,12 @@ export interface Traffic {
   lastAcknowledgedAt(): number | undefined
   /** When the latest operation failed (epoch ms), undefined while none has. */
   lastFailedAt(): number | undefined
+  /**
+   * Goes on with other credentials (a rotated password), as an application does when its Secret changes: operations
+   * from now on go through a new client, connected before the workers move to it; the old one quits once its
+   * replies are in.
+   */
+  reconnect(redisOptions: ClusterOptions['redisOptions']): Promise<void>
   /** Stops the workers, reads every key back and closes the client. */
   stop(): Promise<TrafficReport>
 }
@@ -66,15 +72,16 @@ export interface Traffic {
 export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOptions = {}): Traffic {
   const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000, connection = {}} = options
   const names = options.keyNames ?? Array.from({length: keys}, (_, i) => `traffic:${i}`)
-  const cluster = new Cluster(seeds.map((s) => ({host: s.host, port: s.port})), {
+  const connect = (redisOptions: ClusterOptions['redisOptions']): Cluster => new Cluster(seeds.map((s) => ({host: s.host, port: s.port})), {
     scaleReads: 'master',
     maxRedirections: 32,
     retryDelayOnMoved: 0,
     retryDelayOnClusterDown: 100,
     retryDelayOnTryAgain: 50,
     natMap: connection.natMap,
-    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...connection.redisOptions},
+    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...redisOptions},
   })
+  let cluster = connect(connection.redisOptions)
   const acknowledged = new Map<string, {seq: number; value: string}>()
   const maybe = new Map<string, Set<string>>()
   const report = {ops: 0, writesAcknowledged: 0, reads: 0, errors: 0, errorKinds: {} as Record<string, number>, staleReads: 0}
@@ -141,6 +148,14 @@ export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOpti
     writesAcknowledged: () => report.writesAcknowledged,
     lastAcknowledgedAt: () => lastAck,
     lastFailedAt: () => lastFailure,
+    async reconnect(redisOptions) {
+      const next = connect({...connection.redisOptions, ...redisOptions})
+      // A refused password fails here, not as traffic errors.
+      await next.ping()
+      const previous = cluster
+      cluster = next
+      await previous.quit().catch(() => previous.disconnect())
+    },
     async stop() {
       stoppedBy ??= 'caller'
       await running

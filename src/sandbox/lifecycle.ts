@@ -7,6 +7,7 @@ import {createServer} from 'node:net'
 import {fileURLToPath} from 'node:url'
 
 import {PreconditionError, TimeoutError, UsageError} from '../errors.js'
+import {childEnvironment} from '../util/child-env.js'
 import {makeDirs} from '../util/make-dirs.js'
 import {findServerBinary, isExecutable} from './kubelet/container-command.js'
 import {formatImageMap, parseImageMapping} from './kubelet/images.js'
@@ -71,6 +72,8 @@ export async function sandboxUp(options: UpOptions): Promise<UpResult> {
   const child = spawn(process.execPath, [DAEMON, '--dir', options.dir, '--nodes', String(options.nodes), '--zones', String(options.zones), '--port', String(options.port), '--pod-ip-range', options.podIpRange ?? defaultPodIpRange(options.dir)], {
     detached: true,
     stdio: ['ignore', logFd, logFd],
+    // The daemon's kubelet starts the pods' servers: a password the CLI was given must not reach them.
+    env: childEnvironment(),
   })
   closeSync(logFd)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

@@ -15,8 +15,8 @@ export type FindingCode =
   | 'config-drift'
   /** Something Kubernetes would not let redisctl read, so the check saw less (zones, when Nodes may not be read). */
   | 'kubernetes-access'
-  /** Security (topology/security.ts). */
-  | 'no-authentication' | 'plaintext-port' | 'certificate-expired' | 'certificate-expiring' | 'certificate-not-secret'
+  /** Security (topology/security.ts): who may connect, what is encrypted, certificates. */
+  | 'no-authentication' | 'default-user-nopass' | 'plaintext-port' | 'certificate-expired' | 'certificate-expiring' | 'certificate-not-secret'
 
 export interface Finding {
   code: FindingCode

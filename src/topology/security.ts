@@ -5,6 +5,8 @@ export interface NodeSecurity {
   pod: string
   /** The default user is on and needs no password: anyone who reaches the pod may read and write. Unknown when unread. */
   openToAnyone?: boolean
+  /** Every ACL user the node knows, `default` included (ACL USERS). */
+  users?: string[]
   /** The plaintext and TLS ports it listens on (0: off). */
   port?: number
   tlsPort?: number
@@ -33,8 +35,13 @@ export function securityFindings(nodes: readonly NodeSecurity[], now: Date, secr
   const add = (code: Finding['code'], severity: Finding['severity'], which: readonly NodeSecurity[], message: (pods: string) => string): void => {
     if (which.length > 0) findings.push({code, severity, message: message(which.map((n) => n.pod).join(', ')), pods: which.map((n) => n.pod)})
   }
-  add('no-authentication', 'warning', nodes.filter((n) => n.openToAnyone), (pods) =>
-    `${pods} let anyone who reaches them read and write: the default user needs no password (give one: cluster create with --password-secret or REDISCTL_PASSWORD).`)
+  // Open with no other user: no authentication at all (a choice, on a test bed). Open beside ACL users: a hole.
+  const open = nodes.filter((n) => n.openToAnyone)
+  const besideUsers = open.filter((n) => n.users?.some((u) => u !== 'default'))
+  add('no-authentication', 'warning', open.filter((n) => !besideUsers.includes(n)), (pods) =>
+    `${pods} let anyone who reaches them read, write and reconfigure: the default user needs no password (cluster create --acl, or --password-secret, makes a cluster that requires one).`)
+  add('default-user-nopass', 'error', besideUsers, (pods) =>
+    `The default user is on with no password on ${pods}, beside their ACL users: any client gets in without a password. ACL SETUSER default off on each, and check the auth include the pods load.`)
   add('plaintext-port', 'warning', nodes.filter((n) => n.tlsPort && n.port), (pods) =>
     `${pods} serve plaintext next to TLS (port is not 0): traffic on it is not encrypted.`)
   const expired = nodes.filter((n) => n.certificate && n.certificate.notAfter.getTime() <= now.getTime())

@@ -1,4 +1,4 @@
-import type {KubernetesObject, V1StatefulSet} from '@kubernetes/client-node'
+import type {KubernetesObject, V1Secret, V1StatefulSet} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
@@ -6,6 +6,8 @@ import {createObjects, planObjects, type AppliedObject} from '../kube/apply.js'
 import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
+import {ACL_USERS, ADMIN_USER, generatePassword, readPasswords, userSecret, userSecretName, type ClusterAuth, type UserPasswords} from '../manifests/auth.js'
+import {readSecret} from '../kube/secrets.js'
 import {authConfigSecret, authConfigSecretName, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
 import {reconcileSpec, runningSettings, type SpecDifference, type SpecFlag} from '../manifests/differences.js'
 import {CREATE_STEPS} from '../redis/form.js'
@@ -24,7 +26,9 @@ import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} f
 import {plural, shapeWords} from '../util/words.js'
 
 export interface CreateInput {
-  spec: Omit<ClusterSpec, 'namespace' | 'withAuth'>
+  spec: Omit<ClusterSpec, 'namespace' | 'withAuth' | 'adminSecret'>
+  /** ACL users (admin, replication, app) with generated passwords instead of one shared password. */
+  acl: boolean
   /** Pods someone else deployed, found by the selector: no manifests are applied. */
   adopt: boolean
   /** Given explicitly: with adoption, masters are otherwise derived from the pod count. */
@@ -53,7 +57,9 @@ export interface CreateContext {
 }
 
 export function clusterSpec(ctx: Pick<CreateContext, 'target' | 'input'>): ClusterSpec {
-  return {...ctx.input.spec, namespace: ctx.target.kube.namespace, withAuth: Boolean(ctx.target.password)}
+  const {acl, spec} = ctx.input
+  return {...spec, namespace: ctx.target.kube.namespace, withAuth: acl || Boolean(ctx.target.credentials),
+    ...(acl ? {adminSecret: userSecretName(spec.name, ADMIN_USER.name)} : {})}
 }
 
 /** Refuses to re-create over a StatefulSet of another size: that is a scale, not a create. */
@@ -69,7 +75,8 @@ function requireMatchingShape(ctx: CreateContext, existing: V1StatefulSet): void
 
 const describeDifference = (d: SpecDifference): string => (d.flag === '--password-secret'
   ? (d.asked === 'a password' ? '--password-secret (or REDISCTL_PASSWORD) gives a password; the pods run without one' : 'no --password-secret (nor REDISCTL_PASSWORD) was given; the pods run with a password')
-  : `${d.flag} ${d.asked} (the pods run with ${d.running})`)
+  : d.flag === '--acl' ? (d.asked === 'ACL users' ? '--acl asks for ACL users; the pods run without them' : 'no --acl was given; the pods run with ACL users (run it again with --acl)')
+    : `${d.flag} ${d.asked} (the pods run with ${d.running})`)
 
 /** A second create never patches running pods: a setting asked for that they do not have is refused, with the way to get it. */
 function refuseDifferences(name: string, differences: readonly SpecDifference[]): void {
@@ -112,7 +119,9 @@ export async function planManifests(ctx: CreateContext): Promise<void> {
   await requireWorkingPassword(ctx)
   ctx.spec = spec
   const tls = spec.tlsSecret ? await tlsSecrets(ctx, spec.tlsSecret) : []
-  ctx.objects = [...(ctx.target.password ? [authConfigSecret(spec, ctx.target.password)] : []), ...tls, ...clusterManifests(spec)]
+  const secrets = ctx.input.acl ? await aclSecrets(ctx, spec)
+    : ctx.target.credentials ? [authConfigSecret(spec, {kind: 'password', passwords: {password: ctx.target.credentials.password}})] : []
+  ctx.objects = [...secrets, ...tls, ...clusterManifests(spec)]
   ctx.applied = await planObjects(ctx.target.kube, ctx.objects)
 }
 
@@ -137,6 +146,21 @@ async function tlsSecrets(ctx: CreateContext, secretName: string): Promise<Kuber
   const ca = await createClusterCa(name, kube.namespace)
   const node = await issueNodeCertificate(ca, name, kube.namespace)
   return [caSecret(name, kube.namespace, ca), tlsSecret(name, kube.namespace, secretName, ca.cert, node)]
+}
+
+/**
+ * The ACL users' Secrets, their passwords generated the first time and kept after (a re-run, a rotation under way),
+ * and the include built from them. redisctl goes on as its own admin user.
+ */
+async function aclSecrets(ctx: CreateContext, spec: ClusterSpec): Promise<V1Secret[]> {
+  const users: Record<string, UserPasswords> = {}
+  for (const user of ACL_USERS) {
+    const existing = await readSecret(ctx.target.kube, userSecretName(spec.name, user.name))
+    users[user.name] = (existing && readPasswords(existing)) ?? {password: generatePassword()}
+  }
+  ctx.target.credentials = {username: ADMIN_USER.name, password: users[ADMIN_USER.name].password}
+  const auth: ClusterAuth = {kind: 'acl', users}
+  return [...ACL_USERS.map((u) => userSecret(spec.name, spec.namespace, u.name, users[u.name])), authConfigSecret(spec, auth)]
 }
 
 /** Pods someone else deployed: the shape their count allows (or --masters, which must fit it). */
@@ -182,7 +206,10 @@ export async function planDryRun(ctx: CreateContext): Promise<CreateDryRun> {
     lines.push(named('created') ? `Would create in namespace ${kube.namespace}: ${named('created')}.` : 'Every object exists already; nothing would be applied.')
     if (named('unchanged') && named('created')) lines.push(`Left as they are: ${named('unchanged')}.`)
     const secret = ctx.applied.find((o) => o.kind === 'Secret' && o.name === authConfigSecretName(ctx.input.spec.name))
-    if (secret) {
+    if (ctx.input.acl) {
+      lines.push(`The Secrets ${ACL_USERS.map((u) => userSecretName(ctx.input.spec.name, u.name)).join(', ')} hold the ACL users' generated passwords, ` +
+        'and the auth include their hashes and masterauth, so none is printed.')
+    } else if (secret) {
       lines.push(`Secret/${secret.name} holds the password (key auth.conf: requirepass and masterauth lines), so it is never printed; ` +
         `redisctl makes it from --password-secret, or make it yourself: kubectl create secret generic ${secret.name} --from-file=auth.conf=/dev/stdin`)
     }

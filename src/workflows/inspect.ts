@@ -64,7 +64,8 @@ export interface Inspection {
 
 /**
  * Reads the live cluster: the pods from Kubernetes, every node's view from Redis, joined into one Topology, and on
- * request the pods' redis.conf (one more Kubernetes call, which status does without). Changes nothing.
+ * request the pods' redis.conf (one more Kubernetes call, which status does without) and who may connect to each
+ * node that answered. Changes nothing.
  */
 export async function inspectCluster(options: TargetOptions, session?: KubeTargetSession,
   read: {redisConf?: boolean; security?: boolean; configDrift?: boolean} = {}): Promise<Inspection> {

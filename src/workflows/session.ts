@@ -1,12 +1,14 @@
-import type {RedisctlError} from '../errors.js'
+import {NotFoundError, type RedisctlError} from '../errors.js'
 import {connectKube, type Kube} from '../kube/context.js'
 import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../kube/permissions.js'
 import {toRedisPod, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
-import {PASSWORD_ENV, resolvePassword} from '../kube/secrets.js'
+import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../kube/secrets.js'
+import {ADMIN_SECRET_ANNOTATION} from '../manifests/auth.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {clusterSelector} from '../manifests/labels.js'
 import {addressKey, RedisConnector} from '../redis/connection.js'
+import type {Credentials} from '../redis/credentials.js'
 import {tcpOpen} from '../redis/probe.js'
 import {readCaFile, readTlsSecret, type ConnectorTls, type TlsMaterial} from '../tls/client.js'
 
@@ -35,7 +37,9 @@ export interface TargetOptions {
 export interface KubeTargetSession {
   kube: Kube
   selector: string
-  password?: string
+  credentials?: Credentials
+  /** --password-secret was given: it wins over the admin Secret an ACL cluster's pods name. */
+  credentialsGiven?: boolean
   answerTimeoutMs?: number
   /** From --tls-ca-secret / --tls-ca-file; otherwise openRedis finds a TLS cluster by its pods' annotation. */
   tls?: TlsMaterial
@@ -47,6 +51,8 @@ export interface KubeTargetSession {
 export interface PlannedAccess {
   operation: Operation
   deletePvcs?: boolean
+  /** create --acl: the users' Secrets are read and written. */
+  acl?: boolean
 }
 
 /**
@@ -58,11 +64,11 @@ export async function openTarget(options: TargetOptions, planned?: PlannedAccess
   const kube = connectKube({...options, requestTimeoutMs: options.answerTimeoutMs})
   const selector = options.selector ?? clusterSelector(options.name)
   const forwardingDenied = planned ? await checkPermissions(kube, selector, options, planned) : undefined
-  const password = await resolvePassword(kube, options.passwordSecret)
+  const credentials = await resolveCredentials(kube, options.passwordSecret)
   const caSecret = options['tls-ca-secret']
   const caFile = options['tls-ca-file']
   const tls = caSecret ? await readTlsSecret(kube, caSecret) : caFile ? await readCaFile(caFile) : undefined
-  return {kube, selector, password, answerTimeoutMs: options.answerTimeoutMs, tls, forwardingDenied}
+  return {kube, selector, credentials, credentialsGiven: Boolean(options.passwordSecret), answerTimeoutMs: options.answerTimeoutMs, tls, forwardingDenied}
 }
 
 /**
@@ -86,7 +92,7 @@ export async function podsTls(target: KubeTargetSession, pods: RedisPod[]): Prom
 export async function checkPermissions(kube: Kube, selector: string, options: TargetOptions, planned: PlannedAccess): Promise<Permission[] | undefined> {
   const needs = permissionsFor(planned.operation, {
     portForward: options.connect === 'port-forward',
-    password: Boolean(options.passwordSecret || process.env[PASSWORD_ENV]),
+    password: Boolean(options.passwordSecret || process.env[PASSWORD_ENV] || planned.acl),
     passwordSecret: Boolean(options.passwordSecret),
     deletePvcs: planned.deletePvcs ?? false,
     tls: Boolean(options.tls || options['tls-ca-secret']),
@@ -134,8 +140,9 @@ export interface RedisAccess {
 export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mode: ConnectMode): Promise<RedisAccess> {
   const reachable = pods.filter((p) => p.ip)
   const tls = await podsTls(target, pods)
+  const credentials = await clusterCredentials(target, pods)
   const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
-  const connection = {password: target.password, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
+  const connection = {credentials, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
   if (direct) {
     const connector = new RedisConnector({...connection, tls})
     return {connector, mode: 'direct', tls, close: () => connector.closeAll()}
@@ -156,4 +163,21 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
       await forwards.close()
     },
   }
+}
+
+/**
+ * An ACL cluster's pods name the Secret of redisctl's own user (cluster create --acl), so no flag is needed; an
+ * explicit --password-secret still wins. Read once per session.
+ */
+async function clusterCredentials(target: KubeTargetSession, pods: readonly RedisPod[]): Promise<Credentials | undefined> {
+  const secretName = target.credentialsGiven ? undefined : pods.map((p) => p.annotations[ADMIN_SECRET_ANNOTATION]).find(Boolean)
+  if (!secretName || target.credentials?.username) return target.credentials
+  const secret = await readSecret(target.kube, secretName)
+  if (!secret) {
+    throw new NotFoundError(`The pods are of an ACL cluster whose admin user's Secret "${secretName}" does not exist in namespace ${target.kube.namespace}.`, [
+      'Give the admin user\'s credentials with --password-secret (a Secret with the keys "username" and "password").',
+    ])
+  }
+  target.credentials = credentialsOf(secret, secretName, target.kube.namespace)
+  return target.credentials
 }

@@ -13,14 +13,21 @@ export const value = (i: number): string => `v${i}-${'x'.repeat(90)}`
 
 export type StatusNode = NodeStatus
 
-export async function clusterClient(sandbox: E2eSandbox): Promise<Cluster> {
+/** An ACL user of an ACL cluster (cluster create --acl), as a client logs in. */
+export interface RedisUser {
+  username: string
+  password: string
+}
+
+/** A cluster client, as `user` when given (ACL clusters: the ready check's INFO is @dangerous, so it is off). */
+export async function clusterClient(sandbox: E2eSandbox, user?: RedisUser): Promise<Cluster> {
   const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5}})
+  return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5, ...(user ? {...user, enableReadyCheck: false} : {})}})
 }
 
 /** Writes key:0 .. key:count-1 with their values, 5,000 at a time. */
-export async function writeKeys(sandbox: E2eSandbox, count: number): Promise<void> {
-  const cluster = await clusterClient(sandbox)
+export async function writeKeys(sandbox: E2eSandbox, count: number, user?: RedisUser): Promise<void> {
+  const cluster = await clusterClient(sandbox, user)
   try {
     for (let start = 0; start < count; start += 5000) {
       await Promise.all(Array.from({length: Math.min(5000, count - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
@@ -31,8 +38,8 @@ export async function writeKeys(sandbox: E2eSandbox, count: number): Promise<voi
 }
 
 /** Every key written by writeKeys is there with its value: the count of those missing or wrong. */
-export async function missingKeys(sandbox: E2eSandbox, count: number): Promise<number> {
-  const cluster = await clusterClient(sandbox)
+export async function missingKeys(sandbox: E2eSandbox, count: number, user?: RedisUser): Promise<number> {
+  const cluster = await clusterClient(sandbox, user)
   let missing = 0
   try {
     for (let start = 0; start < count; start += 5000) {
@@ -63,9 +70,10 @@ export async function statusNodes(sandbox: E2eSandbox, name = 'redis-cluster'): 
   return json<{nodes: StatusNode[]}>(status).nodes
 }
 
-export async function redisCliCheckPasses(sandbox: E2eSandbox, selector = SELECTOR): Promise<boolean> {
+/** `redis-cli --cluster check` passes; as `user` when given, its password through REDISCLI_AUTH (never argv). */
+export async function redisCliCheckPasses(sandbox: E2eSandbox, selector = SELECTOR, user?: RedisUser): Promise<boolean> {
   const [first] = await pods(sandbox, selector)
-  const check = await redisCli(['--cluster', 'check', `${first.ip}:6379`])
+  const check = await redisCli([...(user ? ['--user', user.username] : []), '--cluster', 'check', `${first.ip}:6379`], user ? {REDISCLI_AUTH: user.password} : {})
   return check.code === 0 && check.stdout.includes('[OK] All 16384 slots covered') && !check.stdout.includes('[ERR]')
 }
 
@@ -77,3 +85,6 @@ export function slotSpreadPercent(nodes: StatusNode[]): number {
 export const replicasBesideTheirMaster = (nodes: StatusNode[]): string[] => nodes
   .filter((n) => n.role === 'replica' && n.k8sNode === nodes.find((m) => m.pod === n.masterPod)?.k8sNode)
   .map((n) => n.pod)
+
+/** What check finds about the cluster's health: all but no-authentication, which every cluster made without a password gets. */
+export const healthFindings = <F extends {code: string}>(findings: F[]): F[] => findings.filter((f) => f.code !== 'no-authentication')

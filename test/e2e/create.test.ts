@@ -6,6 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
+import {healthFindings} from './cluster-data.js'
 import {
   clusterInfo, type E2eSandbox, freePort, names, pods, redisCli, redisServerProcesses, startE2eSandbox, waitForReadyPods,
 } from './e2e-support.js'
@@ -71,9 +72,9 @@ describe('redisctl cluster create', () => {
     expect(await pods(sandbox, SELECTOR)).toHaveLength(6)
   })
 
-  it('create && check: check finds no replica-link-down or replica-syncing, nothing at all, and exits 0 (create waited until every replica was in sync)', () => {
+  it('create && check: check finds no replica-link-down or replica-syncing, nothing at all but the missing password, and exits 0 (create waited until every replica was in sync)', () => {
     expect(checkedRightAfter.code, checkedRightAfter.stdout + checkedRightAfter.stderr).toBe(0)
-    expect(json<{findings: unknown[]}>(checkedRightAfter).findings).toEqual([])
+    expect(healthFindings(json<{findings: Array<{code: string}>}>(checkedRightAfter).findings)).toEqual([])
   })
 
   it('passes redis-cli --cluster check with every slot covered', async () => {
@@ -156,10 +157,10 @@ describe('redisctl cluster create', () => {
     expect(text.stdout).toContain('slot map agreed by all 6 nodes')
   })
 
-  it('check --json finds nothing wrong and exits 0', async () => {
+  it('check --json finds nothing wrong but the missing password (a warning naming every pod) and exits 0', async () => {
     const check = await sandbox.cli(['check', '--json'])
     expect(check.code, check.stdout + check.stderr).toBe(0)
-    expect(json(check)).toMatchObject({healthy: true, errors: 0, warnings: 0, findings: []})
+    expect(json(check)).toMatchObject({healthy: true, errors: 0, findings: [], security: [{code: 'no-authentication', severity: 'warning', pods: (await pods(sandbox, SELECTOR)).map((p) => p.name)}]})
   })
 
   it('a node left on a shorter cluster-node-timeout: check warns node-timeout-lowered, create run again gives back the 5000 ms of the ConfigMap', async () => {
@@ -175,7 +176,7 @@ describe('redisctl cluster create', () => {
     expect(again.code, again.stderr).toBe(0)
     expect(json(again)).toMatchObject({alreadyFormed: true, changes: 1})
     for (const p of [first, second]) expect((await redisCli(['-h', p.ip!, '-p', '6379', 'CONFIG', 'GET', 'cluster-node-timeout'])).stdout).toContain('5000')
-    expect(json(await sandbox.cli(['check', '--json']))).toMatchObject({findings: []})
+    expect(healthFindings(json<{findings: Array<{code: string}>}>(await sandbox.cli(['check', '--json'])).findings)).toEqual([])
   })
 
   it('status --connect port-forward reaches every node through API server and kubelet, as from a laptop, and sees the keys', async () => {

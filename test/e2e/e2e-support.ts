@@ -31,9 +31,9 @@ export interface E2eSandbox {
  */
 export const podIpRange = (octet: number): string => `127.${octet}.0.0/16`
 
-export async function startE2eSandbox(options: {podIpOctet: number; json?: boolean}): Promise<E2eSandbox> {
+export async function startE2eSandbox(options: {podIpOctet: number; json?: boolean; env?: Record<string, string>}): Promise<E2eSandbox> {
   const dir = await mkdtemp(join(tmpdir(), 'redisctl-e2e-'))
-  const up = await runCli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange(options.podIpOctet), ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000})
+  const up = await runCli(['sandbox', 'up', '--dir', dir, '--pod-ip-range', podIpRange(options.podIpOctet), ...(options.json === false ? [] : ['--json'])], {timeoutMs: 40_000, env: options.env})
   if (up.code !== 0) throw new Error(`sandbox up failed (${up.code}): ${up.stdout}${up.stderr}`)
   // Text output names no pid: then the daemon's own state file gives the same facts.
   const {kubeconfig, server, pid} = options.json === false
@@ -168,4 +168,11 @@ export function isAlive(pid: number): boolean {
 export async function clusterInfo(host: string, port: number, env: Record<string, string> = {}): Promise<Record<string, string>> {
   const got = await redisCli(['-h', host, '-p', String(port), 'CLUSTER', 'INFO'], env)
   return Object.fromEntries(got.stdout.split(/\r?\n/).filter((l) => l.includes(':')).map((l) => l.split(':', 2) as [string, string]))
+}
+
+/** One key of a Secret, decoded (kubectl get secret -o jsonpath). */
+export async function secretValue(sandbox: E2eSandbox, name: string, key: string): Promise<string> {
+  const got = await sandbox.kubectl(['get', 'secret', name, '-o', `jsonpath={.data.${key.replaceAll('.', '\\.')}}`])
+  if (got.code !== 0) throw new Error(`kubectl get secret ${name} failed: ${got.stderr}`)
+  return Buffer.from(got.stdout, 'base64').toString('utf8')
 }

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcessByStdio} from 'node:child_process'
+import {readdir, readFile} from 'node:fs/promises'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {Readable} from 'node:stream'
 import {fileURLToPath} from 'node:url'
@@ -40,6 +41,50 @@ export async function runCli(args: string[], options: CliOptions = {}): Promise<
   const {output, closed} = spawnCli(args, options)
   await closed
   return output
+}
+
+/** A process as /proc shows it: its arguments and environment, NULs turned into spaces and newlines. */
+export interface ProcessSeen {
+  pid: number
+  cmdline: string
+  environ: string
+}
+
+/**
+ * Runs the built CLI like runCli and, while it runs, records every process it starts and theirs in turn (polling
+ * /proc for descendants of its pid), read while they are alive.
+ */
+export async function runCliWatchingChildren(args: string[], options: CliOptions = {}): Promise<CliResult & {children: ProcessSeen[]}> {
+  const {child, output, closed} = spawnCli(args, options)
+  const children = new Map<number, ProcessSeen>()
+  let ended = false
+  void closed.then(() => (ended = true))
+  while (!ended) {
+    await recordDescendants(child.pid!, children)
+    await sleep(20)
+  }
+  return {...output, children: [...children.values()]}
+}
+
+async function recordDescendants(root: number, into: Map<number, ProcessSeen>): Promise<void> {
+  const parents = new Map<number, number>()
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    // The command name in field 2 may hold spaces and parentheses: the parent pid comes after its closing one.
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    if (ppid) parents.set(Number(entry), ppid)
+  }
+  const descends = (pid: number): boolean => {
+    for (let p = parents.get(pid); p !== undefined && p > 1; p = parents.get(p)) if (p === root) return true
+    return false
+  }
+  for (const pid of parents.keys()) {
+    if (into.has(pid) || !descends(pid)) continue
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => undefined)
+    if (cmdline !== undefined && environ !== undefined) into.set(pid, {pid, cmdline: cmdline.replaceAll('\0', ' '), environ: environ.replaceAll('\0', '\n')})
+  }
 }
 
 export interface KilledRun extends CliResult {

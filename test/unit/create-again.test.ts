@@ -31,6 +31,13 @@ describe('cluster create over a StatefulSet that runs', () => {
     expect(again({withAuth: true}, {}).differences).toMatchObject([{flag: '--password-secret', asked: 'no password', running: 'a password'}])
   })
 
+  it('names --acl asked for pods that run with one password, and the reverse; the same ACL cluster again is no difference', () => {
+    const acl = {withAuth: true, adminSecret: 'redis-cluster-user-redisctl-admin'}
+    expect(again({withAuth: true}, acl).differences).toEqual([{flag: '--acl', asked: 'ACL users', running: 'no ACL users', needsNewVolumes: false}])
+    expect(again(acl, {withAuth: true}).differences).toEqual([{flag: '--acl', asked: 'no ACL users', running: 'ACL users', needsNewVolumes: false}])
+    expect(again(acl, acl).differences).toEqual([])
+  })
+
   it('says another volume size or class needs new volumes, not only new pods', () => {
     expect(again({}, {storage: '2Gi', storageClass: 'fast'}, ['storage', 'storageClass']).differences).toEqual([
       {flag: '--storage', asked: '2Gi', running: '1Gi', needsNewVolumes: true},

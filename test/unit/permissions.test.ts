@@ -31,7 +31,7 @@ describe('the permissions a plan needs', () => {
   })
 
   it('create reads, creates and patches every kind it applies, the Secret only when there is a password', () => {
-    const manifests: KubernetesObject[] = [...clusterManifests(spec), authConfigSecret(spec, 'pw')]
+    const manifests: KubernetesObject[] = [...clusterManifests(spec), authConfigSecret(spec, {kind: 'password', passwords: {password: 'pw'}})]
     const withPassword = needs('create', {...plain, password: true})
     for (const o of manifests) {
       const [group] = o.apiVersion!.includes('/') ? o.apiVersion!.split('/') : ['']

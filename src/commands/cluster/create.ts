@@ -32,6 +32,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
   static override examples = [
     '<%= config.bin %> cluster create',
     '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
+    '<%= config.bin %> cluster create --acl',
     '<%= config.bin %> cluster create --selector app=redis-cluster',
     '<%= config.bin %> cluster create --dry-run -o yaml',
   ]
@@ -48,6 +49,11 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     memory: Flags.string({description: 'Memory limit per pod, e.g. 512Mi; maxmemory is set to 80% of it.'}),
     tls: Flags.boolean({description: 'Serve TLS only: redisctl makes a CA and a node certificate for every pod\'s DNS name and keeps them in the Secret <name>-tls (tls.crt, tls.key, ca.crt). A cluster made so stays TLS: later commands need no flag.', default: false}),
     'tls-secret': Flags.string({description: 'Serve TLS only, with the certificates of this Secret (cert-manager\'s layout: tls.crt, tls.key, ca.crt). Implies --tls.'}),
+    acl: Flags.boolean({
+      description: 'Redis ACL users instead of one password: redisctl-admin (redisctl itself), replication and app (no admin or dangerous commands), each with a generated password in its own Secret; the default user off.',
+      default: false,
+      exclusive: ['password-secret', 'selector'],
+    }),
     output: Flags.option({char: 'o', description: 'With --dry-run: print only the manifests on stdout (the plan goes to stderr), for GitOps or kubectl apply -f -.', options: ['yaml'] as const})(),
   }
 
@@ -60,7 +66,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
     const tls = flags.tls || flags['tls-secret'] !== undefined
-    const target = await openTarget({...flags, tls, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create'})
+    const target = await openTarget({...flags, tls, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create', acl: flags.acl})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {
@@ -68,6 +74,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
         tlsSecret: flags['tls-secret'] ?? (flags.tls ? tlsSecretName(flags.name) : undefined),
       },
+      acl: flags.acl,
       adopt,
       mastersGiven: given('masters'),
       given: new Set([...([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
