@@ -148,18 +148,30 @@ async function fixSlot(connector: RedisConnector, slot: number, views: SlotView[
     importing = [...importing.filter((v) => v !== other), other]
     migrating = migrating.filter((v) => v !== other)
   }
+  /** Moves a node's keys of the slot to its owner (MIGRATE needs no ownership of the slot on the sending side). */
+  const drainToOwner = async (from: MasterRef): Promise<void> => {
+    await drainSlots(await connector.client(from.address, 'migration'), [slot], {
+      source: from.address, target: owner.node.address, credentials: connector.credentials,
+      keysPerCall: options.keysPerMigrate ?? MIGRATE_DEFAULTS.keysPerMigrate, slotsInFlight: 1,
+      timeoutMs: options.migrateTimeoutMs ?? MIGRATE_DEFAULTS.migrateTimeoutMs, replaceOnBusyKey: false,
+    })
+  }
   const othersThan = (...nodes: MasterRef[]): MasterRef[] => masters.filter((m) => !nodes.some((n) => n.id === m.id))
 
-  if (migrating.length === 1 && importing.length === 1) {
+  if (migrating.length === 1 && importing.length === 1 && importing[0] === owner && migrating[0] !== owner) {
+    // The slot was handed to the target (a pod restarted mid-move keeps that in nodes.conf) before the source closed
+    // it: the source can no longer migrate it (it is not the owner), so what keys it still has go to the owner as
+    // the importing case below moves them, and every node is told the owner.
+    const source = migrating[0].node
+    if (migrating[0].keys > 0) await drainToOwner(source)
+    await cmd(source, 'CLUSTER', 'SETSLOT', slot, 'STABLE')
+    for (const node of [owner.node, ...othersThan(owner.node)]) await cmd(node, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner.node.id)
+  } else if (migrating.length === 1 && importing.length === 1) {
     const [source, target] = [migrating[0].node, importing[0].node]
     await migrateSlots(connector, source, target, [slot], {...options, otherMasters: othersThan(source, target)})
   } else if (migrating.length === 0 && importing.length > 0) {
     for (const node of importing.map((v) => v.node).filter((n) => n.id !== owner.node.id)) {
-      await drainSlots(await connector.client(node.address, 'migration'), [slot], {
-        source: node.address, target: owner.node.address, credentials: connector.credentials,
-        keysPerCall: options.keysPerMigrate ?? MIGRATE_DEFAULTS.keysPerMigrate, slotsInFlight: 1,
-        timeoutMs: options.migrateTimeoutMs ?? MIGRATE_DEFAULTS.migrateTimeoutMs, replaceOnBusyKey: false,
-      })
+      await drainToOwner(node)
       await cmd(node, 'CLUSTER', 'SETSLOT', slot, 'STABLE')
     }
     for (const node of othersThan(owner.node)) await cmd(node, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner.node.id)

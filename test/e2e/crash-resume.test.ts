@@ -71,7 +71,7 @@ describe('killed with SIGKILL, then the same command run again', () => {
     }
 
     it('killed right after the manifests were applied: the same command again forms the cluster', async () => {
-      await createKilled('applied', FINISHED('Apply the ConfigMap'))
+      await createKilled('applied', FINISHED('Created ConfigMap'))
     }, 120_000)
 
     it('killed after slots were assigned but before the nodes met: the same command again forms the cluster', async () => {

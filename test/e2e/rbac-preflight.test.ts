@@ -21,6 +21,8 @@ interface Grant {
 function commandFor({verb, resource, name}: Grant): {args: string[]; env?: Record<string, string>} {
   if (name === 'get secrets') return {args: ['slots', 'rebalance', '--password-secret', 'redis-password']}
   if (resource === 'pods/portforward') return {args: ['slots', 'rebalance', '--connect', 'port-forward']}
+  // A restart rolls the pods itself: it reads the revisions and deletes pods one at a time.
+  if (name === 'delete pods' || resource === 'controllerrevisions') return {args: ['restart', '--yes']}
   if (resource === 'pods') return {args: ['slots', 'rebalance']}
   if (verb === 'list' || verb === 'delete') {
     if (resource === 'persistentvolumeclaims') {
