@@ -86,5 +86,3 @@ export const replicasBesideTheirMaster = (nodes: StatusNode[]): string[] => node
   .filter((n) => n.role === 'replica' && n.k8sNode === nodes.find((m) => m.pod === n.masterPod)?.k8sNode)
   .map((n) => n.pod)
 
-/** What check finds about the cluster's health: all but no-authentication, which every cluster made without a password gets. */
-export const healthFindings = <F extends {code: string}>(findings: F[]): F[] => findings.filter((f) => f.code !== 'no-authentication')
