@@ -167,8 +167,12 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
 
       const check = await sandbox.cli(['check', '--json'])
       expect(check.code, check.stdout).toBe(0)
-      expect(json<CheckResult>(check).findings).toEqual([])
-      expect((await statusNodes(sandbox)).find((n) => n.pod === lostPod)).toMatchObject({role: 'replica', masterPod: heir})
+      // The scheduler may put the recreated pod on the node of the master it must now follow (the only one without a
+      // replica); check then rightly warns same-node, which no repair can mend: it does not move pods.
+      const nodes = await statusNodes(sandbox)
+      const sharing = nodes.find((n) => n.pod === lostPod)?.k8sNode === nodes.find((n) => n.pod === heir)?.k8sNode
+      expect(json<CheckResult>(check).findings.filter((f) => !(sharing && f.code === 'same-node'))).toEqual([])
+      expect(nodes.find((n) => n.pod === lostPod)).toMatchObject({role: 'replica', masterPod: heir})
       expect(await redisCliCheckPasses(sandbox)).toBe(true)
       expect(await missingKeys(sandbox, KEYS)).toBe(0)
     }, 180_000)
