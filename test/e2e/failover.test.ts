@@ -71,7 +71,7 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
   }, 180_000)
 
   it('drill failover deletes a master\'s pod under a writer on its slots: no acknowledged write lost, the pod back, check clean, every key there', async () => {
-    const drill = await sandbox.cli(['drill', 'failover', '--pod', 'redis-cluster-2', '--yes', '--json'], {timeoutMs: 240_000})
+    const drill = await sandbox.cli(['drill', 'failover', '--pod', 'redis-cluster-2', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
 
     expect(drill.code, drill.stdout + drill.stderr).toBe(0)
     const report = json<DrillFailoverResult>(drill)
