@@ -49,13 +49,15 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     const summary = summarize(topology)
     const topologyErrors = findings.filter((f) => f.severity === 'error').length
     const warnings = findings.length - topologyErrors
-    const errors = topologyErrors + security.filter((f) => f.severity === 'error').length
-    if (findings.length === 0) this.log(`[OK] ${describeAgreement(summary)}, all 16384 slots covered, no open slots, every replica in sync and apart from its master.`)
-    else this.log(findingsTable(findings))
+    const securityErrors = security.filter((f) => f.severity === 'error').length
+    const errors = topologyErrors + securityErrors
+    if (findings.length === 0 && securityErrors === 0) this.log(`[OK] ${describeAgreement(summary)}, all 16384 slots covered, no open slots, every replica in sync and apart from its master.`)
+    else if (findings.length > 0) this.log(findingsTable(findings))
     if (errors > 0) process.exitCode = ExitCode.unhealthy
-    if (findings.length > 0) {
+    if (findings.length > 0 || securityErrors > 0) {
       const verdict = topologyErrors > 0 ? `${topologyErrors} error(s), ${warnings} warning(s). redisctl repair fixes open slots, uncovered slots and stale addresses.` : `No errors; ${warnings} warning(s).`
-      this.log(`\n${capitalize(describeAgreement(summary))}. ${verdict}`)
+      const insecure = securityErrors > 0 ? ` ${securityErrors} security error(s), below.` : ''
+      this.log(`\n${capitalize(describeAgreement(summary))}. ${verdict}${insecure}`)
     }
     if (security.length > 0) this.log(`\nSecurity:\n${findingsTable(security)}`)
     return {namespace, healthy: errors === 0, errors, warnings, findings, security, summary}
