@@ -1,6 +1,7 @@
 import type {V1Container, V1PodTemplateSpec} from '@kubernetes/client-node'
 
 import {UsageError} from '../errors.js'
+import {requireSharedSetting, withSetting} from '../topology/config-settings.js'
 import {CONFIG_ANNOTATION, maxMemoryBytes} from './cluster.js'
 
 /** What a rollout changes; nothing at all (restart) still rolls every pod, through RESTARTED_AT. */
@@ -30,6 +31,7 @@ export function parseSettings(pairs: readonly string[]): Array<[string, string]>
       throw new UsageError(`--set ${pair} is not KEY=VALUE with a redis.conf directive and a one-line value.`, ['Example: --set maxmemory-policy=allkeys-lru'])
     }
     if (MANAGED.has(key)) throw new UsageError(`--set ${key} is managed by redisctl (the cluster's data and addresses depend on it) and cannot be changed by a rollout.`)
+    requireSharedSetting(key)
     return [key, value]
   })
 }
@@ -39,16 +41,10 @@ export function redisContainer<T extends Pick<V1Container, 'name' | 'image'>>(co
   return containers.find((c) => /redis|valkey/.test(c.name)) ?? containers.find((c) => /redis|valkey/.test(c.image ?? '')) ?? containers[0]
 }
 
-/** redis.conf with each setting's line replaced (or added at the end); --memory sets maxmemory as create does. */
+/** redis.conf with each setting set as `config set` writes it (withSetting); --memory sets maxmemory as create does. */
 export function changedConfig(conf: string, change: TemplateChange): string {
   const settings = [...(change.memory ? [['maxmemory', String(maxMemoryBytes(change.memory))], ['maxmemory-policy', 'noeviction']] as Array<[string, string]> : []), ...(change.settings ?? [])]
-  const lines = conf.replace(/\n$/, '').split('\n')
-  for (const [key, value] of settings) {
-    const at = lines.findIndex((l) => l.trim().split(/\s+/)[0]?.toLowerCase() === key)
-    if (at >= 0) lines[at] = `${key} ${value}`
-    else lines.push(`${key} ${value}`)
-  }
-  return `${lines.join('\n')}\n`
+  return settings.reduce((next, [key, value]) => withSetting(next, key, value), conf)
 }
 
 /** The pod template with the change made; `config` is the redis.conf the pods will read, carried as an annotation. */

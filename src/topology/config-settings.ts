@@ -38,12 +38,21 @@ export const isSecretSetting = (key: string): boolean => SECRET.test(key.toLower
 export function requireLiveSettable(key: string, value: string): void {
   const k = key.toLowerCase()
   if (/[*?[]/.test(k)) throw new UsageError(`${key}: config set takes one setting by its name, not a pattern.`)
+  requireSharedSetting(k)
+  if (RESTART_ONLY.has(k)) throw restartOnly(key, value)
+}
+
+/**
+ * Refuses (usage) a setting that no value written into the ConfigMap for every node may carry: a secret, or one each
+ * pod has its own value of. `config set` and `rollout --set` both write the ConfigMap.
+ */
+export function requireSharedSetting(key: string): void {
+  const k = key.toLowerCase()
   if (isSecretSetting(k)) {
-    throw new UsageError(`${key} is not set through redisctl config: passwords and TLS key and certificate files come from Secrets mounted into the pods, and a value given here would land in the ConfigMap, which anyone who may read it can read.`,
+    throw new UsageError(`${key} is not set through redisctl config or rollout: passwords and TLS key and certificate files come from Secrets mounted into the pods, and a value given here would land in the ConfigMap, which anyone who may read it can read.`,
       [/^tls-/.test(k) ? 'Put the files into the Secret the pods mount (redisctl tls rotate where available).' : 'Change the password in the Secret named by --password-secret and restart the pods (redisctl rollout).'])
   }
   if (PER_POD.has(k)) throw new UsageError(`${key} is set for each pod from its own address and ports: one value on every node would break the cluster.`)
-  if (RESTART_ONLY.has(k)) throw restartOnly(key, value)
 }
 
 /** The refusal of a setting Redis cannot change while it runs, with the rollout that applies it. */

@@ -41,4 +41,14 @@ describe('what a rollout writes', () => {
     expect(() => parseSettings(['hz'])).toThrow(/not KEY=VALUE/)
     expect(parseSettings(['Maxmemory-Policy=allkeys-lru'])).toEqual([['maxmemory-policy', 'allkeys-lru']])
   })
+
+  it('refuses --set of a password or TLS file (they come from Secrets) and of a per-pod setting, as config set does', () => {
+    expect(() => parseSettings(['requirepass=hunter2'])).toThrow(/come from Secrets/)
+    expect(() => parseSettings(['tls-key-file=/tmp/k.pem'])).toThrow(/come from Secrets/)
+    expect(() => parseSettings(['cluster-announce-hostname=a.example'])).toThrow(/for each pod/)
+  })
+
+  it('writes a setting before the auth include, so the include keeps the last word on what it sets', () => {
+    expect(changedConfig('port 6379\ninclude /etc/redis-auth/auth.conf\n', {settings: [['hz', '20']]})).toBe('port 6379\nhz 20\ninclude /etc/redis-auth/auth.conf\n')
+  })
 })
