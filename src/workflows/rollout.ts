@@ -3,18 +3,18 @@ import {PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
+import {writeRedisConf} from '../kube/configmaps.js'
 import {requireSelfManaged} from '../kube/ownership.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {controllerRevisions, deletePod, readStatefulSet, replaceTemplate} from '../kube/statefulset.js'
 import {CONFIG_ANNOTATION, configMapName} from '../manifests/cluster.js'
 import {changedConfig, changedTemplate, type TemplateChange} from '../manifests/rollout.js'
 import {failOver} from '../redis/failover.js'
-import {observeCluster} from '../redis/observe.js'
-import {buildTopology, podAddress, type Topology, type TopologyNode} from '../topology/model.js'
-import {observationError} from '../topology/observation.js'
+import type {Topology, TopologyNode} from '../topology/model.js'
 import {describeRefusal, describeStep, planRollout, type RolloutPlan, type RolloutStep} from '../topology/rollout-plan.js'
 import {syncProblem, syncState} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
+import {clusterOver} from './inspect.js'
 import {toPodRefs, waitForReadyPods} from './pods.js'
 import {progress} from './progress.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type TargetOptions} from './session.js'
@@ -84,12 +84,7 @@ async function observe(ctx: RolloutContext): Promise<Observed> {
     ctx.access = await openRedis(ctx.target, pods, ctx.options.connect)
     ctx.accessFor = key
   }
-  const observation = await observeCluster(ctx.access.connector, refs.map(podAddress))
-  const refusal = ctx.access.refusal?.()
-  if (refusal) throw refusal
-  const [refused] = observation.nodes.flatMap((n) => (!n.ok && n.error.kind === 'authFailed' ? [n] : []))
-  if (refused) throw observationError(refused)
-  return {topology: buildTopology(refs, observation), pods}
+  return {topology: await clusterOver(ctx.target, ctx.access, pods).observe(), pods}
 }
 
 const revisionsOf = (pods: readonly RedisPod[]): Map<string, string | undefined> => new Map(pods.map((p) => [p.name, p.revision]))
@@ -238,9 +233,7 @@ export function rolloutTasks(): ListrTask<RolloutContext>[] {
         const {template, config, switchToOnDelete, undoTo, set} = ctx.prepared!
         const {kube} = ctx.target
         if (config !== undefined) {
-          await kube.call(`updating ConfigMap ${configMapName(ctx.statefulSet)}`, () => kube.core.patchNamespacedConfigMap(
-            {name: configMapName(ctx.statefulSet), namespace: kube.namespace, body: {data: {'redis.conf': config}}},
-            setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
+          await writeRedisConf(kube, configMapName(ctx.statefulSet), config)
         }
         if (template || switchToOnDelete) {
           const {[UNDO_ANNOTATION]: _earlier, ...annotations} = set.metadata?.annotations ?? {}
