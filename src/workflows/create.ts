@@ -7,8 +7,9 @@ import {notFoundIn} from '../kube/context.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
 import {ACL_USERS, ADMIN_USER, generatePassword, readPasswords, userSecret, userSecretName, type ClusterAuth, type UserPasswords} from '../manifests/auth.js'
+import {readRedisConf} from '../kube/configmaps.js'
 import {readSecret} from '../kube/secrets.js'
-import {authConfigSecret, authConfigSecretName, clusterManifests, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
+import {authConfigSecret, authConfigSecretName, clusterManifests, configMapName, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
 import {reconcileSpec, runningSettings, type SpecDifference, type SpecFlag} from '../manifests/differences.js'
 import {CREATE_STEPS} from '../redis/form.js'
 import {observeCluster, waitWhileLoading} from '../redis/observe.js'
@@ -53,6 +54,8 @@ export interface CreateContext {
   pods: RedisPod[]
   access?: RedisAccess
   plan?: CreatePlan
+  /** cluster-node-timeout as the pods' redis.conf sets it: the ConfigMap's when it exists (config set may have changed it). */
+  configuredNodeTimeoutMs?: number
   actions: string[]
 }
 
@@ -123,6 +126,9 @@ export async function planManifests(ctx: CreateContext): Promise<void> {
     : ctx.target.credentials ? [authConfigSecret(spec, {kind: 'password', passwords: {password: ctx.target.credentials.password}})] : []
   ctx.objects = [...secrets, ...tls, ...clusterManifests(spec)]
   ctx.applied = await planObjects(ctx.target.kube, ctx.objects)
+  // An existing ConfigMap is left as it is, so its value is the one the nodes are to run with.
+  const conf = await readRedisConf(ctx.target.kube, configMapName(spec.name)) ?? redisConf(spec)
+  ctx.configuredNodeTimeoutMs = configuredNodeTimeoutMs(conf)
 }
 
 /**
@@ -293,7 +299,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         const actions = await step.run(ctx.access!.connector, ctx.plan!.layout, {
           timeoutMs: ctx.input.timeoutMs,
           // The ConfigMap this create applied; adopted pods run a redis.conf redisctl does not know.
-          configuredNodeTimeoutMs: ctx.input.adopt ? undefined : configuredNodeTimeoutMs(redisConf(clusterSpec(ctx))),
+          configuredNodeTimeoutMs: ctx.configuredNodeTimeoutMs,
           onProgress: (p) => progress(task)(p.message),
         })
         ctx.actions.push(...actions)
