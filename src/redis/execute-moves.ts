@@ -1,4 +1,4 @@
-import {InterruptedError, TimeoutError, UsageError} from '../errors.js'
+import {InterruptedError, UsageError} from '../errors.js'
 import {movesClash, type SlotMove} from '../topology/rebalance.js'
 import {countSlots, rangesToSlots} from '../topology/slots.js'
 import {parseClusterNodes} from './cluster-nodes.js'
@@ -7,6 +7,7 @@ import {addressKey, type NodeAddress, type RedisConnector} from './connection.js
 import {type MasterRef, migrateSlots, type MigrateOptions} from './migrate-slots.js'
 import {finishOpenSlots} from './open-slots.js'
 import {interruption} from '../util/interrupt.js'
+import {waitUntil} from '../util/wait.js'
 
 export interface ExecuteOptions extends Omit<MigrateOptions, 'otherMasters' | 'onProgress'> {
   onProgress?: (progress: PlanProgress) => void
@@ -99,25 +100,18 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
 
   const owners = new Map<number, string>()
   for (const w of work) for (const s of w.slots) owners.set(s, w.to.id)
-  await waitForOwners(connector, [...masters.values()], owners, options.convergeTimeoutMs ?? 30_000)
+  await waitForOwners(connector, [...masters.values()], owners, options.convergeTimeoutMs ?? 30_000, options.signal)
   options.onProgress?.(progress())
   return progress()
 }
 
 /** Polls every master's CLUSTER NODES until each one names the expected owner of every slot given. */
-export async function waitForOwners(connector: RedisConnector, masters: readonly NodeAddress[], owners: ReadonlyMap<number, string>,
-  timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
+async function waitForOwners(connector: RedisConnector, masters: readonly NodeAddress[], owners: ReadonlyMap<number, string>,
+  timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  await waitUntil('every master to name the new owner of each moved slot', async () => {
     const disagreeing = (await Promise.all(masters.map(async (addr) => (await agrees(connector, addr, owners)) ? [] : [addr]))).flat()
-    if (disagreeing.length === 0) return
-    if (Date.now() > deadline) {
-      throw new TimeoutError(`After ${timeoutMs} ms, ${disagreeing.map(addressKey).join(', ')} still disagree on the owners of the moved slots.`, [
-        'Check that every node reaches every other on the cluster bus (redisctl check), then run the command again.',
-      ])
-    }
-    await new Promise((r) => setTimeout(r, 25))
-  }
+    return disagreeing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${disagreeing.map(addressKey).join(', ')} still disagree`}
+  }, {timeoutMs, intervalMs: 25, signal})
 }
 
 async function agrees(connector: RedisConnector, addr: NodeAddress, owners: ReadonlyMap<number, string>): Promise<boolean> {
