@@ -25,6 +25,11 @@ export abstract class BaseCommand extends Command {
     return super.finally(err)
   }
 
+  /** The shared flags as the workflows take them (TargetOptions): the password Secret's flag, and this command's stop signal. */
+  targetOptions<F extends {'password-secret'?: string}>(flags: F): F & {passwordSecret?: string; signal: AbortSignal} {
+    return this.targetOptions(flags)
+  }
+
   /**
    * What the Kubernetes session found worth saying once (zones unknown for want of Nodes, permissions unchecked):
    * printed on stderr and added to the result's warnings, so the text and --json say the same.

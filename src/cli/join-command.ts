@@ -29,7 +29,7 @@ export interface NodeAddResult {
 /** `node add` and `node add-replica`: one workflow, told apart by the role the joining pods take. */
 export abstract class JoinCommand extends BaseCommand {
   protected async join(flags: Interfaces.InferredFlags<typeof joinFlags>, input: NodeAddInput): Promise<NodeAddResult> {
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const {openTarget} = await import('../workflows/session.js')
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
     const {refusalWarnings} = await import('../workflows/preconditions.js')

@@ -38,7 +38,7 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
   async run(): Promise<CheckResult> {
     const {flags} = await this.parse(Check)
     const [{inspectCluster}, {configuredNodeTimeoutMs}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js')])
-    const options = {...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal}
+    const options = {...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000}
     const {namespace, topology, redisConf, security = [], configDrift = [], warnings: unseen} =
       await inspectCluster(options, undefined, {redisConf: true, security: true, configDrift: true})
     const findings: Finding[] = [...checkTopology(topology, {

@@ -38,7 +38,7 @@ export default class Evacuate extends BaseCommand {
   async run(): Promise<EvacuateResult> {
     const {flags} = await this.parse(Evacuate)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const k8sNode = flags['k8s-node']
     const {planEvacuation} = await import('../topology/failover-plan.js')
     const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')

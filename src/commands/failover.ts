@@ -44,7 +44,7 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
   async run(): Promise<FailoverResult> {
     const {args, flags} = await this.parse(Failover)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
     const {planFailover} = await import('../topology/failover-plan.js')
     const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')

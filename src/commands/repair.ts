@@ -44,7 +44,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
   async run(): Promise<RepairResult> {
     const {flags} = await this.parse(Repair)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const timeoutMs = flags.timeout * 1000
     const {openTarget} = await import('../workflows/session.js')
     const {openCluster} = await import('../workflows/inspect.js')

@@ -15,7 +15,7 @@ Run again after an interruption, it finishes the roll under way instead of start
   async run(): Promise<RolloutResult> {
     const {flags} = await this.parse(Restart)
     return runRollout(this, {
-      flags: {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal},
+      flags: this.targetOptions(flags),
       request: {change: {}, restart: true, undo: false, allowUnavailable: flags['allow-unavailable']},
     })
   }

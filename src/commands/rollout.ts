@@ -43,7 +43,7 @@ The StatefulSet's updateStrategy is OnDelete for clusters redisctl creates; an a
       requireSomeChange(change)
     }
     return runRollout(this, {
-      flags: {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal},
+      flags: this.targetOptions(flags),
       request: {change, restart: false, undo: flags.undo, allowUnavailable: flags['allow-unavailable']},
     })
   }

@@ -73,7 +73,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       throw new UsageError('Say what to scale to: --masters, --replicas-per-master, or both (a flag left out keeps what the cluster has).')
     }
     if (given.masters !== undefined) requireValidShape({masters: given.masters, replicasPerMaster: 0})
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
     // What both directions need is checked first; a scale in needs more, checked once the direction is known.

@@ -24,7 +24,7 @@ export default class Status extends BaseCommand {
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     const {inspectCluster} = await import('../workflows/inspect.js')
-    const {namespace, topology, warnings} = await inspectCluster({...flags, passwordSecret: flags['password-secret'], answerTimeoutMs: flags.timeout * 1000, signal: this.stop.signal})
+    const {namespace, topology, warnings} = await inspectCluster({...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000})
     requireSomeAnswer(topology)
     const nodes = nodeStatuses(topology)
     const summary = summarize(topology)

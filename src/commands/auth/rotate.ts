@@ -46,7 +46,7 @@ The new password is added on every node beside the old one (Redis users hold sev
     const {flags} = await this.parse(AuthRotate)
     const {openTarget} = await import('../../workflows/session.js')
     const {prepareRotation, rotationTasks} = await import('../../workflows/auth-rotate.js')
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const target = await openTarget(options, {operation: 'auth-rotate'})
     const ctx = await prepareRotation(options, target, {name: flags.name, user: flags.user, finish: flags.finish})
     const {plan} = ctx

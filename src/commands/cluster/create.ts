@@ -66,7 +66,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')
     const tls = flags.tls || flags['tls-secret'] !== undefined
-    const target = await openTarget({...flags, tls, passwordSecret: flags['password-secret'], signal: this.stop.signal}, {operation: adopt ? 'adopt' : 'create', acl: flags.acl})
+    const target = await openTarget({...this.targetOptions(flags), tls}, {operation: adopt ? 'adopt' : 'create', acl: flags.acl})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
     const input: CreateInput = {
       spec: {

@@ -17,7 +17,7 @@ export default class ConfigGet extends BaseCommand {
   async run(): Promise<ConfigGetResult> {
     const {args, flags} = await this.parse(ConfigGet)
     const {getConfig} = await import('../../workflows/config.js')
-    const report = await getConfig({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, args.key)
+    const report = await getConfig(this.targetOptions(flags), args.key)
     const rows = report.settings.flatMap((s) => s.nodes.map((n) => [s.key, n.pod, n.value === '' ? '""' : n.value,
       s.configMap === undefined ? '(not set: default)' : s.configMap, n.differs ? 'yes' : '']))
     this.log(renderTable(['setting', 'pod', 'value', 'configmap', 'differs'], rows))

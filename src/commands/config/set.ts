@@ -26,7 +26,7 @@ Refused with nothing changed (exit 2): a setting Redis cannot change while it ru
   async run(): Promise<ConfigSetResult> {
     const {args, flags} = await this.parse(ConfigSet)
     const {setConfig} = await import('../../workflows/config.js')
-    const report = await setConfig({...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}, args.key, args.value, flags['dry-run'])
+    const report = await setConfig(this.targetOptions(flags), args.key, args.value, flags['dry-run'])
     const changing = report.nodes.filter((n) => n.changed)
     const verb = report.dryRun ? 'Would set' : 'Set'
     if (changing.length === 0 && !report.configMapChanged) this.log(`Every node runs ${report.key} ${report.value} already, and the ConfigMap ${report.configMap} says so.`)

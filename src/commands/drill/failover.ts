@@ -32,7 +32,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
   async run(): Promise<DrillFailoverResult> {
     const {flags} = await this.parse(DrillFailover)
     const started = Date.now()
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const {openTarget} = await import('../../workflows/session.js')
     const {drillReport, drillTasks} = await import('../../workflows/drill.js')
     const {runTasks} = await import('../../cli/tasks.js')

@@ -44,7 +44,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
   async run(): Promise<NodeDelResult> {
     const command = this.constructor as typeof NodeDel
     const {args, flags} = await this.parse(command)
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const {openTarget} = await import('../../workflows/session.js')
     const {removeNodeTasks} = await import('../../workflows/remove-node.js')
     const {runTasks} = await import('../../cli/tasks.js')

@@ -33,7 +33,7 @@ export default class SlotsReshard extends BaseCommand {
     const {openCluster} = await import('../../workflows/inspect.js')
     const {openTarget} = await import('../../workflows/session.js')
     const {moveSlots} = await import('../../cli/move-slots.js')
-    const options = {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = this.targetOptions(flags)
     const cluster = await openCluster(options, await openTarget(options, {operation: 'move-slots'}))
     const input = {from: flags.from, to: flags.to, slots: flags.slots}
     const ctx: RebalanceContext = {

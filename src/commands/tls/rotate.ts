@@ -23,7 +23,7 @@ export default class TlsRotate extends BaseCommand {
 
   async run(): Promise<TlsRotateResult> {
     const {flags} = await this.parse(TlsRotate)
-    const options = {...flags, tls: true, passwordSecret: flags['password-secret'], signal: this.stop.signal}
+    const options = {...this.targetOptions(flags), tls: true}
     const {openTarget} = await import('../../workflows/session.js')
     const {openCluster} = await import('../../workflows/inspect.js')
     const {rotateTasks, tlsSecretOf} = await import('../../workflows/tls-rotate.js')
