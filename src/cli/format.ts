@@ -10,3 +10,6 @@ export function humanBytes(bytes: number | undefined): string | undefined {
   }
   return `${value < 10 && unit > 0 ? value.toFixed(1) : Math.round(value)}${units[unit]}`
 }
+
+/** Seconds since `started` (a Date.now()), to a tenth: the `seconds` of a command's result. */
+export const secondsSince = (started: number): number => Math.round((Date.now() - started) / 100) / 10

@@ -7,6 +7,7 @@ import type {RolloutContext, RolloutRequest} from '../workflows/rollout.js'
 import type {TargetOptions} from '../workflows/session.js'
 import type {BaseCommand} from './base-command.js'
 import {confirm} from './confirm.js'
+import {secondsSince} from './format.js'
 
 /** What `rollout` and `restart` did, or with --dry-run would do; the text output is printed from it. */
 export interface RolloutResult {
@@ -82,7 +83,7 @@ export async function runRollout(command: BaseCommand, {flags, request}: Rollout
       ...(dryRun ? (prepared.template ? {} : {updateRevision: prepared.set.status?.updateRevision}) : {updateRevision: ctx.updateRevision ?? prepared.set.status?.updateRevision}),
       steps: describe(dryRun ? prepared.plan.steps : ctx.done),
       refused: prepared.plan.refusals.map(describeRefusal),
-      seconds: Math.round((Date.now() - started) / 100) / 10,
+      seconds: secondsSince(started),
       warnings: [],
     }
   } finally {

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {secondsSince} from '../cli/format.js'
 import {ExitCode} from '../errors.js'
 import type {Unmovable} from '../topology/failover-plan.js'
 
@@ -41,18 +42,11 @@ export default class Evacuate extends BaseCommand {
     const options = this.targetOptions(flags)
     const k8sNode = flags['k8s-node']
     const {planEvacuation} = await import('../topology/failover-plan.js')
-    const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')
-    const {cluster, plan} = await openAndPlan(options, (topology) => planEvacuation(topology, k8sNode))
-    const ctx = newFailoverContext(cluster, flags.timeout * 1000)
+    const {describeStep} = await import('../workflows/failover.js')
+    const {planAndFailOver} = await import('../cli/failovers.js')
     const dryRun = flags['dry-run']
-    try {
-      if (!dryRun && plan.failovers.length > 0) {
-        const {runTasks} = await import('../cli/tasks.js')
-        await runTasks(failoverTasks(plan.failovers), ctx, this)
-      }
-    } finally {
-      await cluster.access.close()
-    }
+    const {cluster, plan, actions} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
+      (topology) => planEvacuation(topology, k8sNode), (evacuation) => evacuation.failovers)
     if (plan.pods.length === 0) this.log(`No pod of the cluster runs on ${k8sNode}: nothing to move.`)
     else if (plan.failovers.length === 0 && plan.unmovable.length === 0) this.log(`No master runs on ${k8sNode} (${plan.pods.join(', ')}): a drain stops only replicas.`)
     for (const step of plan.failovers) this.log(`${dryRun ? 'would' : 'did'}: ${describeStep(step)} (on ${step.replica.pod.k8sNode ?? 'an unknown node'})`)
@@ -68,8 +62,8 @@ export default class Evacuate extends BaseCommand {
       pods: plan.pods,
       failovers: plan.failovers.map((f) => ({master: f.master.name, replica: f.replica.name, replicaK8sNode: f.replica.pod.k8sNode})),
       unmovable: plan.unmovable,
-      actions: ctx.actions,
-      seconds: Math.round((Date.now() - started) / 100) / 10,
+      actions,
+      seconds: secondsSince(started),
       warnings: [],
     }, cluster.target.kube.warnings.all)
   }

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {secondsSince} from '../cli/format.js'
 import type {FailoverMode} from '../topology/failover-plan.js'
 
 export interface FailoverResult {
@@ -47,27 +48,20 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
     const options = this.targetOptions(flags)
     const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
     const {planFailover} = await import('../topology/failover-plan.js')
-    const {describeStep, failoverTasks, newFailoverContext, openAndPlan} = await import('../workflows/failover.js')
-    const {cluster, plan: step} = await openAndPlan(options, (topology) => planFailover(topology, {pod: args.pod, to: flags.to, mode}))
-    const ctx = newFailoverContext(cluster, flags.timeout * 1000)
-    try {
-      if (flags['dry-run']) this.log(`Would fail over: ${describeStep(step)}.`)
-      else {
-        const {runTasks} = await import('../cli/tasks.js')
-        await runTasks(failoverTasks([step]), ctx, this)
-        this.log(`${step.replica.name} is the master of ${step.master.name}'s slots, confirmed by every node that answered.`)
-      }
-    } finally {
-      await cluster.access.close()
-    }
+    const {describeStep} = await import('../workflows/failover.js')
+    const {planAndFailOver} = await import('../cli/failovers.js')
+    const dryRun = flags['dry-run']
+    const {cluster, plan: step, actions} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
+      (topology) => planFailover(topology, {pod: args.pod, to: flags.to, mode}), (plan) => [plan])
+    this.log(dryRun ? `Would fail over: ${describeStep(step)}.` : `${step.replica.name} is the master of ${step.master.name}'s slots, confirmed by every node that answered.`)
     return this.withSessionWarnings<FailoverResult>({
       namespace: cluster.target.kube.namespace,
-      dryRun: flags['dry-run'],
+      dryRun,
       mode,
       master: step.master.name,
       promoted: step.replica.name,
-      actions: ctx.actions,
-      seconds: Math.round((Date.now() - started) / 100) / 10,
+      actions,
+      seconds: secondsSince(started),
       warnings: [],
     }, cluster.target.kube.warnings.all)
   }

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {secondsSince} from '../cli/format.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
 import {describeAction, type Refusal, type RepairAction} from '../topology/repair-plan.js'
@@ -81,7 +82,7 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
       refused,
       findingsBefore: ctx.before,
       ...(dryRun ? {} : {findingsAfter: checkTopology(ctx.topology!)}),
-      seconds: Math.round((Date.now() - started) / 100) / 10,
+      seconds: secondsSince(started),
       warnings: [],
     }, target.kube.warnings.all)
   }

@@ -10,8 +10,6 @@ export interface FailoverContext {
   cluster: Pick<OpenCluster, 'access' | 'pods'>
   timeoutMs: number
   actions: string[]
-  /** The failovers confirmed by every node, in order. */
-  done: FailoverStep[]
 }
 
 const COMMAND = {planned: undefined, force: 'FORCE', takeover: 'TAKEOVER'} as const
@@ -30,7 +28,6 @@ export function failoverTasks(steps: readonly FailoverStep[]): ListrTask<Failove
     task: async (ctx, task) => {
       ctx.actions.push(...await failOver(ctx.cluster.access.connector, {id: step.replica.id, address: podAddress(step.replica.pod)},
         {id: step.master.id, address: step.master.address}, ctx.cluster.pods.map(podAddress), ctx.timeoutMs, {mode: COMMAND[step.mode]}))
-      ctx.done.push(step)
       task.title = `${step.replica.name} took over from ${step.master.name}, confirmed by every node`
     },
   }))
@@ -50,5 +47,3 @@ export async function openAndPlan<P>(options: TargetOptions, planOf: (topology: 
     throw error
   }
 }
-
-export const newFailoverContext = (cluster: OpenCluster, timeoutMs: number): FailoverContext => ({cluster, timeoutMs, actions: [], done: []})
