@@ -27,7 +27,7 @@ export abstract class BaseCommand extends Command {
 
   /** The shared flags as the workflows take them (TargetOptions): the password Secret's flag, and this command's stop signal. */
   targetOptions<F extends {'password-secret'?: string}>(flags: F): F & {passwordSecret?: string; signal: AbortSignal} {
-    return this.targetOptions(flags)
+    return {...flags, passwordSecret: flags['password-secret'], signal: this.stop.signal}
   }
 
   /**
