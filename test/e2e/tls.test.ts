@@ -257,6 +257,14 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect((await secretMaterial(sandbox, files)).cert).toBe(material.cert)
   }, 300_000)
 
+  it('drill failover refuses a TLS cluster (exit 4) before deleting any pod, saying why', async () => {
+    const before = (await pods(sandbox, SELECTOR)).map((p) => `${p.name}@${p.ip}`)
+    const drill = await sandbox.cli(['drill', 'failover', '--yes', '--json'], {timeoutMs: 120_000})
+    expect(drill.code, drill.stdout + drill.stderr).toBe(4)
+    expect(json<{error: {message: string}}>(drill).error.message).toContain('does not run on a TLS cluster yet')
+    expect((await pods(sandbox, SELECTOR)).map((p) => `${p.name}@${p.ip}`)).toEqual(before)
+  })
+
   it('teardown removes the cluster and the Secrets redisctl made', async () => {
     const down = await sandbox.cli(['teardown', '--yes', '--with-pvcs', '--json'], {timeoutMs: 120_000})
     expect(down.code, down.stdout + down.stderr).toBe(0)
