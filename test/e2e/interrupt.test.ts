@@ -44,36 +44,36 @@ describe(`stopped by a signal while slots move (3x1, ${KEYS.toLocaleString('en')
     await sandbox?.down()
   })
 
-  it('scale out (3 to 4) with Ctrl-C: exits 130 with no slot open and every key kept; the same command again finishes', async () => {
-    const args = ['scale', '--masters', '4']
-    const run = await runCliSignalledAt(args, MOVING, 'SIGINT', {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 240_000})
-
-    expectStoppedCleanly(run, 'SIGINT', 130)
+  /**
+   * Sends `signal` once keys move: the command stops cleanly (exit code, what it did, no slot open, every key kept),
+   * and the same command run again exits 0.
+   */
+  async function stoppedThenFinished(args: string[], signal: 'SIGINT' | 'SIGTERM', exitCode: number): Promise<void> {
+    const run = await runCliSignalledAt(args, MOVING, signal, {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 240_000})
+    expectStoppedCleanly(run, signal, exitCode)
     expect(await openSlots(sandbox)).toEqual([])
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
 
     const again = await sandbox.cli(args, {timeoutMs: 240_000})
     expect(again.code, again.stdout + again.stderr).toBe(0)
-    const masters = (await statusNodes(sandbox)).filter((n) => n.role === 'master')
-    expect(masters.map((m) => m.slotCount).sort((a, b) => a - b)).toEqual([4096, 4096, 4096, 4096])
+  }
+
+  async function expectHealthyWithEveryKey(): Promise<void> {
     const check = await sandbox.cli(['check'])
     expect(check.code, check.stdout + check.stderr).toBe(0)
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }
+
+  it('scale out (3 to 4) with Ctrl-C: exits 130 with no slot open and every key kept; the same command again finishes', async () => {
+    await stoppedThenFinished(['scale', '--masters', '4'], 'SIGINT', 130)
+    const masters = (await statusNodes(sandbox)).filter((n) => n.role === 'master')
+    expect(masters.map((m) => m.slotCount).sort((a, b) => a - b)).toEqual([4096, 4096, 4096, 4096])
+    await expectHealthyWithEveryKey()
   }, 600_000)
 
   it('scale in (4 to 3) with SIGTERM: exits 143 with no slot open and every key kept; the same command again finishes', async () => {
-    const args = ['scale', '--masters', '3', '--yes']
-    const run = await runCliSignalledAt(args, MOVING, 'SIGTERM', {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 240_000})
-
-    expectStoppedCleanly(run, 'SIGTERM', 143)
-    expect(await openSlots(sandbox)).toEqual([])
-    expect(await missingKeys(sandbox, KEYS)).toBe(0)
-
-    const again = await sandbox.cli(args, {timeoutMs: 240_000})
-    expect(again.code, again.stdout + again.stderr).toBe(0)
+    await stoppedThenFinished(['scale', '--masters', '3', '--yes'], 'SIGTERM', 143)
     expect((await pods(sandbox, SELECTOR)).map((p) => p.name)).toEqual(Array.from({length: 6}, (_, i) => `redis-cluster-${i}`))
-    const check = await sandbox.cli(['check'])
-    expect(check.code, check.stdout + check.stderr).toBe(0)
-    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+    await expectHealthyWithEveryKey()
   }, 600_000)
 })

@@ -87,41 +87,22 @@ async function recordDescendants(root: number, into: Map<number, ProcessSeen>): 
   }
 }
 
-export interface KilledRun extends CliResult {
-  /** Whether the CLI was SIGKILLed on the match, rather than ending on its own first. */
-  killed: boolean
-  /** The output line that triggered the kill. */
-  at?: string
-}
-
-/**
- * Runs the built CLI and SIGKILLs it (nothing runs on the way out, as when a node dies or the OOM killer
- * strikes) as soon as a line of its output matches `killWhen`.
- */
-export async function runCliKilledAt(args: string[], killWhen: RegExp, options: CliOptions = {}): Promise<KilledRun> {
-  const {child, output, closed} = spawnCli(args, options)
-  let at: string | undefined
-  const watch = (): void => {
-    if (at !== undefined) return
-    at = (output.stdout + output.stderr).split('\n').find((line) => killWhen.test(line))
-    if (at !== undefined) child.kill('SIGKILL')
-  }
-  child.stdout.on('data', watch)
-  child.stderr.on('data', watch)
-  const signal = await closed
-  return {...output, killed: signal === 'SIGKILL' && at !== undefined, at}
-}
-
 export interface SignalledRun extends CliResult {
   /** The output line on which the signal was sent; undefined when the CLI ended before any line matched. */
   at?: string
+  /** Whether the CLI ended by SIGKILL sent on a match, rather than on its own first. */
+  killed: boolean
 }
 
+/** A run SIGKILLed on a match (runCliKilledAt, runCliKilledWithSlotsOpen). */
+export type KilledRun = SignalledRun
+
 /**
- * Runs the built CLI and sends it `signal` once, as a user's Ctrl-C (SIGINT) or a CI runner cancelling a job
- * (SIGTERM) would, as soon as a line of its output matches `when`; then lets it end on its own.
+ * Runs the built CLI and sends it `signal` once, as soon as a line of its output matches `when`, then lets it end:
+ * a user's Ctrl-C (SIGINT), a CI runner cancelling a job (SIGTERM), or a node dying or the OOM killer (SIGKILL:
+ * nothing runs on the way out).
  */
-export async function runCliSignalledAt(args: string[], when: RegExp, signal: 'SIGINT' | 'SIGTERM', options: CliOptions = {}): Promise<SignalledRun> {
+export async function runCliSignalledAt(args: string[], when: RegExp, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL', options: CliOptions = {}): Promise<SignalledRun> {
   const {child, output, closed} = spawnCli(args, options)
   let at: string | undefined
   const watch = (): void => {
@@ -131,9 +112,13 @@ export async function runCliSignalledAt(args: string[], when: RegExp, signal: 'S
   }
   child.stdout.on('data', watch)
   child.stderr.on('data', watch)
-  await closed
-  return {...output, at}
+  const endedBy = await closed
+  return {...output, at, killed: endedBy === 'SIGKILL' && at !== undefined}
 }
+
+/** runCliSignalledAt with SIGKILL. */
+export const runCliKilledAt = (args: string[], killWhen: RegExp, options: CliOptions = {}): Promise<KilledRun> =>
+  runCliSignalledAt(args, killWhen, 'SIGKILL', options)
 
 /**
  * Runs the built CLI and SIGKILLs it while one of `nodes` shows a slot MIGRATING or IMPORTING. Output lines cannot
