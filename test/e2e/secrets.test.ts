@@ -17,7 +17,7 @@ const ACL_USERS = ['redisctl-admin', 'replication', 'app']
 
 describe('secrets stay out of argv, environments and output', () => {
   let sandbox: E2eSandbox
-  const runs: Array<CliResult & {args: string[]; children: ProcessSeen[]}> = []
+  const runs: Array<CliResult & {args: string[]; ownCmdlines: string[]; children: ProcessSeen[]}> = []
   /** Every password met during the test (as Secrets hold them), rotated ones included. */
   const passwords = new Set([PASSWORD])
 
@@ -81,8 +81,10 @@ describe('secrets stay out of argv, environments and output', () => {
     for (const s of servers) expect(leaks(s.cmdline + s.environ), `redis-server ${s.pid}`).toEqual([])
   })
 
-  it('no process any command started has a password in its arguments or environment', () => {
+  it('no command has a password in its own arguments (also once it re-executed itself to move keys), nor any process it started in its arguments or environment', () => {
     for (const run of runs) {
+      expect(run.ownCmdlines.length, run.args.join(' ')).toBeGreaterThan(0)
+      for (const cmdline of run.ownCmdlines) expect(leaks(cmdline), `${run.args.join(' ')}: ${cmdline}`).toEqual([])
       for (const child of run.children) expect(leaks(child.cmdline + child.environ), `${run.args.join(' ')}: ${child.cmdline}`).toEqual([])
     }
   })

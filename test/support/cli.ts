@@ -51,19 +51,22 @@ export interface ProcessSeen {
 }
 
 /**
- * Runs the built CLI like runCli and, while it runs, records every process it starts and theirs in turn (polling
- * /proc for descendants of its pid), read while they are alive.
+ * Runs the built CLI like runCli and, while it runs, records its own command lines (it re-executes itself, keeping its
+ * pid, when it moves keys) and every process it starts and theirs in turn (polling /proc for descendants of its pid).
  */
-export async function runCliWatchingChildren(args: string[], options: CliOptions = {}): Promise<CliResult & {children: ProcessSeen[]}> {
+export async function runCliWatchingChildren(args: string[], options: CliOptions = {}): Promise<CliResult & {ownCmdlines: string[]; children: ProcessSeen[]}> {
   const {child, output, closed} = spawnCli(args, options)
   const children = new Map<number, ProcessSeen>()
+  const ownCmdlines = new Set<string>()
   let ended = false
   void closed.then(() => (ended = true))
   while (!ended) {
+    const own = await readFile(`/proc/${child.pid}/cmdline`, 'utf8').catch(() => '')
+    if (own) ownCmdlines.add(own.replaceAll('\0', ' '))
     await recordDescendants(child.pid!, children)
     await sleep(20)
   }
-  return {...output, children: [...children.values()]}
+  return {...output, ownCmdlines: [...ownCmdlines], children: [...children.values()]}
 }
 
 async function recordDescendants(root: number, into: Map<number, ProcessSeen>): Promise<void> {
