@@ -30,7 +30,7 @@ describe('every command does what its dry run said', () => {
   }
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 66})
+    sandbox = await startE2eSandbox({podIpOctet: 52})
   }, 60_000)
 
   afterAll(async () => {

@@ -24,8 +24,9 @@ export interface E2eSandbox {
 }
 
 /**
- * A /16 of pod IPs for each e2e file, 127.240-254.x, and 127.56-60.x once those ran out (below the sandboxes'
- * default 127.64-199 and the port-forward tests' 127.61-62): test files run in parallel, each with its own sandbox,
+ * A /16 of pod IPs for each e2e file, 127.240-254.x, and 127.46-60.x and 127.63 once those ran out (never the
+ * sandboxes' default 127.64-199, nor the kubelet and port-forward tests' 127.61-62): test files run in parallel, each
+ * with its own sandbox and its kubelet on that range's .255.x node addresses,
  * beside the redis-server nodes of test/support/redis-nodes.ts (127.200-239.x) and a developer's own sandbox, so
  * each file names its own range rather than trusting the per-folder default not to collide.
  */

@@ -14,7 +14,7 @@ describe('redisctl evacuate, on 3x1 with 20,000 keys over 3 Kubernetes nodes', (
   let k8sNode: string
 
   beforeAll(async () => {
-    sandbox = await startClusterWithKeys({podIpOctet: 64, keys: KEYS})
+    sandbox = await startClusterWithKeys({podIpOctet: 60, keys: KEYS})
     k8sNode = (await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-0')!.k8sNode!
   }, 120_000)
 

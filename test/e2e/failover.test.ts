@@ -13,7 +13,7 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startClusterWithKeys({podIpOctet: 62, keys: KEYS})
+    sandbox = await startClusterWithKeys({podIpOctet: 59, keys: KEYS})
   }, 120_000)
 
   afterAll(async () => {

@@ -42,7 +42,7 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startClusterWithKeys({podIpOctet: 65, keys: KEYS})
+    sandbox = await startClusterWithKeys({podIpOctet: 53, keys: KEYS})
   }, 180_000)
 
   afterAll(async () => {

@@ -16,4 +16,11 @@ describe('the e2e files', () => {
     expect([...owners.values()].length).toBeGreaterThan(10)
     expect([...owners.entries()].filter(([, files]) => files.length > 1)).toEqual([])
   })
+
+  it('stay off the kubelet and port-forward tests\' 127.61-62 and the 127.64-199 that sandboxes take by default', () => {
+    const dir = join(import.meta.dirname, '..', 'e2e')
+    const taken = readdirSync(dir).filter((f) => f.endsWith('.test.ts')).flatMap((file) =>
+      [...readFileSync(join(dir, file), 'utf8').matchAll(/podIpOctet: *(\d+)|podIpRange\((\d+)\)/g)].map((m) => ({file, octet: Number(m[1] ?? m[2])})))
+    expect(taken.filter(({octet}) => octet === 61 || octet === 62 || (octet >= 64 && octet <= 199))).toEqual([])
+  })
 })
