@@ -73,8 +73,13 @@ export async function inspectCluster(options: TargetOptions, session?: KubeTarge
   try {
     const configMap = read.redisConf || read.configDrift ? cluster.kubePods.find((p) => p.configMap)?.configMap : undefined
     const [topology, redisConf] = await Promise.all([cluster.observe(), configMap ? readRedisConf(cluster.target.kube, configMap) : undefined])
-    const security = read.security ? await securityOf(cluster) : undefined
-    const configDrift = read.configDrift && configMap && redisConf !== undefined ? await driftOf(cluster, configMap, redisConf) : undefined
+    // A node that did not answer is reported by the observation; asking it again would wait out --timeout once more per question.
+    const answered = new Set(topology.nodes.flatMap((n) => (n.reachable && n.pod ? [n.pod.pod] : [])))
+    const asked = {...cluster, pods: cluster.pods.filter((p) => answered.has(p.pod))}
+    const [security, configDrift] = await Promise.all([
+      read.security ? securityOf(asked) : undefined,
+      read.configDrift && configMap && redisConf !== undefined ? driftOf(asked, configMap, redisConf) : undefined,
+    ])
     return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, security, configDrift}
   } finally {
     await cluster.access.close()
