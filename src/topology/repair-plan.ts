@@ -45,7 +45,23 @@ export function planRepair(topology: Topology, keyHolders: KeyHolders = new Map(
     plan.refusals.push(...refusals)
     projected = afterActions(projected, actions)
   }
+  if (plan.refusals.length === 0) plan.refusals.push(...silentPodRefusals(topology))
   return plan
+}
+
+/**
+ * A pod whose Redis does not answer (a stopped or hung redis-server) is damage no command repair sends can mend,
+ * and while it is silent repair cannot tell the cluster is whole: refused, so that repair says so at once rather
+ * than waiting out --timeout for check to pass.
+ */
+export function silentPodRefusals(topology: Topology): Refusal[] {
+  const down = unreachablePods(topology)
+  if (down.length === 0) return []
+  const names = down.map(podName).join(', ')
+  return [{
+    problem: `${names} did not answer: repair cannot mend a node that does not answer, nor tell whether the cluster is whole without it.`,
+    todo: `Find out why (kubectl describe pod; a stopped or hung redis-server), restart the pod if need be (kubectl delete pod ${down.map(podName).join(' ')}), then run redisctl repair again.`,
+  }]
 }
 
 /**

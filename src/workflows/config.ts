@@ -6,7 +6,7 @@ import type {Finding} from '../topology/check.js'
 import {comparedSettings, configDrift, confSettings, isRestartOnlyRefusal, isSecretSetting, type NodeSettings, requireLiveSettable, restartOnly,
   sameValue, withSetting} from '../topology/config-settings.js'
 import {podAddress} from '../topology/model.js'
-import {openCluster, type OpenCluster} from './inspect.js'
+import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {openTarget, type TargetOptions} from './session.js'
 
 /** What every pod's node runs, read concurrently; the pods that did not answer are named apart. */
@@ -107,7 +107,7 @@ export interface ConfigSetReport {
  * rollout that applies them), secrets, per-pod settings, a cluster whose ConfigMap is missing, a node that does not
  * answer. One node takes the value first: a value Redis refuses is then refused with nothing changed.
  */
-export async function setConfig(options: TargetOptions, key: string, value: string, dryRun: boolean): Promise<ConfigSetReport> {
+export async function setConfig(options: TargetOptions, key: string, value: string, {dryRun, timeoutMs}: {dryRun: boolean; timeoutMs: number}): Promise<ConfigSetReport> {
   requireLiveSettable(key, value)
   const target = await openTarget(options, {operation: 'config'})
   const configMap = configMapName(options.name)
@@ -118,6 +118,7 @@ export async function setConfig(options: TargetOptions, key: string, value: stri
   }
   const cluster = await openCluster(options, target)
   try {
+    await observeLoaded(cluster, timeoutMs)
     const {nodes, silent} = await nodeSettings(cluster, [key])
     if (silent.length > 0) {
       throw new PreconditionError(`${silent.join(', ')} did not answer: every node must take the setting, or they would disagree.`,

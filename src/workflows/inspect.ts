@@ -5,7 +5,8 @@ import {requireRedisPods, type RedisPod} from '../kube/pods.js'
 import {observeCluster} from '../redis/observe.js'
 import type {Finding} from '../topology/check.js'
 import {observationError} from '../topology/observation.js'
-import {buildTopology, podAddress, type PodRef, type Topology} from '../topology/model.js'
+import {buildTopology, podAddress, podName, type PodRef, type Topology} from '../topology/model.js'
+import {waitUntil} from '../util/wait.js'
 import {toPodRefs} from './pods.js'
 import {openRedis, openTarget, type KubeTargetSession, type RedisAccess, type TargetOptions} from './session.js'
 
@@ -48,6 +49,19 @@ export function clusterOver(target: KubeTargetSession, access: RedisAccess, pods
       return buildTopology(refs, observation)
     },
   }
+}
+
+/**
+ * Reads every node once none is loading its data: a pod restarted with a large data set is Ready (its probe opens
+ * a TCP connection) while Redis answers only LOADING, and a command that changes the cluster would otherwise take
+ * that for damage and stop. Waits at most `timeoutMs`; a node that does not answer at all does not hold it up.
+ */
+export async function observeLoaded(cluster: Pick<OpenCluster, 'access' | 'observe'>, timeoutMs: number, onWaiting?: (missing: string) => void): Promise<Topology> {
+  return waitUntil('Redis to finish loading its data', async () => {
+    const topology = await cluster.observe()
+    const loading = topology.nodes.filter((n) => n.error?.kind === 'loading').map(podName)
+    return loading.length === 0 ? {done: true, value: topology} : {done: false, missing: `still loading: ${loading.join(', ')}`}
+  }, {timeoutMs, intervalMs: 100, signal: cluster.access.connector.signal, onWaiting})
 }
 
 export interface Inspection {

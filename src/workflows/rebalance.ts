@@ -10,7 +10,7 @@ import {checkTopology} from '../topology/check.js'
 import {afterClosingOpenSlots, openSlotNumbers, podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
 import {countSlots} from '../topology/slots.js'
-import type {OpenCluster} from './inspect.js'
+import {observeLoaded, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
 import {plural} from '../util/words.js'
 
@@ -94,7 +94,7 @@ function planMoves(ctx: RebalanceContext, topology: Topology): SlotMove[] {
 
 /** Reads every node and refuses what the command line got wrong about them; changes nothing. */
 async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
-  ctx.topology = await ctx.cluster.observe()
+  ctx.topology = await observeLoaded(ctx.cluster, ctx.input.timeoutMs)
   if (ctx.validate) ctx.validate(ctx.topology)
   else mastersForPlan(ctx.topology, ctx.input.weights)
   return ctx.topology

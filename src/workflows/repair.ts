@@ -10,10 +10,10 @@ import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
 import {addressKey, type NodeAddress, observationError} from '../topology/observation.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicaMigration, planReplicas,
-  type Refusal, type RepairAction, type RepairPlan} from '../topology/repair-plan.js'
+  type Refusal, type RepairAction, type RepairPlan, silentPodRefusals} from '../topology/repair-plan.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
-import type {OpenCluster} from './inspect.js'
+import {observeLoaded, type OpenCluster} from './inspect.js'
 import {progress} from './progress.js'
 import {masterRefs} from './rebalance.js'
 import {plural} from '../util/words.js'
@@ -49,8 +49,8 @@ interface Task {
 const errors = (findings: Finding[]): Finding[] => findings.filter((f) => f.severity === 'error')
 
 /** Reads every node and plans the whole repair from what it sees; changes nothing (this is the dry run). */
-export async function observeAndPlan(ctx: RepairContext): Promise<void> {
-  ctx.topology = await ctx.cluster.observe()
+export async function observeAndPlan(ctx: RepairContext, onWaiting?: (missing: string) => void): Promise<void> {
+  ctx.topology = await observeLoaded(ctx.cluster, ctx.timeoutMs, onWaiting)
   // A wrong password or a server without cluster support is not damage repair could mend.
   const refused = ctx.topology.nodes.find((n) => n.error && n.error.kind !== 'unreachable')
   if (refused) throw observationError({address: refused.address, ok: false, error: refused.error!})
@@ -71,7 +71,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
     {
       title: 'Read every node and plan the repair',
       task: async (ctx, task) => {
-        await observeAndPlan(ctx)
+        await observeAndPlan(ctx, progress(task))
         task.title = ctx.healthy ? 'Nothing needs repair' : `Found ${errors(ctx.before).length} error(s); planned ${ctx.plan!.actions.length} action(s)`
       },
     },
@@ -85,14 +85,37 @@ export function repairTasks(): ListrTask<RepairContext>[] {
       title: 'Wait until check finds no errors',
       skip: (ctx) => skipWhenHealthy(ctx) || (ctx.refusals.length > 0 ? 'some damage needs a person (below)' : false),
       task: async (ctx, task) => {
+        const silence = new SilenceClock()
         ctx.topology = await waitUntil('check to find no errors', async () => {
           const topology = await ctx.cluster.observe()
+          if (silence.longestMs(topology) >= SILENT_GRACE_MS) return {done: true, value: topology}
           const left = errors(checkTopology(topology))
           return left.length === 0 ? {done: true, value: topology} : {done: false, missing: left.map((f) => f.message).join(' ')}
         }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, intervalMs: 100, onWaiting: progress(task)})
+        refuse(ctx, silentPodRefusals(ctx.topology))
+        if (ctx.refusals.length > 0) task.title = 'Stopped waiting: a pod does not answer (below)'
       },
     },
   ]
+}
+
+/**
+ * A pod may miss an answer for a moment (forking for a replica's full sync, a busy machine); one that stays silent
+ * this long is a stopped or hung server that repair cannot mend, refused rather than waited on for all of --timeout.
+ */
+const SILENT_GRACE_MS = 15_000
+
+/** How long each pod has gone without answering, over successive observations; a pod still loading its data is progressing, not silent. */
+class SilenceClock {
+  private readonly since = new Map<string, number>()
+
+  longestMs(topology: Topology): number {
+    const now = Date.now()
+    const silent = new Set(topology.nodes.filter((n) => n.pod && !n.reachable && n.error?.kind !== 'loading').map(podName))
+    for (const pod of this.since.keys()) if (!silent.has(pod)) this.since.delete(pod)
+    for (const pod of silent) if (!this.since.has(pod)) this.since.set(pod, now)
+    return Math.max(0, ...[...this.since.values()].map((at) => now - at))
+  }
 }
 
 async function fresh(ctx: RepairContext): Promise<Topology> {

@@ -21,7 +21,7 @@ import type {ClusterShape} from '../topology/shape.js'
 import {waitUntil} from '../util/wait.js'
 import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
-import {openCluster, type OpenCluster} from './inspect.js'
+import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
@@ -73,7 +73,7 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
 }
 
 async function replan(ctx: ScaleInContext): Promise<void> {
-  ctx.topology = await ctx.cluster!.observe()
+  ctx.topology = await observeLoaded(ctx.cluster!, ctx.timeoutMs)
   // Planned as the cluster will be once the slots left open are closed (the first step), as the dry run shows it.
   ctx.plan = planScaleIn(afterClosingOpenSlots(ctx.topology), ctx.shape)
 }

@@ -7,7 +7,7 @@ import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/s
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
 import {growTasks, type GrowContext} from './grow.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {openCluster} from './inspect.js'
+import {observeLoaded, openCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
 import {shapeWords} from '../util/words.js'
 
@@ -41,7 +41,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options, ctx.target)
         try {
-          refuseUnhealthy(blockingFindings(await cluster.observe(), {slotlessMayFail: true}), ctx.force)
+          refuseUnhealthy(blockingFindings(await observeLoaded(cluster, ctx.timeoutMs), {slotlessMayFail: true}), ctx.force)
         } finally {
           await cluster.access.close()
         }

@@ -1,9 +1,10 @@
 import {spawn} from 'node:child_process'
+import {readFile} from 'node:fs/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI, json} from '../support/cli.js'
 import {missingKeys, SELECTOR, startClusterWithKeys} from './cluster-data.js'
-import {isAlive, pods, redisServerProcesses, waitFor, type E2eSandbox} from './e2e-support.js'
+import {isAlive, pods, redisCli, redisServerProcesses, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 300_000
 
@@ -71,6 +72,33 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
     expect(json<{refused: unknown[]}>(repaired).refused).toEqual([])
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 120_000)
+
+  it('repair on a cluster where a restarted replica is still loading its data waits for it instead of calling it damage (exit 0)', async () => {
+    // Loading 100,000 keys takes a few ms; a per-key delay (a Redis test setting) stretches it to seconds.
+    const setting = async (key: string, value: string): Promise<void> => {
+      const set = await sandbox.cli(['config', 'set', key, value])
+      expect(set.code, set.stdout + set.stderr).toBe(0)
+    }
+    await setting('key-load-delay', '50')
+    await setting('loading-process-events-interval-bytes', '1024')
+    try {
+      const replica = (await sandbox.cli(['status', '--json']).then((r) => json<{nodes: StatusNode[]}>(r).nodes)).find((n) => n.role === 'replica')!
+      const [server] = (await redisServerProcesses()).filter((p) => p.cmdline.includes(`redis-server ${replica.ip}:6379 `))
+      const configFile = /config_file:(\S+)/.exec((await redisCli(['-h', replica.ip, 'INFO', 'server'])).stdout)![1]
+      await waitFor('the kubelet to refresh the mounted redis.conf', async () => (await readFile(configFile, 'utf8')).includes('key-load-delay'))
+      process.kill(server.pid, 'SIGKILL')
+      await waitFor(`${replica.pod} to answer LOADING`, async () => /LOADING/.test((await redisCli(['-h', replica.ip, 'PING'])).stdout), 60_000)
+
+      const repaired = await sandbox.cli(['repair', '--json'])
+      expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+      expect(json<{refused: unknown[]}>(repaired).refused).toEqual([])
+      expect((await redisCli(['-h', replica.ip, 'PING'])).stdout).toContain('PONG')
+    } finally {
+      await setting('key-load-delay', '0')
+      await setting('loading-process-events-interval-bytes', '2097152')
+    }
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  }, 180_000)
 
   it('a pod deleted in the middle of slots rebalance: the command stops with what to run; repair and a re-run converge, no key lost', async () => {
     const [target] = await masters(sandbox)

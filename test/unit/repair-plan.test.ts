@@ -77,6 +77,16 @@ describe('planning a repair', () => {
     expect(result.refusals[0].problem).toContain('redis-5 did not answer')
   })
 
+  it('refuses, naming the pod and what to do, when a replica\'s Redis does not answer and nothing else is wrong', () => {
+    const states = formedCluster()
+    states[4].unreachable = true
+    const result = plan(states)
+    expect(result.actions).toEqual([])
+    expect(result.refusals).toHaveLength(1)
+    expect(result.refusals[0].problem).toContain('redis-4 did not answer')
+    expect(result.refusals[0].todo).toContain('kubectl delete pod redis-4')
+  })
+
   it('closes open slots, but not while a master does not answer', () => {
     const states = formedCluster()
     states[0].migrating = [{slot: 7, to: nodeId('n1')}]
