@@ -9,7 +9,7 @@ export type FindingCode =
   | 'unreachable' | 'not-formed' | 'pod-not-in-cluster' | 'node-without-pod' | 'stale-address'
   | 'node-failed' | 'node-suspected' | 'node-noaddr' | 'node-handshake'
   | 'config-disagreement' | 'slot-conflict' | 'slots-uncovered' | 'open-slots' | 'cluster-state-fail'
-  | 'master-without-replica' | 'master-without-slots' | 'replica-link-down' | 'replica-syncing' | 'same-node' | 'same-zone' | 'slots-unbalanced' | 'epoch-collision'
+  | 'master-without-replica' | 'master-without-slots' | 'replica-link-down' | 'replica-syncing' | 'same-node' | 'same-zone' | 'masters-on-one-node' | 'slots-unbalanced' | 'epoch-collision'
   | 'replica-migration-off' | 'node-timeout-lowered'
   /** Nodes that run another value of a setting the ConfigMap's redis.conf names than each other or than it. */
   | 'config-drift'
@@ -117,6 +117,12 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     }
   }
 
+  const crowded = crowdedK8sNode(masters, nodes)
+  if (crowded) {
+    const [k8sNode, together] = crowded
+    add('masters-on-one-node', 'warning', `${together.length} of the ${masters.length} masters run on Kubernetes node ${k8sNode} (${names(together)}): if it goes down, the masters left are too few to vote their replicas in, and their slots stay down. redisctl failover ${podName(together[0])} moves one onto a replica elsewhere.`, together)
+  }
+
   const slotless = slotlessMasters(topology)
   if (slotless.length > 0) {
     add('master-without-slots', 'warning', `${names(slotless)} ${slotless.length === 1 ? 'is a master' : 'are masters'} without slots, serving nothing: redisctl slots rebalance --use-empty-masters gives ${slotless.length === 1 ? 'it a share' : 'them shares'}, redisctl node del removes ${slotless.length === 1 ? 'it' : 'them'}.`, slotless)
@@ -155,4 +161,19 @@ function asOthersSeeIt(n: TopologyNode): string {
   if (!n.inCluster || !n.role) return ''
   if (n.role === 'replica') return '; the nodes that answered know it as a replica'
   return `; the nodes that answered know it as a master of ${n.slotCount} slots${n.slotCount > 0 ? ` (${formatRanges(n.slots)})` : ''}`
+}
+
+/**
+ * The Kubernetes node that holds so many masters that losing it leaves fewer than a majority of them: a replica is
+ * promoted only by the votes of a majority of the masters, so their shards would stay down until the node returns.
+ * Undefined when no spread over the pods' Kubernetes nodes could avoid that (one node, or too few for the masters).
+ */
+function crowdedK8sNode(masters: readonly TopologyNode[], nodes: readonly TopologyNode[]): [string, TopologyNode[]] | undefined {
+  const k8sNodes = new Set(nodes.flatMap((n) => n.pod?.k8sNode ?? []))
+  const majority = Math.floor(masters.length / 2) + 1
+  const survives = (lost: number): boolean => masters.length - lost >= majority
+  if (!survives(Math.ceil(masters.length / k8sNodes.size))) return undefined
+  const byK8sNode = new Map<string, TopologyNode[]>()
+  for (const m of masters) if (m.pod?.k8sNode) byK8sNode.set(m.pod.k8sNode, [...byK8sNode.get(m.pod.k8sNode) ?? [], m])
+  return [...byK8sNode].find(([, together]) => !survives(together.length))
 }

@@ -79,7 +79,7 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
       const set = await sandbox.cli(['config', 'set', key, value])
       expect(set.code, set.stdout + set.stderr).toBe(0)
     }
-    await setting('key-load-delay', '50')
+    await setting('key-load-delay', '10')
     await setting('loading-process-events-interval-bytes', '1024')
     try {
       const replica = (await sandbox.cli(['status', '--json']).then((r) => json<{nodes: StatusNode[]}>(r).nodes)).find((n) => n.role === 'replica')!

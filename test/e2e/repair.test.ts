@@ -125,12 +125,8 @@ describe('redisctl repair on the sandbox, 3x1 with keys', () => {
       heir = nodes.find((r) => r.masterPod === lostPod)!.pod
       const ipBefore = master.ip
       // Every write is on the replica before the master goes: its replica then takes over with all of them.
-      await waitFor('the replica to have every write of its master', async () => {
-        const info = (await redisCli(['-h', ipBefore, 'INFO', 'replication'])).stdout
-        const offset = /master_repl_offset:(\d+)/.exec(info)?.[1]
-        const acked = [...info.matchAll(/slave\d+:.*state=online,offset=(\d+),/g)].map((m) => Number(m[1]))
-        return offset !== undefined && acked.some((a) => a >= Number(offset))
-      }, 120_000)
+      // WAIT returns once a replica acknowledged every write the master took before it (or after its 5 s).
+      await waitFor('the replica to have every write of its master', async () => Number((await redisCli(['-h', ipBefore, 'WAIT', '1', '5000'])).stdout.trim()) >= 1, 120_000)
       expect((await sandbox.kubectl(['delete', 'pvc', `data-${lostPod}`, '--wait=false'])).code).toBe(0)
       expect((await sandbox.kubectl(['delete', 'pod', lostPod, '--wait=false'])).code).toBe(0)
       await waitFor(`${lostPod} back, empty, at a new IP`, async () => {

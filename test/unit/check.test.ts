@@ -134,6 +134,20 @@ describe('checking a cluster', () => {
     expect(check(states).find((f) => f.code === 'same-node')).toMatchObject({severity: 'warning', pods: ['redis-0', 'redis-3']})
   })
 
+  it('warns when so many masters share a Kubernetes node that losing it leaves too few to vote their replicas in', () => {
+    const states = formedCluster()
+    states[1].pod = {...states[1].pod, k8sNode: 'a'}
+    const crowded = check(states).find((f) => f.code === 'masters-on-one-node')
+    expect(crowded).toMatchObject({severity: 'warning', pods: ['redis-0', 'redis-1']})
+    expect(crowded?.message).toContain('2 of the 3 masters run on Kubernetes node a')
+  })
+
+  it('does not warn about masters sharing a Kubernetes node when the pods\' nodes are too few to spread them', () => {
+    const states = formedCluster()
+    for (const s of states) s.pod = {...s.pod, k8sNode: 'a'}
+    expect(check(states).map((f) => f.code)).not.toContain('masters-on-one-node')
+  })
+
   it('warns when a master and its replica share a zone, on different nodes', () => {
     const states = formedCluster()
     states[0].pod = {...states[0].pod, zone: 'z1'}
