@@ -112,7 +112,7 @@ export function drillTasks(): ListrTask<DrillContext>[] {
         ctx.traffic = startTraffic(ctx.cluster!.pods.map(podAddress), {keyNames: keys, connection: {redisOptions: {username: ctx.target.credentials?.username, password: ctx.target.credentials?.password}},
           maxMs: ctx.timeoutMs, maxOps: Math.ceil((ctx.timeoutMs / 1000) * 400)})
         await waitUntil('the writer\'s first writes', async () => (ctx.traffic!.writesAcknowledged() >= 50
-          ? {done: true, value: undefined} : {done: false, missing: `${ctx.traffic!.writesAcknowledged()} of 50 writes acknowledged`}), {timeoutMs: 30_000, intervalMs: 50})
+          ? {done: true, value: undefined} : {done: false, missing: `${ctx.traffic!.writesAcknowledged()} of 50 writes acknowledged`}), {timeoutMs: 30_000, intervalMs: 50, signal: ctx.cluster!.access.connector.signal})
       },
     },
     {
