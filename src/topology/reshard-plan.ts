@@ -16,8 +16,13 @@ export interface ReshardInput {
  * The ends of a reshard, refused before anything changes when one is not a master: a replica owns no slots, so
  * "nothing to move" would hide that the command named the wrong pod (roles drift after failovers).
  */
-export function requireReshardEnds(topology: Topology, input: ReshardInput): {source: TopologyNode; receivers: TopologyNode[]} {
+/** What the flags alone get wrong, checked before anything is read or changed. */
+export function requireDistinctEnds(input: ReshardInput): void {
   if (input.to === input.from) throw new UsageError('--from and --to name the same master.')
+}
+
+export function requireReshardEnds(topology: Topology, input: ReshardInput): {source: TopologyNode; receivers: TopologyNode[]} {
+  requireDistinctEnds(input)
   const source = requireMasterFor('--from', topology, input.from)
   const receivers = input.to ? [requireMasterFor('--to', topology, input.to)] :
     topology.nodes.filter((n) => n.pod && n.role === 'master' && n.slotCount > 0 && n !== source)

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {MoveSlotsResult} from '../../cli/move-slots.js'
-import {planPodReshard, requireReshardEnds} from '../../topology/reshard-plan.js'
+import {planPodReshard, requireDistinctEnds, requireReshardEnds} from '../../topology/reshard-plan.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
 
 export type ReshardResult = MoveSlotsResult
@@ -33,9 +33,10 @@ export default class SlotsReshard extends BaseCommand {
     const {openCluster} = await import('../../workflows/inspect.js')
     const {openTarget} = await import('../../workflows/session.js')
     const {moveSlots} = await import('../../cli/move-slots.js')
+    const input = {from: flags.from, to: flags.to, slots: flags.slots}
+    requireDistinctEnds(input)
     const options = this.targetOptions(flags)
     const cluster = await openCluster(options, await openTarget(options, {operation: 'move-slots'}))
-    const input = {from: flags.from, to: flags.to, slots: flags.slots}
     const ctx: RebalanceContext = {
       cluster,
       input: {thresholdPercent: 0, useEmptyMasters: true, weights: new Map(), force: flags.force, timeoutMs: flags.timeout * 1000},
