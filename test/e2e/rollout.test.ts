@@ -7,8 +7,9 @@ import {pods, type E2eSandbox} from './e2e-support.js'
 import {startTraffic, type TrafficReport} from './traffic-support.js'
 
 /**
- * redisctl rollout, restart and --undo on a 3x1 cluster holding keys, against the sandbox's real StatefulSet revisions
- * (ControllerRevisions, controller-revision-hash) and real redis-server pods; and the early stop of a wait for pods.
+ * redisctl rollout, restart and --undo on 3x1 and 3x2 clusters holding keys, against the sandbox's real StatefulSet
+ * revisions (ControllerRevisions, controller-revision-hash) and real redis-server pods; and the early stop of a wait
+ * for pods.
  */
 
 const KEYS = 20_000
@@ -31,11 +32,43 @@ async function revisions(sandbox: E2eSandbox): Promise<Revisions> {
 
 const onRevision = (r: Revisions, revision: string): string[] => Object.keys(r.pods).filter((p) => r.pods[p] === revision).sort()
 
-async function expectWhole(sandbox: E2eSandbox): Promise<void> {
+async function expectWhole(sandbox: E2eSandbox, keys = KEYS): Promise<void> {
   const check = await sandbox.cli(['check'])
   expect(check.code, check.stdout + check.stderr).toBe(0)
   expect(await redisCliCheckPasses(sandbox)).toBe(true)
-  expect(await missingKeys(sandbox, KEYS)).toBe(0)
+  expect(await missingKeys(sandbox, keys)).toBe(0)
+}
+
+/**
+ * `rollout ARGS` under a bounded cluster client writing and reading throughout: it follows the order its dry run
+ * printed (one failover per master), every acknowledged write reads back, no read returns an older value than one
+ * already acknowledged, every one of `podCount` pods ends on the update revision and the cluster is whole.
+ */
+async function expectRolloutUnderTraffic(sandbox: E2eSandbox, args: string[], shape: {masters: number; podCount: number; keys: number}): Promise<void> {
+  const dry = await sandbox.cli(['rollout', ...args, '--dry-run', '--json'])
+  expect(dry.code, dry.stdout + dry.stderr).toBe(0)
+  const planned = json<RolloutResult>(dry).steps.map((s) => s.description)
+  expect(planned.filter((d) => d.startsWith('fail over'))).toHaveLength(shape.masters)
+
+  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
+  const traffic = startTraffic(seeds, {maxOps: 300_000, maxMs: 600_000})
+  const rolled = await sandbox.cli(['rollout', ...args, '--json'], {timeoutMs: 600_000})
+  const report: TrafficReport = await traffic.stop()
+  console.log(`traffic during rollout of ${shape.podCount} pods: ${report.ops} ops in ${report.seconds.toFixed(1)} s, ${report.writesAcknowledged} writes acknowledged, ` +
+    `${report.errors} errors ${JSON.stringify(report.errorKinds)}, ${report.staleReads} stale reads, ${report.lost.length} lost writes, ` +
+    `longest write gap ${report.longestWriteGap.ms} ms`)
+  expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
+  const result = json<RolloutResult>(rolled)
+  expect(result.steps.map((s) => s.description)).toEqual(planned)
+
+  expect(report.stoppedBy).toBe('caller')
+  expect(report.writesAcknowledged).toBeGreaterThan(100)
+  expect(report.lost).toEqual([])
+  expect(report.staleReads).toBe(0)
+  const after = await revisions(sandbox)
+  expect(result.updateRevision).toBe(after.update)
+  expect(onRevision(after, after.update)).toHaveLength(shape.podCount)
+  await expectWhole(sandbox, shape.keys)
 }
 
 describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, () => {
@@ -49,30 +82,9 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     await sandbox?.down()
   })
 
-  it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, every pod on the update revision', async () => {
-    const dry = await sandbox.cli(['rollout', '--image', 'redis:7.0-next', '--dry-run', '--json'])
-    expect(dry.code, dry.stdout + dry.stderr).toBe(0)
-    const planned = json<RolloutResult>(dry).steps.map((s) => s.description)
-    expect(planned.filter((d) => d.startsWith('fail over'))).toHaveLength(3)
-
-    const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
-    const traffic = startTraffic(seeds, {maxOps: 200_000, maxMs: 400_000})
-    const rolled = await sandbox.cli(['rollout', '--image', 'redis:7.0-next', '--json'], {timeoutMs: 400_000})
-    const report: TrafficReport = await traffic.stop()
-    console.log(`traffic during rollout: ${report.ops} ops in ${report.seconds.toFixed(1)} s, ${report.writesAcknowledged} writes acknowledged, ` +
-      `${report.errors} errors ${JSON.stringify(report.errorKinds)}, ${report.staleReads} stale reads, ${report.lost.length} lost writes`)
-    expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0)
-    const result = json<RolloutResult>(rolled)
-    expect(result.steps.map((s) => s.description)).toEqual(planned)
-
-    expect(report.stoppedBy).toBe('caller')
-    expect(report.writesAcknowledged).toBeGreaterThan(100)
-    expect(report.lost).toEqual([])
-    const after = await revisions(sandbox)
-    expect(result.updateRevision).toBe(after.update)
-    expect(onRevision(after, after.update)).toHaveLength(6)
-    await expectWhole(sandbox)
-  }, 480_000)
+  it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, every pod on the update revision', async () => {
+    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 6, keys: KEYS})
+  }, 700_000)
 
   it('rollout --image nosuch:1 stops at the first pod naming ErrImagePull, exit 12; --undo brings every pod back to the old revision, every key kept', async () => {
     const before = await revisions(sandbox)
@@ -136,4 +148,22 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     const down = await sandbox.cli(['teardown', '--name', 'typo', '--with-pvcs', '--yes'])
     expect(down.code, down.stdout + down.stderr).toBe(0)
   }, 320_000)
+})
+
+const BIG = 100_000
+
+describe(`rollout of a 3x2 cluster holding ${BIG.toLocaleString('en')} keys`, () => {
+  let sandbox: E2eSandbox
+
+  beforeAll(async () => {
+    sandbox = await startClusterWithKeys({podIpOctet: 48, keys: BIG, replicasPerMaster: 2})
+  }, 300_000)
+
+  afterAll(async () => {
+    await sandbox?.down()
+  })
+
+  it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, all 9 pods on the update revision', async () => {
+    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 9, keys: BIG})
+  }, 700_000)
 })
