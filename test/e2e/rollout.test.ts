@@ -122,6 +122,35 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     await expectWhole(sandbox)
   }, 480_000)
 
+  it('rollout --image killed with SIGKILL right after the template write, then again while a replica pod restarts: the same command a third time finishes the roll, every pod on the update revision, every key kept', async () => {
+    const before = await revisions(sandbox)
+    const args = ['rollout', '--image', 'redis:7.2-next']
+    const options = {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 300_000}
+
+    const afterWrite = await runCliKilledAt(args, /Wrote the new pod template/, options)
+    expect(afterWrite.killed, `expected a kill after the template write, but the CLI ended (${afterWrite.code}):\n${afterWrite.stdout}${afterWrite.stderr}`).toBe(true)
+    const written = await revisions(sandbox)
+    expect(written.update).not.toBe(before.update)
+    expect(onRevision(written, written.update).length).toBeLessThan(6)
+
+    const duringRestart = await runCliKilledAt(args, /waiting for .*redis-cluster-\d+ \((Terminating|Pending|still on revision)/, options)
+    expect(duringRestart.killed, `expected a kill while a pod restarts, but the CLI ended (${duringRestart.code}):\n${duringRestart.stdout}${duringRestart.stderr}`).toBe(true)
+    // Replicas go first: the pod it was restarting is a replica.
+    expect(duringRestart.stdout).toMatch(/restart redis-cluster-\d+ \(replica of redis-cluster-\d+\)/)
+    expect(duringRestart.stdout).not.toMatch(/fail over/)
+    const halfway = await revisions(sandbox)
+    expect(halfway.update).toBe(written.update)
+    expect(onRevision(halfway, halfway.update).length).toBeLessThan(6)
+
+    const again = await sandbox.cli([...args, '--json'], {timeoutMs: 300_000})
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(json<RolloutResult>(again)).toMatchObject({resumed: true, templateChanged: false, updateRevision: written.update})
+    const after = await revisions(sandbox)
+    expect(after.update).toBe(written.update)
+    expect(onRevision(after, after.update)).toHaveLength(6)
+    await expectWhole(sandbox)
+  }, 600_000)
+
   it('a StatefulSet with RollingUpdate: restart refuses without --yes (exit 2, nothing changed), with --yes switches it to OnDelete in the same write and rolls', async () => {
     const patched = await sandbox.kubectl(['patch', 'statefulset', 'redis-cluster', '--type', 'merge', '-p', '{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":0}}}}'])
     expect(patched.code, patched.stderr).toBe(0)
