@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {RolloutResult} from '../../src/cli/rollout.js'
+import type {ConfigGetResult} from '../../src/commands/config/get.js'
 import {json, runCliKilledAt} from '../support/cli.js'
 import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys} from './cluster-data.js'
 import {pods, type E2eSandbox} from './e2e-support.js'
@@ -12,7 +13,7 @@ import {startTraffic, type TrafficReport} from './traffic-support.js'
  * for pods.
  */
 
-const KEYS = 20_000
+const KEYS = 100_000
 
 interface Revisions {
   update: string
@@ -32,11 +33,11 @@ async function revisions(sandbox: E2eSandbox): Promise<Revisions> {
 
 const onRevision = (r: Revisions, revision: string): string[] => Object.keys(r.pods).filter((p) => r.pods[p] === revision).sort()
 
-async function expectWhole(sandbox: E2eSandbox, keys = KEYS): Promise<void> {
+async function expectWhole(sandbox: E2eSandbox): Promise<void> {
   const check = await sandbox.cli(['check'])
   expect(check.code, check.stdout + check.stderr).toBe(0)
   expect(await redisCliCheckPasses(sandbox)).toBe(true)
-  expect(await missingKeys(sandbox, keys)).toBe(0)
+  expect(await missingKeys(sandbox, KEYS)).toBe(0)
 }
 
 /**
@@ -44,7 +45,7 @@ async function expectWhole(sandbox: E2eSandbox, keys = KEYS): Promise<void> {
  * printed (one failover per master), every acknowledged write reads back, no read returns an older value than one
  * already acknowledged, every one of `podCount` pods ends on the update revision and the cluster is whole.
  */
-async function expectRolloutUnderTraffic(sandbox: E2eSandbox, args: string[], shape: {masters: number; podCount: number; keys: number}): Promise<void> {
+async function expectRolloutUnderTraffic(sandbox: E2eSandbox, args: string[], shape: {masters: number; podCount: number}): Promise<void> {
   const dry = await sandbox.cli(['rollout', ...args, '--dry-run', '--json'])
   expect(dry.code, dry.stdout + dry.stderr).toBe(0)
   const planned = json<RolloutResult>(dry).steps.map((s) => s.description)
@@ -68,7 +69,7 @@ async function expectRolloutUnderTraffic(sandbox: E2eSandbox, args: string[], sh
   const after = await revisions(sandbox)
   expect(result.updateRevision).toBe(after.update)
   expect(onRevision(after, after.update)).toHaveLength(shape.podCount)
-  await expectWhole(sandbox, shape.keys)
+  await expectWhole(sandbox)
 }
 
 describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, () => {
@@ -83,7 +84,7 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
   })
 
   it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, every pod on the update revision', async () => {
-    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 6, keys: KEYS})
+    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 6})
   }, 700_000)
 
   it('rollout --image nosuch:1 stops at the first pod naming ErrImagePull, exit 12; --undo brings every pod back to the old revision, every key kept', async () => {
@@ -179,20 +180,24 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
   }, 320_000)
 })
 
-const BIG = 100_000
-
-describe(`rollout of a 3x2 cluster holding ${BIG.toLocaleString('en')} keys`, () => {
+describe(`rollout of a 3x2 cluster holding ${KEYS.toLocaleString('en')} keys`, () => {
   let sandbox: E2eSandbox
 
   beforeAll(async () => {
-    sandbox = await startClusterWithKeys({podIpOctet: 48, keys: BIG, replicasPerMaster: 2})
+    sandbox = await startClusterWithKeys({podIpOctet: 48, keys: KEYS, replicasPerMaster: 2})
   }, 300_000)
 
   afterAll(async () => {
     await sandbox?.down()
   })
 
-  it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, all 9 pods on the update revision', async () => {
-    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 9, keys: BIG})
+  it('rollout --image --set slowlog-log-slower-than=20000 under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, all 9 pods on the update revision running the setting, the ConfigMap holding it', async () => {
+    await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next', '--set', 'slowlog-log-slower-than=20000'], {masters: 3, podCount: 9})
+
+    const got = await sandbox.cli(['config', 'get', 'slowlog-log-slower-than', '--json'])
+    expect(got.code, got.stdout + got.stderr).toBe(0)
+    expect(json<ConfigGetResult>(got).settings[0].nodes.map((n) => n.value)).toEqual(Array(9).fill('20000'))
+    const conf = await sandbox.kubectl(['get', 'configmap', 'redis-cluster-config', '-o', 'jsonpath={.data.redis\\.conf}'])
+    expect(conf.stdout).toContain('\nslowlog-log-slower-than 20000\n')
   }, 700_000)
 })
