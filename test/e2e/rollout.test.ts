@@ -2,8 +2,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {RolloutResult} from '../../src/cli/rollout.js'
 import type {ConfigGetResult} from '../../src/commands/config/get.js'
-import {json, runCliKilledAt} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys} from './cluster-data.js'
+import {json, runCliKilledAt, type KilledRun} from '../support/cli.js'
+import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys, statusNodes} from './cluster-data.js'
 import {pods, type E2eSandbox} from './e2e-support.js'
 import {startTraffic, type TrafficReport} from './traffic-support.js'
 
@@ -123,22 +123,29 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     await expectWhole(sandbox)
   }, 480_000)
 
-  it('rollout --image killed with SIGKILL right after the template write, then again while a replica pod restarts: the same command a third time finishes the roll, every pod on the update revision, every key kept', async () => {
+  it('rollout --image killed with SIGKILL right after the template write, while a replica pod restarts, and while a former master restarts after its failover: the same command once more finishes the roll, every pod on the update revision, every key kept', async () => {
     const before = await revisions(sandbox)
+    const masters = (await statusNodes(sandbox)).filter((n) => n.role === 'master').map((n) => n.pod)
     const args = ['rollout', '--image', 'redis:7.2-next']
-    const options = {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 300_000}
+    const killedAt = async (when: RegExp, what: string): Promise<KilledRun> => {
+      const run = await runCliKilledAt(args, when, {env: {KUBECONFIG: sandbox.kubeconfig}, timeoutMs: 300_000})
+      expect(run.killed, `expected a kill ${what}, but the CLI ended (${run.code}):\n${run.stdout}${run.stderr}`).toBe(true)
+      return run
+    }
 
-    const afterWrite = await runCliKilledAt(args, /Wrote the new pod template/, options)
-    expect(afterWrite.killed, `expected a kill after the template write, but the CLI ended (${afterWrite.code}):\n${afterWrite.stdout}${afterWrite.stderr}`).toBe(true)
+    await killedAt(/Wrote the new pod template/, 'after the template write')
     const written = await revisions(sandbox)
     expect(written.update).not.toBe(before.update)
     expect(onRevision(written, written.update).length).toBeLessThan(6)
 
-    const duringRestart = await runCliKilledAt(args, /waiting for .*redis-cluster-\d+ \((Terminating|Pending|still on revision)/, options)
-    expect(duringRestart.killed, `expected a kill while a pod restarts, but the CLI ended (${duringRestart.code}):\n${duringRestart.stdout}${duringRestart.stderr}`).toBe(true)
+    const duringReplica = await killedAt(/waiting for .*redis-cluster-\d+ \((Terminating|Pending|still on revision)/, 'while a replica restarts')
     // Replicas go first: the pod it was restarting is a replica.
-    expect(duringRestart.stdout).toMatch(/restart redis-cluster-\d+ \(replica of redis-cluster-\d+\)/)
-    expect(duringRestart.stdout).not.toMatch(/fail over/)
+    expect(duringReplica.stdout).toMatch(/restart redis-cluster-\d+ \(replica of redis-cluster-\d+\)/)
+    expect(duringReplica.stdout).not.toMatch(/fail over/)
+
+    // A pod that was a master restarts only once its failover has made it a replica.
+    const duringMaster = await killedAt(new RegExp(`restart (${masters.join('|')}) \\(replica of`), 'while a former master restarts')
+    expect(duringMaster.stdout).toMatch(/fail over/)
     const halfway = await revisions(sandbox)
     expect(halfway.update).toBe(written.update)
     expect(onRevision(halfway, halfway.update).length).toBeLessThan(6)
