@@ -56,9 +56,10 @@ export async function missingKeys(sandbox: E2eSandbox, count: number, user?: Red
 }
 
 /** A sandbox of the file's own with `cluster create` (3x1 unless told) done and `keys` keys written. */
-export async function startClusterWithKeys(options: {podIpOctet: number; keys: number; masters?: number}): Promise<E2eSandbox> {
+export async function startClusterWithKeys(options: {podIpOctet: number; keys: number; masters?: number; replicasPerMaster?: number}): Promise<E2eSandbox> {
   const sandbox = await startE2eSandbox({podIpOctet: options.podIpOctet})
-  const created = await sandbox.cli(['cluster', 'create', '--masters', String(options.masters ?? 3), '--json'])
+  const created = await sandbox.cli(['cluster', 'create', '--masters', String(options.masters ?? 3), '--replicas-per-master', String(options.replicasPerMaster ?? 1), '--json'],
+    {timeoutMs: 180_000})
   if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
   await writeKeys(sandbox, options.keys)
   return sandbox
