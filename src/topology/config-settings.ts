@@ -115,6 +115,9 @@ export function sameValue(a: string, b: string): boolean {
   return norm(a) === norm(b)
 }
 
+/** A cluster-node-timeout below redis.conf's is check's node-timeout-lowered, with its own cause and remedy. */
+const lowerNodeTimeout = (key: string, value: string, wanted: string): boolean => key === 'cluster-node-timeout' && Number(value) < Number(wanted)
+
 /** Settings whose value differs on every pod by design (its address, its volume's path): never compared. */
 const notCompared = (key: string): boolean => PER_POD.has(key) || isSecretSetting(key) || ['dir', 'cluster-config-file', 'logfile', 'pidfile', 'unixsocket', 'aclfile'].includes(key)
 
@@ -135,7 +138,7 @@ export function configDrift(conf: Map<string, string>, nodes: readonly NodeSetti
   const findings: Finding[] = []
   for (const key of comparedSettings(conf)) {
     const wanted = conf.get(key)!
-    const known = nodes.filter((n) => n.values.has(key))
+    const known = nodes.filter((n) => n.values.has(key) && !lowerNodeTimeout(key, n.values.get(key)!, wanted))
     if (known.length === 0) continue
     const groups: {value: string; pods: string[]}[] = []
     for (const n of known) {

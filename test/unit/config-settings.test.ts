@@ -86,6 +86,13 @@ describe('check: config-drift', () => {
     expect(configDrift(confSettings(CONF), drifting, 'cm')).toEqual([])
   })
 
+  it('leaves a lowered cluster-node-timeout to node-timeout-lowered, and warns about a raised one', () => {
+    const timeouts = (b: string) => [{pod: 'a', values: new Map([['cluster-node-timeout', '5000']])}, {pod: 'b', values: new Map([['cluster-node-timeout', b]])}]
+    const conf = confSettings(CONF)
+    expect(configDrift(conf, timeouts('1000'), 'cm')).toEqual([])
+    expect(configDrift(conf, timeouts('9000'), 'cm')).toMatchObject([{code: 'config-drift', pods: ['b']}])
+  })
+
   it('takes memory units as Redis does', () => {
     expect(sameValue('1gb', '1073741824')).toBe(true)
     expect(sameValue('1g', '1073741824')).toBe(false)
