@@ -11,7 +11,7 @@ export default class Rollout extends BaseCommand {
 - replicas first, each waited for until Ready and in sync with its master (link up, no sync under way, offset caught up);
 - then shard by shard, a planned CLUSTER FAILOVER onto a replica already on the new revision and in sync, confirmed by every node, after which the old master's pod is restarted and waited for as an in-sync replica.
 
-A shard whose master has no replica in sync is refused, nothing changed (exit 4), unless --allow-unavailable. A pod that will not become Ready (an image that cannot be pulled, a crash loop) stops the roll at once, naming the pod and the reason (exit 12), with nothing else touched; --undo then puts the previous template back and rolls the pods that had changed.
+A shard whose master has no replica in sync is refused, nothing changed (exit 4), unless --allow-unavailable. A pod that will not become Ready (an image that cannot be pulled, a crash loop) stops the roll at once, naming the pod and the reason (exit 12), with nothing else touched; --undo then puts the previous template back and rolls the pods that had changed; redis.conf goes back to what that template was made with, so a config set made since is taken back too (check then shows it as config-drift on the pods not rolled; config set again keeps it).
 
 The StatefulSet's updateStrategy is OnDelete for clusters redisctl creates; an adopted one with RollingUpdate is switched to OnDelete in the same write as the template, after asking (--yes). Which pods are done is read from each pod's controller-revision-hash against the StatefulSet's update revision, so a roll killed at any point is finished by running the same command again. See docs/failure-handling.md.`
 
