@@ -12,7 +12,7 @@ import type {TlsRotateResult} from '../../src/commands/tls/rotate.js'
 import {createCertificateAuthority, issueCertificate} from '../../src/tls/certificates.js'
 import {json} from '../support/cli.js'
 import {SELECTOR, statusNodes, value} from './cluster-data.js'
-import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {pods, redisCli, startE2eSandbox, waitFor, type E2eSandbox} from './e2e-support.js'
 import {startTraffic} from './traffic-support.js'
 
 const KEYS = 20_000
@@ -208,6 +208,27 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     const check = await redisCliTlsCheck(sandbox, material)
     expect(check.ok, check.output).toBe(true)
   }, 600_000)
+
+  it('repair after every pod was deleted at once and came back at a new IP: exit 0, redis-cli --tls --cluster check passes, every key is there', async () => {
+    const before = await pods(sandbox, SELECTOR)
+    const ipsBefore = before.map((p) => p.ip!)
+    const deleted = await sandbox.kubectl(['delete', 'pods', '-l', SELECTOR, '--wait=false'])
+    expect(deleted.code, deleted.stderr).toBe(0)
+    await waitFor(`${before.length} new pods with new IPs`, async () => {
+      const now = await pods(sandbox, SELECTOR)
+      return now.length === before.length && now.every((p) => p.ready && p.ip && !ipsBefore.includes(p.ip))
+    }, 90_000)
+    const repaired = await sandbox.cli(['repair', '--json'], {timeoutMs: 180_000})
+    expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+    const result = json<{actions: Array<{kind: string}>; refused: unknown[]}>(repaired)
+    expect(result.actions.map((a) => a.kind)).toContain('meet')
+    expect(result.refused).toEqual([])
+    const checked = await sandbox.cli(['check', '--json'])
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0)
+    const check = await redisCliTlsCheck(sandbox, material)
+    expect(check.ok, check.output).toBe(true)
+    expect(await missingKeys(sandbox, material)).toBe(0)
+  }, 360_000)
 
   it('tls rotate under a bounded writer: every node serves the new certificate, no restart, no acknowledged write lost, no client error', async () => {
     const before = await pods(sandbox, SELECTOR)
