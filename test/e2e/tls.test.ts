@@ -8,11 +8,12 @@ import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CheckResult} from '../../src/commands/check.js'
+import type {FailoverResult} from '../../src/commands/failover.js'
 import type {TlsRotateResult} from '../../src/commands/tls/rotate.js'
 import {createCertificateAuthority, issueCertificate} from '../../src/tls/certificates.js'
 import {json} from '../support/cli.js'
 import {SELECTOR, statusNodes, value} from './cluster-data.js'
-import {pods, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-support.js'
+import {pods, redisCli, secretValue, startE2eSandbox, waitFor, type E2eSandbox} from './e2e-support.js'
 import {startTraffic} from './traffic-support.js'
 
 const KEYS = 20_000
@@ -25,9 +26,9 @@ interface Material {
   dir: string
 }
 
-/** The cluster's Secret as a user with kubectl reads it, written to files (0600) for redis-cli. */
-async function secretMaterial(sandbox: E2eSandbox, dir: string): Promise<Material> {
-  const got = await sandbox.kubectl(['get', 'secret', 'redis-cluster-tls', '-o', 'json'])
+/** A TLS Secret (the cluster's by default) as a user with kubectl reads it, written to files (0600) for redis-cli. */
+async function secretMaterial(sandbox: E2eSandbox, dir: string, secret = 'redis-cluster-tls'): Promise<Material> {
+  const got = await sandbox.kubectl(['get', 'secret', secret, '-o', 'json'])
   expect(got.code, got.stderr).toBe(0)
   const data = (JSON.parse(got.stdout) as {data: Record<string, string>}).data
   const decode = (k: string): string => Buffer.from(data[k], 'base64').toString('utf8')
@@ -113,6 +114,24 @@ function handshake(host: string, options: ConnectionOptions): Promise<{answer?: 
   })
 }
 
+/**
+ * The sandbox with every output of the CLI kept (stdout and stderr, --json or text), and those of the helpers that run
+ * it (statusNodes), so that the file can show at its end that none of them held a private key.
+ */
+function recordingOutputs(sandbox: E2eSandbox, outputs: string[]): E2eSandbox {
+  return {
+    ...sandbox,
+    cli: async (args, options) => {
+      const got = await sandbox.cli(args, options)
+      outputs.push(`redisctl ${args.join(' ')}\n${got.stdout}\n${got.stderr}`)
+      return got
+    },
+  }
+}
+
+/** The lines of a PEM private key's body: any of them in a text means the key leaked. */
+const keyBody = (pem: string): string[] => pem.split('\n').filter((l) => l && !l.startsWith('-----'))
+
 /** Every process of this machine whose arguments or environment could be read, with both as text. */
 async function everyProcess(): Promise<Array<{pid: string; text: string}>> {
   const found = []
@@ -128,13 +147,17 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
   let sandbox: E2eSandbox
   let material: Material
   let files: string
+  const outputs: string[] = []
+  /** Every private key this file saw (node keys before and after rotation, the CA's, the user's): none may be printed. */
+  const privateKeys: string[] = []
 
   beforeAll(async () => {
     files = await mkdtemp(join(tmpdir(), 'redisctl-tls-'))
-    sandbox = await startE2eSandbox({podIpOctet: 46})
+    sandbox = recordingOutputs(await startE2eSandbox({podIpOctet: 46}), outputs)
     const created = await sandbox.cli(['cluster', 'create', '--tls', '--masters', '3', '--json'], {timeoutMs: 150_000})
     if (created.code !== 0) throw new Error(`create --tls failed: ${created.stdout}${created.stderr}`)
     material = await secretMaterial(sandbox, files)
+    privateKeys.push(material.key)
     await withCluster(sandbox, material, async (cluster) => {
       for (let start = 0; start < KEYS; start += 5000) {
         await Promise.all(Array.from({length: Math.min(5000, KEYS - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
@@ -209,6 +232,27 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect(check.ok, check.output).toBe(true)
   }, 600_000)
 
+  it('repair after every pod was deleted at once and came back at a new IP: exit 0, redis-cli --tls --cluster check passes, every key is there', async () => {
+    const before = await pods(sandbox, SELECTOR)
+    const ipsBefore = before.map((p) => p.ip!)
+    const deleted = await sandbox.kubectl(['delete', 'pods', '-l', SELECTOR, '--wait=false'])
+    expect(deleted.code, deleted.stderr).toBe(0)
+    await waitFor(`${before.length} new pods with new IPs`, async () => {
+      const now = await pods(sandbox, SELECTOR)
+      return now.length === before.length && now.every((p) => p.ready && p.ip && !ipsBefore.includes(p.ip))
+    }, 90_000)
+    const repaired = await sandbox.cli(['repair', '--json'], {timeoutMs: 180_000})
+    expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
+    const result = json<{actions: Array<{kind: string}>; refused: unknown[]}>(repaired)
+    expect(result.actions.map((a) => a.kind)).toContain('meet')
+    expect(result.refused).toEqual([])
+    const checked = await sandbox.cli(['check', '--json'])
+    expect(checked.code, checked.stdout + checked.stderr).toBe(0)
+    const check = await redisCliTlsCheck(sandbox, material)
+    expect(check.ok, check.output).toBe(true)
+    expect(await missingKeys(sandbox, material)).toBe(0)
+  }, 360_000)
+
   it('tls rotate under a bounded writer: every node serves the new certificate, no restart, no acknowledged write lost, no client error', async () => {
     const before = await pods(sandbox, SELECTOR)
     const connection = await tlsConnection(sandbox, material)
@@ -232,12 +276,30 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     const after = await pods(sandbox, SELECTOR)
     expect(after.map((p) => p.uid)).toEqual(before.map((p) => p.uid))
     material = renewed
+    privateKeys.push(renewed.key)
     expect(await missingKeys(sandbox, material)).toBe(0)
   }, 240_000)
 
-  it('no private key is in any process\'s arguments or environment (redis-server, the sandbox, everything running)', async () => {
-    const keyBody = (pem: string): string[] => pem.split('\n').filter((l) => l && !l.startsWith('-----'))
-    const secrets = [...keyBody(material.key), Buffer.from(material.key).toString('base64').slice(0, 60)]
+  it('failover hands a master\'s slots to its replica over TLS (planned: no acknowledged write lost): every key is there', async () => {
+    const nodes = await statusNodes(sandbox)
+    const master = nodes.find((n) => n.role === 'master' && nodes.some((r) => r.masterPod === n.pod))!
+    const out = await sandbox.cli(['failover', master.pod, '--json'], {timeoutMs: 120_000})
+    expect(out.code, out.stdout + out.stderr).toBe(0)
+    const {promoted} = json<FailoverResult>(out)
+    await waitFor(`${master.pod} to follow ${promoted}`, async () => {
+      const after = await statusNodes(sandbox)
+      return after.find((n) => n.pod === promoted)?.role === 'master' && after.find((n) => n.pod === master.pod)?.masterPod === promoted
+    })
+    expect(await missingKeys(sandbox, material)).toBe(0)
+    const check = await redisCliTlsCheck(sandbox, material)
+    expect(check.ok, check.output).toBe(true)
+  }, 180_000)
+
+  it('no private key, the node\'s nor the CA\'s, is in any process\'s arguments or environment (redis-server, the sandbox, everything running)', async () => {
+    const caKey = await secretValue(sandbox, 'redis-cluster-tls-ca', 'tls.key')
+    expect(caKey).toContain('PRIVATE KEY')
+    privateKeys.push(caKey)
+    const secrets = [material.key, caKey].flatMap((key) => [...keyBody(key), Buffer.from(key).toString('base64').slice(0, 60)])
     const servers = (await everyProcess()).filter((p) => p.text.includes('redis-server'))
     expect(servers.length).toBeGreaterThan(0)
     for (const process of await everyProcess()) {
@@ -271,4 +333,41 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     const secrets = await sandbox.kubectl(['get', 'secrets', '-o', 'name'])
     expect(secrets.stdout).not.toMatch(/redis-cluster-tls/)
   }, 150_000)
+
+  it('cluster create --tls-secret serves the certificate of a Secret the user brings (cert-manager\'s layout, the user\'s own CA): no certificate made, redis-cli --tls --cluster check passes, teardown leaves the Secret', async () => {
+    const userCa = await createCertificateAuthority('the user\'s CA')
+    const headless = 'redis-cluster-headless.default.svc'
+    const node = await issueCertificate(userCa, {commonName: 'redis-cluster', dnsNames: [`*.${headless}`, `*.${headless}.cluster.local`], usages: ['server', 'client']})
+    privateKeys.push(userCa.key, node.key)
+    // Through apply, the key on stdin: `kubectl create secret` posts protobuf, which the sandbox refuses.
+    const data = {'tls.crt': node.cert, 'tls.key': node.key, 'ca.crt': userCa.cert}
+    const made = await sandbox.kubectl(['apply', '-f', '-'], JSON.stringify({apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+      metadata: {name: 'redis-certs'}, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))}))
+    expect(made.code, made.stderr).toBe(0)
+
+    const created = await sandbox.cli(['cluster', 'create', '--tls-secret', 'redis-certs', '--masters', '3', '--replicas-per-master', '0', '--json'], {timeoutMs: 150_000})
+    expect(created.code, created.stdout + created.stderr).toBe(0)
+    const redisSecrets = async (): Promise<string[]> => (await sandbox.kubectl(['get', 'secrets', '-o', 'name'])).stdout.split('\n').filter((n) => n.includes('redis'))
+    expect(await redisSecrets()).toEqual(['secret/redis-certs'])
+    const status = await sandbox.cli(['status', '--json'])
+    expect(status.code, status.stdout + status.stderr).toBe(0)
+    const user = await secretMaterial(sandbox, await mkdtemp(join(files, 'brought-')), 'redis-certs')
+    const check = await redisCliTlsCheck(sandbox, user)
+    expect(check.ok, check.output).toBe(true)
+    const fingerprint = new X509Certificate(node.cert).fingerprint256
+    for (const pod of await pods(sandbox, SELECTOR)) {
+      expect((await handshake(pod.ip!, {ca: userCa.cert, cert: node.cert, key: node.key, servername: `${pod.name}.${headless}`})).fingerprint, pod.name).toBe(fingerprint)
+    }
+
+    const down = await sandbox.cli(['teardown', '--yes', '--with-pvcs', '--json'], {timeoutMs: 120_000})
+    expect(down.code, down.stdout + down.stderr).toBe(0)
+    expect(await redisSecrets()).toEqual(['secret/redis-certs'])
+  }, 240_000)
+
+  it('no output of the CLI in this file, text or --json, holds a private key (the nodes\', the CA\'s, the user\'s)', () => {
+    expect(outputs.length).toBeGreaterThan(10)
+    expect(privateKeys.length).toBeGreaterThanOrEqual(5)
+    const leaked = outputs.filter((o) => o.includes('PRIVATE KEY') || privateKeys.flatMap(keyBody).some((line) => o.includes(line)))
+    expect(leaked.map((o) => o.split('\n')[0])).toEqual([])
+  })
 })
