@@ -309,10 +309,11 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
   })
 
   it('create --tls over the running cluster changes nothing, and create without the flag keeps it TLS', async () => {
-    const again = await sandbox.cli(['cluster', 'create', '--tls', '--masters', '3', '--json'], {timeoutMs: 120_000})
+    // --timeout inside the test's bound: a wait that does not end says what it waited for.
+    const again = await sandbox.cli(['cluster', 'create', '--tls', '--masters', '3', '--timeout', '100s', '--json'], {timeoutMs: 120_000})
     expect(again.code, again.stdout + again.stderr).toBe(0)
     expect(json<{alreadyFormed: boolean}>(again).alreadyFormed).toBe(true)
-    const plainAgain = await sandbox.cli(['cluster', 'create', '--masters', '3', '--json'], {timeoutMs: 120_000})
+    const plainAgain = await sandbox.cli(['cluster', 'create', '--masters', '3', '--timeout', '100s', '--json'], {timeoutMs: 120_000})
     expect(plainAgain.code, plainAgain.stdout + plainAgain.stderr).toBe(0)
     const conf = await sandbox.kubectl(['get', 'configmap', 'redis-cluster-config', '-o', 'jsonpath={.data.redis\\.conf}'])
     expect(conf.stdout).toContain('tls-port 6379')
