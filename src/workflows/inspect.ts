@@ -54,13 +54,17 @@ export function clusterOver(target: KubeTargetSession, access: RedisAccess, pods
 /**
  * Reads every node once none is loading its data: a pod restarted with a large data set is Ready (its probe opens
  * a TCP connection) while Redis answers only LOADING, and a command that changes the cluster would otherwise take
- * that for damage and stop. Waits at most `timeoutMs`; a node that does not answer at all does not hold it up.
+ * that for damage and stop. Waits at most `timeoutMs` for loading nodes; a node that does not answer at all is
+ * the caller's to judge, and the first read is not cut short by the wait's deadline.
  */
 export async function observeLoaded(cluster: Pick<OpenCluster, 'access' | 'observe'>, timeoutMs: number, onWaiting?: (missing: string) => void): Promise<Topology> {
+  const loading = (topology: Topology): string[] => topology.nodes.filter((n) => n.error?.kind === 'loading').map(podName)
+  const first = await cluster.observe()
+  if (loading(first).length === 0) return first
   return waitUntil('Redis to finish loading its data', async () => {
     const topology = await cluster.observe()
-    const loading = topology.nodes.filter((n) => n.error?.kind === 'loading').map(podName)
-    return loading.length === 0 ? {done: true, value: topology} : {done: false, missing: `still loading: ${loading.join(', ')}`}
+    const still = loading(topology)
+    return still.length === 0 ? {done: true, value: topology} : {done: false, missing: `still loading: ${still.join(', ')}`}
   }, {timeoutMs, intervalMs: 100, signal: cluster.access.connector.signal, onWaiting})
 }
 
