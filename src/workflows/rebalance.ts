@@ -12,6 +12,7 @@ import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebala
 import {countSlots} from '../topology/slots.js'
 import {observeLoaded, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
+import {movesProgress} from './progress.js'
 import {plural} from '../util/words.js'
 
 export interface RebalanceInput {
@@ -72,10 +73,6 @@ export function describeMoves(topology: Topology, moves: SlotMove[]): Array<{fro
   const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, podName(n)] as const] : [])))
   return moves.map((m) => ({from: byId.get(m.from) ?? m.from, to: byId.get(m.to) ?? m.to, slots: countSlots(m.slots)}))
 }
-
-export const progressLine = (p: PlanProgress): string =>
-  `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
-  (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
 
 /** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
 function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
@@ -139,17 +136,11 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
         const {connector} = ctx.cluster.access
         const everyPod = ctx.cluster.pods.map(podAddress)
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
-        let last = 0
         try {
           ctx.progress = await executeMoves(connector, ctx.moves, masters, {
             convergeTimeoutMs: ctx.input.timeoutMs,
             signal: connector.signal,
-            onProgress: (p) => {
-              // A line per second at most: the plain renderer prints every update.
-              if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-              last = Date.now()
-              task.output = progressLine(p)
-            },
+            onProgress: movesProgress(task),
           })
         } catch (error) {
           throw error instanceof RedisUnreachableError ? interruptedMove(error) : error

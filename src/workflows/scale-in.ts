@@ -23,7 +23,8 @@ import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
+import {movesProgress} from './progress.js'
+import {blockingFindings, masterRefs} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
@@ -137,16 +138,11 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       skip: noMoves,
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
-        let last = 0
         const {connector} = ctx.cluster!.access
         ctx.progress = await executeMoves(connector, ctx.plan!.moves, masters, {
           convergeTimeoutMs: ctx.timeoutMs,
           signal: connector.signal,
-          onProgress: (p) => {
-            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-            last = Date.now()
-            task.output = progressLine(p)
-          },
+          onProgress: movesProgress(task),
         })
         task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
         await replan(ctx)
