@@ -32,7 +32,6 @@ export abstract class JoinCommand extends BaseCommand {
     const options = this.targetOptions(flags)
     const {openTarget} = await import('../workflows/session.js')
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
-    const {refusalWarnings} = await import('../workflows/preconditions.js')
     const {runTasks} = await import('./tasks.js')
     const target = await openTarget(options, {operation: 'node-add'})
     const ctx: NodeAddContext = {options, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, input, actions: []}
@@ -40,7 +39,6 @@ export abstract class JoinCommand extends BaseCommand {
     let plan: JoinPlan
     if (dryRun) {
       ctx.decided = await decideNodeAdd(ctx)
-      for (const w of refusalWarnings(ctx.decided.blocking)) this.warn(w)
       plan = ctx.decided.plan
     } else {
       try {

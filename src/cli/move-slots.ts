@@ -1,7 +1,6 @@
 import type {BaseCommand} from './base-command.js'
 import {openSlotsWords} from './plans.js'
 import {runTasks} from './tasks.js'
-import {refusalWarnings} from '../workflows/preconditions.js'
 import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
 
 /** What `slots rebalance` and `slots reshard` report. */
@@ -22,8 +21,7 @@ export interface MoveSlotsResult {
 export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dryRun: boolean, nothingToMove: string): Promise<MoveSlotsResult> {
   try {
     if (dryRun) {
-      const {blocking} = await previewMoves(ctx)
-      for (const w of refusalWarnings(blocking)) command.warn(w)
+      await previewMoves(ctx)
     } else {
       await runTasks(rebalanceTasks(), ctx, command)
     }

@@ -91,13 +91,12 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     const {planScaleOutPreview, scaleOutTasks} = await import('../workflows/scale-out.js')
-    const {refusalWarnings} = await import('../workflows/preconditions.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     if (flags['dry-run']) {
       const preview = await planScaleOutPreview(ctx)
       for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
-      const warnings = [...preview.placement.violations.map(violationWarning), ...refusalWarnings(preview.blocking)]
+      const warnings = preview.placement.violations.map(violationWarning)
       for (const w of warnings) this.warn(w)
       return {
         ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,

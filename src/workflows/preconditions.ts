@@ -24,7 +24,3 @@ export function refuseUnhealthy(blocking: readonly string[], force: boolean): vo
     ])
   }
 }
-
-/** What a dry run says instead of refusing: the refusal a real run would meet, if any. */
-export const refusalWarnings = (blocking: readonly string[]): string[] =>
-  (blocking.length > 0 ? [`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`] : [])

@@ -97,11 +97,17 @@ async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
   return ctx.topology
 }
 
-/** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
-export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
-  ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeAndValidate(ctx)))
+/** Reads every node and refuses what the command line got wrong about them, or an unhealthy cluster; changes nothing. */
+async function observeSafe(ctx: RebalanceContext): Promise<Topology> {
+  const topology = await observeAndValidate(ctx)
+  refuseUnhealthy(blockingFindings(topology), ctx.input.force)
+  return topology
+}
+
+/** What --dry-run shows: the moves planned on the cluster as it is, after the checks the run's first step makes. */
+export async function previewMoves(ctx: RebalanceContext): Promise<void> {
+  ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeSafe(ctx)))
   ctx.closedSlots = openSlotNumbers(ctx.topology!)
-  return {blocking: blockingFindings(ctx.topology!)}
 }
 
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
@@ -109,7 +115,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     {
       title: 'Read every node',
       task: async (ctx) => {
-        refuseUnhealthy(blockingFindings(await observeAndValidate(ctx)), ctx.input.force)
+        await observeSafe(ctx)
       },
     },
     {
