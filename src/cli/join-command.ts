@@ -5,6 +5,7 @@ import {actionFlags, kubeFlags, redisFlags} from './flags.js'
 import {violationWarning} from './plans.js'
 import type {JoinPlan} from '../topology/join-plan.js'
 import type {NodeAddContext, NodeAddInput} from '../workflows/node-add.js'
+import {plural} from '../util/words.js'
 
 export const joinFlags = {
   ...kubeFlags,
@@ -69,7 +70,7 @@ export abstract class JoinCommand extends BaseCommand {
   private report(result: NodeAddResult): void {
     const verb = result.dryRun ? 'Would add' : 'Added'
     if (result.podsAfter > result.podsBefore) {
-      this.log(`${result.dryRun ? 'Would scale' : 'Scaled'} StatefulSet ${result.name} from ${result.podsBefore} to ${result.podsAfter} pods.`)
+      this.log(`${result.dryRun ? 'Would scale' : 'Scaled'} StatefulSet ${result.name} from ${result.podsBefore} to ${plural(result.podsAfter, 'pod')}.`)
     }
     for (const a of result.added) {
       const pod = `${a.pod}${a.created ? '' : ' (already running)'}${a.k8sNode ? ` on ${a.k8sNode}` : ''}`

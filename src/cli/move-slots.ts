@@ -2,6 +2,7 @@ import type {BaseCommand} from './base-command.js'
 import {openSlotsWords} from './plans.js'
 import {runTasks} from './tasks.js'
 import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
+import {plural} from '../util/words.js'
 
 /** What `slots rebalance` and `slots reshard` report. */
 export interface MoveSlotsResult {
@@ -30,7 +31,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   }
   const moves = describeMoves(ctx.topology!, ctx.moves)
   if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'would first close' : 'closed'} ${openSlotsWords(ctx.closedSlots)}`)
-  for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
+  for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
   const leftOut = ctx.leftOut ?? []
   if (leftOut.length > 0) {
     const one = leftOut.length === 1

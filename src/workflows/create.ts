@@ -24,7 +24,7 @@ import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
 import {progress} from './progress.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
-import {plural, shapeWords} from '../util/words.js'
+import {agree, plural, shapeWords} from '../util/words.js'
 
 export interface CreateInput {
   spec: Omit<ClusterSpec, 'namespace' | 'withAuth' | 'adminSecret'>
@@ -267,7 +267,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         if (ctx.input.adopt) ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
         const count = podCount(ctx.shape!)
         ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs, {onWaiting: progress(task)})).slice(0, count)
-        task.title = `${ctx.pods.length} pods are Ready`
+        task.title = `${plural(ctx.pods.length, 'pod')} ${agree(ctx.pods.length, 'is', 'are')} Ready`
       },
     },
     {

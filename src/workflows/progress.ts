@@ -1,4 +1,5 @@
 import type {PlanProgress} from '../redis/execute-moves.js'
+import {plural} from '../util/words.js'
 
 /** Waits report on every poll; the plain renderer prints every output, so only changes get a line. */
 export const progress = (task: {output: string | undefined}) => (message: string): void => {
@@ -6,7 +7,7 @@ export const progress = (task: {output: string | undefined}) => (message: string
 }
 
 export const progressLine = (p: PlanProgress): string =>
-  `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
+  `${p.slotsDone}/${p.slotsTotal} slots, ${plural(p.keysMoved, 'key')} moved, ${Math.round(p.keysPerSecond)} keys/s` +
   (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
 
 /**

@@ -152,7 +152,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
           throw error instanceof RedisUnreachableError ? interruptedMove(error) : error
         }
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, true)
-        task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
+        task.title = `Moved ${plural(ctx.progress.slotsDone, 'slot')} and ${plural(ctx.progress.keysMoved, 'key')} (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
       },
     },
   ]

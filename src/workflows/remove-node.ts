@@ -12,6 +12,7 @@ import {blockingFindings} from './rebalance.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {REHOME_STEPS, waitForPodCount} from './scale-in.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
+import {plural} from '../util/words.js'
 
 export interface RemoveNodeContext {
   options: TargetOptions
@@ -93,7 +94,7 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
         }
         await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, podsAfter)
         await waitForPodCount(ctx.target.kube, ctx.target.selector, podsAfter, ctx.timeoutMs)
-        task.title = `Scaled the StatefulSet down to ${podsAfter} pods`
+        task.title = `Scaled the StatefulSet down to ${plural(podsAfter, 'pod')}`
       },
     },
   ]

@@ -292,7 +292,7 @@ async function addReplicas(ctx: RepairContext, task: Task): Promise<void> {
     await step.run(ctx.cluster.access.connector, layout, {timeoutMs: ctx.timeoutMs, onProgress: (p) => progress(task)(p.message)})
   }
   ctx.done.push(...replicates)
-  task.title = `Gave ${replicates.length} masters a replica`
+  task.title = `Gave ${plural(replicates.length, 'master')} a replica`
 }
 
 async function allowReplicaMigration(ctx: RepairContext, task: Task): Promise<void> {

@@ -9,7 +9,7 @@ import {growTasks, type GrowContext} from './grow.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
-import {shapeWords} from '../util/words.js'
+import {plural, shapeWords} from '../util/words.js'
 
 export interface ScaleOutContext extends GrowContext {
   shape: ClusterShape
@@ -26,7 +26,7 @@ export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(ctx.shape)
   if (wanted < current) {
-    throw new UsageError(`${shapeWords(ctx.shape)} need ${wanted} pods, fewer than the ${current} running: that is a scale-in.`, [
+    throw new UsageError(`${shapeWords(ctx.shape)} need ${plural(wanted, 'pod')}, fewer than the ${current} running: that is a scale-in.`, [
       'Scale-in (moving slots off the highest ordinals first) is not available yet; nothing was changed.',
     ])
   }
