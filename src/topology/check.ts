@@ -50,7 +50,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const reachable = nodes.filter((n) => n.pod && n.reachable)
   const masters = nodes.filter((n) => n.role === 'master' && n.slotCount > 0)
 
-  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${silence(n)}${asOthersSeeIt(n)}`, [n])
+  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${silence(n)}${asOthersSeeIt(n)}.`, [n])
   if (masters.length === 0) {
     if (reachable.length > 0) add('not-formed', 'error', 'No node holds any slot: the cluster has not been formed (redisctl cluster create).', reachable)
     return findings

@@ -4,6 +4,7 @@ import {formatScaleOutPreview} from '../../src/cli/plans.js'
 import {checkTopology} from '../../src/topology/check.js'
 import {buildTopology} from '../../src/topology/model.js'
 import type {ScaleInPlan} from '../../src/topology/scale-in-plan.js'
+import {refuseUnhealthy} from '../../src/workflows/preconditions.js'
 import {describePlan} from '../../src/workflows/scale-in.js'
 import type {ScaleOutPlanPreview} from '../../src/workflows/scale-out.js'
 import {formedCluster, observe} from '../support/observations.js'
@@ -37,5 +38,16 @@ describe('counts of one in messages', () => {
     states[0].seesAt = {[states[1].id]: '10.1.0.9:6379'}
     const stale = checkTopology(buildTopology(states.map((s) => s.pod), observe(states))).find((f) => f.code === 'stale-address')
     expect(stale?.message).toMatch(/^1 node still knows /)
+  })
+})
+
+describe('messages put one after another', () => {
+  it('an unhealthy cluster\'s refusal ends each finding as a sentence: "…as a replica. The cluster marks…"', () => {
+    const states = formedCluster()
+    const replica = states.findIndex((s) => s.replicaOf !== undefined)
+    states[replica].unreachable = true
+    const findings = checkTopology(buildTopology(states.map((s) => s.pod), observe(states))).filter((f) => f.severity === 'error')
+    expect(() => refuseUnhealthy([...findings.map((f) => f.message), 'The cluster marks redis-9 as failed.'], false))
+      .toThrow(/know it as a replica\. The cluster marks redis-9 as failed\.$/)
   })
 })
