@@ -30,8 +30,8 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
     await ctx.cluster.access.close()
   }
   const moves = describeMoves(ctx.topology!, ctx.moves)
-  if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'would first close' : 'closed'} ${openSlotsWords(ctx.closedSlots)}`)
-  for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
+  if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'Would first close' : 'Closed'} ${openSlotsWords(ctx.closedSlots)}.`)
+  for (const m of moves) command.log(`${dryRun ? 'Would move' : 'Moved'} ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}.`)
   const leftOut = ctx.leftOut ?? []
   if (leftOut.length > 0) {
     const one = leftOut.length === 1

@@ -278,7 +278,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         // Pods back on volumes kept by a teardown have new IPs, and their nodes.conf names the old ones: the
         // replicas would wait for their masters there for ever. Repair's meeting again is what mends that.
         const repair = newRepairContext(clusterOver(ctx.target, ctx.access, ctx.pods), ctx.input.timeoutMs)
-        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('every node knows the others at their current addresses')
+        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('no node remembers another at an old address')
         await reintroduce(repair, task)
         ctx.actions.push(...repair.done.map(describeAction))
       },
