@@ -5,6 +5,7 @@ import {actionFlags, kubeFlags, redisFlags} from './flags.js'
 import {violationWarning} from './plans.js'
 import type {JoinPlan} from '../topology/join-plan.js'
 import type {NodeAddContext, NodeAddInput} from '../workflows/node-add.js'
+import {plural} from '../util/words.js'
 
 export const joinFlags = {
   ...kubeFlags,
@@ -32,7 +33,6 @@ export abstract class JoinCommand extends BaseCommand {
     const options = this.targetOptions(flags)
     const {openTarget} = await import('../workflows/session.js')
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
-    const {refusalWarnings} = await import('../workflows/preconditions.js')
     const {runTasks} = await import('./tasks.js')
     const target = await openTarget(options, {operation: 'node-add'})
     const ctx: NodeAddContext = {options, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, input, actions: []}
@@ -40,7 +40,6 @@ export abstract class JoinCommand extends BaseCommand {
     let plan: JoinPlan
     if (dryRun) {
       ctx.decided = await decideNodeAdd(ctx)
-      for (const w of refusalWarnings(ctx.decided.blocking)) this.warn(w)
       plan = ctx.decided.plan
     } else {
       try {
@@ -71,7 +70,7 @@ export abstract class JoinCommand extends BaseCommand {
   private report(result: NodeAddResult): void {
     const verb = result.dryRun ? 'Would add' : 'Added'
     if (result.podsAfter > result.podsBefore) {
-      this.log(`${result.dryRun ? 'Would scale' : 'Scaled'} StatefulSet ${result.name} from ${result.podsBefore} to ${result.podsAfter} pods.`)
+      this.log(`${result.dryRun ? 'Would scale' : 'Scaled'} StatefulSet ${result.name} from ${result.podsBefore} to ${plural(result.podsAfter, 'pod')}.`)
     }
     for (const a of result.added) {
       const pod = `${a.pod}${a.created ? '' : ' (already running)'}${a.k8sNode ? ` on ${a.k8sNode}` : ''}`

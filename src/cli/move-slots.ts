@@ -1,8 +1,8 @@
 import type {BaseCommand} from './base-command.js'
 import {openSlotsWords} from './plans.js'
 import {runTasks} from './tasks.js'
-import {refusalWarnings} from '../workflows/preconditions.js'
 import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
+import {plural} from '../util/words.js'
 
 /** What `slots rebalance` and `slots reshard` report. */
 export interface MoveSlotsResult {
@@ -22,8 +22,7 @@ export interface MoveSlotsResult {
 export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dryRun: boolean, nothingToMove: string): Promise<MoveSlotsResult> {
   try {
     if (dryRun) {
-      const {blocking} = await previewMoves(ctx)
-      for (const w of refusalWarnings(blocking)) command.warn(w)
+      await previewMoves(ctx)
     } else {
       await runTasks(rebalanceTasks(), ctx, command)
     }
@@ -31,8 +30,8 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
     await ctx.cluster.access.close()
   }
   const moves = describeMoves(ctx.topology!, ctx.moves)
-  if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'would first close' : 'closed'} ${openSlotsWords(ctx.closedSlots)}`)
-  for (const m of moves) command.log(`${dryRun ? 'would move' : 'moved'} ${m.slots} slots from ${m.from} to ${m.to}`)
+  if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'Would first close' : 'Closed'} ${openSlotsWords(ctx.closedSlots)}.`)
+  for (const m of moves) command.log(`${dryRun ? 'Would move' : 'Moved'} ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}.`)
   const leftOut = ctx.leftOut ?? []
   if (leftOut.length > 0) {
     const one = leftOut.length === 1

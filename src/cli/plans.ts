@@ -13,8 +13,8 @@ const where = (k8sNode: string | undefined, exists: boolean): string =>
 /** `scale --dry-run`'s plan for people: the pods, who becomes what, and which slots go where. */
 export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlanPreview): string[] {
   const lines = [preview.podsAfter === preview.podsBefore
-    ? `Would keep StatefulSet ${statefulSet} at ${preview.podsBefore} pods.`
-    : `Would scale StatefulSet ${statefulSet} from ${preview.podsBefore} to ${preview.podsAfter} pods.`]
+    ? `Would keep StatefulSet ${statefulSet} at ${plural(preview.podsBefore, 'pod')}.`
+    : `Would scale StatefulSet ${statefulSet} from ${preview.podsBefore} to ${plural(preview.podsAfter, 'pod')}.`]
   if (preview.openSlots.length > 0) lines.push(`Would first close ${openSlotsWords(preview.openSlots)}.`)
   for (const j of preview.joining) {
     const pod = `${j.pod}${j.exists ? ' (already running)' : ''}`
@@ -23,12 +23,12 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   if (preview.moves.length === 0) lines.push('No slots would move: the masters already hold even shares.')
   else {
     const slots = preview.moves.reduce((n, m) => n + m.slots, 0)
-    lines.push(`Would move ${slots} slots (about ${preview.keysToMoveEstimate} keys) in ${plural(preview.moves.length, 'move')}:`)
-    for (const m of preview.moves) lines.push(`  ${m.slots} slots from ${m.from} to ${m.to}`)
+    lines.push(`Would move ${plural(slots, 'slot')} (about ${plural(preview.keysToMoveEstimate, 'key')}) in ${plural(preview.moves.length, 'move')}:`)
+    for (const m of preview.moves) lines.push(`  ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
   }
   lines.push('Masters afterwards:')
   for (const m of preview.masters) {
-    lines.push(`  ${m.pod}: ${m.slotsBefore} -> ${m.slotsAfter} slots (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)
+    lines.push(`  ${m.pod}: ${m.slotsBefore} -> ${plural(m.slotsAfter, 'slot')} (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)
   }
   return lines
 }

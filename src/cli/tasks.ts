@@ -1,7 +1,7 @@
 import {Listr, type ListrTask} from 'listr2'
 
 import {throwIfInterrupted} from '../util/interrupt.js'
-import {chooseRenderer, currentOutputEnvironment} from './renderer.js'
+import {chooseRenderer, currentOutputEnvironment, stepLogger} from './renderer.js'
 import type {StopOnSignal} from './stop.js'
 
 /** What a task list needs from the command that runs it. */
@@ -30,7 +30,8 @@ export async function runTasks<Ctx extends object>(tasks: ListrTask<Ctx>[], ctx:
     fallbackRenderer: 'simple',
     exitOnError: true,
     registerSignalListeners: false,
-    rendererOptions: {collapseSubtasks: false},
+    rendererOptions: renderer === 'simple' ? {logger: stepLogger()} : {collapseSubtasks: false},
+    fallbackRendererOptions: {logger: stepLogger()},
   })
   return command.stop.cleanly(() => list.run())
 }

@@ -91,13 +91,12 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     const {planScaleOutPreview, scaleOutTasks} = await import('../workflows/scale-out.js')
-    const {refusalWarnings} = await import('../workflows/preconditions.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     if (flags['dry-run']) {
       const preview = await planScaleOutPreview(ctx)
       for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
-      const warnings = [...preview.placement.violations.map(violationWarning), ...refusalWarnings(preview.blocking)]
+      const warnings = preview.placement.violations.map(violationWarning)
       for (const w of warnings) this.warn(w)
       return {
         ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,
@@ -145,12 +144,15 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
         for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
         if (ctx.pvcs.deleted.length > 0) this.log(`Would delete ${plural(ctx.pvcs.deleted.length, 'PersistentVolumeClaim')}: ${ctx.pvcs.deleted.join(', ')}.`)
         if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
+        const keys = ctx.topology!.nodes.filter((n) => n.role === 'master').reduce((sum, n) => sum + (n.keys ?? 0), 0)
+        this.log(`Afterwards: ${shapeWords({masters: ctx.plan!.layout.shards.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}, holding all ${plural(keys, 'key')}.`)
+        if (removesPods(ctx) && !flags.yes) this.log('The run asks before it removes pods; without a terminal it needs --yes.')
         return await this.scaleInResult(ctx, true, ctx.topology!)
       }
       // Planned first (reads only), so that the question names the pods that go.
       await prepareScaleIn(ctx)
       const removed = ctx.plan!.removed.map((p) => p.pod)
-      if (removed.length > 0 || flags['delete-pvcs']) {
+      if (removesPods(ctx)) {
         const action = [
           ...(removed.length > 0 ? [`remove ${removed.join(', ')}`] : []),
           ...(flags['delete-pvcs'] ? [`delete the PersistentVolumeClaims of ${removed.length > 0 ? 'those pods' : 'the removed pods'}`] : []),
@@ -196,6 +198,9 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
   }
 }
+
+/** A scale in that removes pods, or deletes their volumes, asks first: the run asks, and its dry run says so. */
+const removesPods = (ctx: ScaleInContext): boolean => ctx.plan!.removed.length > 0 || ctx.deletePvcs
 
 function mastersOf(shards: ClusterLayout['shards'], after?: Topology): ScaleResult['masters'] {
   return shards.map((s) => {

@@ -7,9 +7,7 @@ import type {SyncState} from '../topology/sync.js'
 
 export interface StatusResult {
   namespace: string
-  clusterState: ClusterSummary['clusterState']
-  /** Every node that answered agrees on the slot map, and at least one did. */
-  slotsAgreed: boolean
+  /** The whole cluster, from the nodes that answered: cluster_state, slot map agreement, who answered. */
   summary: ClusterSummary
   nodes: NodeStatus[]
   warnings: string[]
@@ -38,7 +36,7 @@ export default class Status extends BaseCommand {
     if (summary.outside.length > 0) {
       this.log(`Outside the cluster (answering, but no node of the cluster knows them; not yet added, or removed by node del): ${summary.outside.join(', ')}`)
     }
-    return this.withSessionWarnings<StatusResult>({namespace, clusterState: summary.clusterState, slotsAgreed: summary.slotsAgreed, summary, nodes, warnings: []}, warnings)
+    return this.withSessionWarnings<StatusResult>({namespace, summary, nodes, warnings: []}, warnings)
   }
 }
 

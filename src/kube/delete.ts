@@ -27,11 +27,20 @@ export async function listNames(kube: Kube, kind: DeletableKind, selector: strin
   return list.map((o) => o.metadata?.name ?? '').filter(Boolean).sort(naturalOrder)
 }
 
-/** Deletes one object; one that is already gone counts as deleted (teardown is idempotent). */
-export async function deleteObject(kube: Kube, kind: DeletableKind, name: string): Promise<void> {
+/**
+ * Deletes one object: true once deleted, false when it was gone already (teardown is idempotent, and says which
+ * objects it deleted and which something else had).
+ */
+export async function deleteObject(kube: Kube, kind: DeletableKind, name: string): Promise<boolean> {
   const namespace = kube.namespace
   const target = {name, namespace, propagationPolicy: 'Background'}
-  await kube.find(`deleting ${kind} ${name}`, async () => {
+  const deleted = await kube.find(`deleting ${kind} ${name}`, async () => {
+    await deleteCall()
+    return true
+  })
+  return deleted ?? false
+
+  function deleteCall(): Promise<unknown> {
     switch (kind) {
       case 'StatefulSet': return kube.apps.deleteNamespacedStatefulSet(target)
       case 'PodDisruptionBudget': return kube.policy.deleteNamespacedPodDisruptionBudget(target)
@@ -40,7 +49,7 @@ export async function deleteObject(kube: Kube, kind: DeletableKind, name: string
       case 'Secret': return kube.core.deleteNamespacedSecret(target)
       case 'PersistentVolumeClaim': return kube.core.deleteNamespacedPersistentVolumeClaim(target)
     }
-  })
+  }
 }
 
 /** Deletes a pod, as a failing Kubernetes node would lose it (its StatefulSet recreates it). */

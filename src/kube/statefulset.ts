@@ -3,6 +3,7 @@ import type {V1ControllerRevision, V1PodTemplateSpec, V1StatefulSet} from '@kube
 
 import {httpStatus} from './api-errors.js'
 import type {Kube} from './context.js'
+import {plural} from '../util/words.js'
 
 export async function readStatefulSet(kube: Kube, name: string): Promise<V1StatefulSet | undefined> {
   return kube.find(`reading StatefulSet ${name}`, () => kube.apps.readNamespacedStatefulSet({name, namespace: kube.namespace}))
@@ -10,7 +11,7 @@ export async function readStatefulSet(kube: Kube, name: string): Promise<V1State
 
 /** Sets spec.replicas through the scale subresource, as `kubectl scale` does. */
 export async function scaleStatefulSet(kube: Kube, name: string, replicas: number): Promise<void> {
-  await kube.call(`scaling StatefulSet ${name} to ${replicas} pods`, () =>
+  await kube.call(`scaling StatefulSet ${name} to ${plural(replicas, 'pod')}`, () =>
     kube.apps.patchNamespacedStatefulSetScale({name, namespace: kube.namespace, body: {spec: {replicas}}},
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch)))
 }

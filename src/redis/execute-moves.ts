@@ -8,6 +8,7 @@ import {type MasterRef, migrateSlots, type MigrateOptions} from './migrate-slots
 import {finishOpenSlots} from './open-slots.js'
 import {interruption} from '../util/interrupt.js'
 import {waitUntil} from '../util/wait.js'
+import {agree, plural} from '../util/words.js'
 
 export interface ExecuteOptions extends Omit<MigrateOptions, 'otherMasters' | 'onProgress'> {
   onProgress?: (progress: PlanProgress) => void
@@ -93,8 +94,8 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
     // is closed here, so that a stop leaves every slot with one owner.
     const closed = await finishOpenSlots(connector, [...masters].map(([id, address]) => ({id, address})))
     const p = progress()
-    throw interruption(options.signal, `after moving ${p.slotsDone} of ${p.slotsTotal} slots (${p.keysMoved} keys); the batches under way landed${
-      closed.length > 0 ? ` and ${closed.length} slots left open were finished` : ''} and no slot is left open`)
+    throw interruption(options.signal, `after moving ${p.slotsDone} of ${plural(p.slotsTotal, 'slot')} (${plural(p.keysMoved, 'key')}); the batches under way landed${
+      closed.length > 0 ? ` and ${plural(closed.length, 'slot')} left open ${agree(closed.length, 'was', 'were')} finished` : ''} and no slot is left open`)
   }
   if (failure) throw failure.error
 

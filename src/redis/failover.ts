@@ -3,6 +3,7 @@ import {commandFailed} from './commands.js'
 import type {NodeAddress, RedisConnector} from './connection.js'
 import {observeCluster} from './observe.js'
 import type {NodeRef} from './remove-nodes.js'
+import {agree, plural} from '../util/words.js'
 
 /** Redis's CLUSTER_MF_TIMEOUT: how long a manual failover may take before the replica gives it up. */
 const MANUAL_FAILOVER_TIMEOUT_MS = 5000
@@ -48,7 +49,7 @@ export async function failOver(connector: RedisConnector, replica: NodeRef, mast
     })
     return lagging.length === 0 && observation.agreed
       ? {done: true, value: undefined}
-      : {done: false, missing: `${lagging.length} nodes do not yet see the new master`}
+      : {done: false, missing: `${plural(lagging.length, 'node')} ${agree(lagging.length, 'does', 'do')} not yet see the new master`}
   }, {timeoutMs, signal: connector.signal})
   return actions
 }

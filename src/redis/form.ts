@@ -6,7 +6,7 @@ import {BugError, PreconditionError, TimeoutError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {syncProblem, syncState} from '../topology/sync.js'
-import {plural} from '../util/words.js'
+import {agree, plural} from '../util/words.js'
 
 export type FormStep = 'shorten-timeout' | 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'restore-timeout' | 'replicate' | 'attach' | 'ready'
 
@@ -100,8 +100,8 @@ export async function shortenNodeTimeout(connector: RedisConnector, layout: Clus
   if ([...views.values()].some((v) => v.keys > 0 || v.myself.role === 'replica')) return []
   const longer = podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? 0) > short)
   await Promise.all(longer.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', short]])))
-  options.onProgress?.({step: 'shorten-timeout', message: `cluster-node-timeout ${short} ms on ${longer.length} nodes until cluster_state:ok`})
-  return longer.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${short} on ${longer.length} nodes (${configured} again once cluster_state:ok)`]
+  options.onProgress?.({step: 'shorten-timeout', message: `cluster-node-timeout ${short} ms on ${plural(longer.length, 'node')} until cluster_state:ok`})
+  return longer.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${short} on ${plural(longer.length, 'node')} (${configured} again once cluster_state:ok)`]
 }
 
 /** Waits for cluster_state:ok if a node runs below the configured cluster-node-timeout, then sets it back on those nodes. */
@@ -118,8 +118,8 @@ export async function restoreNodeTimeout(connector: RedisConnector, layout: Clus
     })
   const lowered = shortened(await observeAll(connector, layout))
   await Promise.all(lowered.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', configured]])))
-  options.onProgress?.({step: 'restore-timeout', message: `cluster-node-timeout ${configured} ms again on ${lowered.length} nodes`})
-  return lowered.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${configured} on ${lowered.length} nodes`]
+  options.onProgress?.({step: 'restore-timeout', message: `cluster-node-timeout ${configured} ms again on ${plural(lowered.length, 'node')}`})
+  return lowered.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${configured} on ${plural(lowered.length, 'node')}`]
 }
 
 export async function assignSlots(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
@@ -138,7 +138,7 @@ export async function assignSlots(connector: RedisConnector, layout: ClusterLayo
     const absent = rangesToSlots(slots).filter((s) => !owned.has(s))
     if (absent.length > 0) throw new BugError(`${master.pod} still lacks slots ${formatRanges(slotsToRanges(absent))} after CLUSTER ADDSLOTSRANGE.`)
   }
-  options.onProgress?.({step: 'assign-slots', message: `slots assigned on ${layout.shards.length} masters`})
+  options.onProgress?.({step: 'assign-slots', message: `slots assigned on ${plural(layout.shards.length, 'master')}`})
   return actions.flat()
 }
 
@@ -178,7 +178,7 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
     await meetAll(connector, pod, strangers, views)
     return [`${pod.pod}: CLUSTER MEET ${strangers.map((o) => o.pod).join(', ')}`]
   }))
-  options.onProgress?.({step: 'meet', message: `${actions.flat().length} nodes met the nodes they did not know`})
+  options.onProgress?.({step: 'meet', message: `${plural(actions.flat().length, 'node')} met the nodes they did not know`})
   return actions.flat()
 }
 
@@ -204,7 +204,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
     return [`${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`]
   }))
   await waitUntil('every node to agree on the slots', async () => agreementProbe(layout, await observeAll(connector, layout)), waitOptions)
-  options.onProgress?.({step: 'converge', message: `${podsOf(layout).length} nodes know each other and agree on the slots`})
+  options.onProgress?.({step: 'converge', message: `${plural(podsOf(layout).length, 'node')} know each other and agree on the slots`})
   return actions.flat()
 }
 
@@ -266,7 +266,7 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
     await meetAll(connector, replica, podsOf(layout).filter((p) => p !== replica), views)
     return [`${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`]
   })))
-  options.onProgress?.({step: 'replicate', message: `${actions.length} replicas follow their masters`})
+  options.onProgress?.({step: 'replicate', message: `${plural(actions.length, 'replica')} ${agree(actions.length, 'follows its master', 'follow their masters')}`})
   return actions.flat()
 }
 
@@ -296,7 +296,7 @@ export async function waitForReplicas(connector: RedisConnector, layout: Cluster
           const line = v.nodes.find((n) => n.id === replicaView.id)
           return line?.role !== 'replica' || line.masterId !== masterView.id
         })
-        if (unaware.length > 0) missing.push(`${unaware.length} nodes do not yet see ${replica.pod} as a replica of ${master.pod}`)
+        if (unaware.length > 0) missing.push(`${plural(unaware.length, 'node')} ${agree(unaware.length, 'does', 'do')} not yet see ${replica.pod} as a replica of ${master.pod}`)
       }
     }
     offsetsBefore = new Map(layout.shards.map(({master}) => [master.pod, viewOf(views, master).replication.offset]))
@@ -326,7 +326,7 @@ function agreementProbe(layout: ClusterLayout, views: Map<string, NodeView>): Pr
   // Masters without slots (new ones on scale-out) have no place in a slot map.
   const expected = layout.shards.filter(({slots}) => slots.length > 0).map(({master, slots}) => `${viewOf(views, master).id}:${formatRanges(slotsToRanges(rangesToSlots(slots)))}`).sort().join('|')
   const disagreeing = podsOf(layout).filter((p) => slotMapSignature(viewOf(views, p)) !== expected)
-  if (disagreeing.length > 0) missing.push(`${disagreeing.length} nodes do not yet see the planned slot map`)
+  if (disagreeing.length > 0) missing.push(`${plural(disagreeing.length, 'node')} ${agree(disagreeing.length, 'does', 'do')} not yet see the planned slot map`)
   return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
 }
 

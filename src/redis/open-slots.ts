@@ -5,6 +5,7 @@ import {commandFailed, pipelinedOk} from './commands.js'
 import {addressKey, type RedisConnector} from './connection.js'
 import {drainSlots} from './migrate-keys.js'
 import {type MasterRef, MIGRATE_DEFAULTS, migrateSlots, type MigrateOptions} from './migrate-slots.js'
+import {plural} from '../util/words.js'
 
 /** No stop signal: finishing open slots is what a stop does last, and it never stops halfway. */
 export type OpenSlotsOptions = Omit<MigrateOptions, 'otherMasters' | 'onProgress' | 'signal'>
@@ -204,7 +205,7 @@ export class OpenSlotRefusedError extends PreconditionError {
 }
 
 function cannotFix(slot: number, views: SlotView[]): OpenSlotRefusedError {
-  const describe = (v: SlotView): string => `${addressKey(v.node.address)}${v.claims ? ' owner' : ''}${v.migratingTo ? ' migrating' : ''}${v.importingFrom ? ' importing' : ''} ${v.keys} keys`
+  const describe = (v: SlotView): string => `${addressKey(v.node.address)}${v.claims ? ' owner' : ''}${v.migratingTo ? ' migrating' : ''}${v.importingFrom ? ' importing' : ''} ${plural(v.keys, 'key')}`
   return new OpenSlotRefusedError(`Slot ${slot} is open in a way that cannot be closed safely: ${views.filter((v) => v.claims || v.migratingTo || v.importingFrom || v.keys).map(describe).join('; ')}.`, [
     'Inspect the slot on each node (CLUSTER NODES, CLUSTER COUNTKEYSINSLOT) and settle its owner by hand.',
   ])

@@ -5,6 +5,7 @@ import {commandFailed, pipelined, pipelinedOk} from './commands.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
 import {observeCluster, observeNode} from './observe.js'
 import {observationError} from '../topology/observation.js'
+import {agree, plural} from '../util/words.js'
 
 /** A cluster node by where it listens and its id. */
 export interface NodeRef {
@@ -69,7 +70,7 @@ export async function resetNodes(connector: RedisConnector, nodes: readonly Node
       throw new PreconditionError(`${addressKey(address)} still owns slots, so it was not reset.`, ['Move its slots away first: redisctl slots reshard --from it --to-all.'])
     }
     if (view.myself.role === 'master' && view.keys > 0) {
-      throw new PreconditionError(`${addressKey(address)} is a master without slots that still holds ${view.keys} keys, so it was not reset.`, [
+      throw new PreconditionError(`${addressKey(address)} is a master without slots that still holds ${plural(view.keys, 'key')}, so it was not reset.`, [
         'Those keys are not served by the cluster; move or delete them by hand first (redisctl repair finishes open slots).',
       ])
     }
@@ -85,6 +86,6 @@ export async function waitUntilForgotten(connector: RedisConnector, staying: rea
   await waitUntil('every node to forget the removed nodes', async () => {
     const observation = await observeCluster(connector, staying)
     const remembering = observation.views.filter((v) => v.nodes.some((n) => !n.myself && gone.has(n.id)))
-    return remembering.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${remembering.length} nodes still list a removed node`}
+    return remembering.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${plural(remembering.length, 'node')} still ${agree(remembering.length, 'lists', 'list')} a removed node`}
   }, {timeoutMs, signal: connector.signal})
 }

@@ -2,6 +2,7 @@ import type {NodeFlag} from './observation.js'
 import {type Topology, type TopologyNode, podName, replicaMigrationOff, slotlessMasters} from './model.js'
 import {formatRanges, SLOT_COUNT, slotsToRanges} from './slots.js'
 import {syncProblem} from './sync.js'
+import {agree, plural} from '../util/words.js'
 
 export type Severity = 'error' | 'warning'
 
@@ -49,7 +50,7 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const reachable = nodes.filter((n) => n.pod && n.reachable)
   const masters = nodes.filter((n) => n.role === 'master' && n.slotCount > 0)
 
-  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${silence(n)}${asOthersSeeIt(n)}`, [n])
+  for (const n of nodes.filter((n) => n.pod && !n.reachable)) add('unreachable', 'error', `${silence(n)}${asOthersSeeIt(n)}.`, [n])
   if (masters.length === 0) {
     if (reachable.length > 0) add('not-formed', 'error', 'No node holds any slot: the cluster has not been formed (redisctl cluster create).', reachable)
     return findings
@@ -59,13 +60,13 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
     const owns = n.slotCount > 0
     add('node-without-pod', owns ? 'error' : 'warning',
       `The cluster still lists node ${n.id} at ${n.address.host}:${n.address.port}, which no pod answers for: its pod is gone, or came back without its data as a new node` +
-      `${owns ? `. It owns ${n.slotCount} slots (${formatRanges(n.slots)}), which no pod serves` : ''} (redisctl repair).`, [n])
+      `${owns ? `. It owns ${plural(n.slotCount, 'slot')} (${formatRanges(n.slots)}), which no pod serves` : ''} (redisctl repair).`, [n])
   }
   const staleIds = new Set(topology.staleAddresses.map((s) => s.id))
   if (staleIds.size > 0) {
     const moved = nodes.filter((n) => n.id && staleIds.has(n.id))
     const viewers = new Set(topology.staleAddresses.map((s) => s.viewer)).size
-    add('stale-address', 'error', `${viewers} nodes still know ${names(moved)} at old addresses (pods restarted with new IPs), so they cannot reach them: redisctl repair introduces them again.`, moved)
+    add('stale-address', 'error', `${plural(viewers, 'node')} still ${agree(viewers, 'knows', 'know')} ${names(moved)} at old addresses (pods restarted with new IPs), so they cannot reach them: redisctl repair introduces them again.`, moved)
   }
   const flagged = (flag: NodeFlag): TopologyNode[] => nodes.filter((n) => n.flags.includes(flag))
   const failed = flagged('fail')
@@ -160,7 +161,7 @@ function silence(n: TopologyNode): string {
 function asOthersSeeIt(n: TopologyNode): string {
   if (!n.inCluster || !n.role) return ''
   if (n.role === 'replica') return '; the nodes that answered know it as a replica'
-  return `; the nodes that answered know it as a master of ${n.slotCount} slots${n.slotCount > 0 ? ` (${formatRanges(n.slots)})` : ''}`
+  return `; the nodes that answered know it as a master of ${plural(n.slotCount, 'slot')}${n.slotCount > 0 ? ` (${formatRanges(n.slots)})` : ''}`
 }
 
 /**

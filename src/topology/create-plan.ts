@@ -4,7 +4,7 @@ import type {ClusterLayout, PodRef} from './model.js'
 import {type Placement, placeReplicas, placeShards, type Shard} from './placement.js'
 import {countSlots, formatRanges, rangesToSlots, SLOT_COUNT, type SlotRange, splitEvenly} from './slots.js'
 import {syncState} from './sync.js'
-import {shapeWords} from '../util/words.js'
+import {plural, shapeWords} from '../util/words.js'
 
 export interface CreateOptions {
   masters: number
@@ -35,7 +35,7 @@ export function planCreate(pods: readonly PodRef[], observation: ClusterObservat
   }
   const needed = masters * (1 + replicas)
   if (pods.length < needed) {
-    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster: replicas})} need ${needed} pods, but ${pods.length} were found.`, [
+    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster: replicas})} need ${plural(needed, 'pod')}, but ${pods.length} were found.`, [
       'Scale the StatefulSet up, or ask for fewer masters or replicas.',
     ])
   }
@@ -77,7 +77,7 @@ function refuseForeignState(pods: readonly PodRef[], views: Map<PodRef, NodeView
       ])
     }
     if (view.keys > 0 && view.myself.slots.length === 0 && view.myself.role === 'master') {
-      throw new PreconditionError(`${pod.pod} holds ${view.keys} keys but no slots: forming a cluster over it would lose or hide them.`, [RESET_HINT])
+      throw new PreconditionError(`${pod.pod} holds ${plural(view.keys, 'key')} but no slots: forming a cluster over it would lose or hide them.`, [RESET_HINT])
     }
   }
   if (observation.conflicts.length > 0) {
@@ -124,7 +124,7 @@ function layoutAroundExisting(pods: readonly PodRef[], views: Map<PodRef, NodeVi
   const owners = pods.filter((p) => slotsOf(p).length > 0)
   const fullyAssigned = owners.reduce((n, p) => n + countSlots(slotsOf(p)), 0) === SLOT_COUNT
   if (owners.length > masters || (fullyAssigned && owners.length !== masters)) {
-    throw new PreconditionError(`These pods already form a cluster with ${owners.length} masters, not ${masters}.`, [
+    throw new PreconditionError(`These pods already form a cluster with ${plural(owners.length, 'master')}, not ${masters}.`, [
       `Change the number of masters with: redisctl scale --masters ${masters}`,
     ])
   }
@@ -134,7 +134,7 @@ function layoutAroundExisting(pods: readonly PodRef[], views: Map<PodRef, NodeVi
     for (const owner of owners) {
       const range = ranges.find((r) => within(slotsOf(owner), r))
       if (!range || [...rangeOf.values()].includes(range)) {
-        throw new PreconditionError(`The slots of ${owner.pod} (${formatRanges(slotsOf(owner))}) do not fit an even split over ${masters} masters.`, [RESET_HINT])
+        throw new PreconditionError(`The slots of ${owner.pod} (${formatRanges(slotsOf(owner))}) do not fit an even split over ${plural(masters, 'master')}.`, [RESET_HINT])
       }
       rangeOf.set(owner, range)
     }
@@ -169,9 +169,9 @@ function progress(layout: ClusterLayout, views: Map<PodRef, NodeView>): {formed:
   const replicas = layout.shards.flatMap((s) => s.replicas.map((r) => ({r, master: s.master})))
   const following = replicas.filter(({r, master}) => view(r).myself.role === 'replica' && view(r).myself.masterId === view(master).id).length
   const steps = [
-    ...(withSlots > 0 ? [`slots assigned on ${withSlots} of ${layout.shards.length} masters`] : []),
-    ...(met > 0 ? [`${met} of ${pods.length} nodes have met other nodes`] : []),
-    ...(following > 0 ? [`${following} of ${replicas.length} replicas follow their masters`] : []),
+    ...(withSlots > 0 ? [`slots assigned on ${withSlots} of ${plural(layout.shards.length, 'master')}`] : []),
+    ...(met > 0 ? [`${met} of ${plural(pods.length, 'node')} have met other nodes`] : []),
+    ...(following > 0 ? [`${following} of ${plural(replicas.length, 'replica')} follow their masters`] : []),
   ]
   const signatures = new Set(pods.map((p) => slotMapSignature(view(p))))
   // Formed means ready: a replica still in its first sync does not hold its master's data yet (one a few bytes

@@ -4,6 +4,7 @@ import {podName, type PodRef, type Topology, type TopologyNode} from './model.js
 import type {NodeAddress} from './observation.js'
 import type {SlotRange} from './slots.js'
 import {syncProblem} from './sync.js'
+import {sentences} from '../util/words.js'
 
 /**
  * planned: CLUSTER FAILOVER, the master stops its clients until the replica has its offset (no acknowledged write lost);
@@ -205,7 +206,7 @@ export interface DrillTarget {
 export function planDrill(topology: Topology, pod?: string): DrillTarget {
   const errors = checkTopology(topology).filter((f) => f.severity === 'error')
   if (errors.length > 0) {
-    throw new PreconditionError(`A drill runs on a healthy cluster, and check finds errors: ${errors.map((f) => f.message).join(' ')}`, ['redisctl repair, then the same command again.'])
+    throw new PreconditionError(`A drill runs on a healthy cluster, and check finds errors: ${sentences(errors.map((f) => f.message))}`, ['redisctl repair, then the same command again.'])
   }
   const counter = masterCounter(topology).count
   const masters = topology.nodes.filter((n): n is PodNode => isPodNode(n) && n.role === 'master' && n.slotCount > 0)

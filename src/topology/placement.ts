@@ -1,6 +1,6 @@
 import {PreconditionError} from '../errors.js'
 import type {PodRef} from './model.js'
-import {shapeWords} from '../util/words.js'
+import {agree, plural, shapeWords} from '../util/words.js'
 
 /** A master and the replicas that follow it. */
 export interface Shard {
@@ -34,7 +34,7 @@ export interface Placement {
 export function placeShards(pods: readonly PodRef[], masters: number, replicasPerMaster: number): Placement {
   const needed = masters * (1 + replicasPerMaster)
   if (pods.length < needed) {
-    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster})} need ${needed} pods, but there are ${pods.length}.`)
+    throw new PreconditionError(`${shapeWords({masters, replicasPerMaster})} need ${plural(needed, 'pod')}, but there are ${pods.length}.`)
   }
   const sorted = [...pods].sort(byOrdinal)
   const bound = {
@@ -60,7 +60,7 @@ export function placeShards(pods: readonly PodRef[], masters: number, replicasPe
 export function placeReplicas(shards: readonly Shard[], candidates: readonly PodRef[], replicasPerMaster: number): Placement {
   const missing = shards.reduce((n, s) => n + Math.max(0, replicasPerMaster - s.replicas.length), 0)
   if (candidates.length < missing) {
-    throw new PreconditionError(`${missing} more replicas are needed, but only ${candidates.length} pods are free.`)
+    throw new PreconditionError(`${plural(missing, 'more replica', 'more replicas')} ${agree(missing, 'is', 'are')} needed, but only ${plural(candidates.length, 'pod')} ${agree(candidates.length, 'is', 'are')} free.`)
   }
   return assignReplicas(shards, [...candidates].sort(byOrdinal), replicasPerMaster).placement
 }
@@ -230,7 +230,7 @@ function assignReplicas(shards: readonly Shard[], candidates: readonly PodRef[],
   })
   const total = needs.reduce((a, b) => a + b, 0)
   const {flow, cost} = graph.run(source, sink, total)
-  if (flow < total) throw new PreconditionError(`Only ${flow} of the ${total} replicas needed could be placed.`)
+  if (flow < total) throw new PreconditionError(`Only ${flow} of the ${plural(total, 'replica')} needed could be placed.`)
   const placed = shards.map((s) => ({master: s.master, replicas: [...s.replicas]}))
   const used = new Set<number>()
   for (const [key, cls] of classes) {

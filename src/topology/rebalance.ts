@@ -1,5 +1,6 @@
 import {PreconditionError, UsageError} from '../errors.js'
 import {rangesToSlots, SLOT_COUNT, type SlotRange, slotsToRanges} from './slots.js'
+import {plural} from '../util/words.js'
 
 /** A master as the planners see it: what it owns now and how big a share it should own. */
 export interface MasterSlots {
@@ -76,7 +77,7 @@ export function planReshard(masters: readonly MasterSlots[], from: string, to: r
   if (to.includes(from)) throw new UsageError('A master cannot reshard slots to itself.')
   const held = rangesToSlots(source.slots).sort((a, b) => a - b)
   if (count !== undefined && (!Number.isInteger(count) || count < 1 || count > held.length)) {
-    throw new UsageError(`--slots must be between 1 and the ${held.length} slots the source owns; got ${count}.`)
+    throw new UsageError(`--slots must be between 1 and the ${plural(held.length, 'slot')} the source owns; got ${count}.`)
   }
   const giving = held.slice(held.length - (count ?? held.length))
   const receivers = to.map((id) => {

@@ -1,5 +1,6 @@
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
 import type {ClusterLayout, PodRef, Topology, TopologyNode} from './model.js'
+import {plural} from '../util/words.js'
 
 export type RemovableNode = TopologyNode & {pod: PodRef; id: string}
 
@@ -38,12 +39,12 @@ export function planNodeRemoval(topology: Topology, pod: string, replicaOnly: bo
   const alreadyOut = !node.inCluster && node.slotCount === 0 && (node.keys ?? 0) === 0
   if (!alreadyOut && node.role === 'master') {
     if (replicaOnly) {
-      throw new UsageError(`${pod} is a master${node.slotCount > 0 ? ` owning ${node.slotCount} slots` : ''}, not a replica.`, [
+      throw new UsageError(`${pod} is a master${node.slotCount > 0 ? ` owning ${plural(node.slotCount, 'slot')}` : ''}, not a replica.`, [
         `To remove a master: redisctl slots reshard --from ${pod} --to-all, then redisctl node del ${pod}.`,
       ])
     }
     if (node.slotCount > 0) {
-      throw new PreconditionError(`${pod} is a master that still owns ${node.slotCount} slots; nothing was changed.`, [
+      throw new PreconditionError(`${pod} is a master that still owns ${plural(node.slotCount, 'slot')}; nothing was changed.`, [
         `Move them first: redisctl slots reshard --from ${pod} --to-all, then run this again.`,
       ])
     }

@@ -4,6 +4,7 @@ import {placeReplicas, type Placement, type Shard} from './placement.js'
 import {planDrain, type SlotMove} from './rebalance.js'
 import {shapePodCount, type ClusterShape} from './shape.js'
 import {rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
+import {plural} from '../util/words.js'
 
 /** A master whose pod goes and whose replica on a pod that stays takes its place without moving data. */
 export interface Failover {
@@ -62,7 +63,7 @@ export function planScaleIn(topology: Topology, shape: ClusterShape): ScaleInPla
     return {master, replicas, staying: [master, ...replicas].filter((n) => stays(n.pod))}
   })
   if (shape.masters > shards.length) {
-    throw new UsageError(`The cluster has ${shards.length} masters; ${shape.masters} masters on fewer pods is a scale out of masters and a scale in of pods at once.`, [
+    throw new UsageError(`The cluster has ${plural(shards.length, 'master')}; ${plural(shape.masters, 'master')} on fewer pods is a scale out of masters and a scale in of pods at once.`, [
       `Scale in two steps: first redisctl scale --masters ${shape.masters} with the replicas you have, then lower --replicas-per-master.`,
     ])
   }
@@ -123,7 +124,7 @@ interface ShardChoice {
 function chooseShardsToKeep<S extends ShardChoice>(shards: readonly S[], count: number, stays: (pod: PodRef) => boolean): S[] {
   const candidates = shards.filter((s) => s.staying.length > 0)
   if (candidates.length < count) {
-    throw new PreconditionError(`Only ${candidates.length} of the ${shards.length} masters have their master or a replica on a pod that stays (ordinals below ${count}), but ${count} masters must stay.`, [
+    throw new PreconditionError(`Only ${candidates.length} of the ${plural(shards.length, 'master')} have their master or a replica on a pod that stays (ordinals below ${count}), but ${plural(count, 'master')} must stay.`, [
       'Fail over so that the masters to keep are on low ordinals (redis-cli CLUSTER FAILOVER on a replica), or keep more pods: a larger --replicas-per-master.',
     ])
   }

@@ -3,6 +3,7 @@ import type {ClusterLayout, PodRef, Topology} from './model.js'
 import {placeReplicas, placeShards, type Placement, type Shard} from './placement.js'
 import {planRebalance, type MasterSlots, type RebalanceOptions} from './rebalance.js'
 import {countSlots, rangesToSlots, slotsToRanges, type SlotRange} from './slots.js'
+import {plural} from '../util/words.js'
 
 /**
  * The layout after growing to `masters` masters with `replicasPerMaster` replicas each. Masters that own slots stay
@@ -49,7 +50,7 @@ export function planScaleOut(topology: Topology, masters: number, replicasPerMas
 function refuseStaleData(topology: Topology, free: readonly PodRef[]): void {
   const stale = topology.nodes.filter((n) => n.pod && free.includes(n.pod) && !n.inCluster && ((n.keys ?? 0) > 0 || n.slotCount > 0))
   if (stale.length === 0) return
-  throw new PreconditionError(`${stale.map((n) => `${n.pod!.pod} (${n.keys ?? 0} keys, ${n.slotCount} slots)`).join(', ')} ${stale.length === 1 ? 'is' : 'are'} not in the cluster but hold data, likely from a volume an earlier member left: joining would conflict with the slots' owners.`, [
+  throw new PreconditionError(`${stale.map((n) => `${n.pod!.pod} (${plural(n.keys ?? 0, 'key')}, ${plural(n.slotCount, 'slot')})`).join(', ')} ${stale.length === 1 ? 'is' : 'are'} not in the cluster but hold data, likely from a volume an earlier member left: joining would conflict with the slots' owners.`, [
     'If that data is not needed, empty the pod (redis-cli -h <pod-ip> FLUSHALL, then CLUSTER RESET HARD) or delete its PersistentVolumeClaim and pod, and run this again.',
   ])
 }

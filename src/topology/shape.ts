@@ -1,6 +1,6 @@
 import {UsageError} from '../errors.js'
 import type {Topology} from './model.js'
-import {plural, shapeWords} from '../util/words.js'
+import {agree, plural, shapeWords} from '../util/words.js'
 
 /** How many masters, and how many replicas each: a cluster's shape. */
 export interface ClusterShape {
@@ -34,15 +34,15 @@ export function shapeForPods(podCount: number, replicasPerMaster: number, master
   if (masters !== undefined) {
     const shape = requireValidShape({masters, replicasPerMaster})
     if (shapePodCount(shape) !== podCount) {
-      throw new UsageError(`${podCount} pods match, but ${shapeWords({masters, replicasPerMaster})} need ${shapePodCount(shape)}.`, [
+      throw new UsageError(`${plural(podCount, 'pod')} ${agree(podCount, 'matches', 'match')}, but ${shapeWords({masters, replicasPerMaster})} need ${shapePodCount(shape)}.`, [
         'Change --masters / --replicas-per-master, or scale the StatefulSet to that many pods.',
       ])
     }
     return shape
   }
   if (podCount % perShard !== 0) {
-    throw new UsageError(`${podCount} pods cannot form masters with ${plural(replicasPerMaster, 'replica')} each: the count must be a multiple of ${perShard}.`, [
-      `Scale the StatefulSet to a multiple of ${perShard} pods, or pass --replicas-per-master to match.`,
+    throw new UsageError(`${plural(podCount, 'pod')} cannot form masters with ${plural(replicasPerMaster, 'replica')} each: the count must be a multiple of ${perShard}.`, [
+      `Scale the StatefulSet to a multiple of ${plural(perShard, 'pod')}, or pass --replicas-per-master to match.`,
     ])
   }
   return requireValidShape({masters: podCount / perShard, replicasPerMaster})

@@ -2,6 +2,7 @@ import {isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {podName, type Topology, type TopologyNode} from './model.js'
 import {formatRanges} from './slots.js'
 import type {SyncState} from './sync.js'
+import {plural} from '../util/words.js'
 
 /**
  * Where a node stands: in the cluster; answering but in no cluster (never met, or removed by `node del`);
@@ -106,7 +107,7 @@ export function describeAgreement(summary: ClusterSummary): string {
   const unanswered = silent.length === 0 ? '' : `; ${names(silent)} did not answer`
   if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node of the cluster answered (${names(silent)}), so nothing is known of the slot map`
   if (!summary.slotsAgreed) return `slot map NOT agreed: ${agreeing} of the ${answered} nodes that answered share one${unanswered}`
-  return silent.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${nodes} nodes${unanswered}`
+  return silent.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${plural(nodes, 'node')}${unanswered}`
 }
 
 /** When no Redis node answered, nothing about the cluster is known: a typed error saying which pods were asked and why they did not answer. */

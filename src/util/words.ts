@@ -1,6 +1,13 @@
 /** "1 replica", "2 replicas": a count with its noun, singular for one. */
 export const plural = (count: number, noun: string, many = `${noun}s`): string => `${count} ${count === 1 ? noun : many}`
 
+/** Messages one after another, each ending as a sentence: "…as a replica. The cluster marks…", never "replica The cluster". */
+export const sentences = (parts: readonly string[]): string =>
+  parts.map((p) => p.trim()).filter(Boolean).map((p) => (/[.!?:]$/.test(p) ? p : `${p}.`)).join(' ')
+
+/** The verb that agrees with a count: `${plural(n, 'node')} ${agree(n, 'does', 'do')} not know`. */
+export const agree = (count: number, one: string, many: string): string => (count === 1 ? one : many)
+
 /** "4 masters with 1 replica each", the way every message names a cluster's shape. */
 export const shapeWords = (shape: {masters: number; replicasPerMaster: number}): string =>
   `${plural(shape.masters, 'master')} with ${plural(shape.replicasPerMaster, 'replica')} each`

@@ -8,6 +8,7 @@ import {comparedSettings, configDrift, confSettings, isRestartOnlyRefusal, isSec
 import {podAddress} from '../topology/model.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {openTarget, type TargetOptions} from './session.js'
+import {sentences} from '../util/words.js'
 
 /** What every pod's node runs, read concurrently; the pods that did not answer are named apart. */
 async function nodeSettings(cluster: Pick<OpenCluster, 'access' | 'pods'>, patterns: readonly string[]): Promise<{nodes: NodeSettings[]; silent: string[]}> {
@@ -152,7 +153,7 @@ export async function setConfig(options: TargetOptions, key: string, value: stri
 /** Redis's refusal of the first node's CONFIG SET, nothing changed yet: a setting it cannot change live points to the rollout that applies it. */
 function refusal(key: string, value: string, error: RedisctlError): RedisctlError {
   if (isRestartOnlyRefusal(error.message)) return restartOnly(key, value)
-  return error.kind === 'precondition' ? new UsageError(`${error.message} Nothing was changed.`) : error
+  return error.kind === 'precondition' ? new UsageError(sentences([error.message, 'Nothing was changed.'])) : error
 }
 
 /**

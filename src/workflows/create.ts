@@ -24,7 +24,7 @@ import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
 import {progress} from './progress.js'
 import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
-import {plural, shapeWords} from '../util/words.js'
+import {agree, plural, shapeWords} from '../util/words.js'
 
 export interface CreateInput {
   spec: Omit<ClusterSpec, 'namespace' | 'withAuth' | 'adminSecret'>
@@ -267,7 +267,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         if (ctx.input.adopt) ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
         const count = podCount(ctx.shape!)
         ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs, {onWaiting: progress(task)})).slice(0, count)
-        task.title = `${ctx.pods.length} pods are Ready`
+        task.title = `${plural(ctx.pods.length, 'pod')} ${agree(ctx.pods.length, 'is', 'are')} Ready`
       },
     },
     {
@@ -278,7 +278,7 @@ export function createTasks(): ListrTask<CreateContext>[] {
         // Pods back on volumes kept by a teardown have new IPs, and their nodes.conf names the old ones: the
         // replicas would wait for their masters there for ever. Repair's meeting again is what mends that.
         const repair = newRepairContext(clusterOver(ctx.target, ctx.access, ctx.pods), ctx.input.timeoutMs)
-        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('every node knows the others at their current addresses')
+        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('no node remembers another at an old address')
         await reintroduce(repair, task)
         ctx.actions.push(...repair.done.map(describeAction))
       },

@@ -15,6 +15,7 @@ import {waitUntil} from '../util/wait.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
+import {sentences} from '../util/words.js'
 
 /** What `drill failover` measured; times in seconds from the moment the pod was deleted. */
 export interface DrillReport {
@@ -174,7 +175,7 @@ async function backAsMaster(ctx: DrillContext): Promise<number | undefined> {
 /** What still keeps the cluster from being as healthy as before the drill; undefined when nothing does. */
 function unhealthy(topology: Topology, masterId: string): string | undefined {
   const findings = checkTopology(topology).filter((f) => f.severity === 'error' || f.code === 'replica-syncing' || f.code === 'replica-link-down')
-  if (findings.length > 0) return findings.map((f) => f.message).join(' ')
+  if (findings.length > 0) return sentences(findings.map((f) => f.message))
   const returned = topology.nodes.find((n) => n.id === masterId)
   if (!returned?.reachable || !returned.inCluster) return 'the deleted pod\'s node is not back in the cluster'
   const lagging = topology.nodes.filter((n) => n.role === 'replica' && n.sync?.state !== 'in-sync')

@@ -9,6 +9,7 @@ import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
 import {progress} from './progress.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
+import {plural} from '../util/words.js'
 
 /** Forming steps that apply to a cluster that already runs: its slots and epochs are settled. */
 export const JOIN_STEPS = FORM_STEPS.filter((s) => s.step !== 'assign-slots' && s.step !== 'config-epochs')
@@ -47,11 +48,11 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
       task: async (ctx, task) => {
         const wanted = steps.podsWanted(ctx)
         if (ctx.podsBefore === wanted) {
-          task.skip(`already ${wanted} pods`)
+          task.skip(`already ${plural(wanted, 'pod')}`)
           return
         }
         await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, wanted)
-        task.title = `Scaled the StatefulSet to ${wanted} pods`
+        task.title = `Scaled the StatefulSet to ${plural(wanted, 'pod')}`
       },
     },
     {

@@ -39,12 +39,12 @@ export interface NodeAddDecision {
   created: PodRef[]
   /** The plan as far as it can be known before the new pods are scheduled. */
   plan: JoinPlan
-  blocking: string[]
 }
 
 /**
  * Reads the StatefulSet and the cluster and decides, changing nothing: pods that exist but are not joined yet
- * count toward the count first, the StatefulSet grows by the rest. A --master that is not a master fails here.
+ * count toward the count first, the StatefulSet grows by the rest. A --master that is not a master fails here, and
+ * so does an unhealthy cluster (unless --force): the dry run refuses what the run would.
  */
 export async function decideNodeAdd(ctx: NodeAddContext): Promise<NodeAddDecision> {
   const sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
@@ -61,11 +61,9 @@ export async function decideNodeAdd(ctx: NodeAddContext): Promise<NodeAddDecisio
   const port = topology.pods[0]?.port ?? 6379
   const created = Array.from({length: ctx.input.count - reused.length}, (_, i): PodRef =>
     ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
-  return {
-    podsBefore, podsWanted: podsBefore + created.length, reused, created,
-    plan: planJoin(ctx.input, {...topology, pods: [...topology.pods, ...created]}, [...reused, ...created]),
-    blocking: blockingFindings(topology, {joining: new Set(reused.map((p) => p.pod))}),
-  }
+  const plan = planJoin(ctx.input, {...topology, pods: [...topology.pods, ...created]}, [...reused, ...created])
+  refuseUnhealthy(blockingFindings(topology, {joining: new Set(reused.map((p) => p.pod))}), ctx.input.force)
+  return {podsBefore, podsWanted: podsBefore + created.length, reused, created, plan}
 }
 
 function planJoin(input: NodeAddInput, topology: Topology, joining: PodRef[]): JoinPlan {
@@ -80,7 +78,6 @@ export function nodeAddTasks(): ListrTask<NodeAddContext>[] {
       title: 'Check the cluster before changing it',
       task: async (ctx, task) => {
         const decided = await decideNodeAdd(ctx)
-        refuseUnhealthy(decided.blocking, ctx.input.force)
         ctx.decided = decided
         ctx.podsBefore = decided.podsBefore
         if (decided.reused.length > 0) task.title = `Joining pods already running first: ${decided.reused.map((p) => p.pod).join(', ')}`

@@ -3,6 +3,7 @@ import type {V1StatefulSet} from '@kubernetes/client-node'
 import {NotFoundError, PreconditionError} from '../errors.js'
 import {notFoundIn, type Kube} from '../kube/context.js'
 import {readStatefulSet} from '../kube/statefulset.js'
+import {sentences} from '../util/words.js'
 
 /** What every command that changes the cluster's size checks before it acts. */
 
@@ -19,12 +20,8 @@ export async function requireStatefulSet(kube: Kube, name: string): Promise<V1St
 /** Changing a cluster with blocking findings (blockingFindings) makes it harder to mend; --force is how the user insists. */
 export function refuseUnhealthy(blocking: readonly string[], force: boolean): void {
   if (blocking.length > 0 && !force) {
-    throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${blocking.join(' ')}`, [
+    throw new PreconditionError(`The cluster is not healthy, so nothing was changed: ${sentences(blocking)}`, [
       'Run redisctl check to see every finding, redisctl repair to fix them, or pass --force to go ahead anyway.',
     ])
   }
 }
-
-/** What a dry run says instead of refusing: the refusal a real run would meet, if any. */
-export const refusalWarnings = (blocking: readonly string[]): string[] =>
-  (blocking.length > 0 ? [`The cluster is not healthy; a real run would refuse: ${blocking.join(' ')}`] : [])

@@ -12,6 +12,7 @@ import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebala
 import {countSlots} from '../topology/slots.js'
 import {observeLoaded, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
+import {movesProgress} from './progress.js'
 import {plural} from '../util/words.js'
 
 export interface RebalanceInput {
@@ -73,10 +74,6 @@ export function describeMoves(topology: Topology, moves: SlotMove[]): Array<{fro
   return moves.map((m) => ({from: byId.get(m.from) ?? m.from, to: byId.get(m.to) ?? m.to, slots: countSlots(m.slots)}))
 }
 
-export const progressLine = (p: PlanProgress): string =>
-  `${p.slotsDone}/${p.slotsTotal} slots, ${p.keysMoved} keys moved, ${Math.round(p.keysPerSecond)} keys/s` +
-  (p.keysPerSecond > 0 && p.slotsDone > 0 ? `, about ${Math.ceil(((p.slotsTotal - p.slotsDone) / p.slotsDone) * (p.keysMoved / p.keysPerSecond))} s left` : '')
-
 /** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
 function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
   return new RedisUnreachableError(error.message, [
@@ -100,11 +97,17 @@ async function observeAndValidate(ctx: RebalanceContext): Promise<Topology> {
   return ctx.topology
 }
 
-/** What --dry-run shows: the moves planned on the cluster as it is, and why a real run would refuse, if it would. */
-export async function previewMoves(ctx: RebalanceContext): Promise<{blocking: string[]}> {
-  ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeAndValidate(ctx)))
+/** Reads every node and refuses what the command line got wrong about them, or an unhealthy cluster; changes nothing. */
+async function observeSafe(ctx: RebalanceContext): Promise<Topology> {
+  const topology = await observeAndValidate(ctx)
+  refuseUnhealthy(blockingFindings(topology), ctx.input.force)
+  return topology
+}
+
+/** What --dry-run shows: the moves planned on the cluster as it is, after the checks the run's first step makes. */
+export async function previewMoves(ctx: RebalanceContext): Promise<void> {
+  ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeSafe(ctx)))
   ctx.closedSlots = openSlotNumbers(ctx.topology!)
-  return {blocking: blockingFindings(ctx.topology!)}
 }
 
 export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
@@ -112,7 +115,7 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     {
       title: 'Read every node',
       task: async (ctx) => {
-        refuseUnhealthy(blockingFindings(await observeAndValidate(ctx)), ctx.input.force)
+        await observeSafe(ctx)
       },
     },
     {
@@ -139,23 +142,17 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
         const {connector} = ctx.cluster.access
         const everyPod = ctx.cluster.pods.map(podAddress)
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
-        let last = 0
         try {
           ctx.progress = await executeMoves(connector, ctx.moves, masters, {
             convergeTimeoutMs: ctx.input.timeoutMs,
             signal: connector.signal,
-            onProgress: (p) => {
-              // A line per second at most: the plain renderer prints every update.
-              if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-              last = Date.now()
-              task.output = progressLine(p)
-            },
+            onProgress: movesProgress(task),
           })
         } catch (error) {
           throw error instanceof RedisUnreachableError ? interruptedMove(error) : error
         }
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, true)
-        task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
+        task.title = `Moved ${plural(ctx.progress.slotsDone, 'slot')} and ${plural(ctx.progress.keysMoved, 'key')} (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
       },
     },
   ]

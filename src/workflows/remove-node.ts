@@ -12,6 +12,7 @@ import {blockingFindings} from './rebalance.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {REHOME_STEPS, waitForPodCount} from './scale-in.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
+import {plural} from '../util/words.js'
 
 export interface RemoveNodeContext {
   options: TargetOptions
@@ -42,24 +43,27 @@ const goneOrOut = (ctx: RemoveNodeContext): string | false =>
   (ctx.gone ? `${ctx.pod} is gone already` : ctx.plan!.alreadyOut ? `${ctx.pod} is out of the cluster already` : false)
 const noOrphans = (ctx: RemoveNodeContext): string | false => goneOrOut(ctx) || (ctx.plan!.rehomed.length === 0 ? 'no replica follows it' : false)
 
+/** Reads the node and the cluster, refuses what is unsafe, and plans; changes nothing. A dry run stops here. */
+export async function checkNodeRemoval(ctx: RemoveNodeContext): Promise<void> {
+  ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
+  ctx.cluster = await openCluster(ctx.options, ctx.target)
+  requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
+  ctx.topology = await ctx.cluster.observe()
+  ctx.gone = !ctx.cluster.kubePods.some((p) => p.name === ctx.pod) && isBeyondStatefulSet(ctx.pod, ctx.statefulSet, ctx.sts)
+  if (ctx.gone) return
+  ctx.plan = planNodeRemoval(ctx.topology, ctx.pod, ctx.replicaOnly)
+  if (!ctx.plan.alreadyOut) refuseUnhealthy(blockingFindings(ctx.topology), ctx.force)
+  // What the last step will find once the node is out: the plan a dry run shows, made again by the run.
+  Object.assign(ctx, shrinkAfterRemoval(ctx.topology, ctx.sts.spec?.replicas ?? 0, ctx.pod))
+}
+
 export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
   return [
     {
       title: 'Check the node and the cluster',
       task: async (ctx, task) => {
-        ctx.sts = await requireStatefulSet(ctx.target.kube, ctx.statefulSet)
-        ctx.cluster = await openCluster(ctx.options, ctx.target)
-        requireSelfManaged(ctx.sts, ctx.cluster.kubePods)
-        ctx.topology = await ctx.cluster.observe()
-        ctx.gone = !ctx.cluster.kubePods.some((p) => p.name === ctx.pod) && isBeyondStatefulSet(ctx.pod, ctx.statefulSet, ctx.sts)
-        if (ctx.gone) {
-          task.title = `${ctx.pod} is gone already`
-          return
-        }
-        ctx.plan = planNodeRemoval(ctx.topology, ctx.pod, ctx.replicaOnly)
-        if (!ctx.plan.alreadyOut) refuseUnhealthy(blockingFindings(ctx.topology), ctx.force)
-        // What the last step will find once the node is out: the plan a dry run shows, made again by the run.
-        Object.assign(ctx, shrinkAfterRemoval(ctx.topology, ctx.sts.spec?.replicas ?? 0, ctx.pod))
+        await checkNodeRemoval(ctx)
+        if (ctx.gone) task.title = `${ctx.pod} is gone already`
       },
     },
     ...REHOME_STEPS.map((step): ListrTask<RemoveNodeContext> => ({
@@ -93,7 +97,7 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
         }
         await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, podsAfter)
         await waitForPodCount(ctx.target.kube, ctx.target.selector, podsAfter, ctx.timeoutMs)
-        task.title = `Scaled the StatefulSet down to ${podsAfter} pods`
+        task.title = `Scaled the StatefulSet down to ${plural(podsAfter, 'pod')}`
       },
     },
   ]

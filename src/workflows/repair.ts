@@ -16,7 +16,7 @@ import {waitUntil} from '../util/wait.js'
 import {observeLoaded, type OpenCluster} from './inspect.js'
 import {progress} from './progress.js'
 import {masterRefs} from './rebalance.js'
-import {plural} from '../util/words.js'
+import {plural, sentences} from '../util/words.js'
 
 /** What repair needs of a cluster: its pods, admin connections to them, and a fresh read of every node. */
 export type RepairCluster = Pick<OpenCluster, 'pods' | 'access' | 'observe'>
@@ -90,7 +90,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
           const topology = await ctx.cluster.observe()
           if (silence.longestMs(topology) >= SILENT_GRACE_MS) return {done: true, value: topology}
           const left = errors(checkTopology(topology))
-          return left.length === 0 ? {done: true, value: topology} : {done: false, missing: left.map((f) => f.message).join(' ')}
+          return left.length === 0 ? {done: true, value: topology} : {done: false, missing: sentences(left.map((f) => f.message))}
         }, {timeoutMs: ctx.timeoutMs, signal: ctx.cluster.access.connector.signal, intervalMs: 100, onWaiting: progress(task)})
         refuse(ctx, silentPodRefusals(ctx.topology))
         if (ctx.refusals.length > 0) task.title = 'Stopped waiting: a pod does not answer (below)'
@@ -210,7 +210,7 @@ async function closeOpenSlots(ctx: RepairContext, task: Task): Promise<void> {
       return {done: true, value: true}
     } catch (error) {
       if (error instanceof OpenSlotRefusedError) {
-        refuse(ctx, [{problem: error.message, todo: error.suggestions.join(' ')}])
+        refuse(ctx, [{problem: error.message, todo: sentences(error.suggestions)}])
         return {done: true, value: false}
       }
       if (error instanceof Error && /CLUSTERDOWN/.test(error.message)) return {done: false, missing: error.message}
@@ -292,7 +292,7 @@ async function addReplicas(ctx: RepairContext, task: Task): Promise<void> {
     await step.run(ctx.cluster.access.connector, layout, {timeoutMs: ctx.timeoutMs, onProgress: (p) => progress(task)(p.message)})
   }
   ctx.done.push(...replicates)
-  task.title = `Gave ${replicates.length} masters a replica`
+  task.title = `Gave ${plural(replicates.length, 'master')} a replica`
 }
 
 async function allowReplicaMigration(ctx: RepairContext, task: Task): Promise<void> {

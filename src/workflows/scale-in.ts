@@ -23,7 +23,8 @@ import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {blockingFindings, masterRefs, progressLine} from './rebalance.js'
+import {movesProgress} from './progress.js'
+import {blockingFindings, masterRefs} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
@@ -91,7 +92,7 @@ const noFailover = (ctx: ScaleInContext): string | false => (ctx.plan!.failovers
 const noMoves = (ctx: ScaleInContext): string | false => (ctx.plan!.moves.length === 0 ? 'no slot to move' : false)
 const nothingToForget = (ctx: ScaleInContext): string | false => (ctx.plan!.forget.length === 0 ? 'no node of a removed pod is left' : false)
 const statefulSetScaled = (ctx: ScaleInContext): string | false =>
-  ((ctx.sts!.spec?.replicas ?? 0) <= ctx.plan!.podsAfter ? `already ${ctx.sts!.spec?.replicas ?? 0} pods` : false)
+  ((ctx.sts!.spec?.replicas ?? 0) <= ctx.plan!.podsAfter ? `already ${plural(ctx.sts!.spec?.replicas ?? 0, 'pod')}` : false)
 
 export function scaleInTasks(): ListrTask<ScaleInContext>[] {
   return [
@@ -137,18 +138,13 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       skip: noMoves,
       task: async (ctx, task) => {
         const masters = new Map<string, NodeAddress>(masterRefs(ctx.topology!).map((m) => [m.id, m.address]))
-        let last = 0
         const {connector} = ctx.cluster!.access
         ctx.progress = await executeMoves(connector, ctx.plan!.moves, masters, {
           convergeTimeoutMs: ctx.timeoutMs,
           signal: connector.signal,
-          onProgress: (p) => {
-            if (Date.now() - last < 1000 && p.slotsDone < p.slotsTotal) return
-            last = Date.now()
-            task.output = progressLine(p)
-          },
+          onProgress: movesProgress(task),
         })
-        task.title = `Moved ${ctx.progress.slotsDone} slots and ${ctx.progress.keysMoved} keys (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
+        task.title = `Moved ${plural(ctx.progress.slotsDone, 'slot')} and ${plural(ctx.progress.keysMoved, 'key')} (${Math.round(ctx.progress.keysPerSecond)} keys/s)`
         await replan(ctx)
       },
     },
@@ -187,7 +183,7 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
         const {podsAfter} = ctx.plan!
         await scaleStatefulSet(ctx.target.kube, ctx.statefulSet, podsAfter)
         await waitForPodCount(ctx.target.kube, ctx.target.selector, podsAfter, ctx.timeoutMs)
-        task.title = `Scaled the StatefulSet down to ${podsAfter} pods`
+        task.title = `Scaled the StatefulSet down to ${plural(podsAfter, 'pod')}`
       },
     },
     {
@@ -212,7 +208,7 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
 
 export function describePlan(plan: ScaleInPlan): string {
   const parts = [
-    plan.removed.length > 0 ? `remove ${plan.removed.length} pods (${plan.removed.map((p) => p.pod).join(', ')})` : undefined,
+    plan.removed.length > 0 ? `remove ${plural(plan.removed.length, 'pod')} (${plan.removed.map((p) => p.pod).join(', ')})` : undefined,
     plan.failovers.length > 0 ? `fail over ${plan.failovers.map((f) => `${f.master.pod} to ${f.replica.pod}`).join(', ')}` : undefined,
     plan.drained.length > 0 ? `drain ${plan.drained.map((d) => d.pod.pod).join(', ')}` : undefined,
   ].filter(Boolean)
@@ -220,7 +216,7 @@ export function describePlan(plan: ScaleInPlan): string {
 }
 
 export async function waitForPodCount(kube: Kube, selector: string, count: number, timeoutMs: number): Promise<void> {
-  await waitUntil(`the StatefulSet to come down to ${count} pods`, async () => {
+  await waitUntil(`the StatefulSet to come down to ${plural(count, 'pod')}`, async () => {
     const pods = await listRedisPods(kube, selector)
     const extra = pods.filter((p) => (p.ordinal ?? 0) >= count).map((p) => p.name)
     return extra.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still present: ${extra.join(', ')}`}

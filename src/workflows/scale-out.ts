@@ -1,15 +1,15 @@
 import type {ListrTask} from 'listr2'
 
 import {UsageError} from '../errors.js'
-import {afterClosingOpenSlots, openSlotNumbers, type PodRef} from '../topology/model.js'
+import {afterClosingOpenSlots, openSlotNumbers, type PodRef, type Topology} from '../topology/model.js'
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
 import {growTasks, type GrowContext} from './grow.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {observeLoaded, openCluster} from './inspect.js'
+import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
-import {shapeWords} from '../util/words.js'
+import {plural, shapeWords} from '../util/words.js'
 
 export interface ScaleOutContext extends GrowContext {
   shape: ClusterShape
@@ -26,11 +26,22 @@ export async function requireGrowableStatefulSet(ctx: ScaleOutContext): Promise<
   const current = sts.spec?.replicas ?? 0
   const wanted = shapePodCount(ctx.shape)
   if (wanted < current) {
-    throw new UsageError(`${shapeWords(ctx.shape)} need ${wanted} pods, fewer than the ${current} running: that is a scale-in.`, [
+    throw new UsageError(`${shapeWords(ctx.shape)} need ${plural(wanted, 'pod')}, fewer than the ${current} running: that is a scale-in.`, [
       'Scale-in (moving slots off the highest ordinals first) is not available yet; nothing was changed.',
     ])
   }
   return current
+}
+
+/**
+ * Reads every node and refuses an unhealthy cluster (unless --force): the dry run and the run's first step, so that
+ * the dry run refuses what the run would. Nodes without slots may still report cluster_state:fail: the run joins
+ * them and waits for cluster_state:ok before it moves anything.
+ */
+async function observeHealthy(ctx: ScaleOutContext, cluster: OpenCluster): Promise<Topology> {
+  const topology = await observeLoaded(cluster, ctx.timeoutMs)
+  refuseUnhealthy(blockingFindings(topology, {slotlessMayFail: true}), ctx.force)
+  return topology
 }
 
 export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
@@ -41,7 +52,7 @@ export function scaleOutTasks(): ListrTask<ScaleOutContext>[] {
         ctx.podsBefore = await requireGrowableStatefulSet(ctx)
         const cluster = await openCluster(ctx.options, ctx.target)
         try {
-          refuseUnhealthy(blockingFindings(await observeLoaded(cluster, ctx.timeoutMs), {slotlessMayFail: true}), ctx.force)
+          await observeHealthy(ctx, cluster)
         } finally {
           await cluster.access.close()
         }
@@ -80,8 +91,6 @@ function inRebalance(step: ListrTask<RebalanceContext>): ListrTask<ScaleOutConte
 export interface ScaleOutPlanPreview extends ScaleOutPreview {
   podsBefore: number
   podsAfter: number
-  /** Findings that would make the real run refuse (without --force). */
-  blocking: string[]
   /** Slots an interrupted move left open: the run closes them before it moves any. */
   openSlots: number[]
 }
@@ -95,13 +104,13 @@ export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOu
   const podsAfter = shapePodCount(ctx.shape)
   const cluster = await openCluster(ctx.options, ctx.target)
   try {
-    const topology = await cluster.observe()
+    const topology = await observeHealthy(ctx, cluster)
     const port = topology.pods[0]?.port ?? 6379
     const newPods = Array.from({length: podsAfter - podsBefore}, (_, i): PodRef =>
       ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
     return {
       ...previewScaleOut(afterClosingOpenSlots(topology), newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
-      podsBefore, podsAfter, blocking: blockingFindings(topology), openSlots: openSlotNumbers(topology),
+      podsBefore, podsAfter, openSlots: openSlotNumbers(topology),
     }
   } finally {
     await cluster.access.close()

@@ -49,8 +49,19 @@ export async function planTeardown(kube: Kube, selector: string, withPvcs: boole
 export const teardownIsEmpty = (plan: TeardownPlan): boolean =>
   plan.objects.length === 0 && plan.pods.length === 0 && (!plan.withPvcs || plan.pvcs.length === 0)
 
-export async function deleteObjects(kube: Kube, objects: DeletedObject[]): Promise<void> {
-  await Promise.all(objects.map((o) => deleteObject(kube, o.kind, o.name)))
+/** Deletes the objects; each lands in `into.deleted`, or in `into.alreadyGone` when something else deleted it first. */
+export async function deleteObjects(kube: Kube, objects: DeletedObject[], into: {deleted: DeletedObject[]; alreadyGone: DeletedObject[]}): Promise<void> {
+  await Promise.all(objects.map(async (o) => {
+    (await deleteObject(kube, o.kind, o.name) ? into.deleted : into.alreadyGone).push(o)
+  }))
+}
+
+/** "Services, ConfigMap and Secret": the kinds of `objects`, in teardown's order, as a step's title names them. */
+export function kindsWords(objects: readonly DeletedObject[]): string {
+  const counts = new Map<string, number>()
+  for (const o of objects) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1)
+  const words = [...counts].map(([kind, n]) => (n === 1 ? kind : `${kind}s`))
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`
 }
 
 export async function waitForPodsGone(kube: Kube, selector: string, timeoutMs: number): Promise<void> {

@@ -233,7 +233,7 @@ describe('bad input to every command: a clear message, the documented exit code,
     const cases: Array<{input: string; args: string[]; env?: Record<string, string>; code: number; says: string; todo: string}> = [
       {input: 'scale -n nope', args: ['scale', '--masters', '4', '-n', 'nope'], code: 3, says: 'The namespace "nope" does not exist', todo: 'kubectl get namespaces'},
       {input: 'node del with a wrong password', args: COMMANDS['node del'](SECURED), env: {REDISCTL_PASSWORD: WRONG_PASSWORD}, code: 8, says: 'refused the password', todo: '--password-secret'},
-      {input: 'slots reshard --to-all --to', args: ['slots', 'reshard', '--from', 'redis-cluster-0', '--to', 'redis-cluster-1', '--to-all'], code: 2, says: '--to', todo: '--help'},
+      {input: 'slots reshard --to-all --to', args: ['slots', 'reshard', '--from', 'redis-cluster-0', '--to', 'redis-cluster-1', '--to-all'], code: 2, says: '--to cannot also be provided when using --to-all', todo: '--help'},
     ]
     it.each(cases)('$input', async (c) => {
       const before = await beforeCase()
@@ -241,6 +241,8 @@ describe('bad input to every command: a clear message, the documented exit code,
       expect(result.code, result.stdout + result.stderr).toBe(c.code)
       const stderr = result.stderr.replaceAll(/\s*›\s*/g, ' ')
       expect(stderr).toContain(c.says)
+      // Once: the step that failed is named without it (src/cli/renderer.ts StepLogger).
+      expect((result.stdout + stderr).split(c.says).length - 1, result.stdout + result.stderr).toBe(1)
       expect(stderr).toContain(c.todo)
       expect(result.stdout).not.toContain('"error"')
       expect(result.stdout + result.stderr).not.toContain(WRONG_PASSWORD)

@@ -87,6 +87,8 @@ describe('killed with SIGKILL, then the same command run again', () => {
     beforeAll(async () => {
       const created = await sandbox.cli(['cluster', 'create', '--masters', '3'])
       if (created.code !== 0) throw new Error(`create failed: ${created.stdout}${created.stderr}`)
+      // On new pods the step that mends kept volumes is skipped for a reason true of them, not "knows the others".
+      expect(created.stdout).toContain("↓ Introduce the nodes to each other at their pods' current addresses [SKIPPED: no node remembers another at an old address]")
       await writeKeys(sandbox, KEYS)
     }, 90_000)
 

@@ -134,7 +134,9 @@ describe('redisctl cluster create', () => {
     const status = await sandbox.cli(['status', '--json'])
     expect(status.code, status.stderr).toBe(0)
     const body = json<StatusResult>(status)
-    expect(body).toMatchObject({clusterState: 'ok', slotsAgreed: true, summary: {nodes: 6, answered: 6, agreeing: 6, silent: [], outside: []}})
+    expect(body).toMatchObject({summary: {clusterState: 'ok', slotsAgreed: true, nodes: 6, answered: 6, agreeing: 6, silent: [], outside: []}})
+    // cluster_state and agreement are said once, in summary, not again at the top.
+    expect(Object.keys(body).sort()).toEqual(['namespace', 'nodes', 'summary', 'warnings'])
     expect(status.stdout).not.toContain('did not answer')
     const list = await pods(sandbox, SELECTOR)
     expect(body.nodes.map((n) => n.pod).sort()).toEqual(list.map((p) => p.name).sort())
@@ -181,8 +183,8 @@ describe('redisctl cluster create', () => {
   it('status --connect port-forward reaches every node through API server and kubelet, as from a laptop, and sees the keys', async () => {
     const status = await sandbox.cli(['status', '--connect', 'port-forward', '--json'])
     expect(status.code, status.stdout + status.stderr).toBe(0)
-    const body = json<{clusterState: string; slotsAgreed: boolean; nodes: Array<{pod: string; role?: string; keys?: number; reachable: boolean}>}>(status)
-    expect(body).toMatchObject({clusterState: 'ok', slotsAgreed: true})
+    const body = json<StatusResult>(status)
+    expect(body.summary).toMatchObject({clusterState: 'ok', slotsAgreed: true})
     expect(body.nodes).toHaveLength(6)
     expect(body.nodes.filter((n) => !n.reachable).map((n) => n.pod)).toEqual([])
     expect(body.nodes.filter((n) => n.role === 'master').reduce((sum, m) => sum + (m.keys ?? 0), 0)).toBe(2000)

@@ -26,7 +26,8 @@ async function openSlots(sandbox: E2eSandbox): Promise<string[]> {
 }
 
 function expectStoppedCleanly(run: SignalledRun, signal: 'SIGINT' | 'SIGTERM', exitCode: number): void {
-  const output = run.stdout + run.stderr
+  // The error is printed once, by the command, which wraps it: joined again here before matching.
+  const output = (run.stdout + run.stderr).replaceAll(/\s*›\s*/g, ' ')
   expect(run.at, `no slot moved before the command ended (${run.code}):\n${output}`).toBeDefined()
   expect(run.code, output).toBe(exitCode)
   expect(output).toMatch(new RegExp(`Stopped by ${signal} after moving \\d+ of \\d+ slots \\(\\d+ keys\\); the batches under way landed`))

@@ -53,6 +53,12 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
     expect(unknown.code).toBe(3)
   })
 
+  it('slots reshard --dry-run says "Would move" as every dry run does, one sentence a move', async () => {
+    const planned = await sandbox.cli(['slots', 'reshard', '--from', 'redis-cluster-3', '--to-all', '--dry-run'])
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0)
+    expect(planned.stdout).toMatch(/^Would move \d+ slots from redis-cluster-3 to redis-cluster-0\.$/m)
+  }, 60_000)
+
   it('slots reshard --to-all empties the master into the others, keys and all', async () => {
     const moved = await sandbox.cli(['slots', 'reshard', '--from', 'redis-cluster-3', '--to-all', '--json'])
     expect(moved.code, moved.stdout + moved.stderr).toBe(0)
@@ -68,6 +74,13 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
     expect(again.code, again.stdout + again.stderr).toBe(0)
     expect(json<ReshardJson>(again).moves).toEqual([])
   })
+
+  it('node del --dry-run prints the plan alone, without the lines of the steps it checks with', async () => {
+    const planned = await sandbox.cli(['node', 'del', 'redis-cluster-3', '--dry-run'], {timeoutMs: 60_000})
+    expect(planned.code, planned.stdout + planned.stderr).toBe(0)
+    expect(planned.stdout).toMatch(/^Would take redis-cluster-3 out of the cluster, its replicas following /)
+    expect(planned.stdout + planned.stderr).not.toContain('Check the node and the cluster')
+  }, 60_000)
 
   it('node del takes the emptied master out and re-homes its replica; the pod stays, empty and outside, below the top ordinals', async () => {
     const deleted = await sandbox.cli(['node', 'del', 'redis-cluster-3', '--json'], {timeoutMs: 60_000})

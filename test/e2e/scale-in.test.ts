@@ -50,6 +50,10 @@ describe('redisctl scale, shrinking, from 5x1 with 100,000 keys', () => {
     const plan = json<ScaleJson>(dry)
     expect(plan).toMatchObject({direction: 'in', dryRun: true, removedPods: ordinals(6, 9)})
     expect(plan.moves.reduce((n, m) => n + m.slots, 0)).toBeGreaterThan(6000)
+    const text = await sandbox.cli(['scale', '--masters', '3', '--dry-run'])
+    expect(text.code, text.stdout + text.stderr).toBe(0)
+    expect(text.stdout).toContain(`Afterwards: 3 masters with 1 replica each on 6 pods, holding all ${KEYS} keys.`)
+    expect(text.stdout).toContain('The run asks before it removes pods; without a terminal it needs --yes.')
     expect(await snapshot(sandbox)).toEqual(before)
   })
 

@@ -6,6 +6,7 @@ import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
 import {runWatchingCommandLine} from '../support/command-lines.js'
 import {podIpRange, run} from './e2e-support.js'
@@ -62,7 +63,7 @@ describe('the standalone redisctl executable', () => {
     expect(json<{masters: unknown[]}>(created).masters).toHaveLength(3)
     const status = await sea(['status', '--json'])
     expect(status.code).toBe(0)
-    expect(json<{clusterState: string; nodes: Array<{role: string}>}>(status)).toMatchObject({clusterState: 'ok', nodes: [{role: 'master'}, {role: 'master'}, {role: 'master'}]})
+    expect(json<StatusResult>(status)).toMatchObject({summary: {clusterState: 'ok'}, nodes: [{role: 'master'}, {role: 'master'}, {role: 'master'}]})
   })
 
   it('a command that moves keys re-executes the executable with the memory flags as --node-options', async () => {

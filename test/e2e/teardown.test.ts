@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {TeardownOutput} from '../../src/commands/teardown.js'
 import {json} from '../support/cli.js'
 import {type E2eSandbox, names, pods, redisCli, startE2eSandbox} from './e2e-support.js'
 
@@ -73,6 +74,8 @@ describe('redisctl teardown', () => {
     expect(await pods(sandbox, SELECTOR)).toEqual([])
     expect(await names(sandbox, 'pvc')).toEqual(PVCS.map((p) => `persistentvolumeclaim/${p}`))
     expect(down.stdout).toContain('Kept 3 PersistentVolumeClaims')
+    // The step names the kinds found, not a Secret this cluster (no password) never had.
+    expect(down.stdout).toContain('✔ Delete the PodDisruptionBudget, Services and ConfigMap\n')
     for (const pvc of PVCS) expect(down.stdout).toContain(pvc)
     // Its redis-servers are gone, not only the pod objects.
     expect((await redisCli(['-h', pod.ip!, 'PING'])).code).not.toBe(0)
@@ -85,8 +88,9 @@ describe('redisctl teardown', () => {
   it('--with-pvcs --yes deletes the PVCs too', async () => {
     const down = await sandbox.cli(['teardown', '--with-pvcs', '--yes', '--json'])
     expect(down.code, down.stderr).toBe(0)
-    const result = json<{deleted: Array<{kind: string; name: string}>; keptPvcs: string[]}>(down)
+    const result = json<TeardownOutput>(down)
     expect(result.keptPvcs).toEqual([])
+    expect(result.alreadyGone).toEqual([])
     expect(result.deleted.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.name).sort()).toEqual(PVCS)
     expect(await names(sandbox, 'pvc')).toEqual([])
   })

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {RotationPlan} from '../../workflows/auth-rotate.js'
+import {plural} from '../../util/words.js'
 
 export interface AuthRotateResult {
   namespace: string
@@ -55,8 +56,8 @@ The new password is added on every node beside the old one (Redis users hold sev
         this.log(`No rotation of ${plan.user}'s password to finish: the Secret ${plan.secret} holds one password.`)
       } else if (flags['dry-run']) {
         this.log(plan.phase === 'rotate'
-          ? `Would ${plan.resumed ? 'complete the interrupted rotation of' : 'rotate'} ${plan.user}'s password on ${plan.pods.length} nodes: a new password added next to the old one${plan.masterauth ? ', replicas switched to it (masterauth)' : ''}, then put in the Secret ${plan.secret}.`
-          : `Would remove ${plan.user}'s previous password from ${plan.pods.length} nodes and from the Secret ${plan.secret}.`)
+          ? `Would ${plan.resumed ? 'complete the interrupted rotation of' : 'rotate'} ${plan.user}'s password on ${plural(plan.pods.length, 'node')}: a new password added next to the old one${plan.masterauth ? ', replicas switched to it (masterauth)' : ''}, then put in the Secret ${plan.secret}.`
+          : `Would remove ${plan.user}'s previous password from ${plural(plan.pods.length, 'node')} and from the Secret ${plan.secret}.`)
       } else {
         const {runTasks} = await import('../../cli/tasks.js')
         await runTasks(rotationTasks(), ctx, this)

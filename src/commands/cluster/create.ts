@@ -52,7 +52,6 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     acl: Flags.boolean({
       description: 'Redis ACL users instead of one password: redisctl-admin (redisctl itself), replication and app (no admin or dangerous commands), each with a generated password in its own Secret; the default user off.',
       default: false,
-      exclusive: ['password-secret', 'selector'],
     }),
     output: Flags.option({char: 'o', description: 'With --dry-run: print only the manifests on stdout (the plan goes to stderr), for GitOps or kubectl apply -f -.', options: ['yaml'] as const})(),
   }
@@ -62,6 +61,11 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const adopt = flags.selector !== undefined
     if (flags.output === 'yaml' && !flags['dry-run']) {
       throw new UsageError('-o yaml prints the manifests a run would apply, so it goes with --dry-run.', ['redisctl cluster create --dry-run -o yaml > cluster.yaml'])
+    }
+    // Checked here rather than with oclif's `exclusive`, whose usage line would group all three as if
+    // --password-secret and --selector excluded each other too.
+    if (flags.acl && (adopt || flags['password-secret'] !== undefined)) {
+      throw new UsageError(`--acl makes its own users and their Secrets, so it goes with neither --password-secret nor --selector; got --acl with ${adopt ? '--selector' : '--password-secret'}.`)
     }
     if (!adopt) requireValidShape({masters: flags.masters, replicasPerMaster: flags['replicas-per-master']})
     const {openTarget} = await import('../../workflows/session.js')

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {DrillContext, DrillReport} from '../../workflows/drill.js'
+import {plural} from '../../util/words.js'
 
 export interface DrillFailoverResult extends Partial<DrillReport> {
   namespace: string
@@ -63,7 +64,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
     this.log([
       `Deleted ${r.pod}; ${r.promoted ? `${r.promoted} took over after ${r.promotionSeconds} s` : 'the pod came back and kept its slots before a replica took over'}.`,
       `Writes to its slots succeeded again after ${r.writesResumedSeconds} s; longest write gap ${r.longestWriteGapSeconds} s.`,
-      `${r.writesAcknowledged} writes acknowledged, ${r.errors} errors ${JSON.stringify(r.errorKinds)}, ${r.writesLost} acknowledged writes lost, ${r.staleReads} stale reads.`,
+      `${r.writesAcknowledged} writes acknowledged, ${plural(r.errors, 'error')} ${JSON.stringify(r.errorKinds)}, ${r.writesLost} acknowledged writes lost, ${r.staleReads} stale reads.`,
       `${r.pod} is back as a ${r.returnedAs}; the cluster was healthy again after ${r.healthySeconds} s.`,
       ...r.lost.map((l) => `lost: ${l}`),
     ].join('\n'))

@@ -46,7 +46,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     const {args, flags} = await this.parse(command)
     const options = this.targetOptions(flags)
     const {openTarget} = await import('../../workflows/session.js')
-    const {removeNodeTasks} = await import('../../workflows/remove-node.js')
+    const {checkNodeRemoval, removeNodeTasks} = await import('../../workflows/remove-node.js')
     const {runTasks} = await import('../../cli/tasks.js')
     const target = await openTarget(options, {operation: 'node-remove'})
     const ctx: RemoveNodeContext = {
@@ -54,8 +54,8 @@ Running it again after an interruption finishes the job; a pod that is gone alre
       timeoutMs: flags.timeout * 1000, gone: false, actions: [], removedPods: [], outside: [],
     }
     try {
-      // A dry run is the check alone: it plans and changes nothing.
-      await runTasks(flags['dry-run'] ? removeNodeTasks().slice(0, 1) : removeNodeTasks(), ctx, this)
+      // A dry run is the run's check alone, without the task list: it plans, changes nothing and prints only the plan.
+      await (flags['dry-run'] ? checkNodeRemoval(ctx) : runTasks(removeNodeTasks(), ctx, this))
     } finally {
       await ctx.cluster?.access.close()
     }

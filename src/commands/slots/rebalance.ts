@@ -23,14 +23,14 @@ export default class SlotsRebalance extends BaseCommand {
     ...redisFlags,
     ...actionFlags,
     threshold: Flags.integer({description: 'Only move when some master is off its share by more than this many percent.', default: 2, min: 0}),
-    weight: Flags.string({description: 'POD=W: give this master W times a normal share (0 empties it). Repeatable.', multiple: true, default: []}),
+    weight: Flags.string({description: 'POD=W: give this master W times a normal share (0 empties it). Repeatable.', multiple: true}),
     'use-empty-masters': Flags.boolean({description: 'Give slots to masters that own none (new masters).', default: false}),
     force: Flags.boolean({description: 'Move slots even when check finds errors in the cluster.', default: false}),
   }
 
   async run(): Promise<RebalanceResult> {
     const {flags} = await this.parse(SlotsRebalance)
-    const weights = parseWeights(flags.weight)
+    const weights = parseWeights(flags.weight ?? [])
     const {openCluster} = await import('../../workflows/inspect.js')
     const {openTarget} = await import('../../workflows/session.js')
     const {moveSlots} = await import('../../cli/move-slots.js')

@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {RotateContext} from '../../workflows/tls-rotate.js'
+import {agree, plural} from '../../util/words.js'
 
 export interface TlsRotateResult {
   namespace: string
@@ -38,7 +39,7 @@ export default class TlsRotate extends BaseCommand {
       await cluster.access.close()
     }
     const wanted = ctx.wanted!
-    this.log(`${ctx.reloaded.length} nodes serve the certificate of Secret ${ctx.secret} (valid until ${wanted.notAfter}); no node restarted.`)
+    this.log(`${plural(ctx.reloaded.length, 'node')} ${agree(ctx.reloaded.length, 'serves', 'serve')} the certificate of Secret ${ctx.secret} (valid until ${wanted.notAfter}); no node restarted.`)
     return this.withSessionWarnings({
       namespace: target.kube.namespace, secret: ctx.secret, issued: ctx.issued, fingerprint: wanted.fingerprint, notAfter: wanted.notAfter,
       reloaded: ctx.reloaded, warnings: [],
