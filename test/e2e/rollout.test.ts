@@ -45,6 +45,17 @@ async function expectWhole(sandbox: E2eSandbox): Promise<void> {
  * printed (one failover per master), every acknowledged write reads back, no read returns an older value than one
  * already acknowledged, every one of `podCount` pods ends on the update revision and the cluster is whole.
  */
+/** The same command once more after a kill: it resumes the roll (template unchanged) and ends with all 6 pods on `update`, every key kept. */
+async function expectResumedToTheEnd(sandbox: E2eSandbox, args: string[], update: string): Promise<void> {
+  const again = await sandbox.cli([...args, '--json'], {timeoutMs: 300_000})
+  expect(again.code, again.stdout + again.stderr).toBe(0)
+  expect(json<RolloutResult>(again)).toMatchObject({resumed: true, templateChanged: false, updateRevision: update})
+  const after = await revisions(sandbox)
+  expect(after.update).toBe(update)
+  expect(onRevision(after, after.update)).toHaveLength(6)
+  await expectWhole(sandbox)
+}
+
 async function expectRolloutUnderTraffic(sandbox: E2eSandbox, args: string[], shape: {masters: number; podCount: number}): Promise<void> {
   const dry = await sandbox.cli(['rollout', ...args, '--dry-run', '--json'])
   expect(dry.code, dry.stdout + dry.stderr).toBe(0)
@@ -114,13 +125,7 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     const halfway = await revisions(sandbox)
     expect(onRevision(halfway, halfway.update).length).toBeLessThan(6)
 
-    const again = await sandbox.cli(['restart', '--json'], {timeoutMs: 300_000})
-    expect(again.code, again.stdout + again.stderr).toBe(0)
-    expect(json<RolloutResult>(again)).toMatchObject({resumed: true, templateChanged: false, updateRevision: halfway.update})
-    const after = await revisions(sandbox)
-    expect(after.update).toBe(halfway.update)
-    expect(onRevision(after, after.update)).toHaveLength(6)
-    await expectWhole(sandbox)
+    await expectResumedToTheEnd(sandbox, ['restart'], halfway.update)
   }, 480_000)
 
   it('rollout --image killed with SIGKILL right after the template write, while a replica pod restarts, and while a former master restarts after its failover: the same command once more finishes the roll, every pod on the update revision, every key kept', async () => {
@@ -150,13 +155,7 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     expect(halfway.update).toBe(written.update)
     expect(onRevision(halfway, halfway.update).length).toBeLessThan(6)
 
-    const again = await sandbox.cli([...args, '--json'], {timeoutMs: 300_000})
-    expect(again.code, again.stdout + again.stderr).toBe(0)
-    expect(json<RolloutResult>(again)).toMatchObject({resumed: true, templateChanged: false, updateRevision: written.update})
-    const after = await revisions(sandbox)
-    expect(after.update).toBe(written.update)
-    expect(onRevision(after, after.update)).toHaveLength(6)
-    await expectWhole(sandbox)
+    await expectResumedToTheEnd(sandbox, args, written.update)
   }, 600_000)
 
   it('a StatefulSet with RollingUpdate: restart refuses without --yes (exit 2, nothing changed), with --yes switches it to OnDelete in the same write and rolls', async () => {
