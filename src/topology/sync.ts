@@ -1,4 +1,4 @@
-import type {NodeAddress, ReplicationInfo} from './observation.js'
+import {addressKey, type NodeAddress, type ReplicationInfo} from './observation.js'
 
 /**
  * How far a replica is from its master, from both nodes' INFO replication read in the same observation:
@@ -41,6 +41,24 @@ export function syncState(replica: ReplicationSide, master: ReplicationSide | un
   const bytes = master.replication.offset - link.offset
   if (bytes <= 0 || (options.masterOffsetBefore !== undefined && link.offset >= options.masterOffsetBefore)) return {state: 'in-sync'}
   return {state: 'lagging', bytes}
+}
+
+/** Each node's replication offset in one observation, by address: what its replicas had to reach then. */
+export function offsetsByAddress(nodes: Iterable<{address: NodeAddress; replication?: ReplicationInfo}>): Map<string, number> {
+  return new Map([...nodes].flatMap((n) => (n.replication ? [[addressKey(n.address), n.replication.offset] as const] : [])))
+}
+
+/**
+ * In sync, or lagging in this observation but past the offset its master had at an earlier one (`offsetsByAddress`):
+ * it then holds every write acknowledged before that. A wait that runs while clients write needs this, because the
+ * two offsets, read one after the other, are seldom equal.
+ */
+export function caughtUp(replica: {sync?: SyncState; replication?: ReplicationInfo}, earlier: ReadonlyMap<string, number>): boolean {
+  if (replica.sync?.state === 'in-sync') return true
+  const link = replica.replication?.master
+  if (replica.sync?.state !== 'lagging' || !link) return false
+  const then = earlier.get(addressKey(link))
+  return then !== undefined && link.offset >= then
 }
 
 /** The master a replica replicates from, among the nodes observed: by the address its INFO names. */

@@ -11,6 +11,7 @@ import {type DrillTarget, planDrill} from '../topology/failover-plan.js'
 import {podAddress, type PodRef, type Topology} from '../topology/model.js'
 import type {NodeAddress} from '../topology/observation.js'
 import {rangesToSlots} from '../topology/slots.js'
+import {caughtUp, offsetsByAddress} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
@@ -143,9 +144,11 @@ export function drillTasks(): ListrTask<DrillContext>[] {
         await waitForReadyPods(ctx.target.kube, ctx.target.selector, ctx.cluster!.pods.length, ctx.timeoutMs)
         await ctx.cluster!.access.close()
         ctx.cluster = await openCluster(ctx.options, ctx.target)
+        let earlier = new Map<string, number>()
         const topology = await waitUntil('every node to agree and every replica to be in sync', async () => {
           const seen = await ctx.cluster!.observe()
-          const missing = unhealthy(seen, master.id)
+          const missing = unhealthy(seen, master.id, earlier)
+          earlier = offsetsByAddress(seen.nodes)
           return missing ? {done: false, missing} : {done: true, value: seen}
         }, {timeoutMs: ctx.timeoutMs, signal: ctx.target.kube.signal, intervalMs: 100})
         ctx.healthyAt = Date.now()
@@ -173,12 +176,13 @@ async function backAsMaster(ctx: DrillContext): Promise<number | undefined> {
 }
 
 /** What still keeps the cluster from being as healthy as before the drill; undefined when nothing does. */
-function unhealthy(topology: Topology, masterId: string): string | undefined {
+/** `earlier`: the masters' offsets at the previous look; the writer is still running, so replicas trail by a few writes. */
+function unhealthy(topology: Topology, masterId: string, earlier: ReadonlyMap<string, number>): string | undefined {
   const findings = checkTopology(topology).filter((f) => f.severity === 'error' || f.code === 'replica-syncing' || f.code === 'replica-link-down')
   if (findings.length > 0) return sentences(findings.map((f) => f.message))
   const returned = topology.nodes.find((n) => n.id === masterId)
   if (!returned?.reachable || !returned.inCluster) return 'the deleted pod\'s node is not back in the cluster'
-  const lagging = topology.nodes.filter((n) => n.role === 'replica' && n.sync?.state !== 'in-sync')
+  const lagging = topology.nodes.filter((n) => n.role === 'replica' && !caughtUp(n, earlier))
   return lagging.length > 0 ? `${lagging.map((n) => n.pod?.pod).join(', ')} not yet in sync` : undefined
 }
 

@@ -12,7 +12,7 @@ import {changedConfig, changedTemplate, type TemplateChange} from '../manifests/
 import {failOver} from '../redis/failover.js'
 import type {Topology, TopologyNode} from '../topology/model.js'
 import {describeRefusal, describeStep, planRollout, type RolloutPlan, type RolloutStep} from '../topology/rollout-plan.js'
-import {syncProblem, syncState} from '../topology/sync.js'
+import {caughtUp, offsetsByAddress, syncProblem, syncState} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
 import {clusterOver} from './inspect.js'
 import {toPodRefs, waitForReadyPods} from './pods.js'
@@ -183,13 +183,13 @@ const LINK_GRACE_MS = 10_000
  * known at an old address. A pod not on `revision` that does not answer is left out: the roll restarts it anyway (a
  * pod stuck on a bad image is how an --undo finds the cluster).
  */
-function unsettled(observed: Observed, revision: string, linkGrace: boolean): string | undefined {
+function unsettled(observed: Observed, revision: string, linkGrace: boolean, earlier: ReadonlyMap<string, number>): string | undefined {
   const outdated = new Set(observed.pods.filter((p) => p.revision !== revision).map((p) => p.name))
   const missing: string[] = []
   for (const node of observed.topology.nodes) {
     if (!node.pod || (outdated.has(node.pod.pod) && !node.reachable)) continue
     if (!node.reachable) missing.push(`${node.pod.pod} does not answer (${node.error?.message ?? 'not observed'})`)
-    else if (node.sync && node.sync.state !== 'in-sync' && (node.sync.state !== 'link-down' || linkGrace)) {
+    else if (node.sync && !caughtUp(node, earlier) && (node.sync.state !== 'link-down' || linkGrace)) {
       const master = observed.topology.nodes.find((m) => m.id === node.masterId)
       missing.push(`${node.pod.pod} ${syncProblem(node.sync, master?.pod?.pod ?? node.masterId ?? '?')}`)
     }
@@ -205,9 +205,11 @@ async function settle(ctx: RolloutContext, revision: string, task: Task): Promis
   const exempt = (p: RedisPod): boolean => p.revision !== revision
   await waitForReadyPods(ctx.target.kube, ctx.target.selector, replicas, ctx.timeoutMs, {onWaiting: progress(task), exempt})
   const started = Date.now()
+  let earlier = new Map<string, number>()
   return waitUntil('every replica to be in sync with its master', async () => {
     const observed = await observe(ctx)
-    const missing = unsettled(observed, revision, Date.now() - started < LINK_GRACE_MS)
+    const missing = unsettled(observed, revision, Date.now() - started < LINK_GRACE_MS, earlier)
+    earlier = offsetsByAddress(observed.topology.nodes)
     return missing ? {done: false, missing} : {done: true, value: observed}
   }, {timeoutMs: ctx.timeoutMs, intervalMs: 100, signal: ctx.target.kube.signal, onWaiting: progress(task)})
 }

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseInfoFields, parseReplication} from '../../src/redis/cluster-nodes.js'
-import {syncProblem, syncState} from '../../src/topology/sync.js'
+import {caughtUp, offsetsByAddress, syncProblem, syncState} from '../../src/topology/sync.js'
 
 /** The lines INFO replication ends with on masters and replicas alike: this node's own replication stream. */
 const backlog = (offset: number): string => `master_failover_state:no-failover
@@ -78,5 +78,24 @@ describe('the sync state of a replica, from its INFO and its master\'s', () => {
 
   it('does not apply to a master', () => {
     expect(syncState(master(5_012, {state: 'online', offset: 5_012}), undefined)).toBeUndefined()
+  })
+})
+
+describe('a replica caught up under writes, across two looks', () => {
+  const lagging = (replicaOffset: number, masterOffset: number) => {
+    const r = replica('up', 0, replicaOffset)
+    return {...r, sync: syncState(r, master(masterOffset, {state: 'online', offset: replicaOffset}))}
+  }
+
+  it('counts a replica that lags now but has passed what its master had sent at the look before', () => {
+    const earlier = offsetsByAddress([master(5_012, {state: 'online', offset: 5_000})])
+    expect(caughtUp(lagging(5_012, 5_400), earlier)).toBe(true)
+    expect(caughtUp(lagging(5_011, 5_400), earlier)).toBe(false)
+  })
+
+  it('does not count a lagging replica on the first look, nor one whose link is down', () => {
+    expect(caughtUp(lagging(5_012, 5_400), new Map())).toBe(false)
+    const down = replica('down', 0, 5_012, 3)
+    expect(caughtUp({...down, sync: syncState(down, undefined)}, offsetsByAddress([master(5_000, {state: 'online', offset: 5_000})]))).toBe(false)
   })
 })
