@@ -92,7 +92,6 @@ describe('faults on the sandbox, 3x1 with 300,000 keys', () => {
       const repaired = await sandbox.cli(['repair', '--json'])
       expect(repaired.code, repaired.stdout + repaired.stderr).toBe(0)
       expect(json<{refused: unknown[]}>(repaired).refused).toEqual([])
-      expect((await redisCli(['-h', replica.ip, 'PING'])).stdout).toContain('PONG')
     } finally {
       await setting('key-load-delay', '0')
       await setting('loading-process-events-interval-bytes', '2097152')
