@@ -49,13 +49,16 @@ export function planRepair(topology: Topology, keyHolders: KeyHolders = new Map(
   return plan
 }
 
+/** Pods whose Redis does not answer at all; one still loading its data answers (LOADING) and is progressing. */
+export const silentPods = (topology: Topology): TopologyNode[] => unreachablePods(topology).filter((n) => n.error?.kind !== 'loading')
+
 /**
  * A pod whose Redis does not answer (a stopped or hung redis-server) is damage no command repair sends can mend,
  * and while it is silent repair cannot tell the cluster is whole: refused, so that repair says so at once rather
  * than waiting out --timeout for check to pass.
  */
 export function silentPodRefusals(topology: Topology): Refusal[] {
-  const down = unreachablePods(topology)
+  const down = silentPods(topology)
   if (down.length === 0) return []
   const names = down.map(podName).join(', ')
   return [{

@@ -10,7 +10,7 @@ import {checkTopology, type Finding} from '../topology/check.js'
 import {type ClusterLayout, podName, type Topology, type TopologyNode} from '../topology/model.js'
 import {addressKey, type NodeAddress, observationError} from '../topology/observation.js'
 import {type ActionOf, type KeyHolders, planCoverage, planForgets, planOpenSlots, planReintroductions, planRepair, planReplicaMigration, planReplicas,
-  type Refusal, type RepairAction, type RepairPlan, silentPodRefusals} from '../topology/repair-plan.js'
+  type Refusal, type RepairAction, type RepairPlan, silentPodRefusals, silentPods} from '../topology/repair-plan.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {waitUntil} from '../util/wait.js'
 import {observeLoaded, type OpenCluster} from './inspect.js'
@@ -105,13 +105,13 @@ export function repairTasks(): ListrTask<RepairContext>[] {
  */
 const SILENT_GRACE_MS = 15_000
 
-/** How long each pod has gone without answering, over successive observations; a pod still loading its data is progressing, not silent. */
+/** How long each silent pod has gone without answering, over successive observations. */
 class SilenceClock {
   private readonly since = new Map<string, number>()
 
   longestMs(topology: Topology): number {
     const now = Date.now()
-    const silent = new Set(topology.nodes.filter((n) => n.pod && !n.reachable && n.error?.kind !== 'loading').map(podName))
+    const silent = new Set(silentPods(topology).map(podName))
     for (const pod of this.since.keys()) if (!silent.has(pod)) this.since.delete(pod)
     for (const pod of silent) if (!this.since.has(pod)) this.since.set(pod, now)
     return Math.max(0, ...[...this.since.values()].map((at) => now - at))
