@@ -1,8 +1,7 @@
 import {connectionError, type RedisConnector} from './connection.js'
 import {parseClusterInfo, parseClusterNodes, parseInfoFields, parseReplication} from './cluster-nodes.js'
-import {addressKey, type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
-  type NodeView, observationError, summarizeObservation} from '../topology/observation.js'
-import {waitUntil} from '../util/wait.js'
+import {type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
+  type NodeView, summarizeObservation} from '../topology/observation.js'
 
 // INFO with several sections needs Redis >= 7.0, which redisctl requires anyway (CLUSTER ADDSLOTSRANGE).
 const INFO_SECTIONS = ['keyspace', 'memory', 'replication'] as const
@@ -72,21 +71,4 @@ function classify(error: unknown, address: NodeAddress, connector: RedisConnecto
   if (/NOAUTH|WRONGPASS/.test(message)) return {kind: 'authFailed', message}
   if (/ECONNREFUSED|ETIMEDOUT|ECONNRESET|EHOSTUNREACH|Connection is closed|timed out/i.test(message)) return {kind: 'unreachable', message}
   return {kind: 'failed', message}
-}
-
-/**
- * Waits while any node is still loading its data set: a pod whose readiness probe only opens a TCP connection is
- * Ready before Redis answers anything but LOADING. Any other failure to answer is thrown at once.
- */
-export async function waitWhileLoading(connector: RedisConnector, addresses: readonly NodeAddress[], timeoutMs: number): Promise<void> {
-  await waitUntil('Redis to finish loading its data on every pod', async () => {
-    const observation = await observeCluster(connector, addresses)
-    const loading: string[] = []
-    for (const node of observation.nodes) {
-      if (node.ok) continue
-      if (node.error.kind !== 'loading') throw observationError(node)
-      loading.push(addressKey(node.address))
-    }
-    return loading.length === 0 ? {done: true, value: undefined} : {done: false, missing: `still loading: ${loading.join(', ')}`}
-  }, {timeoutMs, intervalMs: 100, signal: connector.signal})
 }

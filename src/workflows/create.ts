@@ -12,14 +12,14 @@ import {readSecret} from '../kube/secrets.js'
 import {authConfigSecret, authConfigSecretName, clusterManifests, configMapName, configuredNodeTimeoutMs, podCount, redisConf, REDIS_PORT, type ClusterSpec} from '../manifests/cluster.js'
 import {reconcileSpec, runningSettings, type SpecDifference, type SpecFlag} from '../manifests/differences.js'
 import {CREATE_STEPS} from '../redis/form.js'
-import {observeCluster, waitWhileLoading} from '../redis/observe.js'
+import {observeCluster} from '../redis/observe.js'
 import {planCreate, type CreatePlan} from '../topology/create-plan.js'
 import {podAddress, type PodRef} from '../topology/model.js'
 import {placeShards} from '../topology/placement.js'
 import {formatRanges, splitEvenly} from '../topology/slots.js'
 import {describeAction} from '../topology/repair-plan.js'
 import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/shape.js'
-import {clusterOver} from './inspect.js'
+import {clusterOver, observeEveryPodLoaded} from './inspect.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
 import {progress} from './progress.js'
@@ -274,11 +274,10 @@ export function createTasks(): ListrTask<CreateContext>[] {
       title: 'Introduce the nodes to each other at their pods\' current addresses',
       task: async (ctx, task) => {
         ctx.access = await openRedis(ctx.target, ctx.pods, ctx.input.connect)
-        await waitWhileLoading(ctx.access.connector, toPodRefs(ctx.pods).map(podAddress), ctx.input.timeoutMs)
         // Pods back on volumes kept by a teardown have new IPs, and their nodes.conf names the old ones: the
         // replicas would wait for their masters there for ever. Repair's meeting again is what mends that.
         const repair = newRepairContext(clusterOver(ctx.target, ctx.access, ctx.pods), ctx.input.timeoutMs)
-        if ((await repair.cluster.observe()).staleAddresses.length === 0) return task.skip('no node remembers another at an old address')
+        if ((await observeEveryPodLoaded(repair.cluster, ctx.input.timeoutMs)).staleAddresses.length === 0) return task.skip('no node remembers another at an old address')
         await reintroduce(repair, task)
         ctx.actions.push(...repair.done.map(describeAction))
       },

@@ -2,10 +2,9 @@ import type {ListrTask} from 'listr2'
 
 import {scaleStatefulSet} from '../kube/statefulset.js'
 import {FORM_STEPS} from '../redis/form.js'
-import {type ClusterLayout, podAddress, type Topology} from '../topology/model.js'
+import {type ClusterLayout, type Topology} from '../topology/model.js'
 import type {Placement} from '../topology/placement.js'
-import {waitWhileLoading} from '../redis/observe.js'
-import {openCluster, type OpenCluster} from './inspect.js'
+import {observeEveryPodLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
 import {progress} from './progress.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
@@ -60,8 +59,7 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
       task: async (ctx, task) => {
         await waitForReadyPods(ctx.target.kube, ctx.target.selector, steps.podsWanted(ctx), ctx.timeoutMs, {onWaiting: progress(task)})
         ctx.cluster = await openCluster(ctx.options, ctx.target)
-        await waitWhileLoading(ctx.cluster.access.connector, ctx.cluster.pods.map(podAddress), ctx.timeoutMs)
-        steps.plan(ctx, await ctx.cluster.observe())
+        steps.plan(ctx, await observeEveryPodLoaded(ctx.cluster, ctx.timeoutMs))
       },
     },
     ...JOIN_STEPS.map((step): ListrTask<Ctx> => ({

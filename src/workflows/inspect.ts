@@ -68,6 +68,14 @@ export async function observeLoaded(cluster: Pick<OpenCluster, 'access' | 'obser
   }, {timeoutMs, intervalMs: 100, signal: cluster.access.connector.signal, onWaiting})
 }
 
+/** observeLoaded for a step that needs every pod to answer: the first pod that does not is thrown, as its error. */
+export async function observeEveryPodLoaded(cluster: Pick<OpenCluster, 'access' | 'observe'>, timeoutMs: number): Promise<Topology> {
+  const topology = await observeLoaded(cluster, timeoutMs)
+  const silent = topology.nodes.find((n) => n.pod && n.error)
+  if (silent) throw observationError({address: silent.address, ok: false, error: silent.error!})
+  return topology
+}
+
 export interface Inspection {
   namespace: string
   topology: Topology
