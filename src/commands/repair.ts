@@ -32,7 +32,7 @@ export default class Repair extends BaseCommand {
 - masters without a replica: given an empty master or an extra replica, off the master's Kubernetes node and zone where possible;
 - replica migration left off by an interrupted scale in or slots reshard: turned back on.
 
-A healthy cluster is left untouched (exit 0). Damage that needs a person (keys of one slot on several masters, a master whose pod and data are gone) is reported with what to do, exit 10. See docs/failure-handling.md.`
+A healthy cluster is left untouched (exit 0). Damage that needs a person (keys of one slot on several masters, a master whose pod and data are gone) is reported with what to do, exit 10 (its dry run exits 10 too). See docs/failure-handling.md.`
 
   static override examples = [
     '<%= config.bin %> repair --dry-run',
@@ -73,7 +73,8 @@ A healthy cluster is left untouched (exit 0). Damage that needs a person (keys o
       for (const r of refused) this.log(`${dryRun ? 'would refuse' : 'refused'}: ${describeRefusal(r)}`)
       if (!dryRun && refused.length === 0) this.log('The cluster is repaired: check finds no errors.')
     }
-    if (refused.length > 0 && !dryRun) process.exitCode = ExitCode.unhealthy
+    // The dry run exits as the run would, so that a job can branch on it.
+    if (refused.length > 0) process.exitCode = ExitCode.unhealthy
     return this.withSessionWarnings<RepairResult>({
       namespace: cluster.target.kube.namespace,
       dryRun,

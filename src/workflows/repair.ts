@@ -59,7 +59,15 @@ export async function observeAndPlan(ctx: RepairContext, onWaiting?: (missing: s
   ctx.healthy = errors(ctx.before).length === 0 && ctx.plan.actions.length === 0 && ctx.plan.refusals.length === 0
 }
 
-const skipWhenHealthy = (ctx: RepairContext): string | false => (ctx.healthy ? 'nothing needs repair' : false)
+/**
+ * A plan with refusals and no action at all leaves the phases nothing to do: they are skipped and the refusals
+ * stand, at once, as the dry run showed them (each phase would read every node again, a --timeout each while a pod
+ * is hung, to find the same).
+ */
+const onlyRefused = (ctx: RepairContext): boolean => ctx.plan!.actions.length === 0 && ctx.plan!.refusals.length > 0
+
+const skipWhenHealthy = (ctx: RepairContext): string | false =>
+  ctx.healthy ? 'nothing needs repair' : onlyRefused(ctx) ? 'nothing repair could do (below)' : false
 
 /**
  * The repair procedure: observe, then one phase per kind of damage, each observing again, skipping when there
@@ -72,6 +80,7 @@ export function repairTasks(): ListrTask<RepairContext>[] {
       title: 'Read every node and plan the repair',
       task: async (ctx, task) => {
         await observeAndPlan(ctx, progress(task))
+        if (onlyRefused(ctx)) refuse(ctx, ctx.plan!.refusals)
         task.title = ctx.healthy ? 'Nothing needs repair' : `Found ${errors(ctx.before).length} error(s); planned ${ctx.plan!.actions.length} action(s)`
       },
     },

@@ -19,14 +19,14 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
   let sandbox: E2eSandbox
   let stopped: number | undefined
 
-  /** Freezes the redis-server of a master that owns slots; returns its pod. */
-  async function stopAMaster(): Promise<string> {
-    const master = (await statusNodes(sandbox)).find((n) => n.role === 'master' && n.slotCount > 0)!
+  /** Freezes the redis-server of a master that owns slots (or of a replica); returns its pod. */
+  async function stopA(role: 'master' | 'replica' = 'master'): Promise<string> {
+    const node = (await statusNodes(sandbox)).find((n) => n.role === role && (role === 'replica' || n.slotCount > 0))!
     // Redis sets its process title to "redis-server <ip>:<port> [cluster]"; each pod has its own IP.
-    const [server] = (await redisServerProcesses()).filter((p) => p.cmdline.includes(`redis-server ${master.ip}:6379 `))
+    const [server] = (await redisServerProcesses()).filter((p) => p.cmdline.includes(`redis-server ${node.ip}:6379 `))
     process.kill(server.pid, 'SIGSTOP')
     stopped = server.pid
-    return master.pod
+    return node.pod
   }
 
   beforeAll(async () => {
@@ -46,7 +46,7 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
   })
 
   it('status --timeout 3s answers, shows the pod as not answering and claims nothing from it (exit 0)', async () => {
-    const pod = await stopAMaster()
+    const pod = await stopA()
 
     const started = Date.now()
     const status = await sandbox.cli(['status', '--timeout', '3s', '--json'], {timeoutMs: ANSWERS_WITHIN_MS})
@@ -61,7 +61,7 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
   }, 120_000)
 
   it('check --timeout 3s answers with an error naming the pod and what it was given, and exits 10', async () => {
-    const pod = await stopAMaster()
+    const pod = await stopA()
 
     const started = Date.now()
     const check = await sandbox.cli(['check', '--timeout', '3s', '--json'], {timeoutMs: ANSWERS_WITHIN_MS})
@@ -73,6 +73,20 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
     expect(result.findings).toContainEqual(expect.objectContaining({
       code: 'unreachable', severity: 'error', pods: [pod], message: expect.stringMatching(new RegExp(`^${pod} \\(127\\.54\\.[\\d.]+:6379\\) did not answer within 3 s`)),
     }))
+  }, 120_000)
+
+  it('repair with a replica frozen: the dry run and the run both exit 10 with the same refusal naming it, and the run skips every phase', async () => {
+    const pod = await stopA('replica')
+
+    const dry = await sandbox.cli(['repair', '--dry-run', '--json'], {timeoutMs: ANSWERS_WITHIN_MS})
+    expect(dry.code, dry.stdout + dry.stderr).toBe(10)
+    const planned = json<{refused: Array<{problem: string}>}>(dry).refused
+    expect(planned.map((r) => r.problem).join(' ')).toContain(`${pod} did not answer`)
+
+    const run = await sandbox.cli(['repair'], {timeoutMs: ANSWERS_WITHIN_MS})
+    expect(run.code, run.stdout + run.stderr).toBe(10)
+    expect(run.stdout).toContain(`refused: ${planned[0].problem}`)
+    expect(run.stdout).toContain('nothing repair could do')
   }, 120_000)
 
   it('--timeout takes the forms kubectl takes: 5m works, a word is refused (exit 2)', async () => {
