@@ -11,11 +11,17 @@ import {fileURLToPath} from 'node:url'
 import {userCacheDir} from './startup/cache-dir.js'
 import {dropOutputOnClosedPipe} from './startup/closed-pipe.js'
 import {memoryFlagsArgv, type CommandManifest} from './startup/memory-flags.js'
+import {versionLine} from './startup/version.js'
 
 /** The package root: package.json and oclif.manifest.json, with this file in dist/. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export async function main(): Promise<void> {
+  const version = versionLine(process.argv.slice(2), readPackage())
+  if (version) {
+    process.stdout.write(`${version}\n`)
+    return
+  }
   enableCompiledCodeCache()
   reexecWithMemoryFlags()
   dropOutputOnClosedPipe(process.stdout)
@@ -46,6 +52,10 @@ function reexecWithMemoryFlags(): void {
     manifestCommands(),
   )
   if (argv) process.execve(process.execPath, argv, process.env)
+}
+
+function readPackage(): {name: string; version: string} {
+  return JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string}
 }
 
 function manifestCommands(): CommandManifest {
