@@ -1,3 +1,4 @@
+import {pipelined} from './commands.js'
 import {addressKey, type RedisConnector} from './connection.js'
 import {observeCluster} from './observe.js'
 import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
@@ -340,11 +341,12 @@ function knows(view: NodeView, id: string): boolean {
 
 /** Sends the commands to one node in one pipeline; a refused command becomes a typed error naming pod and command. */
 async function send(connector: RedisConnector, pod: PodRef, commands: (string | number)[][]): Promise<void> {
-  const pipeline = (await connector.client(podAddress(pod))).pipeline()
-  for (const [name, ...args] of commands) pipeline.call(String(name), ...args)
-  const replies = (await pipeline.exec()) ?? []
-  replies.forEach(([error], i) => {
-    if (error) {
+  const addr = podAddress(pod)
+  // A node too busy to answer in time has refused nothing: pipelined says it did not answer.
+  const replies = await pipelined(await connector.client(addr), addr, commands)
+  replies.forEach((reply, i) => {
+    if (!reply.ok) {
+      const {error} = reply
       throw new PreconditionError(`${pod.pod} refused ${commands[i].join(' ')}: ${error.message}`, [
         'redisctl check shows the state of every node; run the same command again once it is fixed.',
       ])
