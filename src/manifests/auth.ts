@@ -1,7 +1,7 @@
 import type {V1Secret} from '@kubernetes/client-node'
 import {createHash, randomBytes} from 'node:crypto'
 
-import {clusterLabels} from './labels.js'
+import {clusterSecret, secretValue} from './secret.js'
 
 /**
  * How the pods authenticate clients and each other: one shared password (requirepass, the `default` user), or ACL
@@ -90,13 +90,7 @@ export function userSecret(cluster: string, namespace: string, user: string, pas
   const data: Record<string, string> = {[SECRET_KEYS.username]: user, [SECRET_KEYS.password]: passwords.password}
   if (passwords.previous) data[SECRET_KEYS.previous] = passwords.previous
   if (passwords.next) data[SECRET_KEYS.next] = passwords.next
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {name: userSecretName(cluster, user), namespace, labels: clusterLabels(cluster)},
-    type: 'Opaque',
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-  }
+  return clusterSecret(cluster, namespace, userSecretName(cluster, user), 'Opaque', data)
 }
 
 /** A Secret's passwords, from its data (or stringData, as written by hand); undefined without a password. */
@@ -106,5 +100,3 @@ export function readPasswords(secret: V1Secret): UserPasswords | undefined {
   return {password, previous: secretValue(secret, SECRET_KEYS.previous) || undefined, next: secretValue(secret, SECRET_KEYS.next) || undefined}
 }
 
-export const secretValue = (secret: V1Secret, key: string): string | undefined =>
-  secret.stringData?.[key] ?? (secret.data?.[key] !== undefined ? Buffer.from(secret.data[key], 'base64').toString('utf8') : undefined)

@@ -4,6 +4,7 @@ import type {
 
 import {ADMIN_SECRET_ANNOTATION, authConf, type ClusterAuth} from './auth.js'
 import {clusterLabels, COMPONENT} from './labels.js'
+import {clusterSecret} from './secret.js'
 
 export const REDIS_PORT = 6379
 export const BUS_PORT = REDIS_PORT + 10000
@@ -110,13 +111,7 @@ export function maxMemoryBytes(quantity: string): number {
 /** The auth config Redis includes (manifests/auth.ts): who may connect, and how replicas authenticate. Kept in a Secret. */
 export function authConfigSecret(spec: Pick<ClusterSpec, 'name' | 'namespace'>, auth: ClusterAuth): V1Secret {
   const conf = authConf(auth)
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {name: authConfigSecretName(spec.name), namespace: spec.namespace, labels: clusterLabels(spec.name)},
-    type: 'Opaque',
-    data: {'auth.conf': Buffer.from(conf).toString('base64')},
-  }
+  return clusterSecret(spec.name, spec.namespace, authConfigSecretName(spec.name), 'Opaque', {'auth.conf': conf})
 }
 
 

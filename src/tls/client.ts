@@ -4,6 +4,8 @@ import {isIP} from 'node:net'
 
 import {NotFoundError, UsageError} from '../errors.js'
 import {notFoundIn, type Kube} from '../kube/context.js'
+import {readSecret} from '../kube/secrets.js'
+import {secretValue} from '../manifests/secret.js'
 
 /**
  * What redisctl needs to talk TLS to a cluster: the CA that signed the nodes' certificates and, for nodes that ask
@@ -44,17 +46,13 @@ export function tlsConnectOptions(tls: ConnectorTls, addr: {host: string; port: 
  * are the certificate redisctl shows the nodes.
  */
 export async function readTlsSecret(kube: Kube, name: string): Promise<TlsMaterial> {
-  const secret = await kube.find(`reading Secret ${name}`, () => kube.core.readNamespacedSecret({name, namespace: kube.namespace}))
+  const secret = await readSecret(kube, name)
   if (!secret) {
     throw await notFoundIn(kube, new NotFoundError(`The TLS Secret "${name}" does not exist in namespace ${kube.namespace}.`, [
       `Create it with the keys ca.crt (and tls.crt, tls.key for a client certificate): kubectl -n ${kube.namespace} create secret generic ${name} --from-file=ca.crt=...`,
     ]))
   }
-  const value = (key: string): string | undefined => {
-    const plain = secret.stringData?.[key]
-    const encoded = secret.data?.[key]
-    return plain ?? (encoded ? Buffer.from(encoded, 'base64').toString('utf8') : undefined)
-  }
+  const value = (key: string): string | undefined => secretValue(secret, key) || undefined
   const ca = value('ca.crt')
   if (!ca) {
     throw new UsageError(`The Secret "${name}" has no key "ca.crt": redisctl cannot verify the nodes without the CA that signed their certificates.`, [

@@ -1,7 +1,7 @@
 import type {V1Secret} from '@kubernetes/client-node'
 
 import {clusterDnsNames} from '../manifests/cluster.js'
-import {clusterLabels} from '../manifests/labels.js'
+import {clusterSecret} from '../manifests/secret.js'
 import type {PemKeyPair} from './certificates.js'
 
 /** The Secret whose certificates the pods serve, in cert-manager's layout: tls.crt, tls.key, ca.crt. */
@@ -34,12 +34,5 @@ export function caSecret(name: string, namespace: string, ca: PemKeyPair): V1Sec
   return secret(caSecretName(name), name, namespace, {'tls.crt': ca.cert, 'tls.key': ca.key})
 }
 
-function secret(secretName: string, name: string, namespace: string, data: Record<string, string>): V1Secret {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: {name: secretName, namespace, labels: clusterLabels(name)},
-    type: 'kubernetes.io/tls',
-    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
-  }
-}
+const secret = (secretName: string, name: string, namespace: string, data: Record<string, string>): V1Secret =>
+  clusterSecret(name, namespace, secretName, 'kubernetes.io/tls', data)

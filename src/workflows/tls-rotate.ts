@@ -4,7 +4,9 @@ import {PatchStrategy} from '@kubernetes/client-node'
 import type {ListrTask} from 'listr2'
 
 import {PreconditionError} from '../errors.js'
+import {readSecret} from '../kube/secrets.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
+import {secretValue} from '../manifests/secret.js'
 import {reloadTlsFiles} from '../redis/tls-reload.js'
 import {podAddress, type PodRef} from '../topology/model.js'
 import {waitUntil} from '../util/wait.js'
@@ -47,9 +49,9 @@ export function rotateTasks(): ListrTask<RotateContext>[] {
         const {kube} = ctx.cluster.target
         const {caSecretName, issueNodeCertificate, tlsSecret} = await import('../tls/cluster-certificates.js')
         const caSecret = caSecretName(ctx.name)
-        const ca = await kube.find(`reading Secret ${caSecret}`, () => kube.core.readNamespacedSecret({name: caSecret, namespace: kube.namespace}))
-        const caCert = decoded(ca?.data?.['tls.crt'])
-        const caKey = decoded(ca?.data?.['tls.key'])
+        const ca = await readSecret(kube, caSecret)
+        const caCert = ca && secretValue(ca, 'tls.crt')
+        const caKey = ca && secretValue(ca, 'tls.key')
         if (!caCert || !caKey) {
           task.skip(`redisctl holds no CA for ${ctx.secret} (no Secret ${caSecret}): its issuer renews it; loading what it holds`)
           return
@@ -98,4 +100,3 @@ function certificateOf(material: TlsMaterial): {fingerprint: string; notAfter: s
   return {fingerprint: cert.fingerprint256, notAfter: new Date(cert.validTo).toISOString()}
 }
 
-const decoded = (value: string | undefined): string | undefined => (value ? Buffer.from(value, 'base64').toString('utf8') : undefined)
