@@ -1,3 +1,4 @@
+import {httpStatus} from './api-errors.js'
 import type {Kube} from './context.js'
 import {naturalOrder} from '../util/words.js'
 
@@ -52,7 +53,16 @@ export async function deleteObject(kube: Kube, kind: DeletableKind, name: string
   }
 }
 
-/** Deletes a pod, as a failing Kubernetes node would lose it (its StatefulSet recreates it). */
-export async function deletePod(kube: Kube, name: string): Promise<void> {
-  await kube.call(`deleting pod ${name}`, () => kube.core.deleteNamespacedPod({name, namespace: kube.namespace}))
+/**
+ * Deletes a pod (its StatefulSet makes it again); given its uid, only that incarnation: a pod the StatefulSet has
+ * already made again is left alone. A pod already gone is no error.
+ */
+export async function deletePod(kube: Kube, name: string, uid?: string): Promise<void> {
+  try {
+    await kube.core.deleteNamespacedPod({name, namespace: kube.namespace, ...(uid ? {body: {preconditions: {uid}}} : {})})
+  } catch (error) {
+    // 409: the uid differs, so this incarnation is gone and the StatefulSet made the pod again.
+    if (httpStatus(error) === 404 || httpStatus(error) === 409) return
+    await kube.call(`deleting pod ${name}`, () => Promise.reject(error))
+  }
 }

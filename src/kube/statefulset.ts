@@ -1,7 +1,6 @@
 import {PatchStrategy, setHeaderOptions} from '@kubernetes/client-node'
 import type {V1ControllerRevision, V1PodTemplateSpec, V1StatefulSet} from '@kubernetes/client-node'
 
-import {httpStatus} from './api-errors.js'
 import type {Kube} from './context.js'
 import {plural} from '../util/words.js'
 
@@ -42,15 +41,4 @@ export async function controllerRevisions(kube: Kube, set: V1StatefulSet): Promi
   const list = await kube.call(`listing the ControllerRevisions of StatefulSet ${set.metadata?.name}`, () =>
     kube.apps.listNamespacedControllerRevision({namespace: kube.namespace, labelSelector: selector}))
   return list.items.filter((r) => r.metadata?.ownerReferences?.some((o) => o.uid === set.metadata?.uid)).sort((a, b) => a.revision - b.revision)
-}
-
-/** Deletes a pod, only the incarnation with this uid: a pod the StatefulSet already made again is left alone. */
-export async function deletePod(kube: Kube, name: string, uid: string): Promise<void> {
-  try {
-    await kube.core.deleteNamespacedPod({name, namespace: kube.namespace, body: {preconditions: {uid}}})
-  } catch (error) {
-    // 404: gone already; 409: the uid differs, so this incarnation is gone and the StatefulSet made the pod again.
-    if (httpStatus(error) === 404 || httpStatus(error) === 409) return
-    await kube.call(`deleting pod ${name}`, () => Promise.reject(error))
-  }
 }
