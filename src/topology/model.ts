@@ -186,12 +186,8 @@ function agreement(observation: ClusterObservation): {answered: number; agreeing
 }
 
 function epochCollisions(nodes: readonly TopologyNode[]): {epoch: number; ids: string[]}[] {
-  const byEpoch = new Map<number, string[]>()
-  for (const n of nodes) {
-    if (n.role !== 'master' || !n.id || !n.configEpoch || n.slotCount === 0) continue
-    byEpoch.set(n.configEpoch, [...(byEpoch.get(n.configEpoch) ?? []), n.id])
-  }
-  return [...byEpoch].filter(([, ids]) => ids.length > 1).map(([epoch, ids]) => ({epoch, ids}))
+  const owners = nodes.filter((n) => n.role === 'master' && n.id && n.configEpoch && n.slotCount > 0)
+  return [...Map.groupBy(owners, (n) => n.configEpoch!)].filter(([, group]) => group.length > 1).map(([epoch, group]) => ({epoch, ids: group.map((n) => n.id!)}))
 }
 
 /** Where a pod's Redis listens: how Redis nodes and the CLI address it. */

@@ -225,7 +225,9 @@ export function planCoverage(topology: Topology, keyHolders: KeyHolders): Repair
   const nodes = byId(topology)
   const gets = new Map<string, number[]>()
   const give = (id: string, slot: number): void => {
-    gets.set(id, [...(gets.get(id) ?? []), slot])
+    const slots = gets.get(id)
+    if (slots) slots.push(slot)
+    else gets.set(id, [slot])
   }
   const refusals: Refusal[] = []
   const contested: number[] = []

@@ -148,8 +148,7 @@ async function send(ctx: RepairContext, address: NodeAddress, commands: (string 
 export async function reintroduce(ctx: RepairContext, task: Task): Promise<void> {
   const meets = planReintroductions(await fresh(ctx)).actions as ActionOf<'meet'>[]
   if (meets.length === 0) return task.skip('every node reaches every pod')
-  const byNode = new Map<string, ActionOf<'meet'>[]>()
-  for (const meet of meets) byNode.set(addressKey(meet.address), [...(byNode.get(addressKey(meet.address)) ?? []), meet])
+  const byNode = Map.groupBy(meets, (meet) => addressKey(meet.address))
   await Promise.all([...byNode.values()].map((group) => send(ctx, group[0].address,
     group.map((m) => ['CLUSTER', 'MEET', m.peerAddress.host, m.peerAddress.port]), 'CLUSTER MEET')))
   ctx.done.push(...meets)
@@ -251,8 +250,7 @@ async function coverSlots(ctx: RepairContext, task: Task): Promise<void> {
   refuse(ctx, plan.refusals)
   const assigns = plan.actions as ActionOf<'assign-slots'>[]
   if (assigns.length === 0) return task.skip(plan.refusals.length > 0 ? 'refused (below)' : 'every slot has an owner')
-  const byMaster = new Map<string, ActionOf<'assign-slots'>[]>()
-  for (const a of assigns) byMaster.set(a.id, [...(byMaster.get(a.id) ?? []), a])
+  const byMaster = Map.groupBy(assigns, (a) => a.id)
   const nodes = ctx.topology!.nodes
   const others = (id: string): TopologyNode[] => nodes.filter((n) => n.pod && n.reachable && n.id !== id)
   await Promise.all([...byMaster].map(async ([id, actions]) => {

@@ -107,13 +107,8 @@ export class Scheduler {
 
   /** Pods that occupy a node: bound (or assumed) and not finished; terminating pods still hold their place. */
   private podsByNode(): Map<string, V1Pod[]> {
-    const byNode = new Map<string, V1Pod[]>()
-    const add = (node: string, pod: V1Pod) => byNode.set(node, [...(byNode.get(node) ?? []), pod])
-    for (const pod of this.informers.pods.list()) {
-      if (pod.spec?.nodeName && !isFinished(pod)) add(pod.spec.nodeName, pod)
-    }
-    for (const pod of this.assumed.values()) add(pod.spec!.nodeName!, pod)
-    return byNode
+    const occupying = [...this.informers.pods.list().filter((pod) => pod.spec?.nodeName && !isFinished(pod)), ...this.assumed.values()]
+    return Map.groupBy(occupying, (pod) => pod.spec!.nodeName!)
   }
 
   private async reportUnschedulable(pod: V1Pod, message: string): Promise<void> {
