@@ -1,6 +1,7 @@
 import {Command, Errors} from '@oclif/core'
 
 import {BugError, ExitCode, RedisctlError, UsageError} from '../errors.js'
+import {unwrappedError} from './format.js'
 import {StopOnSignal} from './stop.js'
 
 /**
@@ -47,7 +48,9 @@ export abstract class BaseCommand extends Command {
       this.logJson({error: {kind: error.kind, message: error.message, suggestions: error.suggestions, exitCode: error.exitCode}})
       return
     }
-    this.error(error.message, {exit: error.exitCode, suggestions: error.suggestions})
+    if (process.stderr.isTTY) this.error(error.message, {exit: error.exitCode, suggestions: error.suggestions})
+    process.stderr.write(`${unwrappedError(error.message, error.suggestions)}\n`)
+    this.exit(error.exitCode)
   }
 }
 

@@ -13,3 +13,13 @@ export function humanBytes(bytes: number | undefined): string | undefined {
 
 /** Seconds since `started` (a Date.now()), to a tenth: the `seconds` of a command's result. */
 export const secondsSince = (started: number): number => Math.round((Date.now() - started) / 100) / 10
+
+/**
+ * An error as oclif prints it (its `›` margin, "Error:", "Try this:"), but not wrapped: oclif wraps at 80 columns
+ * when stderr is not a terminal, breaking paths and commands in CI logs mid-word, where nothing needs wrapping.
+ */
+export function unwrappedError(message: string, suggestions: readonly string[] = []): string {
+  const tried = suggestions.length === 1 ? [`Try this: ${suggestions[0]}`] :
+    suggestions.length > 1 ? ['Try this:', ...suggestions.map((s) => `  * ${s}`)] : []
+  return [`Error: ${message}`, ...tried].flatMap((block) => block.split('\n')).map((line) => ` ›   ${line}`).join('\n')
+}

@@ -30,6 +30,16 @@ describe('how redisctl starts and ends', () => {
     }
   }, 180_000)
 
+  it('an error in a CI log is one line per point, not wrapped: a long kubeconfig path stays whole', async () => {
+    const path = `/tmp/${'no-such-folder-'.repeat(8)}/kubeconfig`
+    const failed = await run(process.execPath, [CLI, 'status', '--kubeconfig', path])
+    expect(failed.code).toBe(3)
+    const lines = failed.stderr.trimEnd().split('\n')
+    expect(lines[0]).toBe(` ›   Error: The kubeconfig file ${path} does not exist.`)
+    expect(lines[1]).toMatch(/^ › {3}Try this: Pass the path of an existing kubeconfig .+ redisctl sandbox up\.$/)
+    expect(lines).toHaveLength(2)
+  })
+
   it('a command that moves keys re-executes itself once with the memory flags; status keeps the flags it started with', async () => {
     const env = {...process.env, KUBECONFIG: sandbox.kubeconfig, CI: 'true'}
     const rebalance = await runWatchingCommandLine(process.execPath, [CLI, 'slots', 'rebalance', '--dry-run'], env)
