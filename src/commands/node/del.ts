@@ -28,7 +28,7 @@ export default class NodeDel extends BaseCommand {
   static override description = `Its replicas (for a master) follow the masters with the fewest replicas first; then every node forgets it, it is reset and emptied so its volume cannot bring it back, and the StatefulSet shrinks over the pods at its top that are out of the cluster. A master that still owns slots is refused: move them first with redisctl slots reshard --from POD --to-all.
 
 Running it again after an interruption finishes the job; a pod that is gone already is success.`
-  static override examples = ['<%= config.bin %> node del redis-cluster-7', '<%= config.bin %> node del-replica redis-cluster-5 --json']
+  static override examples = ['<%= config.bin %> node del redis-cluster-7', '<%= config.bin %> node del redis-cluster-7 --dry-run --json']
 
   static override args = {
     pod: Args.string({description: 'The pod whose node goes.', required: true}),
