@@ -42,6 +42,16 @@ export const actionFlags = {
   timeout: timeoutFlag('Give up waiting after this long', 300),
 }
 
+/** The one measure of balance: check reports a master past it, slots rebalance moves slots until none is. */
+export const thresholdFlags = {
+  threshold: Flags.integer({
+    description: 'Percent a master\'s slot count may be off its share before it counts as unbalanced (check reports it, slots rebalance moves slots).',
+    default: 2,
+    min: 0,
+    aliases: ['balance-threshold'],
+  }),
+}
+
 /** Commands that only read (status, check): a pod that says nothing is reported, not waited for. */
 export const answerFlags = {
   timeout: timeoutFlag('How long to wait for the Kubernetes API and for each pod to answer; a pod that does not is reported as not answering', 10),

@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../cli/base-command.js'
-import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {answerFlags, kubeFlags, redisFlags, thresholdFlags} from '../cli/flags.js'
 import {renderTable} from '../cli/table.js'
 import {ExitCode} from '../errors.js'
 import {checkTopology, type Finding} from '../topology/check.js'
@@ -32,7 +30,7 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     ...kubeFlags,
     ...redisFlags,
     ...answerFlags,
-    'balance-threshold': Flags.integer({description: 'Percent a master\'s slot count may differ from an even share before it is reported.', default: 2, min: 0}),
+    ...thresholdFlags,
   }
 
   async run(): Promise<CheckResult> {
@@ -42,7 +40,7 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     const {namespace, topology, redisConf, security = [], configDrift = [], warnings: unseen} =
       await inspectCluster(options, undefined, {redisConf: true, security: true, configDrift: true})
     const findings: Finding[] = [...checkTopology(topology, {
-      balanceThresholdPercent: flags['balance-threshold'],
+      balanceThresholdPercent: flags.threshold,
       configuredNodeTimeoutMs: redisConf === undefined ? undefined : configuredNodeTimeoutMs(redisConf),
     }), ...configDrift,
       ...unseen.map((message): Finding => ({code: 'kubernetes-access', severity: 'warning', message, pods: []}))]

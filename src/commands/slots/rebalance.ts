@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
-import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {actionFlags, kubeFlags, redisFlags, thresholdFlags} from '../../cli/flags.js'
 import type {MoveSlotsResult} from '../../cli/move-slots.js'
 import {UsageError} from '../../errors.js'
 import type {RebalanceContext} from '../../workflows/rebalance.js'
@@ -22,7 +22,7 @@ export default class SlotsRebalance extends BaseCommand {
     ...kubeFlags,
     ...redisFlags,
     ...actionFlags,
-    threshold: Flags.integer({description: 'Only move when some master is off its share by more than this many percent.', default: 2, min: 0}),
+    ...thresholdFlags,
     weight: Flags.string({description: 'POD=W: give this master W times a normal share (0 empties it). Repeatable.', multiple: true}),
     'use-empty-masters': Flags.boolean({description: 'Give slots to masters that own none (new masters).', default: false}),
     force: Flags.boolean({description: 'Move slots even when check finds errors in the cluster.', default: false}),
