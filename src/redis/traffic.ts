@@ -1,3 +1,5 @@
+import type {ConnectionOptions} from 'node:tls'
+
 import {Cluster, type ClusterOptions} from 'ioredis'
 
 import type {NodeAddress} from '../topology/observation.js'
@@ -23,7 +25,22 @@ export interface TrafficOptions {
   maxOps?: number
   maxMs?: number
   /** How the client reaches the nodes (a password, TLS, a natMap); a password here is never logged. */
-  connection?: Pick<ClusterOptions, 'natMap'> & {redisOptions?: ClusterOptions['redisOptions']}
+  connection?: TrafficConnection
+}
+
+/**
+ * A node to connect to: its address, and TLS options of its own when it is verified by its own name. ioredis builds
+ * each node's client from the seed or natMap answer over `redisOptions` (cluster/ConnectionPool.js), so a `tls` here
+ * replaces theirs for that node.
+ */
+export type ClientNode = NodeAddress & {tls?: ConnectionOptions}
+
+export interface TrafficConnection {
+  /** Maps an address the nodes give (CLUSTER SLOTS, MOVED: `host:port`) to the node to connect to, or null for itself. */
+  natMap?: (key: string) => ClientNode | null
+  redisOptions?: ClusterOptions['redisOptions']
+  /** Told of each cluster client the traffic opens (reconnect opens another), e.g. to map the nodes again when one fails. */
+  watch?(cluster: Cluster): void
 }
 
 /** The longest time between two acknowledged writes, as epoch milliseconds: when writes stopped, and when they went on. */
@@ -69,18 +86,22 @@ export interface Traffic {
   stop(): Promise<TrafficReport>
 }
 
-export function startTraffic(seeds: readonly NodeAddress[], options: TrafficOptions = {}): Traffic {
+export function startTraffic(seeds: readonly ClientNode[], options: TrafficOptions = {}): Traffic {
   const {keys = 200, workers = 4, opsPerSecond = 400, maxOps = 12_000, maxMs = 60_000, connection = {}} = options
   const names = options.keyNames ?? Array.from({length: keys}, (_, i) => `traffic:${i}`)
-  const connect = (redisOptions: ClusterOptions['redisOptions']): Cluster => new Cluster(seeds.map((s) => ({host: s.host, port: s.port})), {
-    scaleReads: 'master',
-    maxRedirections: 32,
-    retryDelayOnMoved: 0,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnTryAgain: 50,
-    natMap: connection.natMap,
-    redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...redisOptions},
-  })
+  const connect = (redisOptions: ClusterOptions['redisOptions']): Cluster => {
+    const cluster = new Cluster(seeds.map(({host, port, tls}) => ({host, port, ...(tls ? {tls} : {})})), {
+      scaleReads: 'master',
+      maxRedirections: 32,
+      retryDelayOnMoved: 0,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 50,
+      natMap: connection.natMap,
+      redisOptions: {maxRetriesPerRequest: 2, connectTimeout: 2000, commandTimeout: 2000, ...redisOptions},
+    })
+    connection.watch?.(cluster)
+    return cluster
+  }
   let cluster = connect(connection.redisOptions)
   const acknowledged = new Map<string, {seq: number; value: string}>()
   const maybe = new Map<string, Set<string>>()

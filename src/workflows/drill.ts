@@ -15,6 +15,7 @@ import {caughtUp, offsetsByAddress} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
 import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
+import {followPods} from './tls-cluster-client.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 import {sentences} from '../util/words.js'
 
@@ -91,16 +92,11 @@ export function drillTasks(): ListrTask<DrillContext>[] {
       title: 'Read every node and choose the master',
       task: async (ctx, task) => {
         ctx.cluster = await openCluster(ctx.options, ctx.target)
-        // The writer is a cluster client that follows the nodes' own addresses, which only direct access reaches.
+        // The writer is a cluster client that follows the nodes to their pod IPs (the ones they announce, or those of
+        // the DNS names TLS nodes announce), which only direct access reaches.
         if (ctx.cluster.access.mode !== 'direct') {
           throw new PreconditionError('drill failover writes through a cluster client to the pod IPs, and they do not answer from here.',
             ['Run it where the pod IPs answer (a pod in the cluster, a CI job), with --connect direct.'])
-        }
-        // TLS nodes announce DNS names and are verified by them; the writer would have to follow the deleted pod to its
-        // new IP by name, which it cannot yet: refused rather than a writer that loses the node and a wait that never ends.
-        if (ctx.cluster.access.tls) {
-          throw new PreconditionError('drill failover does not run on a TLS cluster yet: its writer cannot follow a pod that comes back at a new IP under its DNS name.',
-            ['Rehearse on a plaintext cluster of the same shape; status and check work on this one.'])
         }
         ctx.drill = planDrill(await ctx.cluster.observe(), ctx.pod)
         task.title = `Chose ${ctx.drill.master.name} (replicas ${ctx.drill.replicas.join(', ')})`
@@ -110,8 +106,12 @@ export function drillTasks(): ListrTask<DrillContext>[] {
       title: 'Start a writer on its slots',
       task: async (ctx) => {
         const {master} = ctx.drill!
-        const keys = await keysInSlots(ctx.cluster!.access.connector, podAddress(master.pod), ctx.drill!, 200)
-        ctx.traffic = startTraffic(ctx.cluster!.pods.map(podAddress), {keyNames: keys, connection: {redisOptions: {username: ctx.target.credentials?.username, password: ctx.target.credentials?.password}},
+        const {access, pods} = ctx.cluster!
+        const keys = await keysInSlots(access.connector, podAddress(master.pod), ctx.drill!, 200)
+        const follow = access.tls && followPods(access.tls, () => listRedisPods(ctx.target.kube, ctx.target.selector))
+        const seeds = pods.map(podAddress).map((addr) => follow?.seed(addr) ?? addr)
+        const redisOptions = {username: ctx.target.credentials?.username, password: ctx.target.credentials?.password}
+        ctx.traffic = startTraffic(seeds, {keyNames: keys, connection: {...follow?.connection, redisOptions},
           maxMs: ctx.timeoutMs, maxOps: Math.ceil((ctx.timeoutMs / 1000) * 400)})
         await waitUntil('the writer\'s first writes', async () => (ctx.traffic!.writesAcknowledged() >= 50
           ? {done: true, value: undefined} : {done: false, missing: `${ctx.traffic!.writesAcknowledged()} of 50 writes acknowledged`}), {timeoutMs: 30_000, intervalMs: 50, signal: ctx.cluster!.access.connector.signal})
@@ -169,8 +169,11 @@ async function promotedReplica(connector: RedisConnector, replicas: readonly Pod
 /** When the deleted pod is back at a new IP with its node id and still owns its slots (it came back within cluster-node-timeout). */
 async function backAsMaster(ctx: DrillContext): Promise<number | undefined> {
   const {master} = ctx.drill!
-  const pod = (await listRedisPods(ctx.target.kube, ctx.target.selector)).find((p) => p.name === master.name)
+  const pods = await listRedisPods(ctx.target.kube, ctx.target.selector)
+  const pod = pods.find((p) => p.name === master.name)
   if (!pod?.ip || pod.terminating || pod.ip === master.pod.ip) return undefined
+  // A TLS node is verified by its pod's DNS name, which the connector knows by IP: the new one from this listing.
+  ctx.cluster!.access.tls?.addresses.learn(pods)
   const node = await observeNode(ctx.cluster!.access.connector, {host: pod.ip, port: pod.port})
   return node.ok && node.view.id === master.id && node.view.myself.role === 'master' && node.view.myself.slots.length > 0 ? Date.now() : undefined
 }

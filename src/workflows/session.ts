@@ -1,5 +1,6 @@
 import {NotFoundError, type RedisctlError} from '../errors.js'
 import {connectKube, type Kube} from '../kube/context.js'
+import {PodAddresses} from '../kube/pod-addresses.js'
 import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../kube/permissions.js'
 import {toRedisPod, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
@@ -7,7 +8,7 @@ import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../ku
 import {ADMIN_SECRET_ANNOTATION} from '../manifests/auth.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {clusterSelector} from '../manifests/labels.js'
-import {addressKey, RedisConnector} from '../redis/connection.js'
+import {RedisConnector} from '../redis/connection.js'
 import type {Credentials} from '../redis/credentials.js'
 import {tcpOpen} from '../redis/probe.js'
 import {readCaFile, readTlsSecret, type ConnectorTls, type TlsMaterial} from '../tls/client.js'
@@ -75,12 +76,17 @@ export async function openTarget(options: TargetOptions, planned?: PlannedAccess
  * How to talk TLS to these pods, if they serve it: what the command line gave, else the Secret their annotation
  * names (a cluster redisctl made with --tls remembers it there, so later commands need no flag).
  */
-export async function podsTls(target: KubeTargetSession, pods: RedisPod[]): Promise<ConnectorTls | undefined> {
+export async function podsTls(target: KubeTargetSession, pods: RedisPod[]): Promise<PodsTls | undefined> {
   const secret = pods.map((p) => p.annotations[TLS_SECRET_ANNOTATION]).find(Boolean)
   const material = target.tls ?? (secret ? await readTlsSecret(target.kube, secret) : undefined)
   if (!material) return undefined
-  const names = new Map(pods.flatMap((p) => (p.ip && p.dnsName ? [[addressKey({host: p.ip, port: p.port}), p.dnsName] as const] : [])))
-  return {...material, serverName: (addr) => names.get(addressKey(addr))}
+  const addresses = new PodAddresses(pods)
+  return {...material, addresses, serverName: (addr) => addresses.nameAt(addr.host)}
+}
+
+/** TLS to pods: each verified by its pod's DNS name, looked up by the pod's IP in `addresses`, which later listings update. */
+export interface PodsTls extends ConnectorTls {
+  addresses: PodAddresses
 }
 
 /**
@@ -127,7 +133,7 @@ export interface RedisAccess {
   connector: RedisConnector
   mode: 'direct' | 'port-forward'
   /** How the nodes are verified, when they serve TLS. */
-  tls?: ConnectorTls
+  tls?: PodsTls
   /** Port-forwarding only: the API server's refusal of a forward, which is why the nodes behind it were unreachable. */
   refusal?(): RedisctlError | undefined
   close(): Promise<void>

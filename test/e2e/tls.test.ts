@@ -8,6 +8,7 @@ import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CheckResult} from '../../src/commands/check.js'
+import type {DrillFailoverResult} from '../../src/commands/drill/failover.js'
 import type {FailoverResult} from '../../src/commands/failover.js'
 import type {TlsRotateResult} from '../../src/commands/tls/rotate.js'
 import {createCertificateAuthority, issueCertificate} from '../../src/tls/certificates.js'
@@ -320,13 +321,21 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect((await secretMaterial(sandbox, files)).cert).toBe(material.cert)
   }, 300_000)
 
-  it('drill failover refuses a TLS cluster (exit 4) before deleting any pod, saying why', async () => {
-    const before = (await pods(sandbox, SELECTOR)).map((p) => `${p.name}@${p.ip}`)
-    const drill = await sandbox.cli(['drill', 'failover', '--yes', '--json'], {timeoutMs: 120_000})
-    expect(drill.code, drill.stdout + drill.stderr).toBe(4)
-    expect(json<{error: {message: string}}>(drill).error.message).toContain('does not run on a TLS cluster yet')
-    expect((await pods(sandbox, SELECTOR)).map((p) => `${p.name}@${p.ip}`)).toEqual(before)
-  })
+  it('drill failover runs on a TLS cluster: its writer follows the deleted master to its new IP by the DNS name the node announces; exit 0, no acknowledged write lost, every key there', async () => {
+    const before = await pods(sandbox, SELECTOR)
+    const drill = await sandbox.cli(['drill', 'failover', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
+    expect(drill.code, drill.stdout + drill.stderr).toBe(0)
+    const report = json<DrillFailoverResult>(drill)
+    console.log(`drill failover on TLS of ${report.pod}: ${JSON.stringify(report)}`)
+    expect(report).toMatchObject({writesLost: 0, staleReads: 0})
+    expect(report.writesAcknowledged).toBeGreaterThan(50)
+    const ipOf = (list: typeof before): string | undefined => list.find((p) => p.name === report.pod)?.ip
+    expect(ipOf(await pods(sandbox, SELECTOR))).not.toBe(ipOf(before))
+    expect((await statusNodes(sandbox)).find((n) => n.pod === report.pod)).toMatchObject({membership: 'in-cluster', role: report.returnedAs})
+    expect(await missingKeys(sandbox, material)).toBe(0)
+    const check = await redisCliTlsCheck(sandbox, material)
+    expect(check.ok, check.output).toBe(true)
+  }, 300_000)
 
   it('teardown removes the cluster and the Secrets redisctl made', async () => {
     const down = await sandbox.cli(['teardown', '--yes', '--with-pvcs', '--json'], {timeoutMs: 120_000})

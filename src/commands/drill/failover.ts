@@ -17,7 +17,7 @@ export default class DrillFailover extends BaseCommand {
   static override summary = 'Measure a master\'s failure under writes: delete its pod and time until its slots take writes again.'
   static override description = `A bounded cluster client writes to the master's slots (and reads them back) while its pod is deleted. The report says when a replica took over (promotion), when writes succeeded again, the longest gap between two acknowledged writes, the write errors the client saw, and the writes lost: acknowledged writes that do not read back. The drill then waits until the pod is back in the cluster (as a replica, or as the master when it returned within cluster-node-timeout) and every replica is in sync, so it leaves the cluster healthy.
 
-It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer from where it runs (the writer is a cluster client), and refuses a cluster check finds errors in or a master without a replica in sync.`
+It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer from where it runs (the writer is a cluster client; on a TLS cluster it maps the DNS names the nodes announce to their pods' IPs and verifies each node by its name), and refuses a cluster check finds errors in or a master without a replica in sync.`
   static override examples = [
     '<%= config.bin %> drill failover --yes',
     '<%= config.bin %> drill failover --pod redis-cluster-1 --yes --json',
