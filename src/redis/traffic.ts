@@ -164,6 +164,7 @@ export function startTraffic(seeds: readonly ClientNode[], options: TrafficOptio
     }
   }
   const running = Promise.all(Array.from({length: workers}, (_, w) => worker(w)))
+  let stopping: Promise<TrafficReport> | undefined
 
   return {
     writesAcknowledged: () => report.writesAcknowledged,
@@ -177,22 +178,28 @@ export function startTraffic(seeds: readonly ClientNode[], options: TrafficOptio
       cluster = next
       await previous.quit().catch(() => previous.disconnect())
     },
-    async stop() {
-      stoppedBy ??= 'caller'
-      await running
-      const ended = Date.now()
-      const seconds = (ended - started) / 1000
-      if (ended - (lastAck ?? started) > longest.ms) longest = {from: lastAck ?? started, to: ended, ms: ended - (lastAck ?? started)}
-      const lost: string[] = []
-      try {
-        for (const [key, {value}] of acknowledged) {
-          const got = await cluster.get(key)
-          if (got !== value && !maybe.get(key)?.has(got ?? '')) lost.push(`${key}: acknowledged ${value}, read ${got}`)
-        }
-      } finally {
-        cluster.disconnect()
-      }
-      return {...report, seconds, opsPerSecond: Math.round(report.ops / seconds), lost, longestWriteGap: longest, stoppedBy: stoppedBy!}
+    stop() {
+      // Once: a second call (a caller's cleanup after a failed first) gets the same outcome, not a second read-back.
+      stopping ??= finish()
+      return stopping
     },
+  }
+
+  async function finish(): Promise<TrafficReport> {
+    stoppedBy ??= 'caller'
+    await running
+    const ended = Date.now()
+    const seconds = (ended - started) / 1000
+    if (ended - (lastAck ?? started) > longest.ms) longest = {from: lastAck ?? started, to: ended, ms: ended - (lastAck ?? started)}
+    const lost: string[] = []
+    try {
+      for (const [key, {value}] of acknowledged) {
+        const got = await cluster.get(key)
+        if (got !== value && !maybe.get(key)?.has(got ?? '')) lost.push(`${key}: acknowledged ${value}, read ${got}`)
+      }
+    } finally {
+      cluster.disconnect()
+    }
+    return {...report, seconds, opsPerSecond: Math.round(report.ops / seconds), lost, longestWriteGap: longest, stoppedBy: stoppedBy!}
   }
 }

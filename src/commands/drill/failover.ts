@@ -54,10 +54,15 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
         return this.withSessionWarnings<DrillFailoverResult>({namespace: target.kube.namespace, dryRun: false, pod, warnings: []}, target.kube.warnings.all)
       }
       await runTasks(tasks.slice(1), ctx, this)
-    } finally {
-      // The writer stops and reads its keys back whatever happened; the report needs the drill to have run to its end.
+      // The writer stops and reads its keys back; the report needs the drill to have run to its end.
       const traffic = await ctx.traffic?.stop()
       if (traffic && ctx.healthyAt) report = drillReport(ctx, traffic, started)
+    } catch (error) {
+      // The writer stops whatever happened, but its read-back can fail for the same reason the drill did (a node that
+      // does not answer): the error that stopped the drill is the one to show.
+      await ctx.traffic?.stop().catch(() => {})
+      throw error
+    } finally {
       await ctx.cluster?.access.close()
     }
     const r = report!
