@@ -9,6 +9,9 @@ const OPERATOR_MARKS = [
   'kubedb.com', 'redis.kun', 'ucloud.cn',
 ]
 
+/** "redis-0 (ReplicaSet redis-abc)": a pod and what owns it, for refusals. */
+export const podAndOwner = (p: RedisPod): string => `${p.name} (${p.owner ? `${p.owner.kind} ${p.owner.name}` : 'no owner'})`
+
 /**
  * Scaling changes which pods exist; if an operator owns the StatefulSet or the pods, it would undo the change or
  * fight over the cluster. Refuses unless the pods belong to the StatefulSet and nothing else owns either.
@@ -38,9 +41,6 @@ export function requireSelfManaged(sts: V1StatefulSet, pods: readonly RedisPod[]
   }
 }
 
-/** "redis-0 (ReplicaSet redis-abc)": a pod and what owns it, for refusals. */
-export const podAndOwner = (p: RedisPod): string => `${p.name} (${p.owner ? `${p.owner.kind} ${p.owner.name}` : 'no owner'})`
-
 /** The cluster's name when neither --name nor -l/--selector says otherwise. */
 export const DEFAULT_CLUSTER_NAME = 'redis-cluster'
 
@@ -53,7 +53,8 @@ export const DEFAULT_CLUSTER_NAME = 'redis-cluster'
 export function clusterNameOf(name: string | undefined, selector: string, pods: readonly RedisPod[]): string | undefined {
   const owners = new Map<string, string[]>()
   for (const p of pods) if (p.owner?.kind === 'StatefulSet') owners.set(p.owner.name, [...owners.get(p.owner.name) ?? [], p.name])
-  const described = (names: string[]) => names.map((n) => `${n} (${owners.get(n)!.join(', ')})`).join(' and ')
+  const few = (pods: string[]) => (pods.length > 3 ? `${pods.slice(0, 2).join(', ')} and ${pods.length - 2} more` : pods.join(', '))
+  const described = (names: string[]) => names.map((n) => `${n} (${few(owners.get(n)!)})`).join(' and ')
   if (name !== undefined) {
     const others = [...owners.keys()].filter((n) => n !== name).sort()
     if (others.length > 0) {

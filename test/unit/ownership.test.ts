@@ -72,6 +72,11 @@ describe('naming the cluster of the pods -l selects (clusterNameOf)', () => {
     expect(refusal?.suggestions.join(' ')).toContain('--name (legacy or other)')
   })
 
+  it('a refusal names a few pods of each StatefulSet, not all of them', () => {
+    const many = [...of('legacy', ...Array.from({length: 8}, (_, i) => `legacy-${i}`)), ...of('other', 'other-0')]
+    expect(refusalOf(() => clusterNameOf(undefined, 'tier=cache', many))?.message).toContain('legacy (legacy-0, legacy-1 and 6 more) and other (other-0)')
+  })
+
   it('--name that agrees with the selected pods\' StatefulSet names the cluster', () => {
     expect(clusterNameOf('legacy', 'app=legacy', of('legacy', 'legacy-0'))).toBe('legacy')
   })
