@@ -9,7 +9,11 @@ export const kubeFlags = {
   context: Flags.string({description: 'The kubeconfig context to use (default: its current context).', helpGroup: 'KUBERNETES'}),
   namespace: Flags.string({char: 'n', description: 'Namespace of the Redis pods (default: the context\'s namespace, else "default").', helpGroup: 'KUBERNETES'}),
   selector: Flags.string({char: 'l', description: 'Label selector of the Redis pods (default: the labels redisctl gives the pods of --name).', helpGroup: 'KUBERNETES'}),
-  name: Flags.string({description: 'Name of the Redis cluster: its StatefulSet, Services and labels.', default: 'redis-cluster', helpGroup: 'KUBERNETES'}),
+  // No oclif default: a --name left out is told from one given, since with -l the selected pods' StatefulSet names the cluster.
+  name: Flags.string({
+    description: 'Name of the Redis cluster: its StatefulSet, Services and labels (default: with -l/--selector, the StatefulSet that owns the selected pods; else redis-cluster).',
+    helpGroup: 'KUBERNETES',
+  }),
 }
 
 /** How redisctl reaches the Redis pods. */

@@ -23,3 +23,6 @@ export function unwrappedError(message: string, suggestions: readonly string[] =
     suggestions.length > 1 ? ['Try this:', ...suggestions.map((s) => `  * ${s}`)] : []
   return [`Error: ${message}`, ...tried].flatMap((block) => block.split('\n')).map((line) => ` ›   ${line}`).join('\n')
 }
+
+/** How a message names the cluster: its StatefulSet, or for pods that no StatefulSet owns, the selector that found them. */
+export const clusterWords = (target: {name?: string; selector: string}): string => target.name ?? `of the pods selected by -l ${target.selector}`

@@ -34,8 +34,10 @@ export abstract class JoinCommand extends BaseCommand {
     const {openTarget} = await import('../workflows/session.js')
     const {decideNodeAdd, nodeAddTasks} = await import('../workflows/node-add.js')
     const {runTasks} = await import('./tasks.js')
+    const {requireClusterName} = await import('../workflows/pods.js')
     const target = await openTarget(options, {operation: 'node-add'})
-    const ctx: NodeAddContext = {options, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, input, actions: []}
+    const name = await requireClusterName(target, 'node add grows the StatefulSet of the pods')
+    const ctx: NodeAddContext = {options, target, statefulSet: name, timeoutMs: flags.timeout * 1000, input, actions: []}
     const dryRun = flags['dry-run']
     let plan: JoinPlan
     if (dryRun) {
@@ -53,7 +55,7 @@ export abstract class JoinCommand extends BaseCommand {
     const created = new Set(decided.created.map((p) => p.pod))
     const result: NodeAddResult = {
       namespace: target.kube.namespace,
-      name: flags.name,
+      name,
       dryRun,
       podsBefore: decided.podsBefore,
       podsAfter: decided.podsWanted,

@@ -54,8 +54,10 @@ export async function runRollout(command: BaseCommand, {flags, request}: Rollout
   const {prepareRollout, rolloutTasks} = await import('../workflows/rollout.js')
   const {describeRefusal} = await import('../topology/rollout-plan.js')
   const {runTasks} = await import('./tasks.js')
+  const {requireClusterName} = await import('../workflows/pods.js')
   const target = await openTarget(flags, {operation: 'rollout'})
-  const ctx: RolloutContext = {options: flags, target, statefulSet: flags.name, timeoutMs: flags.timeout * 1000, request, done: []}
+  const statefulSet = await requireClusterName(target, 'a rollout changes the pod template of their StatefulSet')
+  const ctx: RolloutContext = {options: flags, target, statefulSet, timeoutMs: flags.timeout * 1000, request, done: []}
   const describe = (steps: RolloutStep[]) => steps.map((s) => ({...s, description: describeStep(s)}))
   let result: RolloutResult
   try {
@@ -64,15 +66,15 @@ export async function runRollout(command: BaseCommand, {flags, request}: Rollout
     const nothingToDo = prepared.plan.steps.length === 0 && !prepared.template && !prepared.config && !prepared.undoMarked && prepared.plan.refusals.length === 0
     const switching = prepared.switchToOnDelete && !nothingToDo
     if (switching && !flags['dry-run']) {
-      const agreed = await confirm(`StatefulSet ${flags.name} uses RollingUpdate, under which the controller restarts pods by ordinal, masters included, `
-        + 'and a pod deleted below a partition comes back on the old template. Switch it to OnDelete so that redisctl rolls the pods?', {yes: flags.yes, action: `switch StatefulSet ${flags.name} to OnDelete`})
-      if (!agreed) throw new PreconditionError(`StatefulSet ${flags.name} keeps RollingUpdate; nothing was changed.`, ['Run again and agree, or pass --yes.'])
+      const agreed = await confirm(`StatefulSet ${statefulSet} uses RollingUpdate, under which the controller restarts pods by ordinal, masters included, `
+        + 'and a pod deleted below a partition comes back on the old template. Switch it to OnDelete so that redisctl rolls the pods?', {yes: flags.yes, action: `switch StatefulSet ${statefulSet} to OnDelete`})
+      if (!agreed) throw new PreconditionError(`StatefulSet ${statefulSet} keeps RollingUpdate; nothing was changed.`, ['Run again and agree, or pass --yes.'])
     }
     if (!flags['dry-run'] && !nothingToDo) await runTasks(rolloutTasks(), ctx, command)
     const dryRun = flags['dry-run']
     result = {
       namespace: target.kube.namespace,
-      statefulSet: flags.name,
+      statefulSet,
       dryRun,
       change: {...request.change, restart: request.restart, undo: request.undo},
       templateChanged: Boolean(prepared.template),

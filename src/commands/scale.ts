@@ -32,7 +32,9 @@ export interface ScaleResult {
 }
 
 interface Run {
-  flags: {name: string; force: boolean; timeout: number; 'delete-pvcs': boolean; 'dry-run': boolean; yes: boolean}
+  /** The cluster's StatefulSet (requireClusterName). */
+  name: string
+  flags: {force: boolean; timeout: number; 'delete-pvcs': boolean; 'dry-run': boolean; yes: boolean}
   shape: ClusterShape
   options: TargetOptions
   target: KubeTargetSession
@@ -76,30 +78,32 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     const options = this.targetOptions(flags)
     const {openTarget, checkPermissions} = await import('../workflows/session.js')
     const {scaleDirection} = await import('../workflows/scale-direction.js')
+    const {requireClusterName} = await import('../workflows/pods.js')
     // What both directions need is checked first; a scale in needs more, checked once the direction is known.
     const target = await openTarget(options, {operation: 'scale-out'})
-    const {direction, shape} = await scaleDirection(target, options, flags.name, given, flags['delete-pvcs'])
-    const run: Run = {flags, shape, options, target}
+    const name = await requireClusterName(target, 'a scale grows or shrinks the StatefulSet of the pods')
+    const {direction, shape} = await scaleDirection(target, options, name, given, flags['delete-pvcs'])
+    const run: Run = {name, flags, shape, options, target}
     if (direction === 'in') {
       target.forwardingDenied = await checkPermissions(target.kube, target.selector, options, {operation: 'scale-in', deletePvcs: flags['delete-pvcs']})
     }
     return this.withSessionWarnings(await (direction === 'in' ? this.scaleIn(run) : this.scaleOut(run)), target.kube.warnings.all)
   }
 
-  private async scaleOut({flags, shape, options, target}: Run): Promise<ScaleResult> {
+  private async scaleOut({name, flags, shape, options, target}: Run): Promise<ScaleResult> {
     const ctx: ScaleOutContext = {
-      options, target, statefulSet: flags.name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
+      options, target, statefulSet: name, shape, force: flags.force, timeoutMs: flags.timeout * 1000, actions: [],
     }
     const {planScaleOutPreview, scaleOutTasks} = await import('../workflows/scale-out.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     if (flags['dry-run']) {
       const preview = await planScaleOutPreview(ctx)
-      for (const line of formatScaleOutPreview(flags.name, preview)) this.log(line)
+      for (const line of formatScaleOutPreview(name, preview)) this.log(line)
       const warnings = preview.placement.violations.map(violationWarning)
       for (const w of warnings) this.warn(w)
       return {
-        ...this.result(target, flags.name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,
+        ...this.result(target, name, 'out', true), warnings, moves: preview.moves, closedOpenSlots: preview.openSlots.length,
         masters: preview.masters.map((m) => ({pod: m.pod, k8sNode: m.k8sNode, slots: formatRanges(m.slots), replicas: m.replicas})),
       }
     }
@@ -112,10 +116,10 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
     const topology = ctx.rebalance?.topology
     const warnings = (ctx.placement?.violations ?? []).map(violationWarning)
-    this.log(`The cluster ${flags.name} has ${shapeWords({masters: ctx.layout?.shards.length ?? 0, replicasPerMaster: shape.replicasPerMaster})}.`)
+    this.log(`The cluster ${name} has ${shapeWords({masters: ctx.layout?.shards.length ?? 0, replicasPerMaster: shape.replicasPerMaster})}.`)
     for (const w of warnings) this.warn(w)
     return {
-      ...this.result(target, flags.name, 'out', false),
+      ...this.result(target, name, 'out', false),
       masters: mastersOf(ctx.layout?.shards ?? [], after),
       moves: topology ? describeMoves(topology, ctx.rebalance!.moves) : [],
       keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0,
@@ -125,9 +129,9 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     }
   }
 
-  private async scaleIn({flags, shape, options, target}: Run): Promise<ScaleResult> {
+  private async scaleIn({name, flags, shape, options, target}: Run): Promise<ScaleResult> {
     const ctx: ScaleInContext = {
-      options, target, statefulSet: flags.name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
+      options, target, statefulSet: name, shape, force: flags.force, deletePvcs: flags['delete-pvcs'],
       timeoutMs: flags.timeout * 1000, actions: [], closedSlots: [], pvcs: {kept: [], deleted: []},
     }
     const {describePlan, planPvcs, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
@@ -140,7 +144,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
         ctx.closedSlots = openSlotNumbers(ctx.topology!)
         ctx.pvcs = await planPvcs(ctx)
         if (ctx.closedSlots.length > 0) this.log(`Would first close ${openSlotsWords(ctx.closedSlots)}.`)
-        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${flags.name} down to ${plural(ctx.plan!.podsAfter, 'pod')}.`)
+        this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${name} down to ${plural(ctx.plan!.podsAfter, 'pod')}.`)
         for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
         if (ctx.pvcs.deleted.length > 0) this.log(`Would delete ${plural(ctx.pvcs.deleted.length, 'PersistentVolumeClaim')}: ${ctx.pvcs.deleted.join(', ')}.`)
         if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
@@ -157,9 +161,9 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
           ...(removed.length > 0 ? [`remove ${removed.join(', ')}`] : []),
           ...(flags['delete-pvcs'] ? [`delete the PersistentVolumeClaims of ${removed.length > 0 ? 'those pods' : 'the removed pods'}`] : []),
         ].join(' and ')
-        if (!(await confirm(`Scale ${flags.name} in to ${shapeWords(shape)}: ${action}?`, {yes: flags.yes, action}))) {
+        if (!(await confirm(`Scale ${name} in to ${shapeWords(shape)}: ${action}?`, {yes: flags.yes, action}))) {
           this.log('Nothing was changed.')
-          return this.result(target, flags.name, 'in', false)
+          return this.result(target, name, 'in', false)
         }
       }
       await runTasks(scaleInTasks(), ctx, this)
@@ -168,7 +172,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       await ctx.cluster?.access.close()
     }
     const result = await this.scaleInResult(ctx, false, after)
-    this.log(`The cluster ${flags.name} has ${shapeWords({masters: result.masters.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}.`)
+    this.log(`The cluster ${name} has ${shapeWords({masters: result.masters.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}.`)
     if (ctx.pvcs.kept.length > 0) this.log(`Kept PersistentVolumeClaims: ${ctx.pvcs.kept.join(', ')} (redisctl scale ... --delete-pvcs, or kubectl delete pvc, removes them).`)
     for (const w of result.warnings) this.warn(w)
     return result

@@ -1,12 +1,14 @@
 import {BaseCommand} from '../cli/base-command.js'
 import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {humanBytes} from '../cli/format.js'
+import {clusterWords, humanBytes} from '../cli/format.js'
 import {renderTable} from '../cli/table.js'
 import {describeAgreement, nodeStatuses, type NodeStatus, requireSomeAnswer, summarize, type ClusterSummary} from '../topology/status.js'
 import type {SyncState} from '../topology/sync.js'
 
 export interface StatusResult {
   namespace: string
+  /** The cluster's StatefulSet: --name, or with -l/--selector the one that owns the pods (absent when none does). */
+  name?: string
   /** The whole cluster, from the nodes that answered: cluster_state, slot map agreement, who answered. */
   summary: ClusterSummary
   nodes: NodeStatus[]
@@ -22,7 +24,7 @@ export default class Status extends BaseCommand {
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     const {inspectCluster} = await import('../workflows/inspect.js')
-    const {namespace, topology, warnings} = await inspectCluster({...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000})
+    const {namespace, name, selector, topology, warnings} = await inspectCluster({...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000})
     requireSomeAnswer(topology)
     const nodes = nodeStatuses(topology)
     const summary = summarize(topology)
@@ -32,11 +34,11 @@ export default class Status extends BaseCommand {
         n.slots, n.role === 'master' ? n.slotCount : undefined, n.keys, humanBytes(n.usedMemoryBytes),
         [n.link, ...n.flags].filter(Boolean).join(','), n.sync && syncCell(n.sync)]),
     ))
-    this.log(`\ncluster_state: ${summary.clusterState}; ${describeAgreement(summary)}`)
+    this.log(`\nThe cluster ${clusterWords({name, selector})} in namespace ${namespace}, cluster_state: ${summary.clusterState}; ${describeAgreement(summary)}`)
     if (summary.outside.length > 0) {
       this.log(`Outside the cluster (answering, but no node of the cluster knows them; not yet added, or removed by node del): ${summary.outside.join(', ')}`)
     }
-    return this.withSessionWarnings<StatusResult>({namespace, summary, nodes, warnings: []}, warnings)
+    return this.withSessionWarnings<StatusResult>({namespace, name, summary, nodes, warnings: []}, warnings)
   }
 }
 

@@ -1,6 +1,6 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
-import {PreconditionError} from '../errors.js'
+import {PreconditionError, UsageError} from '../errors.js'
 import type {RedisPod} from './pods.js'
 
 /** Annotation and label prefixes that Redis operators put on what they manage. */
@@ -8,6 +8,9 @@ const OPERATOR_MARKS = [
   'redis.opstreelabs.in', 'redis.redis.opstreelabs.in', 'databases.spotahome.com', 'app.redislabs.com',
   'kubedb.com', 'redis.kun', 'ucloud.cn',
 ]
+
+/** "redis-0 (ReplicaSet redis-abc)": a pod and what owns it, for refusals. */
+export const podAndOwner = (p: RedisPod): string => `${p.name} (${p.owner ? `${p.owner.kind} ${p.owner.name}` : 'no owner'})`
 
 /**
  * Scaling changes which pods exist; if an operator owns the StatefulSet or the pods, it would undo the change or
@@ -32,8 +35,40 @@ export function requireSelfManaged(sts: V1StatefulSet, pods: readonly RedisPod[]
   }
   const foreign = pods.filter((p) => p.owner?.kind !== 'StatefulSet' || p.owner.name !== name)
   if (foreign.length > 0) {
-    throw new PreconditionError(`Pods ${foreign.map((p) => `${p.name} (${p.owner ? `${p.owner.kind} ${p.owner.name}` : 'no owner'})`).join(', ')} do not belong to StatefulSet ${name}; nothing was changed.`, [
+    throw new PreconditionError(`Pods ${foreign.map(podAndOwner).join(', ')} do not belong to StatefulSet ${name}; nothing was changed.`, [
       `${Change} only pods of the StatefulSet named by --name, selected by -l/--selector.`,
     ])
   }
+}
+
+/** The cluster's name when neither --name nor -l/--selector says otherwise. */
+export const DEFAULT_CLUSTER_NAME = 'redis-cluster'
+
+/**
+ * The one way a command that selects pods with -l/--selector names its cluster, which is its StatefulSet's name:
+ * --name when given, else the StatefulSet that owns the selected pods (adopted pods carry no label of redisctl's).
+ * Undefined when the pods belong to no StatefulSet (or none match): only commands that need no StatefulSet go on.
+ * Pods of two StatefulSets, or of another one than --name, are refused: acting on them would act on the wrong set.
+ */
+export function clusterNameOf(name: string | undefined, selector: string, pods: readonly RedisPod[]): string | undefined {
+  const owners = new Map<string, string[]>()
+  for (const p of pods) if (p.owner?.kind === 'StatefulSet') owners.set(p.owner.name, [...owners.get(p.owner.name) ?? [], p.name])
+  const few = (pods: string[]) => (pods.length > 3 ? `${pods.slice(0, 2).join(', ')} and ${pods.length - 2} more` : pods.join(', '))
+  const described = (names: string[]) => names.map((n) => `${n} (${few(owners.get(n)!)})`).join(' and ')
+  if (name !== undefined) {
+    const others = [...owners.keys()].filter((n) => n !== name).sort()
+    if (others.length > 0) {
+      throw new UsageError(`--name ${name} and -l ${selector} disagree: the selected pods of StatefulSet ${described(others)} are not ${name}'s; nothing was changed.`, [
+        `Leave --name out (the cluster is then the StatefulSet that owns the selected pods), or select only ${name}'s pods with -l/--selector.`,
+      ])
+    }
+    return name
+  }
+  const names = [...owners.keys()].sort()
+  if (names.length > 1) {
+    throw new UsageError(`The pods selected by -l ${selector} belong to ${names.length} StatefulSets, ${described(names)}: which cluster is meant is not clear; nothing was changed.`, [
+      `Say which with --name (${names.join(' or ')}), or narrow -l/--selector to one StatefulSet's pods.`,
+    ])
+  }
+  return names[0]
 }

@@ -37,13 +37,17 @@ export interface RedisPod {
   claims: string[]
 }
 
+const listPods = (kube: Kube, selector: string) => kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
+  () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector}))
+
 export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
-  const [pods, zones] = await Promise.all([
-    kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
-      () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector})),
-    nodeZones(kube),
-  ])
+  const [pods, zones] = await Promise.all([listPods(kube, selector), nodeZones(kube)])
   return pods.items.map((pod) => toRedisPod(pod, zones)).sort(byOrdinalThenName)
+}
+
+/** Like listRedisPods without reading the Nodes for zones: for who owns the pods, not where they run. */
+export async function listRedisPodsWithoutZones(kube: Kube, selector: string): Promise<RedisPod[]> {
+  return (await listPods(kube, selector)).items.map((pod) => toRedisPod(pod)).sort(byOrdinalThenName)
 }
 
 /** Like listRedisPods, but no match is a NotFoundError that says how to fix the selector. */

@@ -7,6 +7,7 @@ import {comparedSettings, configDrift, confSettings, isRestartOnlyRefusal, isSec
   sameValue, withSetting} from '../topology/config-settings.js'
 import {podAddress} from '../topology/model.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
+import {requireClusterName} from './pods.js'
 import {openTarget, type TargetOptions} from './session.js'
 import {sentences} from '../util/words.js'
 
@@ -39,7 +40,8 @@ export interface SettingValues {
 
 export interface ConfigGetReport {
   namespace: string
-  configMap: string
+  /** redisctl's ConfigMap of the cluster; absent for pods that no StatefulSet owns, which have none. */
+  configMap?: string
   /** The ConfigMap could be read (it exists and this identity may get it). */
   configMapFound: boolean
   settings: SettingValues[]
@@ -66,9 +68,9 @@ export async function getConfig(options: TargetOptions, pattern: string): Promis
   requireNotSecret(pattern)
   const target = await openTarget(options)
   const cluster = await openCluster(options, target)
-  const configMap = configMapName(options.name)
+  const configMap = target.name === undefined ? undefined : configMapName(target.name)
   try {
-    const [{nodes, silent}, conf] = await Promise.all([nodeSettings(cluster, [pattern]), readRedisConf(target.kube, configMap)])
+    const [{nodes, silent}, conf] = await Promise.all([nodeSettings(cluster, [pattern]), configMap === undefined ? undefined : readRedisConf(target.kube, configMap)])
     const keys = [...new Set(nodes.flatMap((n) => [...n.values.keys()]))].sort()
     if (keys.length === 0 && nodes.length > 0) throw unknownSetting(pattern)
     const wanted = conf === undefined ? new Map<string, string>() : confSettings(conf)
@@ -111,7 +113,7 @@ export interface ConfigSetReport {
 export async function setConfig(options: TargetOptions, key: string, value: string, {dryRun, timeoutMs}: {dryRun: boolean; timeoutMs: number}): Promise<ConfigSetReport> {
   requireLiveSettable(key, value)
   const target = await openTarget(options, {operation: 'config'})
-  const configMap = configMapName(options.name)
+  const configMap = configMapName(await requireClusterName(target, 'config set writes the ConfigMap named after their StatefulSet'))
   const conf = await readRedisConf(target.kube, configMap)
   if (conf === undefined) {
     throw new NotFoundError(`The ConfigMap ${configMap} with the pods' redis.conf was not found in namespace ${target.kube.namespace}: a setting made only live would be lost at the next restart.`,

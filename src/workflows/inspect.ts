@@ -78,6 +78,9 @@ export async function observeEveryPodLoaded(cluster: Pick<OpenCluster, 'access' 
 
 export interface Inspection {
   namespace: string
+  /** The cluster's StatefulSet (session.ts openTarget); undefined for pods no StatefulSet owns. */
+  name?: string
+  selector: string
   topology: Topology
   warnings: string[]
   /** With `redisConf`: the redis.conf of the ConfigMap the pods mount, when there is one and it can be read. */
@@ -106,7 +109,7 @@ export async function inspectCluster(options: TargetOptions, session?: KubeTarge
       read.security ? securityOf(asked) : undefined,
       read.configDrift && configMap && redisConf !== undefined ? driftOf(asked, configMap, redisConf) : undefined,
     ])
-    return {namespace: cluster.target.kube.namespace, topology, warnings: cluster.target.kube.warnings.all, redisConf, security, configDrift}
+    return {namespace: cluster.target.kube.namespace, name: cluster.target.name, selector: cluster.target.selector, topology, warnings: cluster.target.kube.warnings.all, redisConf, security, configDrift}
   } finally {
     await cluster.access.close()
   }

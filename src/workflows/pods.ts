@@ -1,9 +1,12 @@
+import {PreconditionError} from '../errors.js'
 import {namespaceNotFound} from '../kube/api-errors.js'
 import {namespaceIsMissing, type Kube} from '../kube/context.js'
 import {stuckPod, waitingReason, warningReader} from '../kube/pod-reasons.js'
-import {listRedisPods, type RedisPod} from '../kube/pods.js'
+import {podAndOwner} from '../kube/ownership.js'
+import {listRedisPods, requireRedisPods, type RedisPod} from '../kube/pods.js'
 import type {PodRef} from '../topology/model.js'
 import {waitUntil} from '../util/wait.js'
+import type {KubeTargetSession} from './session.js'
 
 const isUsable = (p: RedisPod): boolean => p.phase === 'Running' && p.ready && Boolean(p.ip) && !p.terminating
 
@@ -57,4 +60,17 @@ export function toPodRefs(pods: RedisPod[]): PodRef[] {
   return pods.filter((p) => p.ip).map((p, index) => ({
     pod: p.name, ordinal: p.ordinal ?? index, ip: p.ip!, port: p.port, k8sNode: p.k8sNode, zone: p.zone,
   }))
+}
+
+/**
+ * The cluster's name, for a command that needs its StatefulSet, or the ConfigMap and Secrets named after it. Pods
+ * that no StatefulSet owns are refused with nothing changed (no pods at all is the usual not-found): such a cluster
+ * can be formed, read, checked, repaired and have its slots moved, but not grown, shrunk or rolled.
+ */
+export async function requireClusterName(target: KubeTargetSession, needs: string): Promise<string> {
+  if (target.name !== undefined) return target.name
+  const pods = await requireRedisPods(target.kube, target.selector)
+  throw new PreconditionError(`No StatefulSet owns the pods selected by -l ${target.selector}: ${pods.slice(0, 3).map(podAndOwner).join(', ')}${pods.length > 3 ? ', ...' : ''}; ${needs}. Nothing was changed.`, [
+    'Select the pods of a StatefulSet with -l/--selector, or name it with --name.',
+  ])
 }

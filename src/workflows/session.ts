@@ -2,7 +2,8 @@ import {NotFoundError, type RedisctlError} from '../errors.js'
 import {connectKube, type Kube} from '../kube/context.js'
 import {PodAddresses} from '../kube/pod-addresses.js'
 import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../kube/permissions.js'
-import {toRedisPod, type RedisPod} from '../kube/pods.js'
+import {clusterNameOf, DEFAULT_CLUSTER_NAME} from '../kube/ownership.js'
+import {listRedisPodsWithoutZones, toRedisPod, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
 import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../kube/secrets.js'
 import {ADMIN_SECRET_ANNOTATION} from '../manifests/auth.js'
@@ -21,7 +22,8 @@ export interface TargetOptions {
   context?: string
   namespace?: string
   selector?: string
-  name: string
+  /** --name; left out, the cluster is named by its pods (see clusterNameOf). */
+  name?: string
   connect: ConnectMode
   passwordSecret?: string
   /** The command's stop signal (src/cli/base-command.ts): waits end at once, moves after their batches in flight. */
@@ -38,6 +40,8 @@ export interface TargetOptions {
 export interface KubeTargetSession {
   kube: Kube
   selector: string
+  /** The cluster's StatefulSet, resolved once (kube/ownership.ts clusterNameOf); undefined for pods no StatefulSet owns. */
+  name?: string
   credentials?: Credentials
   /** --password-secret was given: it wins over the admin Secret an ACL cluster's pods name. */
   credentialsGiven?: boolean
@@ -63,13 +67,16 @@ export interface PlannedAccess {
  */
 export async function openTarget(options: TargetOptions, planned?: PlannedAccess): Promise<KubeTargetSession> {
   const kube = connectKube({...options, requestTimeoutMs: options.answerTimeoutMs})
-  const selector = options.selector ?? clusterSelector(options.name)
+  // Without -l/--selector the name gives the selector; with it, the selected pods give the name.
+  const givenName = options.name ?? DEFAULT_CLUSTER_NAME
+  const selector = options.selector ?? clusterSelector(givenName)
   const forwardingDenied = planned ? await checkPermissions(kube, selector, options, planned) : undefined
+  const name = options.selector === undefined ? givenName : clusterNameOf(options.name, selector, await listRedisPodsWithoutZones(kube, selector))
   const credentials = await resolveCredentials(kube, options.passwordSecret)
   const caSecret = options['tls-ca-secret']
   const caFile = options['tls-ca-file']
   const tls = caSecret ? await readTlsSecret(kube, caSecret) : caFile ? await readCaFile(caFile) : undefined
-  return {kube, selector, credentials, credentialsGiven: Boolean(options.passwordSecret), answerTimeoutMs: options.answerTimeoutMs, tls, forwardingDenied}
+  return {kube, selector, name, credentials, credentialsGiven: Boolean(options.passwordSecret), answerTimeoutMs: options.answerTimeoutMs, tls, forwardingDenied}
 }
 
 /**

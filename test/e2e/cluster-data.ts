@@ -19,15 +19,18 @@ export interface RedisUser {
   password: string
 }
 
-/** A cluster client, as `user` when given (ACL clusters: the ready check's INFO is @dangerous, so it is off). */
-export async function clusterClient(sandbox: E2eSandbox, user?: RedisUser): Promise<Cluster> {
-  const seeds = (await pods(sandbox, SELECTOR)).map((p) => ({host: p.ip!, port: 6379}))
+/**
+ * A cluster client over the pods `selector` matches (redisctl's own by default), as `user` when given (ACL clusters:
+ * the ready check's INFO is @dangerous, so it is off).
+ */
+export async function clusterClient(sandbox: E2eSandbox, user?: RedisUser, selector = SELECTOR): Promise<Cluster> {
+  const seeds = (await pods(sandbox, selector)).map((p) => ({host: p.ip!, port: 6379}))
   return new Cluster(seeds, {scaleReads: 'master', redisOptions: {maxRetriesPerRequest: 5, ...(user ? {...user, enableReadyCheck: false} : {})}})
 }
 
 /** Writes key:0 .. key:count-1 with their values, 5,000 at a time. */
-export async function writeKeys(sandbox: E2eSandbox, count: number, user?: RedisUser): Promise<void> {
-  const cluster = await clusterClient(sandbox, user)
+export async function writeKeys(sandbox: E2eSandbox, count: number, user?: RedisUser, selector = SELECTOR): Promise<void> {
+  const cluster = await clusterClient(sandbox, user, selector)
   try {
     for (let start = 0; start < count; start += 5000) {
       await Promise.all(Array.from({length: Math.min(5000, count - start)}, (_, j) => cluster.set(`key:${start + j}`, value(start + j))))
@@ -38,8 +41,8 @@ export async function writeKeys(sandbox: E2eSandbox, count: number, user?: Redis
 }
 
 /** Every key written by writeKeys is there with its value: the count of those missing or wrong. */
-export async function missingKeys(sandbox: E2eSandbox, count: number, user?: RedisUser): Promise<number> {
-  const cluster = await clusterClient(sandbox, user)
+export async function missingKeys(sandbox: E2eSandbox, count: number, user?: RedisUser, selector = SELECTOR): Promise<number> {
+  const cluster = await clusterClient(sandbox, user, selector)
   let missing = 0
   try {
     for (let start = 0; start < count; start += 5000) {

@@ -136,7 +136,8 @@ describe('redisctl cluster create', () => {
     const body = json<StatusResult>(status)
     expect(body).toMatchObject({summary: {clusterState: 'ok', slotsAgreed: true, nodes: 6, answered: 6, agreeing: 6, silent: [], outside: []}})
     // cluster_state and agreement are said once, in summary, not again at the top.
-    expect(Object.keys(body).sort()).toEqual(['namespace', 'nodes', 'summary', 'warnings'])
+    expect(Object.keys(body).sort()).toEqual(['name', 'namespace', 'nodes', 'summary', 'warnings'])
+    expect(body.name).toBe('redis-cluster')
     expect(status.stdout).not.toContain('did not answer')
     const list = await pods(sandbox, SELECTOR)
     expect(body.nodes.map((n) => n.pod).sort()).toEqual(list.map((p) => p.name).sort())

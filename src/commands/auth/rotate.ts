@@ -48,8 +48,10 @@ The new password is added on every node beside the old one (Redis users hold sev
     const {openTarget} = await import('../../workflows/session.js')
     const {prepareRotation, rotationTasks} = await import('../../workflows/auth-rotate.js')
     const options = this.targetOptions(flags)
+    const {requireClusterName} = await import('../../workflows/pods.js')
     const target = await openTarget(options, {operation: 'auth-rotate'})
-    const ctx = await prepareRotation(options, target, {name: flags.name, user: flags.user, finish: flags.finish})
+    const name = await requireClusterName(target, 'the Secrets of the pods\' passwords are named after their StatefulSet')
+    const ctx = await prepareRotation(options, target, {name, user: flags.user, finish: flags.finish})
     const {plan} = ctx
     try {
       if (plan.nothingToDo) {
@@ -65,7 +67,7 @@ The new password is added on every node beside the old one (Redis users hold sev
     } finally {
       await ctx.cluster.access.close()
     }
-    const result = this.result(plan, target.kube.namespace, flags.name, flags['dry-run'], flags.user)
+    const result = this.result(plan, target.kube.namespace, name, flags['dry-run'], flags.user)
     if (!flags['dry-run'] && !plan.nothingToDo) this.log(result.next)
     for (const warning of plan.warnings) this.warn(warning)
     return this.withSessionWarnings(result, target.kube.warnings.all)

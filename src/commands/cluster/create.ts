@@ -2,8 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
+import {clusterWords} from '../../cli/format.js'
 import {violationWarning} from '../../cli/plans.js'
 import type {AppliedObject} from '../../kube/apply.js'
+import {DEFAULT_CLUSTER_NAME} from '../../kube/ownership.js'
 import {UsageError} from '../../errors.js'
 import {tlsSecretName} from '../../tls/cluster-certificates.js'
 import {requireValidShape} from '../../topology/shape.js'
@@ -13,7 +15,8 @@ import {plural} from '../../util/words.js'
 
 export interface CreateResult {
   namespace: string
-  name: string
+  /** The cluster's StatefulSet: --name, or with --selector the one that owns the pods (absent when none does). */
+  name?: string
   dryRun: boolean
   alreadyFormed: boolean
   resumed: boolean
@@ -28,7 +31,7 @@ export default class ClusterCreate extends BaseCommand {
   static override summary = 'Deploy a Redis Cluster as a StatefulSet and form it, or form pods someone else deployed (--selector).'
   static override description = `Applies a ConfigMap, a headless and a client Service, a PodDisruptionBudget and a StatefulSet, waits for the pods, then forms the cluster: slots split evenly, replicas placed on another Kubernetes node (and zone) than their master whenever the pods allow it, and waits until every node reports cluster_state:ok.
 
-With --selector it adopts pods that are already deployed and applies nothing. Running it again on a formed cluster changes nothing (a flag left out keeps what the pods run with; one asking for another image, memory, volume or password is refused, exit 4, with the way to apply it); after an interruption it finishes the job; after a teardown that kept the volumes it brings the cluster back, every key, at the pods' new IPs.`
+With --selector it adopts pods that are already deployed and applies nothing; the cluster is then named after the StatefulSet that owns them, for this and every later command given the same --selector, with no --name. Running it again on a formed cluster changes nothing (a flag left out keeps what the pods run with; one asking for another image, memory, volume or password is refused, exit 4, with the way to apply it); after an interruption it finishes the job; after a teardown that kept the volumes it brings the cluster back, every key, at the pods' new IPs.`
   static override examples = [
     '<%= config.bin %> cluster create',
     '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
@@ -72,11 +75,13 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const tls = flags.tls || flags['tls-secret'] !== undefined
     const target = await openTarget({...this.targetOptions(flags), tls}, {operation: adopt ? 'adopt' : 'create', acl: flags.acl})
     const given = (flag: keyof typeof flags): boolean => flags[flag] !== undefined && !metadata.flags[flag]?.setFromDefault
+    // Only what a create applies is named by spec.name, and an adoption (pods perhaps of no StatefulSet) applies nothing.
+    const name = target.name ?? DEFAULT_CLUSTER_NAME
     const input: CreateInput = {
       spec: {
-        name: flags.name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
+        name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
-        tlsSecret: flags['tls-secret'] ?? (flags.tls ? tlsSecretName(flags.name) : undefined),
+        tlsSecret: flags['tls-secret'] ?? (flags.tls ? tlsSecretName(name) : undefined),
       },
       acl: flags.acl,
       adopt,
@@ -97,8 +102,8 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
       await ctx.access?.close()
     }
     const result = this.result(ctx, false)
-    this.log(result.alreadyFormed ? `The cluster ${flags.name} is already formed; nothing changed.` :
-      `The cluster ${flags.name} is formed: ${plural(result.masters.length, 'master')}, ${plural(result.replicas.length, 'replica')}.`)
+    this.log(result.alreadyFormed ? `The cluster ${clusterWords(target)} is already formed; nothing changed.` :
+      `The cluster ${clusterWords(target)} is formed: ${plural(result.masters.length, 'master')}, ${plural(result.replicas.length, 'replica')}.`)
     for (const warning of result.warnings) this.warn(warning)
     return this.withSessionWarnings(result, target.kube.warnings.all)
   }
@@ -121,7 +126,7 @@ With --selector it adopts pods that are already deployed and applies nothing. Ru
     const shards = ctx.plan?.layout.shards ?? []
     return {
       namespace: ctx.target.kube.namespace,
-      name: ctx.input.spec.name,
+      name: ctx.target.name,
       dryRun,
       alreadyFormed: ctx.plan?.kind === 'formed',
       resumed: ctx.plan?.kind === 'resume',

@@ -24,7 +24,9 @@ export default class ConfigGet extends BaseCommand {
     for (const s of report.settings.filter((s) => !s.agreed || s.matchesConfigMap === false)) {
       this.log(`\n${s.key}: ${s.agreed ? `every node runs ${s.nodes[0].value}, the ConfigMap says ${s.configMap}` : 'the nodes disagree'}: redisctl config set ${s.key} VALUE sets every node and the ConfigMap.`)
     }
-    if (!report.configMapFound) this.log(`\nNo ConfigMap ${report.configMap} could be read: the values are the nodes' alone.`)
+    if (!report.configMapFound) {
+      this.log(`\n${report.configMap ? `No ConfigMap ${report.configMap} could be read` : 'No StatefulSet owns the pods, so redisctl keeps no ConfigMap for them'}: the values are the nodes' alone.`)
+    }
     if (report.silent.length > 0) this.log(`\nDid not answer: ${report.silent.join(', ')}.`)
     return this.withSessionWarnings<ConfigGetResult>({...report, warnings: []}, report.warnings)
   }

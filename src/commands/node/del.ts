@@ -48,9 +48,11 @@ Running it again after an interruption finishes the job; a pod that is gone alre
     const {openTarget} = await import('../../workflows/session.js')
     const {checkNodeRemoval, removeNodeTasks} = await import('../../workflows/remove-node.js')
     const {runTasks} = await import('../../cli/tasks.js')
+    const {requireClusterName} = await import('../../workflows/pods.js')
     const target = await openTarget(options, {operation: 'node-remove'})
+    const statefulSet = await requireClusterName(target, 'node del shrinks the StatefulSet of the pods when the pod is its highest')
     const ctx: RemoveNodeContext = {
-      options, target, statefulSet: flags.name, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,
+      options, target, statefulSet, pod: args.pod, replicaOnly: command.replicaOnly, force: flags.force,
       timeoutMs: flags.timeout * 1000, gone: false, actions: [], removedPods: [], outside: [],
     }
     try {
@@ -68,7 +70,7 @@ Running it again after an interruption finishes the job; a pod that is gone alre
       this.log(removed ? `${args.pod} left the cluster.` : `${args.pod} was out of the cluster already.`)
     }
     if (ctx.removedPods.length > 0) {
-      this.log(`${dry ? 'Would scale' : 'Scaled'} StatefulSet ${flags.name} down to ${plural(ctx.podsAfter!, 'pod')}: ${ctx.removedPods.join(', ')} ${dry ? 'would go' : 'went'} (the StatefulSet removes its highest ordinals).`)
+      this.log(`${dry ? 'Would scale' : 'Scaled'} StatefulSet ${statefulSet} down to ${plural(ctx.podsAfter!, 'pod')}: ${ctx.removedPods.join(', ')} ${dry ? 'would go' : 'went'} (the StatefulSet removes its highest ordinals).`)
     }
     for (const pod of ctx.outside) this.log(`${pod} ${dry ? 'would run' : 'runs'} empty outside the cluster (the StatefulSet removes only its highest ordinals); redisctl scale reuses it.`)
     return this.withSessionWarnings({

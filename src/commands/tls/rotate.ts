@@ -29,9 +29,11 @@ export default class TlsRotate extends BaseCommand {
     const {openCluster} = await import('../../workflows/inspect.js')
     const {rotateTasks, tlsSecretOf} = await import('../../workflows/tls-rotate.js')
     const {runTasks} = await import('../../cli/tasks.js')
+    const {requireClusterName} = await import('../../workflows/pods.js')
     const target = await openTarget(options, {operation: 'tls-rotate'})
+    const name = await requireClusterName(target, 'redisctl keeps the CA of a TLS cluster in a Secret named after its StatefulSet')
     const cluster = await openCluster(options, target)
-    const ctx: RotateContext = {cluster, name: flags.name, timeoutMs: flags.timeout * 1000, secret: '', issued: false, reloaded: []}
+    const ctx: RotateContext = {cluster, name, timeoutMs: flags.timeout * 1000, secret: '', issued: false, reloaded: []}
     try {
       ctx.secret = tlsSecretOf(cluster)
       await runTasks(rotateTasks(), ctx, this)
