@@ -30,7 +30,7 @@ describe('a cluster made with --password-secret: later commands need no flag', (
   const cli = (args: string[]): Promise<CliResult> => sandbox.cli([...args, '--json'], NO_PASSWORD)
 
   beforeAll(async () => {
-    sandbox = await startE2eSandbox({podIpOctet: 248})
+    sandbox = await startE2eSandbox({podIpOctet: 49})
     // Through apply: `kubectl create secret` posts protobuf, which the sandbox refuses.
     const applied = await sandbox.kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: "${PASSWORD}"}\n`)
     if (applied.code !== 0) throw new Error(applied.stderr)
