@@ -25,7 +25,7 @@ export const redisFlags = {
     helpGroup: 'REDIS',
   })(),
   'password-secret': Flags.string({
-    description: 'Secret (in the namespace) whose key "password" holds the Redis password. REDISCTL_PASSWORD is used when not set.',
+    description: 'Secret (in the namespace) whose key "password" holds the Redis password. Not set: REDISCTL_PASSWORD, else the Secret the pods name (cluster create --password-secret names it on them).',
     helpGroup: 'REDIS',
   }),
   'tls-ca-secret': Flags.string({

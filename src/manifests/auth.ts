@@ -11,6 +11,11 @@ import {clusterSecret, secretValue} from './secret.js'
 
 /** On the pod template of an ACL cluster: the Secret holding redisctl's own user, so later commands need no flag. */
 export const ADMIN_SECRET_ANNOTATION = 'redisctl.io/admin-secret'
+/**
+ * On the pod template of a cluster with one password made with --password-secret: that Secret, so later commands
+ * need no flag. Not ADMIN_SECRET_ANNOTATION: that one is what tells an ACL cluster (create's comparison, auth rotate).
+ */
+export const PASSWORD_SECRET_ANNOTATION = 'redisctl.io/password-secret'
 
 export interface AclUser {
   name: string

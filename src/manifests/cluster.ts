@@ -2,7 +2,7 @@ import type {
   V1ConfigMap, V1PodDisruptionBudget, V1Secret, V1Service, V1StatefulSet, KubernetesObject,
 } from '@kubernetes/client-node'
 
-import {ADMIN_SECRET_ANNOTATION, authConf, type ClusterAuth} from './auth.js'
+import {ADMIN_SECRET_ANNOTATION, authConf, PASSWORD_SECRET_ANNOTATION, type ClusterAuth} from './auth.js'
 import {clusterLabels, COMPONENT} from './labels.js'
 import {clusterSecret} from './secret.js'
 
@@ -31,6 +31,8 @@ export interface ClusterSpec {
   tlsSecret?: string
   /** ACL users instead of one password: the Secret of redisctl's own user, remembered on the pods (ADMIN_SECRET_ANNOTATION). */
   adminSecret?: string
+  /** One password, from this Secret (--password-secret): remembered on the pods (PASSWORD_SECRET_ANNOTATION). */
+  passwordSecret?: string
 }
 
 export const podCount = (spec: Pick<ClusterSpec, 'masters' | 'replicasPerMaster'>): number =>
@@ -177,7 +179,11 @@ export function statefulSet(spec: ClusterSpec): V1StatefulSet {
       template: {
         metadata: {
           labels: {...labels, [COMPONENT]: 'node'},
-          annotations: {[CONFIG_ANNOTATION]: redisConf(spec), ...tlsAnnotation, ...(spec.adminSecret ? {[ADMIN_SECRET_ANNOTATION]: spec.adminSecret} : {})},
+          annotations: {
+            [CONFIG_ANNOTATION]: redisConf(spec), ...tlsAnnotation,
+            ...(spec.adminSecret ? {[ADMIN_SECRET_ANNOTATION]: spec.adminSecret} : {}),
+            ...(spec.passwordSecret ? {[PASSWORD_SECRET_ANNOTATION]: spec.passwordSecret} : {}),
+          },
         },
         spec: {
           affinity: {

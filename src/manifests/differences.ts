@@ -1,6 +1,6 @@
 import type {V1StatefulSet} from '@kubernetes/client-node'
 
-import {ADMIN_SECRET_ANNOTATION} from './auth.js'
+import {ADMIN_SECRET_ANNOTATION, PASSWORD_SECRET_ANNOTATION} from './auth.js'
 import {maxMemoryBytes, TLS_SECRET_ANNOTATION, type ClusterSpec} from './cluster.js'
 
 /** The settings of `cluster create` that a running StatefulSet shows, by the flag that sets each. */
@@ -14,6 +14,8 @@ export interface RunningSettings {
   tlsSecret?: string
   /** ACL users (cluster create --acl), as the pod template's annotation says. */
   acl: boolean
+  /** The --password-secret the pods remember (their template's annotation); none before redisctl remembered it. */
+  passwordSecret?: string
 }
 
 /** A setting asked for that the running cluster does not have. */
@@ -26,7 +28,7 @@ export interface SpecDifference {
 }
 
 /** The spec fields a flag sets, the way the command line gives them. */
-export type SpecFlag = 'image' | 'memory' | 'storage' | 'storageClass' | 'tlsSecret'
+export type SpecFlag = 'image' | 'memory' | 'storage' | 'storageClass' | 'tlsSecret' | 'passwordSecret'
 
 export function runningSettings(sts: V1StatefulSet): RunningSettings {
   const pod = sts.spec?.template.spec
@@ -40,6 +42,7 @@ export function runningSettings(sts: V1StatefulSet): RunningSettings {
     withAuth: (pod?.volumes ?? []).some((v) => v.name === 'auth'),
     tlsSecret: sts.metadata?.annotations?.[TLS_SECRET_ANNOTATION],
     acl: Boolean(sts.spec?.template.metadata?.annotations?.[ADMIN_SECRET_ANNOTATION]),
+    passwordSecret: sts.spec?.template.metadata?.annotations?.[PASSWORD_SECRET_ANNOTATION],
   }
 }
 
@@ -73,6 +76,11 @@ export function reconcileSpec(wanted: ClusterSpec, given: ReadonlySet<SpecFlag>,
     differences.push({
       flag: '--password-secret', asked: wanted.withAuth ? 'a password' : 'no password', running: running.withAuth ? 'a password' : 'no password', needsNewVolumes: false,
     })
+  } else if (!given.has('passwordSecret')) {
+    spec.passwordSecret = running.passwordSecret
+  } else if (running.passwordSecret && wanted.passwordSecret !== running.passwordSecret) {
+    // Pods made before redisctl remembered the Secret name none: the password they accept is what counts there.
+    differences.push({flag: '--password-secret', asked: wanted.passwordSecret ?? 'none', running: running.passwordSecret, needsNewVolumes: false})
   }
   return {spec, differences}
 }

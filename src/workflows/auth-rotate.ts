@@ -5,7 +5,7 @@ import type {ListrTask} from 'listr2'
 import {PreconditionError, UsageError} from '../errors.js'
 import {readSecret, writePasswords, writeSecretData} from '../kube/secrets.js'
 import {
-  ACL_USERS, ADMIN_SECRET_ANNOTATION, authConf, DEFAULT_USER, generatePassword, readPasswords, REPLICATION_USER, userSecretName,
+  ACL_USERS, ADMIN_SECRET_ANNOTATION, authConf, DEFAULT_USER, generatePassword, PASSWORD_SECRET_ANNOTATION, readPasswords, REPLICATION_USER, userSecretName,
   type ClusterAuth, type UserPasswords,
 } from '../manifests/auth.js'
 import {authConfigSecretName} from '../manifests/cluster.js'
@@ -70,12 +70,14 @@ export async function prepareRotation(options: TargetOptions, session: KubeTarge
   if (!acl && user !== DEFAULT_USER) {
     throw new UsageError(`--user ${user}: this cluster has one password (requirepass), the default user's.`, ['Leave --user out, or give --user default.'])
   }
-  if (!acl && !options.passwordSecret) {
-    throw new UsageError('Rotating the password of a cluster without ACL users needs --password-secret: the new password is written to that Secret.', [
+  const remembered = cluster.kubePods.map((p) => p.annotations[PASSWORD_SECRET_ANNOTATION]).find(Boolean)
+  const passwordSecret = options.passwordSecret ?? remembered
+  if (!acl && !passwordSecret) {
+    throw new UsageError('Rotating the password of a cluster without ACL users needs --password-secret: the new password is written to that Secret (the pods name none).', [
       'Put the current password in a Secret (key "password") and name it with --password-secret.',
     ])
   }
-  const secret = acl ? userSecretName(input.name, user) : options.passwordSecret!
+  const secret = acl ? userSecretName(input.name, user) : passwordSecret!
   const found = await readSecret(kube, secret)
   const passwords = found && readPasswords(found)
   if (!passwords) throw new PreconditionError(`The Secret "${secret}" holds no password for ${user}.`, [`Check the Secret: kubectl -n ${kube.namespace} get secret ${secret}.`])
@@ -99,7 +101,10 @@ export async function prepareRotation(options: TargetOptions, session: KubeTarge
     includeSecret: include ? authConfigSecretName(input.name) : undefined,
     masterauth: acl ? user === REPLICATION_USER.name : true,
     pods: cluster.pods.map((p) => p.pod),
-    warnings: include ? [] : [`No Secret ${authConfigSecretName(input.name)} holds the pods' auth include (pods redisctl did not deploy): a pod restarted later loads whatever password its own configuration has.`],
+    warnings: [
+      ...(include ? [] : [`No Secret ${authConfigSecretName(input.name)} holds the pods' auth include (pods redisctl did not deploy): a pod restarted later loads whatever password its own configuration has.`]),
+      ...(!acl && remembered && remembered !== secret ? [`The pods name the Secret ${remembered}, which keeps the old password: commands without --password-secret ${secret} will be refused once the rotation is finished.`] : []),
+    ],
   }
   return {cluster, plan, passwords}
 }

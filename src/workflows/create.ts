@@ -23,7 +23,7 @@ import {clusterOver, observeEveryPodLoaded} from './inspect.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
 import {progress} from './progress.js'
-import {openRedis, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
+import {openRedis, rememberedCredentials, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
 import {agree, plural, shapeWords} from '../util/words.js'
 
 export interface CreateInput {
@@ -76,10 +76,15 @@ function requireMatchingShape(ctx: CreateContext, existing: V1StatefulSet): void
   }
 }
 
-const describeDifference = (d: SpecDifference): string => (d.flag === '--password-secret'
-  ? (d.asked === 'a password' ? '--password-secret (or REDISCTL_PASSWORD) gives a password; the pods run without one' : 'no --password-secret (nor REDISCTL_PASSWORD) was given; the pods run with a password')
-  : d.flag === '--acl' ? (d.asked === 'ACL users' ? '--acl asks for ACL users; the pods run without them' : 'no --acl was given; the pods run with ACL users (run it again with --acl)')
-    : `${d.flag} ${d.asked} (the pods run with ${d.running})`)
+function describeDifference(d: SpecDifference): string {
+  switch (d.flag) {
+    case '--password-secret': return d.asked === 'a password' ? '--password-secret (or REDISCTL_PASSWORD) gives a password; the pods run without one'
+      : d.asked === 'no password' ? 'no --password-secret (nor REDISCTL_PASSWORD) was given; the pods run with a password'
+        : `--password-secret ${d.asked} (the pods name the Secret ${d.running}, which commands without the flag read)`
+    case '--acl': return d.asked === 'ACL users' ? '--acl asks for ACL users; the pods run without them' : 'no --acl was given; the pods run with ACL users (run it again with --acl)'
+    default: return `${d.flag} ${d.asked} (the pods run with ${d.running})`
+  }
+}
 
 /** A second create never patches running pods: a setting asked for that they do not have is refused, with the way to get it. */
 function refuseDifferences(name: string, differences: readonly SpecDifference[]): void {
@@ -114,10 +119,13 @@ async function requireWorkingPassword(ctx: CreateContext): Promise<void> {
  */
 export async function planManifests(ctx: CreateContext): Promise<void> {
   ctx.shape = requireValidShape(ctx.input.spec)
-  const asked = clusterSpec(ctx)
   const existing = await readStatefulSet(ctx.target.kube, ctx.input.spec.name)
   if (existing) requireMatchingShape(ctx, existing)
-  const {spec, differences} = existing ? reconcileSpec(asked, ctx.input.given, runningSettings(existing)) : {spec: asked, differences: []}
+  const running = existing && runningSettings(existing)
+  // No password given: the one the pods remember, as for every other flag left out.
+  if (running?.passwordSecret && !ctx.target.credentials && !ctx.input.acl) ctx.target.credentials = await rememberedCredentials(ctx.target.kube, running.passwordSecret)
+  const asked = clusterSpec(ctx)
+  const {spec, differences} = running ? reconcileSpec(asked, ctx.input.given, running) : {spec: asked, differences: []}
   refuseDifferences(ctx.input.spec.name, differences)
   await requireWorkingPassword(ctx)
   ctx.spec = spec

@@ -6,7 +6,7 @@ import {clusterNameOf, DEFAULT_CLUSTER_NAME} from '../kube/ownership.js'
 import {listRedisPodsWithoutZones, toRedisPod, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
 import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../kube/secrets.js'
-import {ADMIN_SECRET_ANNOTATION} from '../manifests/auth.js'
+import {ADMIN_SECRET_ANNOTATION, PASSWORD_SECRET_ANNOTATION} from '../manifests/auth.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {clusterSelector} from '../manifests/labels.js'
 import {RedisConnector} from '../redis/connection.js'
@@ -179,18 +179,33 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
 }
 
 /**
- * An ACL cluster's pods name the Secret of redisctl's own user (cluster create --acl), so no flag is needed; an
- * explicit --password-secret still wins. Read once per session.
+ * A cluster redisctl made names on its pods the Secret it authenticates with: an ACL cluster its admin user's
+ * (cluster create --acl), a cluster with one password the --password-secret it was made with. So no flag is needed;
+ * an explicit --password-secret still wins, and on a cluster with one password so does REDISCTL_PASSWORD (an ACL
+ * cluster's default user, whose password that is, is off). Read once per session.
  */
 async function clusterCredentials(target: KubeTargetSession, pods: readonly RedisPod[]): Promise<Credentials | undefined> {
-  const secretName = target.credentialsGiven ? undefined : pods.map((p) => p.annotations[ADMIN_SECRET_ANNOTATION]).find(Boolean)
-  if (!secretName || target.credentials?.username) return target.credentials
-  const secret = await readSecret(target.kube, secretName)
+  const secretName = target.credentialsGiven ? undefined : rememberedSecret(target.credentials, pods)
+  if (!secretName) return target.credentials
+  target.credentials = await rememberedCredentials(target.kube, secretName)
+  return target.credentials
+}
+
+/** The Secret the pods name, unless the credentials at hand already are what it holds (or what wins over it). */
+function rememberedSecret(credentials: Credentials | undefined, pods: readonly RedisPod[]): string | undefined {
+  const named = (annotation: string): string | undefined => pods.map((p) => p.annotations[annotation]).find(Boolean)
+  const admin = named(ADMIN_SECRET_ANNOTATION)
+  if (admin) return credentials?.username ? undefined : admin
+  return credentials ? undefined : named(PASSWORD_SECRET_ANNOTATION)
+}
+
+/** The credentials of the Secret a cluster's pods (or its StatefulSet's template) name. */
+export async function rememberedCredentials(kube: Kube, secretName: string): Promise<Credentials> {
+  const secret = await readSecret(kube, secretName)
   if (!secret) {
-    throw new NotFoundError(`The pods are of an ACL cluster whose admin user's Secret "${secretName}" does not exist in namespace ${target.kube.namespace}.`, [
-      'Give the admin user\'s credentials with --password-secret (a Secret with the keys "username" and "password").',
+    throw new NotFoundError(`The pods name the Secret "${secretName}" as the one redisctl authenticates with, and it does not exist in namespace ${kube.namespace}.`, [
+      'Give the password with --password-secret (a Secret with the key "password", and "username" for an ACL user).',
     ])
   }
-  target.credentials = credentialsOf(secret, secretName, target.kube.namespace)
-  return target.credentials
+  return credentialsOf(secret, secretName, kube.namespace)
 }

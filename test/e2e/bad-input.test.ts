@@ -17,7 +17,7 @@ import {freePort, redisCli, startE2eSandbox, type E2eSandbox} from './e2e-suppor
 const PASSWORD = `pw-${process.pid}-${Math.random().toString(36).slice(2)}`
 const WRONG_PASSWORD = 'not-the-password'
 
-/** A 3x1 cluster without a password, and `sec`: 3x0 behind a password from the Secret `s`. */
+/** A 3x1 cluster without a password, and `sec`: 3x0 behind a password from the Secret `s`, which its pods name. */
 const OPEN = 'redis-cluster'
 const SECURED = 'sec'
 
@@ -105,6 +105,7 @@ describe('bad input to every command: a clear message, the documented exit code,
     if (open.code !== 0) throw new Error(`create failed: ${open.stdout}${open.stderr}`)
     // Through apply: `kubectl create secret` posts protobuf, which the sandbox refuses.
     const secrets = `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: "${PASSWORD}"}\n---\n` +
+      `apiVersion: v1\nkind: Secret\nmetadata: {name: wrong}\nstringData: {password: "${WRONG_PASSWORD}"}\n---\n` +
       'apiVersion: v1\nkind: Secret\nmetadata: {name: nokey}\nstringData: {other: "x"}\n'
     const applied = await sandbox.kubectl(['apply', '-f', '-'], secrets)
     if (applied.code !== 0) throw new Error(applied.stderr)
@@ -178,14 +179,28 @@ describe('bad input to every command: a clear message, the documented exit code,
   })
 
   describe('Redis refusing the password is authFailed (8), whatever the command, and the password is never printed', () => {
-    it.each(CLUSTER_COMMANDS.filter((c) => c !== 'teardown'))('%s with a wrong REDISCTL_PASSWORD', async (command) => {
+    it.each(CLUSTER_COMMANDS.filter((c) => c !== 'teardown'))('%s with a wrong REDISCTL_PASSWORD, which wins over the Secret the pods name', async (command) => {
       const error = await expectRefused({input: 'wrong password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: WRONG_PASSWORD}, code: 8, kind: 'authFailed', says: 'refused the password'})
       expect(JSON.stringify(error)).not.toContain(WRONG_PASSWORD)
       expect(error.suggestions.join(' ')).toContain('--password-secret')
     })
 
-    it.each(['status', 'scale out', 'node del-replica'])('%s with no password at all says one is required', async (command) => {
-      await expectRefused({input: 'no password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: undefined}, code: 8, kind: 'authFailed', says: 'requires a password, and none was given'})
+    it.each(['status', 'scale out', 'node del-replica'])('%s with a wrong --password-secret, which wins over the Secret the pods name', async (command) => {
+      const error = await expectRefused({input: 'wrong Secret', command, args: [...COMMANDS[command](SECURED), '--password-secret', 'wrong'], code: 8, kind: 'authFailed', says: 'refused the password'})
+      expect(JSON.stringify(error)).not.toContain(WRONG_PASSWORD)
+    })
+
+    describe('on pods that name no Secret (as pods someone else deployed), with no password at all', () => {
+      const annotate = async (change: string): Promise<void> => {
+        const done = await sandbox.kubectl(['annotate', 'pods', '-l', `app.kubernetes.io/instance=${SECURED}`, change])
+        if (done.code !== 0) throw new Error(done.stderr)
+      }
+      beforeAll(() => annotate('redisctl.io/password-secret-'))
+      afterAll(() => annotate('redisctl.io/password-secret=s'))
+
+      it.each(['status', 'scale out', 'node del-replica'])('%s says one is required', async (command) => {
+        await expectRefused({input: 'no password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: undefined}, code: 8, kind: 'authFailed', says: 'requires a password, and none was given'})
+      })
     })
 
     it('--password-secret naming a Secret that does not exist is not found (3), and the hint keeps the password off the command line', async () => {

@@ -31,6 +31,29 @@ describe('cluster create over a StatefulSet that runs', () => {
     expect(again({withAuth: true}, {}).differences).toMatchObject([{flag: '--password-secret', asked: 'no password', running: 'a password'}])
   })
 
+  it('keeps the Secret a cluster made with --password-secret names on its pods when create runs again without it', () => {
+    const made = {withAuth: true, passwordSecret: 's'}
+    const {spec, differences} = again(made, {withAuth: true})
+    expect(differences).toEqual([])
+    expect(spec.passwordSecret).toBe('s')
+    expect(statefulSet({...SPEC, ...spec}).spec!.template).toEqual(statefulSet({...SPEC, ...made}).spec!.template)
+  })
+
+  it('names another --password-secret than the one the pods name', () => {
+    expect(again({withAuth: true, passwordSecret: 's'}, {withAuth: true, passwordSecret: 't'}, ['passwordSecret']).differences).toEqual([
+      {flag: '--password-secret', asked: 't', running: 's', needsNewVolumes: false},
+    ])
+  })
+
+  it('finds no difference in --password-secret over pods made before the Secret was named on them (they are not rolled to add it)', () => {
+    expect(again({withAuth: true}, {withAuth: true, passwordSecret: 's'}, ['passwordSecret']).differences).toEqual([])
+    expect(runningSettings(statefulSet({...SPEC, withAuth: true}))).toMatchObject({withAuth: true, acl: false, passwordSecret: undefined})
+  })
+
+  it('does not take a cluster whose pods name their password Secret for an ACL cluster', () => {
+    expect(runningSettings(statefulSet({...SPEC, withAuth: true, passwordSecret: 's'}))).toMatchObject({acl: false, passwordSecret: 's'})
+  })
+
   it('names --acl asked for pods that run with one password, and the reverse; the same ACL cluster again is no difference', () => {
     const acl = {withAuth: true, adminSecret: 'redis-cluster-user-redisctl-admin'}
     expect(again({withAuth: true}, acl).differences).toEqual([{flag: '--acl', asked: 'ACL users', running: 'no ACL users', needsNewVolumes: false}])

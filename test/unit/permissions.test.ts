@@ -69,6 +69,10 @@ describe('the Role redisctl rbac prints', () => {
     expect(new Set(granted).size).toBe(granted.length)
   })
 
+  it('lets every command read the Secret a cluster\'s pods name (made with --password-secret or --acl), given no flag', () => {
+    expect(ruleAllows(rules, 'get', '', 'secrets')).toBe(true)
+  })
+
   it('uses no wildcard and nothing cluster-scoped', () => {
     expect(JSON.stringify(rules)).not.toContain('*')
     expect(rules.flatMap((r) => r.resources)).not.toContain('nodes')

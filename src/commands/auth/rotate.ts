@@ -25,7 +25,7 @@ export interface AuthRotateResult {
 
 export default class AuthRotate extends BaseCommand {
   static override summary = 'Rotate a Redis password with no client cut off: add a new one next to the old, then --finish removes the old.'
-  static override description = `On a cluster made with --acl it rotates one ACL user's password (--user: app by default, redisctl-admin, replication), kept in that user's Secret; on a cluster with one password (requirepass), the default user's, kept in the Secret named by --password-secret.
+  static override description = `On a cluster made with --acl it rotates one ACL user's password (--user: app by default, redisctl-admin, replication), kept in that user's Secret; on a cluster with one password (requirepass), the default user's, kept in the Secret named by --password-secret, or else in the one the cluster was made with (cluster create --password-secret names it on the pods).
 
 The new password is added on every node beside the old one (Redis users hold several), the pods' auth include accepts both (a restarted pod keeps them), replicas switch to it when it is theirs (masterauth), and only then the Secret names it, the old one kept under previous-password. Connected clients stay connected; new ones may use either password. Once every client uses the new one, --finish removes the old one from every node, the Secret and the include. Passwords are generated and never printed. Run again after an interruption, it completes what it started.`
   static override examples = [

@@ -31,7 +31,7 @@ export default class ClusterCreate extends BaseCommand {
   static override summary = 'Deploy a Redis Cluster as a StatefulSet and form it, or form pods someone else deployed (--selector).'
   static override description = `Applies a ConfigMap, a headless and a client Service, a PodDisruptionBudget and a StatefulSet, waits for the pods, then forms the cluster: slots split evenly, replicas placed on another Kubernetes node (and zone) than their master whenever the pods allow it, and waits until every node reports cluster_state:ok.
 
-With --selector it adopts pods that are already deployed and applies nothing; the cluster is then named after the StatefulSet that owns them, for this and every later command given the same --selector, with no --name. Running it again on a formed cluster changes nothing (a flag left out keeps what the pods run with; one asking for another image, memory, volume or password is refused, exit 4, with the way to apply it); after an interruption it finishes the job; after a teardown that kept the volumes it brings the cluster back, every key, at the pods' new IPs.`
+With --password-secret the pods require that Secret's password and name the Secret, so later commands (auth rotate too) need no flag. With --selector it adopts pods that are already deployed and applies nothing; the cluster is then named after the StatefulSet that owns them, for this and every later command given the same --selector, with no --name. Running it again on a formed cluster changes nothing (a flag left out keeps what the pods run with; one asking for another image, memory, volume or password is refused, exit 4, with the way to apply it); after an interruption it finishes the job; after a teardown that kept the volumes it brings the cluster back, every key, at the pods' new IPs.`
   static override examples = [
     '<%= config.bin %> cluster create',
     '<%= config.bin %> cluster create --masters 6 --replicas-per-master 1 --memory 1Gi',
@@ -82,11 +82,12 @@ With --selector it adopts pods that are already deployed and applies nothing; th
         name, masters: flags.masters, replicasPerMaster: flags['replicas-per-master'], image: flags.image,
         storage: flags.storage, storageClass: flags['storage-class'], memory: flags.memory,
         tlsSecret: flags['tls-secret'] ?? (flags.tls ? tlsSecretName(name) : undefined),
+        passwordSecret: flags['password-secret'],
       },
       acl: flags.acl,
       adopt,
       mastersGiven: given('masters'),
-      given: new Set([...([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class']] as const)
+      given: new Set([...([['image', 'image'], ['memory', 'memory'], ['storage', 'storage'], ['storageClass', 'storage-class'], ['passwordSecret', 'password-secret']] as const)
         .filter(([, flag]) => given(flag)).map(([field]) => field), ...(tls ? ['tlsSecret' as const] : [])]),
       generateTls: flags.tls && flags['tls-secret'] === undefined,
       connect: flags.connect,
