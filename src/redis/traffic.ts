@@ -21,6 +21,8 @@ export interface TrafficOptions {
   workers?: number
   /** All workers together; each worker sleeps between its operations to keep to it. */
   opsPerSecond?: number
+  /** Delete the keys once they are read back: a drill on someone's cluster leaves none of its keys there. */
+  removeKeys?: boolean
   /** Bounds after which the traffic stops by itself, whatever happens to the cluster. */
   maxOps?: number
   maxMs?: number
@@ -197,6 +199,7 @@ export function startTraffic(seeds: readonly ClientNode[], options: TrafficOptio
         const got = await cluster.get(key)
         if (got !== value && !maybe.get(key)?.has(got ?? '')) lost.push(`${key}: acknowledged ${value}, read ${got}`)
       }
+      if (options.removeKeys) await Promise.all(names.map((key) => cluster.del(key)))
     } finally {
       cluster.disconnect()
     }

@@ -2,7 +2,7 @@ import {isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {podName, type Topology, type TopologyNode} from './model.js'
 import {formatRanges} from './slots.js'
 import type {SyncState} from './sync.js'
-import {plural} from '../util/words.js'
+import {agree, plural} from '../util/words.js'
 
 /**
  * Where a node stands: in the cluster; answering but in no cluster (never met, or removed by `node del`);
@@ -72,7 +72,7 @@ export function nodeStatuses(topology: Topology): NodeStatus[] {
 export interface ClusterSummary {
   /** cluster_state over the nodes in the cluster that answered: ok when all say ok; unknown when none answered. */
   clusterState: 'ok' | 'fail' | 'unknown'
-  /** Nodes of the cluster: those that answered, pods that did not, and cluster nodes no pod answers for. */
+  /** Nodes of the cluster: those that answered, pods that did not, and cluster nodes with no selected pod. */
   nodes: number
   /** Nodes in the cluster that answered with a slot map. */
   answered: number
@@ -80,34 +80,42 @@ export interface ClusterSummary {
   agreeing: number
   /** Every node that answered agrees on the slot map (and at least one did). */
   slotsAgreed: boolean
-  /** Nodes of the cluster that did not answer (pods that did not, nodes with no pod). */
+  /** Pods of the cluster that did not answer. */
   silent: string[]
+  /**
+   * Nodes the cluster lists at an address no selected pod has: not asked, so not said to be silent. Their pods are
+   * gone (repair), or not selected (a narrower -l).
+   */
+  withoutPod: string[]
   /** Pods that answer but are in no cluster. */
   outside: string[]
 }
 
 export function summarize(topology: Topology): ClusterSummary {
   const members = topology.nodes.filter((n) => n.reachable && n.inCluster)
-  const silent = topology.nodes.filter((n) => !n.reachable && (n.pod || !n.flags.includes('handshake')))
+  const silent = topology.nodes.filter((n) => n.pod && !n.reachable)
+  const withoutPod = topology.nodes.filter((n) => !n.pod && !n.flags.includes('handshake'))
   const states = new Set(members.map((n) => n.clusterState))
   return {
     clusterState: states.size === 1 && states.has('ok') ? 'ok' : states.has('fail') ? 'fail' : 'unknown',
-    nodes: members.length + silent.length,
+    nodes: members.length + silent.length + withoutPod.length,
     answered: topology.agreement.answered,
     agreeing: topology.agreement.agreeing,
     slotsAgreed: topology.agreed,
     silent: silent.map(podName),
+    withoutPod: withoutPod.map(podName),
     outside: topology.nodes.filter((n) => membership(n) === 'outside-cluster').map(podName),
   }
 }
 
 /** The agreement line of status and check: agreement claimed only from the nodes that answered, and never from none. */
 export function describeAgreement(summary: ClusterSummary): string {
-  const {answered, agreeing, nodes, silent} = summary
-  const unanswered = silent.length === 0 ? '' : `; ${names(silent)} did not answer`
+  const {answered, agreeing, nodes, silent, withoutPod} = summary
+  const unasked = withoutPod.length === 0 ? '' : `; ${plural(withoutPod.length, 'node')} the cluster lists ${agree(withoutPod.length, 'has', 'have')} no pod among those selected (not asked)`
+  const unanswered = `${silent.length === 0 ? '' : `; ${names(silent)} did not answer`}${unasked}`
   if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node of the cluster answered (${names(silent)}), so nothing is known of the slot map`
   if (!summary.slotsAgreed) return `slot map NOT agreed: ${agreeing} of the ${answered} nodes that answered share one${unanswered}`
-  return silent.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${plural(nodes, 'node')}${unanswered}`
+  return silent.length + withoutPod.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${plural(nodes, 'node')}${unanswered}`
 }
 
 /** When no Redis node answered, nothing about the cluster is known: a typed error saying which pods were asked and why they did not answer. */

@@ -111,7 +111,7 @@ export function drillTasks(): ListrTask<DrillContext>[] {
         const follow = access.tls && followPods(access.tls, () => listRedisPods(ctx.target.kube, ctx.target.selector))
         const seeds = pods.map(podAddress).map((addr) => follow?.seed(addr) ?? addr)
         const redisOptions = {username: ctx.target.credentials?.username, password: ctx.target.credentials?.password}
-        ctx.traffic = startTraffic(seeds, {keyNames: keys, connection: {...follow?.connection, redisOptions},
+        ctx.traffic = startTraffic(seeds, {keyNames: keys, removeKeys: true, connection: {...follow?.connection, redisOptions},
           maxMs: ctx.timeoutMs, maxOps: Math.ceil((ctx.timeoutMs / 1000) * 400)})
         await waitUntil('the writer\'s first writes', async () => (ctx.traffic!.writesAcknowledged() >= 50
           ? {done: true, value: undefined} : {done: false, missing: `${ctx.traffic!.writesAcknowledged()} of 50 writes acknowledged`}), {timeoutMs: 30_000, intervalMs: 50, signal: ctx.cluster!.access.connector.signal})

@@ -85,5 +85,8 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
     expect(json<CheckResult>(check).findings.filter((f) => f.severity === 'error')).toEqual([])
     expect(await redisCliCheckPasses(sandbox)).toBe(true)
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
+    const drillKeysLeft = await Promise.all(after.filter((n) => n.role === 'master').map(async (n) =>
+      (await redisCli(['-h', n.ip, '-p', String(n.port), '--scan', '--pattern', 'redisctl-drill:*'])).stdout.trim()))
+    expect(drillKeysLeft.filter(Boolean)).toEqual([])
   }, 300_000)
 })

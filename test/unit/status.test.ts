@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {RedisUnreachableError} from '../../src/errors.js'
 import {buildTopology} from '../../src/topology/model.js'
+import {summarizeObservation} from '../../src/topology/observation.js'
 import {describeAgreement, nodeStatuses, requireSomeAnswer, summarize} from '../../src/topology/status.js'
 import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
@@ -17,6 +18,14 @@ describe('what status says about the whole cluster', () => {
     const states = formedCluster()
     states[3].unreachable = true
     expect(agreementLine(states)).toBe('slot map agreed by 5 of 6 nodes; redis-3 did not answer')
+  })
+
+  it('with a selector matching some of the pods, says the nodes without a selected pod were not asked, not that they did not answer', () => {
+    const states = formedCluster()
+    // Only the selected pod is asked; its view lists every node of the cluster.
+    const topology = buildTopology([states[0].pod], summarizeObservation(observe(states).nodes.slice(0, 1)))
+    expect(summarize(topology)).toMatchObject({nodes: 6, silent: [], withoutPod: expect.arrayContaining([expect.stringContaining('no pod')])})
+    expect(describeAgreement(summarize(topology))).toBe('slot map agreed by 1 of 6 nodes; 5 nodes the cluster lists have no pod among those selected (not asked)')
   })
 
   it('says the slot map is not agreed, with how many of the nodes that answered share one', () => {
