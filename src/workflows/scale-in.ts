@@ -24,7 +24,7 @@ import {JOIN_STEPS} from './grow.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {movesProgress} from './progress.js'
-import {blockingFindings, masterRefs} from './rebalance.js'
+import {blockingFindings, countKeysOf, masterRefs} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
@@ -45,6 +45,8 @@ export interface ScaleInContext {
   plan?: ScaleInPlan
   /** The plan as first made, for the result: later re-plans see the work done and plan less. */
   firstPlan?: ScaleInPlan
+  /** The keys each move of firstPlan carries, counted on the giver. */
+  moveKeys?: number[]
   actions: string[]
   /** Slots an interrupted move had left open, closed first. */
   closedSlots: number[]
@@ -71,6 +73,7 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
     ])
   }
   ctx.firstPlan = ctx.plan
+  ctx.moveKeys = await countKeysOf(ctx.cluster.access.connector, ctx.topology!, ctx.plan!.moves)
 }
 
 async function replan(ctx: ScaleInContext): Promise<void> {
