@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {formatScaleOutPreview, openSlotsWords, violationWarning} from '../cli/plans.js'
+import {formatScaleOutPreview, mastersAfterwards, openSlotsWords, violationWarning} from '../cli/plans.js'
 import {UsageError} from '../errors.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
@@ -137,6 +137,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       timeoutMs: flags.timeout * 1000, actions: [], closedSlots: [], pvcs: {kept: [], deleted: []},
     }
     const {describePlan, planPvcs, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
+    const {mastersAfter} = await import('../topology/scale-in-plan.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     let after: Topology | undefined
@@ -152,6 +153,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
         if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
         const keys = ctx.topology!.nodes.filter((n) => n.role === 'master').reduce((sum, n) => sum + (n.keys ?? 0), 0)
         this.log(`Afterwards: ${shapeWords({masters: ctx.plan!.layout.shards.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}, holding all ${plural(keys, 'key')}.`)
+        for (const line of mastersAfterwards(mastersAfter(ctx.topology!, ctx.plan!))) this.log(line)
         if (removesPods(ctx) && !flags.yes) this.log('The run asks before it removes pods; without a terminal it needs --yes.')
         return await this.scaleInResult(ctx, true, ctx.topology!)
       }

@@ -101,9 +101,8 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
   return [
     {
       title: 'Check the cluster before changing it',
-      task: async (ctx, task) => {
+      task: async (ctx) => {
         await prepareScaleIn(ctx)
-        task.title = `Planned: ${describePlan(ctx.plan!)}`
       },
     },
     {
