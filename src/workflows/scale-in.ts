@@ -23,7 +23,7 @@ import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {movesProgress} from './progress.js'
+import {movesProgress, runFormStep} from './progress.js'
 import {blockingFindings, countKeysOf, masterRefs} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
@@ -153,12 +153,7 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
     ...REHOME_STEPS.map((step): ListrTask<ScaleInContext> => ({
       title: step.step === 'replicate' ? 'Re-home replicas onto the masters that stay' : step.title,
       task: async (ctx, task) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.plan!.layout, {
-          timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => {
-            if (task.output !== p.message) task.output = p.message
-          },
-        }))
+        ctx.actions.push(...await runFormStep(step, task, ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs}))
       },
     })),
     {
