@@ -249,7 +249,7 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
     const agreement = agreementProbe(layout, views)
     if (!agreement.done) return agreement
     const failing = podsOf(layout).filter((p) => viewOf(views, p).info.state !== 'ok').map((p) => p.pod)
-    return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `cluster_state:fail on ${summarize(failing)}`}
+    return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: clusterOkProgress(podsOf(layout).length, failing)}
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
@@ -258,6 +258,17 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
   })
   options.onProgress?.({step: 'ready', message: 'cluster_state:ok on every node'})
   return []
+}
+
+/**
+ * How far the wait for cluster_state:ok has come. A node still in fail is the normal state of a cluster forming or
+ * taking in new nodes (Redis holds a master that was in a minority in fail for its rejoin delay), so it reads as
+ * the count that is there and the nodes still waited for, not as a failure.
+ */
+export function clusterOkProgress(nodes: number, waitingFor: readonly string[]): string {
+  const ok = nodes - waitingFor.length
+  const named = waitingFor.length <= 4 ? waitingFor.join(', ') : `${waitingFor.slice(0, 3).join(', ')} and ${waitingFor.length - 3} more`
+  return `${ok} of ${plural(nodes, 'node')} ${agree(ok, 'reports', 'report')} cluster_state:ok, waiting for ${named}`
 }
 
 /** CLUSTER REPLICATE needs the replica to know its master ("No such master ID"), hence after waitForAgreement. */
