@@ -127,10 +127,10 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       task: async (ctx, task) => {
         for (const f of ctx.plan!.failovers) {
           task.output = `${f.replica.pod} takes over from ${f.master.pod}`
-          ctx.actions.push(...await failOver(ctx.cluster!.access.connector,
+          ctx.actions.push(...(await failOver(ctx.cluster!.access.connector,
             {id: f.replicaId, address: podAddress(f.replica)},
             {id: f.masterId, address: podAddress(f.master)},
-            podAddresses(ctx), ctx.timeoutMs))
+            podAddresses(ctx), ctx.timeoutMs)).actions)
         }
         await replan(ctx)
       },
