@@ -49,13 +49,16 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
     const started = Date.now()
     const options = this.targetOptions(flags)
     const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
-    const {planFailover} = await import('../topology/failover-plan.js')
+    const {crowdingWarning, planFailover} = await import('../topology/failover-plan.js')
     const {describeStep} = await import('../workflows/failover.js')
     const {planAndFailOver} = await import('../cli/failovers.js')
     const {confirmationWords} = await import('../redis/failover.js')
     const dryRun = flags['dry-run']
-    const {cluster, plan: step, actions, confirmations: [confirmation]} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
-      (topology) => planFailover(topology, {pod: args.pod, to: flags.to, mode}), (plan) => [plan])
+    const {cluster, plan: {step, warnings}, actions, confirmations: [confirmation]} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
+      (topology) => {
+        const planned = planFailover(topology, {pod: args.pod, to: flags.to, mode})
+        return {step: planned, warnings: [crowdingWarning(topology, planned)].filter((w): w is string => w !== undefined)}
+      }, (plan) => [plan.step])
     const result: FailoverResult = {
       namespace: cluster.target.kube.namespace,
       dryRun,
@@ -65,10 +68,11 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
       actions,
       ...(confirmation ? {confirmation} : {}),
       seconds: secondsSince(started),
-      warnings: [],
+      warnings,
     }
     this.log(result.confirmation ? `${result.promoted} is the master of ${result.master}'s slots, confirmed by ${confirmationWords(result.confirmation)}.`
       : `Would fail over: ${describeStep(step)}.`)
+    for (const warning of result.warnings) this.warn(warning)
     return this.withSessionWarnings(result, cluster.target.kube.warnings.all)
   }
 }
