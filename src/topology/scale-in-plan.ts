@@ -91,7 +91,8 @@ export function planScaleIn(topology: Topology, shape: ClusterShape): ScaleInPla
   }).sort((a, b) => a.master.ordinal - b.master.ordinal)
   const free = topology.pods.filter((p) => stays(p) && !busy.has(p.pod))
   const placement = placeReplicas(kept, free, shape.replicasPerMaster)
-  const slotsAfter = new Map(survivors.map((m) => [m.id, new Set(rangesToSlots(m.slots))]))
+  // A promoted replica owns nothing yet: its shard's slots are its master's until the failover.
+  const slotsAfter = new Map(keep.map((s) => [masterAfter(s).id, new Set(rangesToSlots(s.master.slots))]))
   for (const move of moves) for (const slot of rangesToSlots(move.slots)) slotsAfter.get(move.to)?.add(slot)
   const layout: ClusterLayout = {
     shards: placement.shards.map((s) => {
