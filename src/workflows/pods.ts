@@ -50,7 +50,8 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
     }
     const waiting = [...held.map((p) => {
       const why = isUsable(p) ? undefined : waitingReason(p, latest)
-      return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready ? ', not ready' : ''}${why ? `: ${why}` : ''})`
+      // A pod being deleted is not ready, whatever its status says last.
+      return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready && !p.terminating ? ', not ready' : ''}${why ? `: ${why}` : ''})`
     }), ...notCreated(listed, count)]
     return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
   }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting, signal: kube.signal})
