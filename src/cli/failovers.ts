@@ -1,5 +1,6 @@
 import type {FailoverStep} from '../topology/failover-plan.js'
 import type {Topology} from '../topology/model.js'
+import type {FailoverContext} from '../workflows/failover.js'
 import type {OpenCluster} from '../workflows/inspect.js'
 import type {TargetOptions} from '../workflows/session.js'
 import type {BaseCommand} from './base-command.js'
@@ -9,6 +10,8 @@ export interface FailoversRun<P> {
   plan: P
   /** What was sent, for --json. */
   actions: string[]
+  /** Per failover done: how many nodes named the new master. */
+  confirmations: FailoverContext['confirmations']
 }
 
 /**
@@ -19,7 +22,7 @@ export async function planAndFailOver<P>(command: BaseCommand, options: TargetOp
   planOf: (topology: Topology) => P, stepsOf: (plan: P) => readonly FailoverStep[]): Promise<FailoversRun<P>> {
   const {failoverTasks, openAndPlan} = await import('../workflows/failover.js')
   const {cluster, plan} = await openAndPlan(options, planOf)
-  const ctx = {cluster, timeoutMs: run.timeoutMs, actions: []}
+  const ctx: FailoverContext = {cluster, timeoutMs: run.timeoutMs, actions: [], confirmations: []}
   try {
     const steps = stepsOf(plan)
     if (!run.dryRun && steps.length > 0) {
@@ -29,5 +32,5 @@ export async function planAndFailOver<P>(command: BaseCommand, options: TargetOp
   } finally {
     await cluster.access.close()
   }
-  return {cluster, plan, actions: ctx.actions}
+  return {cluster, plan, actions: ctx.actions, confirmations: ctx.confirmations}
 }

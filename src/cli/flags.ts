@@ -1,6 +1,7 @@
 import {Errors, Flags} from '@oclif/core'
 
 import {ExitCode} from '../errors.js'
+import {KUBE_REQUEST_TIMEOUT_MS, REDIS_TIMEOUTS} from '../util/call-bounds.js'
 import {formatDuration, parseDuration} from './duration.js'
 
 /** kubectl's habits: where the cluster is and which pods are ours. Declared once, spread into commands. */
@@ -39,11 +40,15 @@ export const redisFlags = {
   }),
 }
 
+const seconds = (ms: number): string => formatDuration(ms / 1000)
+
 /** CI habits for commands that change things. */
 export const actionFlags = {
   yes: Flags.boolean({char: 'y', description: 'Answer yes to confirmations (required without a TTY).', default: false}),
   'dry-run': Flags.boolean({description: 'Print the plan and change nothing.', default: false}),
-  timeout: timeoutFlag('Give up waiting after this long', 300),
+  timeout: timeoutFlag('Bounds each wait (pods Ready, Redis loading, nodes agreeing, replicas in sync): past it the command stops with exit 5 ' +
+    `and the same command resumes. Not one call: a Redis command has ${seconds(REDIS_TIMEOUTS.commandMs)} (a slot migration's ` +
+    `${seconds(REDIS_TIMEOUTS.migrationMs)}), a Kubernetes API request ${seconds(KUBE_REQUEST_TIMEOUT_MS)}`, 300),
 }
 
 /** The one measure of balance: check reports a master past it, slots rebalance moves slots until none is. */
@@ -58,8 +63,9 @@ export const thresholdFlags = {
 
 /** Commands that only read (status, check): a pod that says nothing is reported, not waited for. */
 export const answerFlags = {
-  timeout: timeoutFlag('How long to wait for the Kubernetes API and for each pod to answer; a pod that does not is reported as not answering', 10),
+  timeout: timeoutFlag('Bounds each answer, from the Kubernetes API and from each pod: a pod that does not answer in time is reported as not answering', 10),
 }
+
 
 /**
  * Every --timeout: a duration (30s, 5m, 1500ms, 1m30s, or plain seconds), parsed to seconds by the one parser, so
@@ -67,7 +73,7 @@ export const answerFlags = {
  */
 export function timeoutFlag(description: string, defaultSeconds: number) {
   return Flags.custom<number>({
-    description: `${description} (30s, 5m, 1500ms, or seconds).`,
+    description: `${description}. A duration: 30s, 5m, 1500ms, or seconds.`,
     default: defaultSeconds,
     defaultHelp: async () => formatDuration(defaultSeconds),
     helpValue: 'DURATION',

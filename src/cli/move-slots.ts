@@ -1,14 +1,15 @@
 import type {BaseCommand} from './base-command.js'
 import {openSlotsWords} from './plans.js'
 import {runTasks} from './tasks.js'
-import {describeMoves, previewMoves, rebalanceTasks, type RebalanceContext} from '../workflows/rebalance.js'
+import {describeMoves, previewMoves, rebalanceTasks, type MoveWords, type RebalanceContext} from '../workflows/rebalance.js'
 import {plural} from '../util/words.js'
 
 /** What `slots rebalance` and `slots reshard` report. */
 export interface MoveSlotsResult {
   namespace: string
   dryRun: boolean
-  moves: Array<{from: string; to: string; slots: number}>
+  /** Each move with the keys it carries, counted on the giver when planned: what the run moves when nothing writes meanwhile. */
+  moves: MoveWords[]
   slotsMoved: number
   keysMoved: number
   keysPerSecond: number
@@ -29,9 +30,9 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   } finally {
     await ctx.cluster.access.close()
   }
-  const moves = describeMoves(ctx.topology!, ctx.moves)
+  const moves = describeMoves(ctx.topology!, ctx.moves, ctx.moveKeys ?? [])
   if (ctx.closedSlots.length > 0) command.log(`${dryRun ? 'Would first close' : 'Closed'} ${openSlotsWords(ctx.closedSlots)}.`)
-  for (const m of moves) command.log(`${dryRun ? 'Would move' : 'Moved'} ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}.`)
+  for (const m of moves) command.log(`${dryRun ? 'Would move' : 'Moved'} ${plural(m.slots, 'slot')} (${plural(m.keys, 'key')}) from ${m.from} to ${m.to}.`)
   const leftOut = ctx.leftOut ?? []
   if (leftOut.length > 0) {
     const one = leftOut.length === 1

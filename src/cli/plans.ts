@@ -1,5 +1,5 @@
 import type {PlacementViolation} from '../topology/placement.js'
-import {formatRanges, slotsToRanges} from '../topology/slots.js'
+import {formatRanges, slotsToRanges, type SlotRange} from '../topology/slots.js'
 import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
 import {plural} from '../util/words.js'
 
@@ -23,14 +23,17 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
   if (preview.moves.length === 0) lines.push('No slots would move: the masters already hold even shares.')
   else {
     const slots = preview.moves.reduce((n, m) => n + m.slots, 0)
-    lines.push(`Would move ${plural(slots, 'slot')} (about ${plural(preview.keysToMoveEstimate, 'key')}) in ${plural(preview.moves.length, 'move')}:`)
-    for (const m of preview.moves) lines.push(`  ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
+    const keys = preview.moves.reduce((n, m) => n + m.keys, 0)
+    lines.push(`Would move ${plural(slots, 'slot')} and ${plural(keys, 'key')} in ${plural(preview.moves.length, 'move')}:`)
+    for (const m of preview.moves) lines.push(`  ${plural(m.slots, 'slot')} (${plural(m.keys, 'key')}) from ${m.from} to ${m.to}`)
   }
-  lines.push('Masters afterwards:')
-  for (const m of preview.masters) {
-    lines.push(`  ${m.pod}: ${m.slotsBefore} -> ${plural(m.slotsAfter, 'slot')} (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)
-  }
-  return lines
+  return [...lines, ...mastersAfterwards(preview.masters)]
+}
+
+/** Every master once the scale is done: its slots before and after, and its replicas. Both directions' dry runs end with it. */
+export function mastersAfterwards(masters: ReadonlyArray<{pod: string; slotsBefore: number; slotsAfter: number; slots: readonly SlotRange[]; replicas: readonly string[]}>): string[] {
+  return ['Masters afterwards:', ...masters.map((m) =>
+    `  ${m.pod}: ${m.slotsBefore} -> ${plural(m.slotsAfter, 'slot')} (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)]
 }
 
 /** Slots an interrupted move left open, as the line that says they are (or would be) closed first. */

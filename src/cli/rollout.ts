@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {PreconditionError} from '../errors.js'
-import type {TemplateChange} from '../manifests/rollout.js'
+import type {ConfLineChange, TemplateChange} from '../manifests/rollout.js'
 import {describeStep, type RolloutStep} from '../topology/rollout-plan.js'
 import type {RolloutContext, RolloutRequest} from '../workflows/rollout.js'
 import type {TargetOptions} from '../workflows/session.js'
@@ -17,6 +17,8 @@ export interface RolloutResult {
   change: TemplateChange & {restart: boolean; undo: boolean}
   /** This run writes (or wrote) a new pod template; false when it finishes a roll under way, or nothing is to do. */
   templateChanged: boolean
+  /** The lines of the ConfigMap's redis.conf it changes (or changed): --set, --memory's maxmemory, --undo. */
+  redisConf: ConfLineChange[]
   /** A roll was under way (some pods on another revision) and this run finishes it. */
   resumed: boolean
   /** Every pod already ran the template asked for: nothing was changed. */
@@ -78,6 +80,7 @@ export async function runRollout(command: BaseCommand, {flags, request}: Rollout
       dryRun,
       change: {...request.change, restart: request.restart, undo: request.undo},
       templateChanged: Boolean(prepared.template),
+      redisConf: prepared.configChanges,
       resumed: prepared.resumed,
       nothingToDo,
       updateStrategy: switching ? 'switched from RollingUpdate' : 'OnDelete',
@@ -102,8 +105,12 @@ function printRollout(command: BaseCommand, r: RolloutResult): void {
   }
   if (r.resumed) command.log(`${r.dryRun ? 'Would finish' : 'Finished'} the roll under way onto revision ${r.updateRevision}.`)
   if (r.undoTo) command.log(`${r.dryRun ? 'Would go' : 'Went'} back to revision ${r.undoTo}.`)
+  for (const line of r.redisConf) command.log(`${r.dryRun ? 'Would change' : 'Changed'} redis.conf: ${confChangeWords(line)}`)
   if (r.updateStrategy === 'switched from RollingUpdate') command.log(`${r.dryRun ? 'Would switch' : 'Switched'} the StatefulSet from RollingUpdate to OnDelete (asks first; --yes).`)
   r.steps.forEach((s, i) => command.log(`${r.dryRun ? 'would' : 'did'} ${i + 1}: ${s.description}`))
   for (const refusal of r.refused) command.log(`${r.dryRun ? 'would refuse' : 'refused'}: ${refusal}`)
   if (!r.dryRun) command.log(`Every pod runs revision ${r.updateRevision}.`)
 }
+
+const confChangeWords = (c: ConfLineChange): string =>
+  c.before === undefined ? `add "${c.after}"` : c.after === undefined ? `remove "${c.before}"` : `"${c.before}" becomes "${c.after}"`

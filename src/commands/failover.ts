@@ -14,6 +14,8 @@ export interface FailoverResult {
   /** The replica that took over, or with --dry-run would. */
   promoted: string
   actions: string[]
+  /** How many nodes named the new master once it took over (absent on a dry run). */
+  confirmation?: {confirmedBy: number; asked: number}
   seconds: number
   warnings: string[]
 }
@@ -47,22 +49,30 @@ A planned failover is refused (exit 4, nothing changed) when the master does not
     const started = Date.now()
     const options = this.targetOptions(flags)
     const mode: FailoverMode = flags.force ? 'force' : flags.takeover ? 'takeover' : 'planned'
-    const {planFailover} = await import('../topology/failover-plan.js')
+    const {crowdingWarning, planFailover} = await import('../topology/failover-plan.js')
     const {describeStep} = await import('../workflows/failover.js')
     const {planAndFailOver} = await import('../cli/failovers.js')
+    const {confirmationWords} = await import('../redis/failover.js')
     const dryRun = flags['dry-run']
-    const {cluster, plan: step, actions} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
-      (topology) => planFailover(topology, {pod: args.pod, to: flags.to, mode}), (plan) => [plan])
-    this.log(dryRun ? `Would fail over: ${describeStep(step)}.` : `${step.replica.name} is the master of ${step.master.name}'s slots, confirmed by every node that answered.`)
-    return this.withSessionWarnings<FailoverResult>({
+    const {cluster, plan: {step, warnings}, actions, confirmations: [confirmation]} = await planAndFailOver(this, options, {timeoutMs: flags.timeout * 1000, dryRun},
+      (topology) => {
+        const planned = planFailover(topology, {pod: args.pod, to: flags.to, mode})
+        return {step: planned, warnings: [crowdingWarning(topology, planned)].filter((w): w is string => w !== undefined)}
+      }, (plan) => [plan.step])
+    const result: FailoverResult = {
       namespace: cluster.target.kube.namespace,
       dryRun,
       mode,
       master: step.master.name,
       promoted: step.replica.name,
       actions,
+      ...(confirmation ? {confirmation} : {}),
       seconds: secondsSince(started),
-      warnings: [],
-    }, cluster.target.kube.warnings.all)
+      warnings,
+    }
+    this.log(result.confirmation ? `${result.promoted} is the master of ${result.master}'s slots, confirmed by ${confirmationWords(result.confirmation)}.`
+      : `Would fail over: ${describeStep(step)}.`)
+    for (const warning of result.warnings) this.warn(warning)
+    return this.withSessionWarnings(result, cluster.target.kube.warnings.all)
   }
 }

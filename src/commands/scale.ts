@@ -3,12 +3,13 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base-command.js'
 import {confirm} from '../cli/confirm.js'
 import {actionFlags, kubeFlags, redisFlags} from '../cli/flags.js'
-import {formatScaleOutPreview, openSlotsWords, violationWarning} from '../cli/plans.js'
+import {formatScaleOutPreview, mastersAfterwards, openSlotsWords, violationWarning} from '../cli/plans.js'
 import {UsageError} from '../errors.js'
 import {requireValidShape, type ClusterShape} from '../topology/shape.js'
 import {formatRanges} from '../topology/slots.js'
 import {openSlotNumbers, type ClusterLayout, type Topology} from '../topology/model.js'
 import type {ScaleInContext} from '../workflows/scale-in.js'
+import type {MoveWords} from '../workflows/rebalance.js'
 import type {ScaleOutContext} from '../workflows/scale-out.js'
 import type {KubeTargetSession, TargetOptions} from '../workflows/session.js'
 import {plural, shapeWords} from '../util/words.js'
@@ -19,7 +20,8 @@ export interface ScaleResult {
   direction: 'out' | 'in'
   dryRun: boolean
   masters: Array<{pod: string; k8sNode?: string; slots: string; replicas: string[]}>
-  moves: Array<{from: string; to: string; slots: number}>
+  /** Each move with the keys it carries, counted on the giver when planned (the dry run's figure is what the run moves when nothing writes meanwhile). */
+  moves: MoveWords[]
   keysMoved: number
   keysPerSecond: number
   /** Scale in: pods removed, masters failed over to a replica that stays, and what became of the PVCs. */
@@ -121,7 +123,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     return {
       ...this.result(target, name, 'out', false),
       masters: mastersOf(ctx.layout?.shards ?? [], after),
-      moves: topology ? describeMoves(topology, ctx.rebalance!.moves) : [],
+      moves: topology ? describeMoves(topology, ctx.rebalance!.moves, ctx.rebalance!.moveKeys ?? []) : [],
       keysMoved: ctx.rebalance?.progress?.keysMoved ?? 0,
       keysPerSecond: Math.round(ctx.rebalance?.progress?.keysPerSecond ?? 0),
       closedOpenSlots: ctx.rebalance?.closedSlots.length ?? 0,
@@ -135,6 +137,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
       timeoutMs: flags.timeout * 1000, actions: [], closedSlots: [], pvcs: {kept: [], deleted: []},
     }
     const {describePlan, planPvcs, prepareScaleIn, scaleInTasks} = await import('../workflows/scale-in.js')
+    const {mastersAfter} = await import('../topology/scale-in-plan.js')
     const {describeMoves} = await import('../workflows/rebalance.js')
     const {runTasks} = await import('../cli/tasks.js')
     let after: Topology | undefined
@@ -145,11 +148,12 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
         ctx.pvcs = await planPvcs(ctx)
         if (ctx.closedSlots.length > 0) this.log(`Would first close ${openSlotsWords(ctx.closedSlots)}.`)
         this.log(`Would ${describePlan(ctx.plan!)}, then scale StatefulSet ${name} down to ${plural(ctx.plan!.podsAfter, 'pod')}.`)
-        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves)) this.log(`  move ${plural(m.slots, 'slot')} from ${m.from} to ${m.to}`)
+        for (const m of describeMoves(ctx.topology!, ctx.plan!.moves, ctx.moveKeys ?? [])) this.log(`  move ${plural(m.slots, 'slot')} (${plural(m.keys, 'key')}) from ${m.from} to ${m.to}`)
         if (ctx.pvcs.deleted.length > 0) this.log(`Would delete ${plural(ctx.pvcs.deleted.length, 'PersistentVolumeClaim')}: ${ctx.pvcs.deleted.join(', ')}.`)
         if (ctx.pvcs.kept.length > 0) this.log(`Would keep ${plural(ctx.pvcs.kept.length, 'PersistentVolumeClaim')} (--delete-pvcs deletes them): ${ctx.pvcs.kept.join(', ')}.`)
         const keys = ctx.topology!.nodes.filter((n) => n.role === 'master').reduce((sum, n) => sum + (n.keys ?? 0), 0)
         this.log(`Afterwards: ${shapeWords({masters: ctx.plan!.layout.shards.length, replicasPerMaster: shape.replicasPerMaster})} on ${plural(ctx.plan!.podsAfter, 'pod')}, holding all ${plural(keys, 'key')}.`)
+        for (const line of mastersAfterwards(mastersAfter(ctx.topology!, ctx.plan!))) this.log(line)
         if (removesPods(ctx) && !flags.yes) this.log('The run asks before it removes pods; without a terminal it needs --yes.')
         return await this.scaleInResult(ctx, true, ctx.topology!)
       }
@@ -184,7 +188,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     return {
       ...this.result(ctx.target, ctx.statefulSet, 'in', dryRun),
       masters: mastersOf(dryRun ? plan.layout.shards : ctx.plan!.layout.shards, dryRun ? undefined : after),
-      moves: describeMoves(ctx.topology!, plan.moves),
+      moves: describeMoves(ctx.topology!, plan.moves, ctx.moveKeys ?? []),
       keysMoved: ctx.progress?.keysMoved ?? 0,
       keysPerSecond: Math.round(ctx.progress?.keysPerSecond ?? 0),
       removedPods: plan.removed.map((p) => p.pod),

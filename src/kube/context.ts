@@ -5,6 +5,7 @@ import {AppsV1Api, type Configuration, CoreV1Api, createConfiguration, KubeConfi
   ServerConfiguration} from '@kubernetes/client-node'
 
 import {NotFoundError, type RedisctlError} from '../errors.js'
+import {KUBE_REQUEST_TIMEOUT_MS} from '../util/call-bounds.js'
 import {Warnings} from '../util/warnings.js'
 import {httpStatus, kubeCall, KubeDeadline, kubeFind, namespaceNotFound} from './api-errors.js'
 
@@ -17,9 +18,6 @@ export interface KubeTarget {
   /** How long one API request may take; default KUBE_REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number
 }
-
-/** An API server that accepts the connection and then says nothing must not hang a command. */
-export const KUBE_REQUEST_TIMEOUT_MS = 30_000
 
 /** A Kubernetes client bound to one context and namespace. */
 export interface Kube {

@@ -47,6 +47,29 @@ export function changedConfig(conf: string, change: TemplateChange): string {
   return settings.reduce((next, [key, value]) => withSetting(next, key, value), conf)
 }
 
+/** A redis.conf line a rollout changes: `before` replaced by `after`, or only one of them for a line added or removed. */
+export interface ConfLineChange {
+  before?: string
+  after?: string
+}
+
+/**
+ * The lines of redis.conf that differ between `before` and `after`, a removed line paired with the added one of the
+ * same directive, so a dry run can show what a --set or --memory (or an --undo) does to the file the pods start from.
+ */
+export function confChanges(before: string, after: string): ConfLineChange[] {
+  const lines = (conf: string): string[] => conf.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
+  const [was, is] = [lines(before), lines(after)]
+  const removed = was.filter((l) => !is.includes(l))
+  const added = is.filter((l) => !was.includes(l))
+  const directive = (line: string): string => line.split(/\s+/)[0].toLowerCase()
+  const changes: ConfLineChange[] = added.map((line) => {
+    const paired = removed.findIndex((r) => directive(r) === directive(line))
+    return paired < 0 ? {after: line} : {before: removed.splice(paired, 1)[0], after: line}
+  })
+  return [...changes, ...removed.map((line) => ({before: line}))]
+}
+
 /** The pod template with the change made; `config` is the redis.conf the pods will read, carried as an annotation. */
 export function changedTemplate(template: V1PodTemplateSpec, change: TemplateChange, config: string | undefined): V1PodTemplateSpec {
   const next = structuredClone(template)

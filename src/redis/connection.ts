@@ -6,25 +6,10 @@ import {Redis} from 'ioredis'
 import {AUTH_HINT, AuthFailedError, isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {tlsConnectOptions, type ConnectorTls} from '../tls/client.js'
 import {addressKey, describeNode, type NodeAddress} from '../topology/observation.js'
+import {REDIS_TIMEOUTS} from '../util/call-bounds.js'
 import type {Credentials} from './credentials.js'
 
 export {addressKey, type NodeAddress} from '../topology/observation.js'
-
-/**
- * How long a node may take, by default. A node that accepts the connection and then says nothing (a stopped
- * process, a blackholed pod IP) must not hang a command: it fails with a RedisUnreachableError naming it.
- */
-export const REDIS_TIMEOUTS = {
-  /** TCP connect, then the first PING. */
-  connectMs: 3000,
-  /** Any one admin command (CLUSTER NODES, INFO, SETSLOT, MEET ...). */
-  commandMs: 15_000,
-  /**
-   * Commands of a slot migration, on connections of their own: a pipeline of MIGRATEs (each bounded by Redis at
-   * MIGRATE's own timeout per I/O, and retried with a doubled one) and every command queued behind it.
-   */
-  migrationMs: 120_000,
-} as const
 
 /** Which connection a command goes on: admin work, or slot migration with its larger bound. */
 export type ConnectionUse = 'admin' | 'migration'

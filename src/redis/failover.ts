@@ -16,13 +16,23 @@ export interface FailOverOptions {
   mode?: 'FORCE' | 'TAKEOVER'
 }
 
+export interface FailOverReport {
+  /** What was sent, in words. */
+  actions: string[]
+  /** The nodes that named the replica as the new master at the end: those of `everyone` that answered. */
+  confirmedBy: number
+  /** The nodes asked (`everyone`). */
+  asked: number
+}
+
 /**
  * Makes the replica its master's master with CLUSTER FAILOVER (the coordinated kind: the master stops writes
  * until the replica has caught up, so no acknowledged write is lost), then waits until every node names the
- * replica as owner of the slots and the old master as its replica. Done already when the replica is a master.
+ * replica as owner of the slots and the old master as its replica (every node that answers: one that is down
+ * cannot be waited for, and the report counts it out). Done already when the replica is a master.
  */
 export async function failOver(connector: RedisConnector, replica: NodeRef, master: NodeRef, everyone: readonly NodeAddress[], timeoutMs: number,
-  options: FailOverOptions = {}): Promise<string[]> {
+  options: FailOverOptions = {}): Promise<FailOverReport> {
   const command = ['FAILOVER', ...(options.mode ? [options.mode] : [])]
   const client = await connector.client(replica.address)
   const actions: string[] = []
@@ -39,7 +49,7 @@ export async function failOver(connector: RedisConnector, replica: NodeRef, mast
     asked = Date.now()
     actions.push(`${replica.address.host}: CLUSTER ${command.join(' ')} (takes over from ${master.id})`)
   }
-  await waitUntil(`${replica.address.host} to take over from its master`, async () => {
+  const confirmedBy = await waitUntil(`${replica.address.host} to take over from its master`, async () => {
     await askIfStillReplica()
     const observation = await observeCluster(connector, everyone)
     const lagging = observation.views.filter((v) => {
@@ -48,8 +58,12 @@ export async function failOver(connector: RedisConnector, replica: NodeRef, mast
       return promoted?.role !== 'master' || promoted.slots.length === 0 || (demoted !== undefined && demoted.slots.length > 0)
     })
     return lagging.length === 0 && observation.agreed
-      ? {done: true, value: undefined}
+      ? {done: true, value: observation.views.length}
       : {done: false, missing: `${plural(lagging.length, 'node')} ${agree(lagging.length, 'does', 'do')} not yet see the new master`}
   }, {timeoutMs, signal: connector.signal})
-  return actions
+  return {actions, confirmedBy, asked: everyone.length}
 }
+
+/** "all 6 nodes", or "the 5 of 6 nodes that answered": who confirmed a failover, said once and truly. */
+export const confirmationWords = (report: Pick<FailOverReport, 'confirmedBy' | 'asked'>): string =>
+  report.confirmedBy === report.asked ? `all ${plural(report.asked, 'node')}` : `the ${report.confirmedBy} of ${plural(report.asked, 'node')} that answered`

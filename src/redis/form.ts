@@ -49,15 +49,17 @@ export interface FormStepSpec {
   run: (c: RedisConnector, l: ClusterLayout, o: FormOptions) => Promise<string[]>
   /** Runs on a formed cluster too: what it undoes may be left by a create killed after the rest was done. */
   evenWhenFormed?: boolean
+  /** A step that acts (rather than waits): why it is shown as skipped when it found nothing to do. */
+  idle?: string
 }
 
 /** The steps in order, for workflows that show each one as its own task. */
 export const FORM_STEPS: readonly FormStepSpec[] = [
-  {step: 'assign-slots', title: 'Assign slots to masters', run: assignSlots},
-  {step: 'config-epochs', title: 'Give every node its own config epoch', run: setConfigEpochs},
-  {step: 'meet', title: 'Introduce the nodes to each other', run: meetNodes},
+  {step: 'assign-slots', title: 'Assign slots to masters', run: assignSlots, idle: 'every master owns its slots'},
+  {step: 'config-epochs', title: 'Give every node its own config epoch', run: setConfigEpochs, idle: 'every node has its own config epoch'},
+  {step: 'meet', title: 'Introduce the nodes to each other', run: meetNodes, idle: 'every node knows every other one'},
   {step: 'converge', title: 'Wait until every node knows every node and agrees on the slots', run: waitForAgreement},
-  {step: 'replicate', title: 'Attach replicas to their masters', run: replicate},
+  {step: 'replicate', title: 'Attach replicas to their masters', run: replicate, idle: 'every replica follows its master'},
   {step: 'attach', title: 'Wait until every replica is in sync with its master', run: waitForReplicas},
   {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
 ]
@@ -72,8 +74,10 @@ const AFTER_CONVERGE = FORM_STEPS.findIndex((s) => s.step === 'converge') + 1
  */
 export const CREATE_STEPS: readonly FormStepSpec[] = [
   ...FORM_STEPS.slice(0, AFTER_CONVERGE),
-  {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout until the new cluster reports cluster_state:ok', run: shortenNodeTimeout},
-  {step: 'restore-timeout', title: 'Restore the configured cluster-node-timeout', run: restoreNodeTimeout, evenWhenFormed: true},
+  {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout until the new cluster reports cluster_state:ok', run: shortenNodeTimeout,
+    idle: 'not a new, empty cluster on a longer timeout'},
+  {step: 'restore-timeout', title: 'Restore the configured cluster-node-timeout', run: restoreNodeTimeout, evenWhenFormed: true,
+    idle: 'every node runs the configured cluster-node-timeout'},
   ...FORM_STEPS.slice(AFTER_CONVERGE),
 ]
 
@@ -100,9 +104,10 @@ export async function shortenNodeTimeout(connector: RedisConnector, layout: Clus
   const views = await observeAll(connector, layout)
   if ([...views.values()].some((v) => v.keys > 0 || v.myself.role === 'replica')) return []
   const longer = podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? 0) > short)
+  if (longer.length === 0) return []
   await Promise.all(longer.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', short]])))
   options.onProgress?.({step: 'shorten-timeout', message: `cluster-node-timeout ${short} ms on ${plural(longer.length, 'node')} until cluster_state:ok`})
-  return longer.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${short} on ${plural(longer.length, 'node')} (${configured} again once cluster_state:ok)`]
+  return [`CONFIG SET cluster-node-timeout ${short} on ${plural(longer.length, 'node')} (${configured} again once cluster_state:ok)`]
 }
 
 /** Waits for cluster_state:ok if a node runs below the configured cluster-node-timeout, then sets it back on those nodes. */
@@ -118,9 +123,10 @@ export async function restoreNodeTimeout(connector: RedisConnector, layout: Clus
       if (!(error instanceof TimeoutError)) throw error
     })
   const lowered = shortened(await observeAll(connector, layout))
+  if (lowered.length === 0) return []
   await Promise.all(lowered.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', configured]])))
   options.onProgress?.({step: 'restore-timeout', message: `cluster-node-timeout ${configured} ms again on ${plural(lowered.length, 'node')}`})
-  return lowered.length === 0 ? [] : [`CONFIG SET cluster-node-timeout ${configured} on ${plural(lowered.length, 'node')}`]
+  return [`CONFIG SET cluster-node-timeout ${configured} on ${plural(lowered.length, 'node')}`]
 }
 
 export async function assignSlots(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
@@ -139,7 +145,7 @@ export async function assignSlots(connector: RedisConnector, layout: ClusterLayo
     const absent = rangesToSlots(slots).filter((s) => !owned.has(s))
     if (absent.length > 0) throw new BugError(`${master.pod} still lacks slots ${formatRanges(slotsToRanges(absent))} after CLUSTER ADDSLOTSRANGE.`)
   }
-  options.onProgress?.({step: 'assign-slots', message: `slots assigned on ${plural(layout.shards.length, 'master')}`})
+  if (actions.flat().length > 0) options.onProgress?.({step: 'assign-slots', message: `slots assigned on ${plural(actions.flat().length, 'master')}`})
   return actions.flat()
 }
 
@@ -157,7 +163,7 @@ export async function setConfigEpochs(connector: RedisConnector, layout: Cluster
     await send(connector, pod, [['CLUSTER', 'SET-CONFIG-EPOCH', i + 1]])
     return [`${pod.pod}: CLUSTER SET-CONFIG-EPOCH ${i + 1}`]
   }))
-  options.onProgress?.({step: 'config-epochs', message: `config epochs set on ${actions.flat().length} of ${plural(pods.length, 'node')}`})
+  if (actions.flat().length > 0) options.onProgress?.({step: 'config-epochs', message: `config epochs set on ${actions.flat().length} of ${plural(pods.length, 'node')}`})
   return actions.flat()
 }
 
@@ -179,7 +185,8 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
     await meetAll(connector, pod, strangers, views)
     return [`${pod.pod}: CLUSTER MEET ${strangers.map((o) => o.pod).join(', ')}`]
   }))
-  options.onProgress?.({step: 'meet', message: `${plural(actions.flat().length, 'node')} met the nodes they did not know`})
+  const met = actions.flat().length
+  if (met > 0) options.onProgress?.({step: 'meet', message: `${plural(met, 'node')} met the nodes ${agree(met, 'it', 'they')} did not know`})
   return actions.flat()
 }
 
@@ -242,7 +249,7 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
     const agreement = agreementProbe(layout, views)
     if (!agreement.done) return agreement
     const failing = podsOf(layout).filter((p) => viewOf(views, p).info.state !== 'ok').map((p) => p.pod)
-    return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `cluster_state:fail on ${summarize(failing)}`}
+    return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: clusterOkProgress(podsOf(layout).length, failing)}
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
@@ -251,6 +258,17 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
   })
   options.onProgress?.({step: 'ready', message: 'cluster_state:ok on every node'})
   return []
+}
+
+/**
+ * How far the wait for cluster_state:ok has come. A node still in fail is the normal state of a cluster forming or
+ * taking in new nodes (Redis holds a master that was in a minority in fail for its rejoin delay), so it reads as
+ * the count that is there and the nodes still waited for, not as a failure.
+ */
+export function clusterOkProgress(nodes: number, waitingFor: readonly string[]): string {
+  const ok = nodes - waitingFor.length
+  const named = waitingFor.length <= 4 ? waitingFor.join(', ') : `${waitingFor.slice(0, 3).join(', ')} and ${waitingFor.length - 3} more`
+  return `${ok} of ${plural(nodes, 'node')} ${agree(ok, 'reports', 'report')} cluster_state:ok, waiting for ${named}`
 }
 
 /** CLUSTER REPLICATE needs the replica to know its master ("No such master ID"), hence after waitForAgreement. */
@@ -267,7 +285,8 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
     await meetAll(connector, replica, podsOf(layout).filter((p) => p !== replica), views)
     return [`${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`]
   })))
-  options.onProgress?.({step: 'replicate', message: `${plural(actions.length, 'replica')} ${agree(actions.length, 'follows its master', 'follow their masters')}`})
+  const attached = actions.flat().length
+  if (attached > 0) options.onProgress?.({step: 'replicate', message: `${plural(attached, 'replica')} now ${agree(attached, 'follows its master', 'follow their masters')}`})
   return actions.flat()
 }
 

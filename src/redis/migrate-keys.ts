@@ -45,9 +45,22 @@ export async function drainSlots(client: Redis, slots: readonly number[], option
     for (let i = 0; i < pending.length; i += perWave) waves.push(pending.slice(i, i + perWave))
     // Two waves in flight: the source works through one wave's MIGRATEs while the other's keys are fetched.
     await forEachConcurrently(waves, 2, (wave) => drainWave(client, wave, options))
-    const counts = await pipelinedOk(client, options.source, pending.map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s]), 'CLUSTER COUNTKEYSINSLOT')
-    pending = pending.filter((_, i) => Number(counts[i]) > 0)
+    const counts = await keysPerSlot(client, options.source, pending)
+    pending = pending.filter((_, i) => counts[i] > 0)
   }
+}
+
+/** Slots counted per pipeline: COUNTKEYSINSLOT costs the node nothing, but one pipeline of every slot would be 16384 replies at once. */
+const SLOTS_PER_COUNT = 1024
+
+/** The keys in each slot as the node holds them now (CLUSTER COUNTKEYSINSLOT), in the order of `slots`. */
+export async function keysPerSlot(client: Redis, address: NodeAddress, slots: readonly number[]): Promise<number[]> {
+  const counts: number[] = []
+  for (let i = 0; i < slots.length; i += SLOTS_PER_COUNT) {
+    const chunk = slots.slice(i, i + SLOTS_PER_COUNT).map((s) => ['CLUSTER', 'COUNTKEYSINSLOT', s])
+    counts.push(...(await pipelinedOk(client, address, chunk, 'CLUSTER COUNTKEYSINSLOT')).map(Number))
+  }
+  return counts
 }
 
 /** One pipeline of GETKEYSINSLOT for the wave's slots, one of MIGRATE for those with keys, until every slot comes back short. */

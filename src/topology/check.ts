@@ -121,7 +121,8 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
   const crowded = crowdedK8sNode(masters, nodes)
   if (crowded) {
     const [k8sNode, together] = crowded
-    add('masters-on-one-node', 'warning', `${together.length} of the ${masters.length} masters run on Kubernetes node ${k8sNode} (${names(together)}): if it goes down, the masters left are too few to vote their replicas in, and their slots stay down. redisctl failover ${podName(together[0])} moves one onto a replica elsewhere.`, together)
+    // The pods are the finding's own column: the message names only the ones its advice needs.
+    add('masters-on-one-node', 'warning', `${together.length} of the ${masters.length} masters run on Kubernetes node ${k8sNode}: if it goes down, the masters left are too few to vote their replicas in, and their slots stay down. ${spreadAdvice(together, masters, replicasOf)}`, together)
   }
 
   const slotless = slotlessMasters(topology)
@@ -162,6 +163,24 @@ function asOthersSeeIt(n: TopologyNode): string {
   if (!n.inCluster || !n.role) return ''
   if (n.role === 'replica') return '; the nodes that answered know it as a replica'
   return `; the nodes that answered know it as a master of ${plural(n.slotCount, 'slot')}${n.slotCount > 0 ? ` (${formatRanges(n.slots)})` : ''}`
+}
+
+/**
+ * The failover that spreads crowded masters: a replica of one of them on the Kubernetes node holding the fewest
+ * masters (none, when there is such a node), named with --to, since failover's own choice among the replicas in sync
+ * may be the one beside another master (with one replica per master it has no other).
+ */
+function spreadAdvice(together: readonly TopologyNode[], masters: readonly TopologyNode[], replicasOf: ReadonlyMap<string | undefined, TopologyNode[]>): string {
+  const mastersOn = (k8sNode: string): number => masters.filter((m) => m.pod?.k8sNode === k8sNode).length
+  const crowded = together[0].pod!.k8sNode
+  const [best] = together.flatMap((master) => (replicasOf.get(master.id) ?? [])
+    .filter((r) => r.pod?.k8sNode && r.pod.k8sNode !== crowded && r.reachable)
+    .map((replica) => ({master, replica, k8sNode: replica.pod!.k8sNode!})))
+    .sort((a, b) => mastersOn(a.k8sNode) - mastersOn(b.k8sNode) || Number(b.replica.sync?.state === 'in-sync') - Number(a.replica.sync?.state === 'in-sync') ||
+      a.replica.pod!.ordinal - b.replica.pod!.ordinal)
+  if (!best) return `No replica of theirs runs on another Kubernetes node, so no failover can spread them: a replica's pod rescheduled elsewhere (kubectl delete pod) can then take one over.`
+  const there = mastersOn(best.k8sNode)
+  return `redisctl failover ${podName(best.master)} --to ${podName(best.replica)} moves one onto ${best.k8sNode}, which holds ${there === 0 ? 'no master' : plural(there, 'master')}.`
 }
 
 /**

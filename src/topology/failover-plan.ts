@@ -135,6 +135,24 @@ export function planFailover(topology: Topology, request: FailoverRequest): Fail
   return step(chosen)
 }
 
+/**
+ * The masters a failover would put beside the promoted replica on its Kubernetes node: losing that node would then
+ * take them all at once (and with them the votes that elect their replicas). Undefined when it holds no other
+ * master; otherwise the warning, naming a replica of the master on a node without one when there is such a replica.
+ */
+export function crowdingWarning(topology: Topology, step: FailoverStep): string | undefined {
+  const mastersOn = (k8sNode: string): TopologyNode[] =>
+    topology.nodes.filter((n) => n.role === 'master' && n.slotCount > 0 && n.id !== step.master.id && n.pod?.k8sNode === k8sNode)
+  const k8sNode = step.replica.pod.k8sNode
+  const there = k8sNode ? mastersOn(k8sNode) : []
+  if (there.length === 0) return undefined
+  const better = replicasOf(topology, step.master.id).filter(isPodNode)
+    .find((r) => r.id !== step.replica.id && r.pod.k8sNode !== undefined && mastersOn(r.pod.k8sNode).length === 0)
+  return `${step.replica.name} runs on Kubernetes node ${k8sNode} beside the ${there.length === 1 ? 'master' : 'masters'} ${there.map(podName).join(', ')}: ` +
+    `afterwards ${there.length + 1} masters run there, and losing that node takes them all at once.` +
+    (better ? ` redisctl failover ${step.master.name} --to ${better.pod.pod} puts it on ${better.pod.k8sNode}, which holds no master.` : '')
+}
+
 const waitHint = ['Wait until the replica is in sync (redisctl status shows SYNC "in sync"), then run the same command again.']
 
 function noReplicaInSync(masterName: string, master: TopologyNode, replicas: readonly TopologyNode[]): PreconditionError {

@@ -3,7 +3,7 @@ import type {ClusterLayout, PodRef, Topology, TopologyNode} from './model.js'
 import {placeReplicas, type Placement, type Shard} from './placement.js'
 import {planDrain, type SlotMove} from './rebalance.js'
 import {shapePodCount, type ClusterShape} from './shape.js'
-import {rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
+import {countSlots, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
 import {plural} from '../util/words.js'
 
 /** A master whose pod goes and whose replica on a pod that stays takes its place without moving data. */
@@ -91,7 +91,8 @@ export function planScaleIn(topology: Topology, shape: ClusterShape): ScaleInPla
   }).sort((a, b) => a.master.ordinal - b.master.ordinal)
   const free = topology.pods.filter((p) => stays(p) && !busy.has(p.pod))
   const placement = placeReplicas(kept, free, shape.replicasPerMaster)
-  const slotsAfter = new Map(survivors.map((m) => [m.id, new Set(rangesToSlots(m.slots))]))
+  // A promoted replica owns nothing yet: its shard's slots are its master's until the failover.
+  const slotsAfter = new Map(keep.map((s) => [masterAfter(s).id, new Set(rangesToSlots(s.master.slots))]))
   for (const move of moves) for (const slot of rangesToSlots(move.slots)) slotsAfter.get(move.to)?.add(slot)
   const layout: ClusterLayout = {
     shards: placement.shards.map((s) => {
@@ -109,6 +110,26 @@ export function planScaleIn(topology: Topology, shape: ClusterShape): ScaleInPla
     placement,
     forget: nodes.filter((n) => !stays(n.pod)).map((n) => ({pod: n.pod, id: n.id})),
   }
+}
+
+/** A master once the scale in is done: the slots its shard owns now and afterwards (as `scale --dry-run` shows them both ways). */
+export interface MasterAfter {
+  pod: string
+  k8sNode?: string
+  slotsBefore: number
+  slotsAfter: number
+  slots: SlotRange[]
+  replicas: string[]
+}
+
+/** The masters of the plan's layout; a replica promoted by a failover counts its master's slots as its own before. */
+export function mastersAfter(topology: Topology, plan: ScaleInPlan): MasterAfter[] {
+  const promotedFrom = new Map(plan.failovers.map((f) => [f.replica.pod, f.master.pod]))
+  const slotsNow = (pod: string): number => topology.nodes.find((n) => n.pod?.pod === (promotedFrom.get(pod) ?? pod))?.slotCount ?? 0
+  return plan.layout.shards.map((s) => ({
+    pod: s.master.pod, k8sNode: s.master.k8sNode, slotsBefore: slotsNow(s.master.pod), slotsAfter: countSlots(s.slots), slots: s.slots,
+    replicas: s.replicas.map((r) => r.pod),
+  }))
 }
 
 interface ShardChoice {

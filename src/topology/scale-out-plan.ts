@@ -1,7 +1,7 @@
 import {PreconditionError} from '../errors.js'
 import type {ClusterLayout, PodRef, Topology} from './model.js'
 import {placeReplicas, placeShards, type Placement, type Shard} from './placement.js'
-import {planRebalance, type MasterSlots, type RebalanceOptions} from './rebalance.js'
+import {planRebalance, type MasterSlots, type RebalanceOptions, type SlotMove} from './rebalance.js'
 import {countSlots, rangesToSlots, slotsToRanges, type SlotRange} from './slots.js'
 import {plural} from '../util/words.js'
 
@@ -61,9 +61,8 @@ export interface ScaleOutPreview {
   joining: Array<{pod: string; role: 'master' | 'replica'; master?: string; k8sNode?: string; exists: boolean}>
   /** Every master after the scale, with its slot count before and after the rebalance. */
   masters: Array<{pod: string; k8sNode?: string; slotsBefore: number; slotsAfter: number; slots: SlotRange[]; replicas: string[]}>
-  moves: Array<{from: string; to: string; slots: number}>
-  /** From each giving master's keys per slot; slots are seldom equally full, so this is an estimate. */
-  keysToMoveEstimate: number
+  /** Masters by pod: the new ones have no node id yet. */
+  moves: SlotMove[]
   placement: Placement
 }
 
@@ -86,15 +85,11 @@ export function previewScaleOut(topology: Topology, newPods: readonly PodRef[], 
   // Pods stand for themselves by name in the plan: new pods have no node id yet.
   const moves = planRebalance(planned.map((m): MasterSlots => ({id: m.pod.pod, slots: m.slots})), rebalance)
   const after = new Map(planned.map((m) => [m.pod.pod, new Set(rangesToSlots(m.slots))]))
-  let keysToMoveEstimate = 0
   for (const move of moves) {
-    const slots = rangesToSlots(move.slots)
-    for (const slot of slots) {
+    for (const slot of rangesToSlots(move.slots)) {
       after.get(move.from)!.delete(slot)
       after.get(move.to)!.add(slot)
     }
-    const giver = nodeOf.get(move.from)
-    if (giver?.keys && giver.slotCount > 0) keysToMoveEstimate += (giver.keys * slots.length) / giver.slotCount
   }
   const isNew = new Set(newPods.map((p) => p.pod))
   const alreadyIs = (pod: string, role: 'master' | 'replica', masterPod?: string): boolean => {
@@ -112,8 +107,7 @@ export function previewScaleOut(topology: Topology, newPods: readonly PodRef[], 
       pod: m.pod.pod, k8sNode: m.pod.k8sNode, slotsBefore: countSlots(m.slots), slotsAfter: after.get(m.pod.pod)!.size,
       slots: slotsToRanges(after.get(m.pod.pod)!), replicas: m.replicas,
     })),
-    moves: moves.map((m) => ({from: m.from, to: m.to, slots: countSlots(m.slots)})),
-    keysToMoveEstimate: Math.round(keysToMoveEstimate),
+    moves,
     placement,
   }
 }

@@ -22,7 +22,7 @@ import {requireValidShape, shapeForPods, type ClusterShape} from '../topology/sh
 import {clusterOver, observeEveryPodLoaded} from './inspect.js'
 import {waitForReadyPods, toPodRefs} from './pods.js'
 import {newRepairContext, reintroduce} from './repair.js'
-import {progress} from './progress.js'
+import {progress, runFormStep} from './progress.js'
 import {openRedis, rememberedCredentials, type KubeTargetSession, type RedisAccess, type ConnectMode} from './session.js'
 import {agree, plural, shapeWords} from '../util/words.js'
 
@@ -303,13 +303,11 @@ export function createTasks(): ListrTask<CreateContext>[] {
       title: step.title,
       skip: (ctx) => (ctx.plan?.kind === 'formed' && !step.evenWhenFormed ? 'already formed' : false),
       task: async (ctx, task) => {
-        const actions = await step.run(ctx.access!.connector, ctx.plan!.layout, {
+        ctx.actions.push(...await runFormStep(step, task, ctx.access!.connector, ctx.plan!.layout, {
           timeoutMs: ctx.input.timeoutMs,
           // The ConfigMap this create applied; adopted pods run a redis.conf redisctl does not know.
           configuredNodeTimeoutMs: ctx.configuredNodeTimeoutMs,
-          onProgress: (p) => progress(task)(p.message),
-        })
-        ctx.actions.push(...actions)
+        }))
       },
     })),
   ]

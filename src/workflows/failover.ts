@@ -1,6 +1,6 @@
 import type {ListrTask} from 'listr2'
 
-import {failOver} from '../redis/failover.js'
+import {failOver, type FailOverReport} from '../redis/failover.js'
 import type {FailoverStep} from '../topology/failover-plan.js'
 import {podAddress, type Topology} from '../topology/model.js'
 import {openCluster, type OpenCluster} from './inspect.js'
@@ -10,6 +10,8 @@ export interface FailoverContext {
   cluster: Pick<OpenCluster, 'access' | 'pods'>
   timeoutMs: number
   actions: string[]
+  /** Per failover done, in order: how many nodes named the new master. */
+  confirmations: Array<Pick<FailOverReport, 'confirmedBy' | 'asked'>>
 }
 
 const COMMAND = {planned: undefined, force: 'FORCE', takeover: 'TAKEOVER'} as const
@@ -26,9 +28,11 @@ export function failoverTasks(steps: readonly FailoverStep[]): ListrTask<Failove
   return steps.map((step) => ({
     title: describeStep(step),
     task: async (ctx, task) => {
-      ctx.actions.push(...await failOver(ctx.cluster.access.connector, {id: step.replica.id, address: podAddress(step.replica.pod)},
-        {id: step.master.id, address: step.master.address}, ctx.cluster.pods.map(podAddress), ctx.timeoutMs, {mode: COMMAND[step.mode]}))
-      task.title = `${step.replica.name} took over from ${step.master.name}, confirmed by every node`
+      const report = await failOver(ctx.cluster.access.connector, {id: step.replica.id, address: podAddress(step.replica.pod)},
+        {id: step.master.id, address: step.master.address}, ctx.cluster.pods.map(podAddress), ctx.timeoutMs, {mode: COMMAND[step.mode]})
+      ctx.actions.push(...report.actions)
+      ctx.confirmations.push({confirmedBy: report.confirmedBy, asked: report.asked})
+      task.title = `${step.replica.name} took over from ${step.master.name}`
     },
   }))
 }

@@ -6,7 +6,7 @@ import {type ClusterLayout, type Topology} from '../topology/model.js'
 import type {Placement} from '../topology/placement.js'
 import {observeEveryPodLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
-import {progress} from './progress.js'
+import {progress, runFormStep} from './progress.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 import {plural} from '../util/words.js'
 
@@ -65,10 +65,7 @@ export function growTasks<Ctx extends GrowContext>(steps: GrowSteps<Ctx>): Listr
     ...JOIN_STEPS.map((step): ListrTask<Ctx> => ({
       title: step.title,
       task: async (ctx, task) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.layout!, {
-          timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => progress(task)(p.message),
-        }))
+        ctx.actions.push(...await runFormStep(step, task, ctx.cluster!.access.connector, ctx.layout!, {timeoutMs: ctx.timeoutMs}))
       },
     })),
   ]

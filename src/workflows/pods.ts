@@ -6,6 +6,7 @@ import {podAndOwner} from '../kube/ownership.js'
 import {listRedisPods, requireRedisPods, type RedisPod} from '../kube/pods.js'
 import type {PodRef} from '../topology/model.js'
 import {waitUntil} from '../util/wait.js'
+import {plural} from '../util/words.js'
 import type {KubeTargetSession} from './session.js'
 
 const isUsable = (p: RedisPod): boolean => p.phase === 'Running' && p.ready && Boolean(p.ip) && !p.terminating
@@ -47,12 +48,28 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
       const stuck = stuckPod(pod, latest)
       if (stuck) throw stuck
     }
-    const waiting = held.map((p) => {
+    const waiting = [...held.map((p) => {
       const why = isUsable(p) ? undefined : waitingReason(p, latest)
-      return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready ? ', not ready' : ''}${why ? `: ${why}` : ''})`
-    })
+      // A pod being deleted is not ready, whatever its status says last.
+      return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready && !p.terminating ? ', not ready' : ''}${why ? `: ${why}` : ''})`
+    }), ...notCreated(listed, count)]
     return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
   }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting, signal: kube.signal})
+}
+
+/**
+ * The pods counted on that are not listed at all: deleted and not yet made again, or not yet made by a scale. A
+ * StatefulSet's are named by the ordinals missing below `count`; other pods can only be counted.
+ */
+export function notCreated(listed: readonly RedisPod[], count: number | undefined): string[] {
+  if (count === undefined || listed.length >= count) return []
+  const [first] = listed
+  const prefix = first?.ordinal === undefined ? undefined : first.name.slice(0, first.name.length - String(first.ordinal).length)
+  if (prefix === undefined || !listed.every((p) => p.ordinal !== undefined && p.name === `${prefix}${p.ordinal}`)) {
+    return [`${plural(count - listed.length, 'pod')} not created yet`]
+  }
+  const have = new Set(listed.map((p) => p.ordinal))
+  return Array.from({length: count}, (_, i) => i).filter((i) => !have.has(i)).map((i) => `${prefix}${i} (not created yet)`)
 }
 
 /** The planners' view of a pod; pods outside a StatefulSet are ordered by name. */

@@ -1,4 +1,7 @@
 import type {PlanProgress} from '../redis/execute-moves.js'
+import type {RedisConnector} from '../redis/connection.js'
+import type {FormOptions, FormStepSpec} from '../redis/form.js'
+import type {ClusterLayout} from '../topology/model.js'
 import {plural} from '../util/words.js'
 
 /** Waits report on every poll; the plain renderer prints every output, so only changes get a line. */
@@ -21,4 +24,15 @@ export function movesProgress(task: {output: string | undefined}, now: () => num
     last = now()
     task.output = progressLine(p)
   }
+}
+
+/**
+ * A forming step as a task's work: its progress shown under the task, and the task shown as skipped (with why)
+ * when the step found nothing to do, rather than reporting that it did it to no node.
+ */
+export async function runFormStep(step: FormStepSpec, task: {output: string | undefined; skip(message: string): void},
+  connector: RedisConnector, layout: ClusterLayout, options: FormOptions): Promise<string[]> {
+  const actions = await step.run(connector, layout, {...options, onProgress: (p) => progress(task)(p.message)})
+  if (actions.length === 0 && step.idle) task.skip(step.idle)
+  return actions
 }

@@ -1,15 +1,16 @@
 import type {ListrTask} from 'listr2'
 
-import {RedisUnreachableError, UsageError} from '../errors.js'
-import type {NodeAddress} from '../redis/connection.js'
+import {BugError, RedisUnreachableError, UsageError} from '../errors.js'
+import type {NodeAddress, RedisConnector} from '../redis/connection.js'
 import {executeMoves, type PlanProgress} from '../redis/execute-moves.js'
+import {keysPerSlot} from '../redis/migrate-keys.js'
 import type {MasterRef} from '../redis/migrate-slots.js'
 import {finishOpenSlots} from '../redis/open-slots.js'
 import {setReplicaMigration} from '../redis/replica-migration.js'
 import {checkTopology} from '../topology/check.js'
 import {afterClosingOpenSlots, openSlotNumbers, podAddress, podName, slotlessMasters, type Topology} from '../topology/model.js'
 import {planRebalance, type MasterSlots, type SlotMove} from '../topology/rebalance.js'
-import {countSlots} from '../topology/slots.js'
+import {countSlots, rangesToSlots} from '../topology/slots.js'
 import {observeLoaded, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy} from './preconditions.js'
 import {movesProgress} from './progress.js'
@@ -36,6 +37,8 @@ export interface RebalanceContext {
   topology?: Topology
   closedSlots: number[]
   moves: SlotMove[]
+  /** The keys each of `moves` carries, counted on its giver when planned. */
+  moveKeys?: number[]
   /** Masters in the cluster that own no slots and that an even spread left out (without --use-empty-masters). */
   leftOut?: string[]
   progress?: PlanProgress
@@ -69,10 +72,38 @@ export function mastersForPlan(topology: Topology, weights: Map<string, number>)
   return masters.map((m) => ({id: m.id!, slots: m.slots, weight: weights.get(m.pod!.pod)}))
 }
 
-export function describeMoves(topology: Topology, moves: SlotMove[]): Array<{from: string; to: string; slots: number}> {
-  const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, podName(n)] as const] : [])))
-  return moves.map((m) => ({from: byId.get(m.from) ?? m.from, to: byId.get(m.to) ?? m.to, slots: countSlots(m.slots)}))
+/** A move as dry runs and runs report it: masters by pod, and the keys it carries as counted when it was planned. */
+export interface MoveWords {
+  from: string
+  to: string
+  slots: number
+  keys: number
 }
+
+export function describeMoves(topology: Topology, moves: readonly SlotMove[], keys: readonly number[]): MoveWords[] {
+  const byId = new Map(topology.nodes.flatMap((n) => (n.id ? [[n.id, podName(n)] as const] : [])))
+  return moves.map((m, i) => ({from: byId.get(m.from) ?? m.from, to: byId.get(m.to) ?? m.to, slots: countSlots(m.slots), keys: keys[i] ?? 0}))
+}
+
+/**
+ * The keys each move carries, counted on its giving master (CLUSTER COUNTKEYSINSLOT, constant time per slot) when the
+ * plan is made: slots are seldom equally full, so a figure from the giver's average would not be what the run moves.
+ * `addressOf` finds the giver named by the move (a node id, or a pod before the pods exist).
+ */
+export async function countMoveKeys(connector: RedisConnector, moves: readonly SlotMove[], addressOf: (giver: string) => NodeAddress | undefined): Promise<number[]> {
+  return Promise.all(moves.map(async (m) => {
+    const address = addressOf(m.from)
+    if (!address) throw new BugError(`The plan moves slots from ${m.from}, which is not a node of the cluster.`)
+    const counts = await keysPerSlot(await connector.client(address), address, rangesToSlots(m.slots))
+    return counts.reduce((sum, n) => sum + n, 0)
+  }))
+}
+
+/** countMoveKeys for moves between masters named by node id. */
+export const countKeysOf = (connector: RedisConnector, topology: Topology, moves: readonly SlotMove[]): Promise<number[]> =>
+  countMoveKeys(connector, moves, (id) => topology.nodes.find((n) => n.id === id)?.address)
+
+const sumKeys = (keys: readonly number[]): number => keys.reduce((sum, n) => sum + n, 0)
 
 /** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
 function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
@@ -107,6 +138,7 @@ async function observeSafe(ctx: RebalanceContext): Promise<Topology> {
 /** What --dry-run shows: the moves planned on the cluster as it is, after the checks the run's first step makes. */
 export async function previewMoves(ctx: RebalanceContext): Promise<void> {
   ctx.moves = planMoves(ctx, afterClosingOpenSlots(await observeSafe(ctx)))
+  ctx.moveKeys = await countKeysOf(ctx.cluster.access.connector, ctx.topology!, ctx.moves)
   ctx.closedSlots = openSlotNumbers(ctx.topology!)
 }
 
@@ -128,10 +160,12 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
     },
     {
       title: 'Plan the moves',
-      task: (ctx, task) => {
+      task: async (ctx, task) => {
         ctx.moves = planMoves(ctx, ctx.topology!)
+        ctx.moveKeys = await countKeysOf(ctx.cluster.access.connector, ctx.topology!, ctx.moves)
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')}`
+        task.title = ctx.moves.length === 0 ? 'Nothing to move'
+          : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')} and ${plural(sumKeys(ctx.moveKeys), 'key')}`
       },
     },
     {

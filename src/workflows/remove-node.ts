@@ -8,6 +8,7 @@ import {forgetNodes, resetNodes, waitUntilForgotten} from '../redis/remove-nodes
 import {podAddress, type Topology} from '../topology/model.js'
 import {planNodeRemoval, shrinkAfterRemoval, type NodeRemovalPlan} from '../topology/remove-node-plan.js'
 import {openCluster, type OpenCluster} from './inspect.js'
+import {runFormStep} from './progress.js'
 import {blockingFindings} from './rebalance.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {REHOME_STEPS, waitForPodCount} from './scale-in.js'
@@ -69,8 +70,8 @@ export function removeNodeTasks(): ListrTask<RemoveNodeContext>[] {
     ...REHOME_STEPS.map((step): ListrTask<RemoveNodeContext> => ({
       title: step.step === 'replicate' ? 'Re-home the replicas that followed it' : step.title,
       skip: noOrphans,
-      task: async (ctx) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs}))
+      task: async (ctx, task) => {
+        ctx.actions.push(...await runFormStep(step, task, ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs}))
       },
     })),
     {

@@ -9,7 +9,7 @@ import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {deletePod} from '../kube/delete.js'
 import {controllerRevisions, readStatefulSet, replaceTemplate} from '../kube/statefulset.js'
 import {CONFIG_ANNOTATION, configMapName} from '../manifests/cluster.js'
-import {changedConfig, changedTemplate, type TemplateChange} from '../manifests/rollout.js'
+import {changedConfig, changedTemplate, confChanges, type ConfLineChange, type TemplateChange} from '../manifests/rollout.js'
 import {failOver} from '../redis/failover.js'
 import type {Topology, TopologyNode} from '../topology/model.js'
 import {describeRefusal, describeStep, planRollout, type RolloutPlan, type RolloutStep} from '../topology/rollout-plan.js'
@@ -55,6 +55,8 @@ export interface PreparedRollout {
   template?: V1PodTemplateSpec
   /** redis.conf to write into the ConfigMap, when it changes. */
   config?: string
+  /** The lines of redis.conf that `config` changes. */
+  configChanges: ConfLineChange[]
   /** The set has RollingUpdate: it is switched to OnDelete in the same write as the template. */
   switchToOnDelete: boolean
   /** --undo: the revision it goes back to. */
@@ -137,6 +139,7 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
   const rolling = pods.some((p) => p.revision !== updateRevision)
   const {request} = ctx
   let template: V1PodTemplateSpec | undefined
+  let before: string | undefined
   let config: string | undefined
   let undoTo: string | undefined
   if (request.undo) {
@@ -144,12 +147,12 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
       const previous = await previousTemplate(ctx, set)
       template = previous.template
       undoTo = previous.name
-      const before = await readConfig(ctx)
+      before = await readConfig(ctx)
       const kept = previous.template.metadata?.annotations?.[CONFIG_ANNOTATION]
       if (before !== undefined && kept !== undefined && kept !== before) config = kept
     }
   } else if (!(request.restart && rolling)) {
-    const before = await readConfig(ctx)
+    before = await readConfig(ctx)
     if (before === undefined && (request.change.settings?.length || request.change.memory)) {
       throw new PreconditionError(`The ConfigMap ${configMapName(ctx.statefulSet)} with redis.conf does not exist, so --set and --memory cannot change the Redis config; nothing was changed.`, [
         'These work on clusters made by redisctl cluster create; change an adopted cluster\'s config where it is kept.',
@@ -164,7 +167,8 @@ export async function prepareRollout(ctx: RolloutContext): Promise<PreparedRollo
   const switchToOnDelete = set.spec.updateStrategy?.type !== 'OnDelete'
   const plan = planRollout(topology, {revisions: revisionsOf(pods), updateRevision: undoTo ?? (template ? NEXT_REVISION : updateRevision), allowUnavailable: request.allowUnavailable})
   const undoMarked = set.metadata?.annotations?.[UNDO_ANNOTATION] !== undefined
-  return {set, template, config, switchToOnDelete, undoTo, undoMarked, resumed: !template && rolling, plan}
+  const configChanges = config === undefined ? [] : confChanges(before ?? '', config)
+  return {set, template, config, configChanges, switchToOnDelete, undoTo, undoMarked, resumed: !template && rolling, plan}
 }
 
 /** Refuses the roll before anything changes when a shard would lose its master with no replica to take over. */

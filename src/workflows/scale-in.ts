@@ -23,8 +23,8 @@ import {naturalOrder, plural} from '../util/words.js'
 import {JOIN_STEPS} from './grow.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
-import {movesProgress} from './progress.js'
-import {blockingFindings, masterRefs} from './rebalance.js'
+import {movesProgress, runFormStep} from './progress.js'
+import {blockingFindings, countKeysOf, masterRefs} from './rebalance.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 
 /** The join steps that make the pods that stay follow their planned masters, and the final wait. */
@@ -45,6 +45,8 @@ export interface ScaleInContext {
   plan?: ScaleInPlan
   /** The plan as first made, for the result: later re-plans see the work done and plan less. */
   firstPlan?: ScaleInPlan
+  /** The keys each move of firstPlan carries, counted on the giver. */
+  moveKeys?: number[]
   actions: string[]
   /** Slots an interrupted move had left open, closed first. */
   closedSlots: number[]
@@ -71,6 +73,7 @@ export async function prepareScaleIn(ctx: ScaleInContext): Promise<void> {
     ])
   }
   ctx.firstPlan = ctx.plan
+  ctx.moveKeys = await countKeysOf(ctx.cluster.access.connector, ctx.topology!, ctx.plan!.moves)
 }
 
 async function replan(ctx: ScaleInContext): Promise<void> {
@@ -98,9 +101,8 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
   return [
     {
       title: 'Check the cluster before changing it',
-      task: async (ctx, task) => {
+      task: async (ctx) => {
         await prepareScaleIn(ctx)
-        task.title = `Planned: ${describePlan(ctx.plan!)}`
       },
     },
     {
@@ -125,10 +127,10 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
       task: async (ctx, task) => {
         for (const f of ctx.plan!.failovers) {
           task.output = `${f.replica.pod} takes over from ${f.master.pod}`
-          ctx.actions.push(...await failOver(ctx.cluster!.access.connector,
+          ctx.actions.push(...(await failOver(ctx.cluster!.access.connector,
             {id: f.replicaId, address: podAddress(f.replica)},
             {id: f.masterId, address: podAddress(f.master)},
-            podAddresses(ctx), ctx.timeoutMs))
+            podAddresses(ctx), ctx.timeoutMs)).actions)
         }
         await replan(ctx)
       },
@@ -151,12 +153,7 @@ export function scaleInTasks(): ListrTask<ScaleInContext>[] {
     ...REHOME_STEPS.map((step): ListrTask<ScaleInContext> => ({
       title: step.step === 'replicate' ? 'Re-home replicas onto the masters that stay' : step.title,
       task: async (ctx, task) => {
-        ctx.actions.push(...await step.run(ctx.cluster!.access.connector, ctx.plan!.layout, {
-          timeoutMs: ctx.timeoutMs,
-          onProgress: (p) => {
-            if (task.output !== p.message) task.output = p.message
-          },
-        }))
+        ctx.actions.push(...await runFormStep(step, task, ctx.cluster!.access.connector, ctx.plan!.layout, {timeoutMs: ctx.timeoutMs}))
       },
     })),
     {

@@ -5,10 +5,11 @@ import {afterClosingOpenSlots, openSlotNumbers, type PodRef, type Topology} from
 import type {RebalanceOptions} from '../topology/rebalance.js'
 import {planScaleOut, previewScaleOut, type ScaleOutPreview} from '../topology/scale-out-plan.js'
 import {shapePodCount, type ClusterShape} from '../topology/shape.js'
+import {countSlots} from '../topology/slots.js'
 import {growTasks, type GrowContext} from './grow.js'
 import {refuseUnhealthy, requireStatefulSet} from './preconditions.js'
 import {observeLoaded, openCluster, type OpenCluster} from './inspect.js'
-import {blockingFindings, rebalanceTasks, type RebalanceContext} from './rebalance.js'
+import {blockingFindings, countMoveKeys, rebalanceTasks, type MoveWords, type RebalanceContext} from './rebalance.js'
 import {plural, shapeWords} from '../util/words.js'
 
 export interface ScaleOutContext extends GrowContext {
@@ -88,7 +89,9 @@ function inRebalance(step: ListrTask<RebalanceContext>): ListrTask<ScaleOutConte
   }
 }
 
-export interface ScaleOutPlanPreview extends ScaleOutPreview {
+export interface ScaleOutPlanPreview extends Omit<ScaleOutPreview, 'moves'> {
+  /** Each move with the keys it carries, counted on the giver: what the run moves when nothing writes meanwhile. */
+  moves: MoveWords[]
   podsBefore: number
   podsAfter: number
   /** Slots an interrupted move left open: the run closes them before it moves any. */
@@ -108,8 +111,11 @@ export async function planScaleOutPreview(ctx: ScaleOutContext): Promise<ScaleOu
     const port = topology.pods[0]?.port ?? 6379
     const newPods = Array.from({length: podsAfter - podsBefore}, (_, i): PodRef =>
       ({pod: `${ctx.statefulSet}-${podsBefore + i}`, ordinal: podsBefore + i, ip: '', port}))
+    const preview = previewScaleOut(afterClosingOpenSlots(topology), newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE)
+    const keys = await countMoveKeys(cluster.access.connector, preview.moves, (pod) => topology.nodes.find((n) => n.pod?.pod === pod)?.address)
     return {
-      ...previewScaleOut(afterClosingOpenSlots(topology), newPods, ctx.shape.masters, ctx.shape.replicasPerMaster, SCALE_REBALANCE),
+      ...preview,
+      moves: preview.moves.map((m, i) => ({from: m.from, to: m.to, slots: countSlots(m.slots), keys: keys[i]})),
       podsBefore, podsAfter, openSlots: openSlotNumbers(topology),
     }
   } finally {

@@ -4,6 +4,7 @@ import {join} from 'node:path'
 import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import type {CreateResult} from '../../src/commands/cluster/create.js'
 import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
 import {
@@ -128,6 +129,16 @@ describe('redisctl cluster create', () => {
     const after = await clusterInfo(first.ip!, 6379)
     expect(after.cluster_current_epoch).toBe(before.cluster_current_epoch)
     expect(after.cluster_state).toBe('ok')
+  })
+
+  it('the run names the masters it chose, where they run, their slots and replicas, in text as in --json', async () => {
+    const chosen = json<CreateResult>(created)
+    const text = await sandbox.cli(['cluster', 'create'])
+    expect(text.code, text.stderr).toBe(0)
+    for (const m of chosen.masters) {
+      const replicas = chosen.replicas.filter((r) => r.master === m.pod).map((r) => `${r.pod} on ${r.k8sNode}`)
+      expect(text.stdout).toContain(`master ${m.pod} on ${m.k8sNode}, slots ${m.slots}; replica ${replicas.join(', ')}`)
+    }
   })
 
   it('status --json shows every pod with its Kubernetes node, role, slots and the keys written above', async () => {

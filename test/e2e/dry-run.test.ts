@@ -74,6 +74,9 @@ describe('every command does what its dry run said', () => {
     const masters = (r: ScaleResult): Array<{pod: string; slots: string}> => r.masters.map(({pod, slots}) => ({pod, slots}))
     expect(masters(planned)).toEqual(masters(done))
     expect(planned.moves).toEqual(done.moves)
+    // Counted per slot on the givers, not estimated: nothing writes meanwhile, so the run moves exactly that many.
+    expect(planned.moves.reduce((n, m) => n + m.keys, 0)).toBe(done.keysMoved)
+    expect(done.keysMoved).toBeGreaterThan(0)
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 480_000)
 
@@ -81,6 +84,7 @@ describe('every command does what its dry run said', () => {
     const [planned, done] = await planThenRun<ScaleResult>(['scale', '--masters', '3', '--delete-pvcs'], ['--yes'])
     expect(planned.direction).toBe('in')
     for (const field of ['removedPods', 'failovers', 'moves', 'pvcs'] as const) expect(planned[field], field).toEqual(done[field])
+    expect(planned.moves.reduce((n, m) => n + m.keys, 0)).toBe(done.keysMoved)
     expect(done.pvcs.deleted).toEqual(['data-redis-cluster-6', 'data-redis-cluster-7'])
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 480_000)
@@ -121,6 +125,7 @@ describe('every command does what its dry run said', () => {
     const [planned, done] = await planThenRun<MoveSlotsResult>(['slots', 'reshard', '--from', 'redis-cluster-0', '--to', 'redis-cluster-1', '--slots', '300'])
     expect(planned.moves).toEqual(done.moves)
     expect(done.slotsMoved).toBe(300)
+    expect(planned.moves[0].keys).toBe(done.keysMoved)
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 300_000)
 

@@ -27,7 +27,7 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
     const failover = await sandbox.cli(['failover', 'redis-cluster-0', '--json'], {timeoutMs: 90_000})
 
     expect(failover.code, failover.stdout + failover.stderr).toBe(0)
-    expect(json<FailoverResult>(failover)).toMatchObject({master: 'redis-cluster-0', promoted: replica, mode: 'planned'})
+    expect(json<FailoverResult>(failover)).toMatchObject({master: 'redis-cluster-0', promoted: replica, mode: 'planned', confirmation: {confirmedBy: 6, asked: 6}})
     const after = await statusNodes(sandbox)
     expect(after.find((n) => n.pod === replica)).toMatchObject({role: 'master', slots: '0-5460'})
     expect(after.find((n) => n.pod === 'redis-cluster-0')).toMatchObject({role: 'replica', masterPod: replica})
@@ -38,10 +38,12 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
   it('--to names the replica to promote: redis-cluster-0 takes its slots back', async () => {
     const master = (await statusNodes(sandbox)).find((n) => n.role === 'master' && n.slots === '0-5460')!.pod
 
-    const failback = await sandbox.cli(['failover', master, '--to', 'redis-cluster-0', '--json'], {timeoutMs: 90_000})
+    const failback = await sandbox.cli(['failover', master, '--to', 'redis-cluster-0'], {timeoutMs: 90_000})
 
     expect(failback.code, failback.stdout + failback.stderr).toBe(0)
-    expect(json<FailoverResult>(failback).promoted).toBe('redis-cluster-0')
+    // One claim, and a true one: the step says who took over, the last line who confirmed it.
+    expect(failback.stdout).toContain(`redis-cluster-0 is the master of ${master}'s slots, confirmed by all 6 nodes.`)
+    expect(failback.stdout).not.toMatch(/every node/)
     expect((await statusNodes(sandbox)).find((n) => n.pod === 'redis-cluster-0')).toMatchObject({role: 'master', slots: '0-5460'})
     expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 120_000)

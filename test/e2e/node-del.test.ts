@@ -56,7 +56,7 @@ describe('redisctl slots reshard, node del and node del-replica, one step at a t
   it('slots reshard --dry-run says "Would move" as every dry run does, one sentence a move', async () => {
     const planned = await sandbox.cli(['slots', 'reshard', '--from', 'redis-cluster-3', '--to-all', '--dry-run'])
     expect(planned.code, planned.stdout + planned.stderr).toBe(0)
-    expect(planned.stdout).toMatch(/^Would move \d+ slots from redis-cluster-3 to redis-cluster-0\.$/m)
+    expect(planned.stdout).toMatch(/^Would move \d+ slots \(\d+ keys\) from redis-cluster-3 to redis-cluster-0\.$/m)
   }, 60_000)
 
   it('slots reshard --to-all empties the master into the others, keys and all', async () => {

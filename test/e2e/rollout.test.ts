@@ -94,6 +94,16 @@ describe(`rollout of a 3x1 cluster holding ${KEYS.toLocaleString('en')} keys`, (
     await sandbox?.down()
   })
 
+  it('rollout --set --dry-run shows the redis.conf line it would change, and changes nothing', async () => {
+    const before = await revisions(sandbox)
+    const dry = await sandbox.cli(['rollout', '--set', 'hz=20', '--dry-run'])
+    expect(dry.code, dry.stdout + dry.stderr).toBe(0)
+    expect(dry.stdout).toMatch(/^Would change redis\.conf: ("hz \d+" becomes "hz 20"|add "hz 20")$/m)
+    const conf = await sandbox.kubectl(['get', 'configmap', 'redis-cluster-config', '-o', 'jsonpath={.data.redis\\.conf}'])
+    expect(conf.stdout).not.toContain('hz 20')
+    expect(await revisions(sandbox)).toEqual(before)
+  }, 120_000)
+
   it('rollout --image under a cluster client: the order the dry run printed, every acknowledged write reads back, no stale read, every pod on the update revision', async () => {
     await expectRolloutUnderTraffic(sandbox, ['--image', 'redis:7.0-next'], {masters: 3, podCount: 6})
   }, 700_000)

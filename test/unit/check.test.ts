@@ -139,7 +139,28 @@ describe('checking a cluster', () => {
     states[1].pod = {...states[1].pod, k8sNode: 'a'}
     const crowded = check(states).find((f) => f.code === 'masters-on-one-node')
     expect(crowded).toMatchObject({severity: 'warning', pods: ['redis-0', 'redis-1']})
-    expect(crowded?.message).toContain('2 of the 3 masters run on Kubernetes node a')
+    expect(crowded?.message).toContain('2 of the 3 masters run on Kubernetes node a:')
+  })
+
+  it('advises the failover that spreads crowded masters: --to a replica on a Kubernetes node without a master, each pod named once', () => {
+    // Masters redis-0 and redis-1 on a, redis-2 on c; redis-3 (replica of redis-0) on b, which holds no master, and
+    // redis-4 (replica of redis-1) on c beside redis-2: failing redis-1 over would only move the crowding to c.
+    const states = formedCluster()
+    states[1].pod = {...states[1].pod, k8sNode: 'a'}
+    const {message} = check(states).find((f) => f.code === 'masters-on-one-node')!
+    expect(message).toContain('redisctl failover redis-0 --to redis-3 moves one onto b, which holds no master.')
+    expect(message).not.toContain('redis-1')
+  })
+
+  it('advises no failover when no replica of the crowded masters runs on another Kubernetes node', () => {
+    const states = formedCluster()
+    states[1].pod = {...states[1].pod, k8sNode: 'a'}
+    states[3].pod = {...states[3].pod, k8sNode: 'a'}
+    states[4].pod = {...states[4].pod, k8sNode: 'a'}
+    states[5].pod = {...states[5].pod, k8sNode: 'b'}
+    const {message} = check(states).find((f) => f.code === 'masters-on-one-node')!
+    expect(message).toContain('no failover can spread them')
+    expect(message).not.toContain('redisctl failover')
   })
 
   it('does not warn about masters sharing a Kubernetes node when the pods\' nodes are too few to spread them', () => {

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {NotFoundError, PreconditionError, UsageError} from '../../src/errors.js'
-import {planDrill, planEvacuation, planFailover, type FailoverRequest} from '../../src/topology/failover-plan.js'
+import {crowdingWarning, planDrill, planEvacuation, planFailover, type FailoverRequest} from '../../src/topology/failover-plan.js'
 import {buildTopology} from '../../src/topology/model.js'
 import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
@@ -35,6 +35,21 @@ describe('planning redisctl failover POD', () => {
     const states = twoReplicasForRedis0()
     states[6].pod = pod(6, 'd')
     expect(plan(states, {pod: 'redis-0'}).replica.name).toBe('redis-6')
+  })
+
+  it('warns when the replica it promotes runs beside another master: with one replica per master there is no other choice', () => {
+    const states = formedCluster()
+    // redis-0's only replica, redis-3, runs on b beside the master redis-1.
+    expect(crowdingWarning(topologyOf(states), plan(states, {pod: 'redis-0'}))).toBe(
+      'redis-3 runs on Kubernetes node b beside the master redis-1: afterwards 2 masters run there, and losing that node takes them all at once.')
+  })
+
+  it('names the replica on a Kubernetes node without a master when --to chose one beside a master, and warns of nothing for that one', () => {
+    const states = twoReplicasForRedis0()
+    states[6].pod = pod(6, 'd')
+    const topology = topologyOf(states)
+    expect(crowdingWarning(topology, plan(states, {pod: 'redis-0', to: 'redis-3'}))).toContain('redisctl failover redis-0 --to redis-6 puts it on d, which holds no master.')
+    expect(crowdingWarning(topology, plan(states, {pod: 'redis-0'}))).toBeUndefined()
   })
 
   it('skips a replica still in its first sync for one in sync', () => {

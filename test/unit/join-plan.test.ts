@@ -4,6 +4,7 @@ import {NotFoundError, UsageError} from '../../src/errors.js'
 import {joinablePods, planAddMasters, planAddReplicas} from '../../src/topology/join-plan.js'
 import {buildTopology, type PodRef, type Topology} from '../../src/topology/model.js'
 import {previewScaleOut} from '../../src/topology/scale-out-plan.js'
+import {countSlots} from '../../src/topology/slots.js'
 import {formedCluster, type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
 const topologyOf = (states: NodeState[]): Topology => buildTopology(states.map((s) => s.pod), observe(states))
@@ -101,7 +102,7 @@ describe('previewing scale --masters N', () => {
       {pod: 'redis-7', role: 'replica', master: 'redis-6', k8sNode: undefined, exists: false},
     ])
     expect(preview.moves.every((m) => m.to === 'redis-6')).toBe(true)
-    expect(preview.moves.reduce((n, m) => n + m.slots, 0)).toBe(4096)
+    expect(preview.moves.reduce((n, m) => n + countSlots(m.slots), 0)).toBe(4096)
     expect(preview.masters.map((m) => m.slotsAfter)).toEqual([4096, 4096, 4096, 4096])
   })
 })

@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {PodStuckError} from '../../src/errors.js'
 import {latestWarnings, stuckPod, waitingReason} from '../../src/kube/pod-reasons.js'
 import type {RedisPod} from '../../src/kube/pods.js'
+import {notCreated} from '../../src/workflows/pods.js'
 
 const pod = (extra: Partial<RedisPod> = {}): RedisPod => ({
   name: 'redis-cluster-3', uid: 'u3', port: 6379, phase: 'Pending', ready: false, terminating: false, annotations: {},
@@ -47,5 +48,21 @@ describe('why a pod is not Ready, and when waiting is pointless', () => {
       event('Pod', 'redis-cluster-3', 'old-uid', 'Failed', 'from the pod before', '2026-12-02T10:00:09Z'),
     ])
     expect(waitingReason(pod(), warnings)).toBe('Failed: Error: ErrImagePull')
+  })
+})
+
+describe('the pods a wait for Ready pods still misses altogether', () => {
+  const named = (ordinal: number): RedisPod => pod({name: `redis-cluster-${ordinal}`, uid: `u${ordinal}`, ordinal})
+
+  it('names a StatefulSet\'s pod that was deleted and is not made again yet, so that "5 of 6 ready" is never said bare', () => {
+    expect(notCreated([0, 1, 2, 3, 4].map(named), 6)).toEqual(['redis-cluster-5 (not created yet)'])
+    expect(notCreated([0, 1, 3, 4, 5].map(named), 6)).toEqual(['redis-cluster-2 (not created yet)'])
+  })
+
+  it('counts pods it cannot name, and says nothing when every pod counted on is listed', () => {
+    expect(notCreated([], 3)).toEqual(['3 pods not created yet'])
+    expect(notCreated([pod({name: 'legacy-a', ordinal: undefined})], 2)).toEqual(['1 pod not created yet'])
+    expect(notCreated([0, 1, 2].map(named), 3)).toEqual([])
+    expect(notCreated([0, 1].map(named), undefined)).toEqual([])
   })
 })

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import type {PlanProgress} from '../../src/redis/execute-moves.js'
+import {clusterOkProgress} from '../../src/redis/form.js'
 import {movesProgress} from '../../src/workflows/progress.js'
 
 const at = (slotsDone: number): PlanProgress =>
@@ -34,5 +35,12 @@ describe('progress lines of a slot move', () => {
     expect(lines([[0, at(4000)], [1500, at(4096)], [3000, at(4096)], [4500, at(4096)]])).toEqual([
       '4000/4096 slots, 40000 keys moved, 5000 keys/s, about 1 s left',
     ])
+  })
+})
+
+describe('progress of the wait for cluster_state:ok', () => {
+  it('reads as how far it has come, not as a failure: "4 of 6 nodes report cluster_state:ok, waiting for ..."', () => {
+    expect(clusterOkProgress(6, ['redis-cluster-0', 'redis-cluster-3'])).toBe('4 of 6 nodes report cluster_state:ok, waiting for redis-cluster-0, redis-cluster-3')
+    expect(clusterOkProgress(3, ['a', 'b'])).toBe('1 of 3 nodes reports cluster_state:ok, waiting for a, b')
   })
 })

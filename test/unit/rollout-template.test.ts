@@ -3,7 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {UsageError} from '../../src/errors.js'
 import {CONFIG_ANNOTATION} from '../../src/manifests/cluster.js'
-import {changedConfig, changedTemplate, parseSettings, RESTARTED_AT} from '../../src/manifests/rollout.js'
+import {changedConfig, changedTemplate, confChanges, parseSettings, RESTARTED_AT} from '../../src/manifests/rollout.js'
 
 const template = (): V1PodTemplateSpec => ({
   metadata: {labels: {app: 'redis'}},
@@ -34,6 +34,14 @@ describe('what a rollout writes', () => {
     const conf = 'port 6379\nmaxmemory-policy allkeys-lru\nappendonly yes\n'
     expect(changedConfig(conf, {settings: [['maxmemory-policy', 'noeviction'], ['hz', '20']]})).toBe('port 6379\nmaxmemory-policy noeviction\nappendonly yes\nhz 20\n')
     expect(changedConfig(conf, {memory: '100Mi'})).toBe(`port 6379\nmaxmemory-policy noeviction\nappendonly yes\nmaxmemory ${Math.floor(100 * 2 ** 20 * 0.8)}\n`)
+  })
+
+  it('says which redis.conf lines a --set changes, as its dry run shows them: each line replaced, added or removed', () => {
+    const conf = '# written by redisctl\nport 6379\nmaxmemory-policy allkeys-lru\nappendonly yes\n'
+    const after = changedConfig(conf, {settings: [['maxmemory-policy', 'noeviction'], ['hz', '20']]})
+    expect(confChanges(conf, after)).toEqual([{before: 'maxmemory-policy allkeys-lru', after: 'maxmemory-policy noeviction'}, {after: 'hz 20'}])
+    expect(confChanges(after, conf)).toEqual([{before: 'maxmemory-policy noeviction', after: 'maxmemory-policy allkeys-lru'}, {before: 'hz 20'}])
+    expect(confChanges(conf, conf)).toEqual([])
   })
 
   it('refuses --set of what redisctl manages, and what is not KEY=VALUE', () => {

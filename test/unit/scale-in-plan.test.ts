@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest'
 
 import {PreconditionError, UsageError} from '../../src/errors.js'
 import {buildTopology} from '../../src/topology/model.js'
-import {planScaleIn} from '../../src/topology/scale-in-plan.js'
+import {mastersAfter, planScaleIn} from '../../src/topology/scale-in-plan.js'
 import {countSlots, formatRanges, splitEvenly} from '../../src/topology/slots.js'
 import {type NodeState, nodeId, observe, pod} from '../support/observations.js'
 
@@ -111,6 +111,20 @@ describe('planning a scale in', () => {
     expect(p.failovers.map((f) => f.master.pod)).toEqual(['redis-7'])
     expect(p.drained).toHaveLength(1)
     expect(p.drained[0].pod.pod).not.toBe('redis-7')
+  })
+
+  it('masters afterwards: each master that stays with its shard\'s slots now and afterwards, a promoted replica counting its master\'s', () => {
+    const states = cluster(4, 1)
+    failOver(states, 7)
+    states[7].keys = 50_000
+    const topology = buildTopology(states.map((s) => s.pod), observe(states))
+    const p = planScaleIn(topology, {masters: 3, replicasPerMaster: 1})
+    const [drained] = p.drained.map((d) => d.pod.pod)
+    const after = mastersAfter(topology, p)
+    expect(after.map((m) => m.pod).sort()).toEqual(['redis-0', 'redis-1', 'redis-2', 'redis-3'].filter((m) => m !== drained))
+    expect(after.find((m) => m.pod === 'redis-3')).toMatchObject({slotsBefore: 4096, replicas: expect.any(Array)})
+    expect(after.reduce((n, m) => n + m.slotsAfter, 0)).toBe(16384)
+    for (const m of after) expect(m.slotsAfter).toBe(countSlots(m.slots))
   })
 
   it('lowers replicas per master from 2 to 1 by forgetting the highest pods, moving no slot', () => {

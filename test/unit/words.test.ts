@@ -13,16 +13,16 @@ import {formedCluster, observe} from '../support/observations.js'
 describe('counts of one in messages', () => {
   it('scale --dry-run: "to 4 pods", "1 slot from", "in 1 move"', () => {
     const preview = {
-      podsBefore: 3, podsAfter: 4, openSlots: [], keysToMoveEstimate: 1,
+      podsBefore: 3, podsAfter: 4, openSlots: [],
       joining: [{pod: 'redis-cluster-3', role: 'master', exists: false}],
-      moves: [{from: 'redis-cluster-0', to: 'redis-cluster-3', slots: 1}],
+      moves: [{from: 'redis-cluster-0', to: 'redis-cluster-3', slots: 1, keys: 1}],
       masters: [{pod: 'redis-cluster-3', slotsBefore: 0, slotsAfter: 1, slots: [{start: 0, end: 0}], replicas: []}],
     } as unknown as ScaleOutPlanPreview
     expect(formatScaleOutPreview('redis-cluster', preview)).toEqual([
       'Would scale StatefulSet redis-cluster from 3 to 4 pods.',
       '  redis-cluster-3 becomes a master (its Kubernetes node is known once it is scheduled)',
-      'Would move 1 slot (about 1 key) in 1 move:',
-      '  1 slot from redis-cluster-0 to redis-cluster-3',
+      'Would move 1 slot and 1 key in 1 move:',
+      '  1 slot (1 key) from redis-cluster-0 to redis-cluster-3',
       'Masters afterwards:',
       '  redis-cluster-3: 0 -> 1 slot (0)',
     ])

@@ -105,6 +105,7 @@ With --password-secret the pods require that Secret's password and name the Secr
     const result = this.result(ctx, false)
     this.log(result.alreadyFormed ? `The cluster ${clusterWords(target)} is already formed; nothing changed.` :
       `The cluster ${clusterWords(target)} is formed: ${plural(result.masters.length, 'master')}, ${plural(result.replicas.length, 'replica')}.`)
+    for (const line of shardLines(result)) this.log(line)
     for (const warning of result.warnings) this.warn(warning)
     return this.withSessionWarnings(result, target.kube.warnings.all)
   }
@@ -138,4 +139,14 @@ With --password-secret the pods require that Secret's password and name the Secr
       changes: ctx.actions.length,
     }
   }
+}
+
+const on = (k8sNode: string | undefined): string => (k8sNode ? ` on ${k8sNode}` : '')
+
+/** Each master the run chose, where it runs, its slots and its replicas: the masters the dry run could only name by ordinal. */
+function shardLines(result: CreateResult): string[] {
+  return result.masters.map((m) => {
+    const replicas = result.replicas.filter((r) => r.master === m.pod).map((r) => `${r.pod}${on(r.k8sNode)}`)
+    return `  master ${m.pod}${on(m.k8sNode)}, slots ${m.slots}${replicas.length > 0 ? `; ${replicas.length === 1 ? 'replica' : 'replicas'} ${replicas.join(', ')}` : ''}`
+  })
 }
