@@ -120,9 +120,11 @@ export function checkTopology(topology: Topology, options: CheckOptions = {}): F
 
   const crowded = crowdedK8sNode(masters, nodes)
   if (crowded) {
-    const [k8sNode, together] = crowded
+    const {k8sNode, together, evenShare} = crowded
+    const unavoidable = evenShare === undefined ? '' :
+      ` No spread over these Kubernetes nodes avoids that, but an even one puts at most ${evenShare} on a node and loses fewer shards with it.`
     // The pods are the finding's own column: the message names only the ones its advice needs.
-    add('masters-on-one-node', 'warning', `${together.length} of the ${masters.length} masters run on Kubernetes node ${k8sNode}: if it goes down, the masters left are too few to vote their replicas in, and their slots stay down. ${spreadAdvice(together, masters, replicasOf)}`, together)
+    add('masters-on-one-node', 'warning', `${together.length} of the ${masters.length} masters run on Kubernetes node ${k8sNode}: if it goes down, the masters left are too few to vote their replicas in, and their slots stay down.${unavoidable} ${spreadAdvice(together, masters, replicasOf)}`, together)
   }
 
   const slotless = slotlessMasters(topology)
@@ -186,14 +188,16 @@ function spreadAdvice(together: readonly TopologyNode[], masters: readonly Topol
 /**
  * The Kubernetes node that holds so many masters that losing it leaves fewer than a majority of them: a replica is
  * promoted only by the votes of a majority of the masters, so their shards would stay down until the node returns.
- * Undefined when no spread over the pods' Kubernetes nodes could avoid that (one node, or too few for the masters).
+ * Where no spread over the pods' Kubernetes nodes avoids that (4 masters on 3 nodes), a node holding more than an even
+ * spread would (evenShare) is the finding: it takes more shards down with it than it has to. None on one node.
  */
-function crowdedK8sNode(masters: readonly TopologyNode[], nodes: readonly TopologyNode[]): [string, TopologyNode[]] | undefined {
+function crowdedK8sNode(masters: readonly TopologyNode[], nodes: readonly TopologyNode[]): {k8sNode: string; together: TopologyNode[]; evenShare?: number} | undefined {
   const k8sNodes = new Set(nodes.flatMap((n) => n.pod?.k8sNode ?? []))
   const majority = Math.floor(masters.length / 2) + 1
   const survives = (lost: number): boolean => masters.length - lost >= majority
-  if (!survives(Math.ceil(masters.length / k8sNodes.size))) return undefined
-  const byK8sNode = new Map<string, TopologyNode[]>()
-  for (const m of masters) if (m.pod?.k8sNode) byK8sNode.set(m.pod.k8sNode, [...byK8sNode.get(m.pod.k8sNode) ?? [], m])
-  return [...byK8sNode].find(([, together]) => !survives(together.length))
+  const evenShare = Math.ceil(masters.length / k8sNodes.size)
+  const avoidable = survives(evenShare)
+  const byK8sNode = Map.groupBy(masters.filter((m) => m.pod?.k8sNode), (m) => m.pod!.k8sNode!)
+  const found = [...byK8sNode].find(([, together]) => (avoidable ? !survives(together.length) : together.length > evenShare))
+  return found && {k8sNode: found[0], together: found[1], ...(avoidable ? {} : {evenShare})}
 }

@@ -163,6 +163,24 @@ describe('checking a cluster', () => {
     expect(message).not.toContain('redisctl failover')
   })
 
+  it('warns when no spread keeps a majority but one Kubernetes node holds more masters than an even spread would (3 of 4 on 3 nodes)', () => {
+    const states = formedCluster()
+    states[2].slots = '10923-15999'
+    states.push({pod: pod(6, 'a'), id: nodeId('n6'), slots: '16000-16383', epoch: 4, knows: 'all'})
+    states[1].pod = {...states[1].pod, k8sNode: 'a'}
+    const crowded = check(states).find((f) => f.code === 'masters-on-one-node')
+    expect(crowded?.pods).toEqual(['redis-0', 'redis-1', 'redis-6'])
+    expect(crowded?.message).toContain('3 of the 4 masters run on Kubernetes node a:')
+    expect(crowded?.message).toContain('an even one puts at most 2 on a node')
+  })
+
+  it('does not warn when no spread keeps a majority and the masters are spread evenly (2 of 4 on 3 nodes)', () => {
+    const states = formedCluster()
+    states[2].slots = '10923-15999'
+    states.push({pod: pod(6, 'a'), id: nodeId('n6'), slots: '16000-16383', epoch: 4, knows: 'all'})
+    expect(check(states).map((f) => f.code)).not.toContain('masters-on-one-node')
+  })
+
   it('does not warn about masters sharing a Kubernetes node when the pods\' nodes are too few to spread them', () => {
     const states = formedCluster()
     for (const s of states) s.pod = {...s.pod, k8sNode: 'a'}
