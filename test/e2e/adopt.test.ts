@@ -6,39 +6,10 @@ import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
 import {missingKeys, writeKeys} from './cluster-data.js'
 import {names, startE2eSandbox, waitForReadyPods, type E2eSandbox} from './e2e-support.js'
+import {handWrittenStatefulSet} from './hand-written.js'
 
 const KEYS = 20_000
 const LEGACY = 'app=legacy'
-
-/** A StatefulSet someone else wrote, without a label of redisctl's: its pods are app=NAME and, all of them, tier=cache. */
-function handWritten(name: string, replicas: number): string {
-  return `
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: ${name}
-spec:
-  serviceName: ${name}
-  replicas: ${replicas}
-  podManagementPolicy: Parallel
-  selector:
-    matchLabels: {app: ${name}}
-  template:
-    metadata:
-      labels: {app: ${name}, tier: cache}
-    spec:
-      containers:
-      - name: redis
-        image: redis:7.0
-        command: ["redis-server"]
-        args: ["--port", "6379", "--cluster-enabled", "yes", "--cluster-announce-ip", "$(POD_IP)", "--save", "", "--appendonly", "no"]
-        env:
-        - name: POD_IP
-          valueFrom: {fieldRef: {fieldPath: status.podIP}}
-        ports:
-        - {name: redis, containerPort: 6379}
-`
-}
 
 /** A pod of no controller, as `kubectl run` makes one. */
 const barePod = `
@@ -77,7 +48,7 @@ describe('a cluster adopted with -l/--selector alone is named after the Stateful
 
   beforeAll(async () => {
     sandbox = await startE2eSandbox({podIpOctet: 47})
-    await apply(sandbox, handWritten('legacy', 6))
+    await apply(sandbox, handWrittenStatefulSet('legacy', 6, {labels: {tier: 'cache'}}))
     await waitForReadyPods(sandbox, LEGACY, 6, 60_000)
     created = await sandbox.cli(['cluster', 'create', '-l', LEGACY, '--timeout', '120'], {timeoutMs: 180_000})
   }, 240_000)
@@ -123,7 +94,7 @@ describe('a cluster adopted with -l/--selector alone is named after the Stateful
 
   describe('bad input: nothing changed', () => {
     beforeAll(async () => {
-      await apply(sandbox, handWritten('other', 2))
+      await apply(sandbox, handWrittenStatefulSet('other', 2, {labels: {tier: 'cache'}}))
       await waitForReadyPods(sandbox, 'app=other', 2, 60_000)
     }, 90_000)
 

@@ -10,40 +10,9 @@ import {json, type CliResult} from '../support/cli.js'
 import {
   clusterInfo, type E2eSandbox, freePort, names, pods, redisCli, redisServerProcesses, startE2eSandbox, waitForReadyPods,
 } from './e2e-support.js'
+import {handWrittenStatefulSet} from './hand-written.js'
 
 const SELECTOR = 'app.kubernetes.io/instance=redis-cluster'
-
-/**
- * A StatefulSet someone else wrote: its own labels, port 7000, the pod IP announced.
- */
-function handWritten(name: string, replicas: number, extraArgs: string[] = []): string {
-  return `
-apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: ${name}
-spec:
-  serviceName: ${name}
-  replicas: ${replicas}
-  podManagementPolicy: Parallel
-  selector:
-    matchLabels: {app: ${name}}
-  template:
-    metadata:
-      labels: {app: ${name}}
-    spec:
-      containers:
-      - name: redis
-        image: redis:7.0
-        command: ["redis-server"]
-        args: ["--port", "7000", "--cluster-enabled", "yes", "--cluster-announce-ip", "$(POD_IP)", "--save", "", "--appendonly", "no"${extraArgs.map((a) => `, "${a}"`).join('')}]
-        env:
-        - name: POD_IP
-          valueFrom: {fieldRef: {fieldPath: status.podIP}}
-        ports:
-        - {name: redis, containerPort: 7000}
-`
-}
 
 const errorOf = (r: CliResult) => json<{error: {kind: string; message: string; exitCode: number}}>(r).error
 
@@ -263,7 +232,7 @@ users:
 
   describe('adopting pods someone else deployed (--selector)', () => {
     it('forms 6 hand-deployed pods on port 7000 into a cluster that passes redis-cli --cluster check', async () => {
-      const applied = await sandbox.kubectl(['apply', '-f', '-'], handWritten('adopted', 6))
+      const applied = await sandbox.kubectl(['apply', '-f', '-'], handWrittenStatefulSet('adopted', 6, {port: 7000}))
       expect(applied.code, applied.stderr).toBe(0)
       const ready = await waitForReadyPods(sandbox, 'app=adopted', 6)
       const adopt = await sandbox.cli(['cluster', 'create', '--selector', 'app=adopted', '--name', 'adopted', '--timeout', '40', '--json'])
@@ -278,7 +247,7 @@ users:
     })
 
     it('refuses an odd pod count (5) with a usage error (2) and changes nothing', async () => {
-      const applied = await sandbox.kubectl(['apply', '-f', '-'], handWritten('odd', 5, ['--enable-debug-command', 'yes']))
+      const applied = await sandbox.kubectl(['apply', '-f', '-'], handWrittenStatefulSet('odd', 5, {port: 7000, extraArgs: ['--enable-debug-command', 'yes']}))
       expect(applied.code, applied.stderr).toBe(0)
       const ready = await waitForReadyPods(sandbox, 'app=odd', 5)
       const odd = await sandbox.cli(['cluster', 'create', '--selector', 'app=odd', '--name', 'odd', '--timeout', '20', '--json'])
