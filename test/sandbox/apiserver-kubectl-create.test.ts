@@ -118,8 +118,15 @@ describe('kubectl create configmap', () => {
   })
 })
 
-it('refuses protobuf of a kind the sandbox does not read with 415, naming the kind', async () => {
+it('refuses protobuf of a kind the sandbox does not read (415), naming the kind', async () => {
   const res = await kubectl(api, ['-n', 'app', 'create', 'service', 'clusterip', 'redis', '--tcp=6379'])
   expect(res.code).toBe(1)
-  expect(res.stderr).toMatch(/Service cannot be sent as protobuf to the sandbox - accepted media types include: application\/json, application\/yaml/)
+  expect(res.stderr).toBe('error: failed to create ClusterIP service: Service cannot be sent as protobuf to the sandbox - accepted media types include: application/json, application/yaml\n')
+})
+
+it('refuses a protobuf field it does not read with 400 instead of dropping it', async () => {
+  const res = await kubectl(api, ['create', 'clusterrole', 'aggregated', '--aggregation-rule=rbac.example.com/aggregate=true'])
+  expect(res.code).toBe(1)
+  expect(res.stderr).toBe('Error from server (BadRequest): protobuf: ClusterRole: field 3 is not read by the sandbox; send the object as JSON\n')
+  expect((await failure(rbac.readClusterRole({name: 'aggregated'}))).code).toBe(404)
 })
