@@ -44,6 +44,13 @@ describe('kubectl create secret generic', () => {
     expect(secret.data).toEqual({password: b64(password)})
   })
 
+  it('keeps the last-applied annotation of --save-config, so that a later kubectl apply merges into it', async () => {
+    const res = await kubectl(api, ['-n', 'app', 'create', 'secret', 'generic', 'saved', '--from-literal=password=x', '--save-config'])
+    expect(res.stderr).toBe('')
+    const secret = await api.core.readNamespacedSecret({namespace: 'app', name: 'saved'})
+    expect(JSON.parse(secret.metadata!.annotations!['kubectl.kubernetes.io/last-applied-configuration'])).toMatchObject({data: {password: b64('x')}})
+  })
+
   it('checks but stores nothing with --dry-run=server', async () => {
     const res = await kubectl(api, ['-n', 'app', 'create', 'secret', 'generic', 'dry', '--from-literal=password=x', '--dry-run=server'])
     expect(res.stdout).toBe('secret/dry created (server dry run)\n')

@@ -1,9 +1,10 @@
 import type {Schema} from './protobuf.js'
 
 /**
- * The kinds kubectl's `create` generators send as protobuf, by their fields in k8s.io/api's generated.proto (checked
- * against the bytes kubectl 1.32 sends): the fields those generators set, and the few others of the same kinds
- * whose numbers are certain. A field not listed here is refused, never dropped.
+ * The kinds kubectl's `create` generators send as protobuf, by their fields in k8s.io/api's generated.proto: the
+ * fields those generators set (checked against the bytes kubectl 1.32 sends), and a few more of the same kinds
+ * (labels, annotations, immutable, imagePullSecrets) by their types.go protobuf tags. A field not listed here is
+ * refused, never dropped.
  */
 
 const OBJECT_META: Schema = {1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 11: ['labels', 'string-map'], 12: ['annotations', 'string-map']}

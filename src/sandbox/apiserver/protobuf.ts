@@ -88,7 +88,7 @@ export class Fields {
  * map<string, bytes> (JSON: base64 values), `optional-bool` a pointer field whose false is kept.
  */
 export type Schema = {[field: number]: [name: string, type: FieldType]}
-type FieldType = 'string' | 'strings' | 'int' | 'optional-bool' | 'string-map' | 'bytes-map' | Schema | [Schema]
+type FieldType = 'string' | 'strings' | 'optional-bool' | 'string-map' | 'bytes-map' | Schema | [Schema]
 
 /**
  * The JSON object a message stands for, with the zero values gogo writes left out as Go's `omitempty` leaves them
@@ -118,7 +118,6 @@ function fieldValue(f: Fields, n: number, type: FieldType, where: string): unkno
   switch (type) {
     case 'string': return f.string(n)
     case 'strings': return f.strings(n)
-    case 'int': return f.number(n)
     case 'optional-bool': return f.number(n) === undefined ? undefined : f.number(n) !== 0
     case 'string-map': return Object.fromEntries(f.messages(n).map((e) => [e.string(1) ?? '', e.string(2) ?? '']))
     case 'bytes-map': return Object.fromEntries(f.messages(n).map((e) => [e.string(1) ?? '', e.bytes(2).toString('base64')]))
