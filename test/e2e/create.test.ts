@@ -293,7 +293,8 @@ users:
     let secured: CliResult
 
     beforeAll(async () => {
-      // Through apply: `kubectl create secret` posts protobuf, which the sandbox refuses (415, see the report).
+      // The hint's `kubectl create secret generic --from-file=password=/dev/stdin` is specified in
+      // test/sandbox/apiserver-kubectl-create.test.ts; apply keeps the password on stdin here too.
       const secret = `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: "${password}"}\n`
       const applied = await sandbox.kubectl(['apply', '-f', '-'], secret)
       if (applied.code !== 0) throw new Error(applied.stderr)

@@ -109,11 +109,18 @@ export interface KubectlResult {
   stderr: string
 }
 
-/** Runs kubectl against the fixture's server; bounded by a timeout so a hang fails the test instead of the run. */
-export function kubectl(api: {kubeconfig: string}, args: string[], env: Record<string, string> = {}): Promise<KubectlResult> {
+/**
+ * Runs kubectl against the fixture's server; bounded by a timeout so a hang fails the test instead of the run.
+ * `stdin` reaches kubectl through a shell pipe, as `printf ... | kubectl` gives it: Node hands a child a socket,
+ * which `/dev/stdin` cannot open.
+ */
+export function kubectl(api: {kubeconfig: string}, args: string[], env: Record<string, string> = {}, stdin?: string): Promise<KubectlResult> {
+  const argv = ['--kubeconfig', api.kubeconfig, ...args]
+  const [file, fileArgs] = stdin === undefined ? ['kubectl', argv] : ['sh', ['-c', 'cat | kubectl "$@"', 'sh', ...argv]]
   return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', api.kubeconfig, ...args], {timeout: 15_000, env: {...process.env, ...env}}, (error, stdout, stderr) => {
+    const child = execFile(file, fileArgs, {timeout: 60_000, env: {...process.env, ...env}}, (error, stdout, stderr) => {
       resolve({code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr})
     })
+    child.stdin?.end(stdin)
   })
 }

@@ -6,6 +6,8 @@ import {selectableFieldNames} from './fields.js'
 import {isPlainObject, type KObject} from './object.js'
 import {patchTypeOf} from './patch.js'
 import type {ResourcePath} from './paths.js'
+import {PROTOBUF, toJson, unwrap} from './protobuf.js'
+import {PROTOBUF_KINDS} from './protobuf-kinds.js'
 import {type DeleteOptions, type Propagation, type Registry, type Subresource} from './registry.js'
 import {parseFieldSelector, parseLabelSelector} from './selectors.js'
 import {ApiError, badRequest, methodNotAllowed, success} from './status.js'
@@ -28,10 +30,14 @@ export function sendError(res: ServerResponse, error: ApiError): void {
   sendJson(res, error.code, error.toStatus())
 }
 
-export async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
+}
+
+export async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString('utf8')
 }
 
 function parseJson(text: string): unknown {
@@ -43,7 +49,8 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * Request bodies in JSON or YAML. Protobuf (what kubectl's typed generators such as `create namespace` send) is
+ * Request bodies in JSON or YAML, or protobuf for the kinds of kubectl's `create` generators, decoded to the JSON
+ * object kubectl would have sent so that admission, RBAC and storage see no difference. Protobuf of other kinds is
  * refused with 415, as a server without that codec would.
  */
 async function readObject(req: IncomingMessage): Promise<unknown> {
@@ -56,12 +63,21 @@ async function readObject(req: IncomingMessage): Promise<unknown> {
       throw badRequest(`yaml: ${(error as Error).message}`)
     }
   }
+  if (media === PROTOBUF) {
+    const {apiVersion, kind, object} = unwrap(await readBytes(req))
+    const schema = kind === undefined ? undefined : PROTOBUF_KINDS[kind]
+    if (schema === undefined) throw unsupportedMedia(`${kind ?? 'an object'} cannot be sent as protobuf to the sandbox`)
+    return {apiVersion, kind, ...toJson(object, schema, kind!)}
+  }
   if (media !== 'application/json' && media !== '*/*') {
     req.resume()
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`)
+    throw unsupportedMedia('the body of the request was in an unknown format')
   }
   return parseJson(await readBody(req))
 }
+
+const unsupportedMedia = (why: string): ApiError =>
+  new ApiError(415, 'UnsupportedMediaType', `${why} - accepted media types include: application/json, application/yaml`)
 
 const wantsTable = (req: IncomingMessage): boolean => /as=Table/.test(req.headers.accept ?? '')
 

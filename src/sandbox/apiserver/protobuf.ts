@@ -2,8 +2,10 @@ import {badRequest} from './status.js'
 
 /**
  * Just enough of Kubernetes' protobuf encoding to read the small request bodies kubectl's typed clients send as
- * `application/vnd.kubernetes.protobuf` (access reviews, TokenRequest): the `k8s\0` envelope (runtime.Unknown) and
- * the wire format's fields. Everything else stays JSON-only.
+ * `application/vnd.kubernetes.protobuf` (access reviews, TokenRequest, and the objects of `kubectl create secret|
+ * configmap|namespace|serviceaccount|role|rolebinding|clusterrole|clusterrolebinding`): the `k8s\0` envelope
+ * (runtime.Unknown) and the wire format's fields. Answers stay JSON: kubectl asks with
+ * `Accept: application/vnd.kubernetes.protobuf,application/json` and decodes by the answer's Content-Type.
  */
 
 export const PROTOBUF = 'application/vnd.kubernetes.protobuf'
@@ -56,6 +58,11 @@ export class Fields {
     return (this.values.get(field) ?? []).filter(Buffer.isBuffer).map((v) => v.toString('utf8'))
   }
 
+  bytes(field: number): Buffer {
+    const v = this.values.get(field)?.at(-1)
+    return Buffer.isBuffer(v) ? v : Buffer.alloc(0)
+  }
+
   number(field: number): number | undefined {
     const v = this.values.get(field)?.at(-1)
     return typeof v === 'number' ? v : undefined
@@ -64,6 +71,56 @@ export class Fields {
   message(field: number): Fields | undefined {
     const v = this.values.get(field)?.at(-1)
     return Buffer.isBuffer(v) ? new Fields(v) : undefined
+  }
+
+  messages(field: number): Fields[] {
+    return (this.values.get(field) ?? []).filter(Buffer.isBuffer).map((v) => new Fields(v))
+  }
+
+  /** The field numbers that carry a value other than the encoding's zero (gogo writes every non-pointer field). */
+  numbersSet(): number[] {
+    return [...this.values].filter(([, vs]) => vs.some((v) => (Buffer.isBuffer(v) ? v.length > 0 : v !== 0))).map(([n]) => n)
+  }
+}
+
+/**
+ * How a message's fields map to its JSON names (the numbers of k8s.io/api's generated.proto). `bytes-map` is
+ * map<string, bytes> (JSON: base64 values), `optional-bool` a pointer field whose false is kept.
+ */
+export type Schema = {[field: number]: [name: string, type: FieldType]}
+type FieldType = 'string' | 'strings' | 'optional-bool' | 'string-map' | 'bytes-map' | Schema | [Schema]
+
+/**
+ * The JSON object a message stands for, with the zero values gogo writes left out as Go's `omitempty` leaves them
+ * out of JSON, so that it is the object kubectl would have sent as JSON. A field the schema does not know is
+ * refused rather than dropped.
+ */
+export function toJson(f: Fields, schema: Schema, where: string): Record<string, unknown> {
+  const unknown = f.numbersSet().filter((n) => schema[n] === undefined)
+  if (unknown.length > 0) throw badRequest(`protobuf: ${where}: field ${unknown.join(', ')} is not read by the sandbox; send the object as JSON`)
+  const out: Record<string, unknown> = {}
+  for (const [n, [name, type]] of Object.entries(schema)) {
+    const value = fieldValue(f, Number(n), type, `${where}.${name}`)
+    if (!isZero(value)) out[name] = value
+  }
+  return out
+}
+
+const isZero = (value: unknown): boolean => value === undefined || value === '' || value === 0 ||
+  (typeof value === 'object' && value !== null && Object.keys(value).length === 0)
+
+function fieldValue(f: Fields, n: number, type: FieldType, where: string): unknown {
+  if (Array.isArray(type)) return f.messages(n).map((m) => toJson(m, type[0], where))
+  if (typeof type === 'object') {
+    const m = f.message(n)
+    return m && toJson(m, type, where)
+  }
+  switch (type) {
+    case 'string': return f.string(n)
+    case 'strings': return f.strings(n)
+    case 'optional-bool': return f.number(n) === undefined ? undefined : f.number(n) !== 0
+    case 'string-map': return Object.fromEntries(f.messages(n).map((e) => [e.string(1) ?? '', e.string(2) ?? '']))
+    case 'bytes-map': return Object.fromEntries(f.messages(n).map((e) => [e.string(1) ?? '', e.bytes(2).toString('base64')]))
   }
 }
 

@@ -2,7 +2,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {Access} from './access.js'
 import {API_AUDIENCE} from './authn.js'
-import {readBody, sendJson} from './handlers.js'
+import {readBody, readBytes, sendJson} from './handlers.js'
 import {isPlainObject, timestamp} from './object.js'
 import type {ResourcePath} from './paths.js'
 import {Fields, PROTOBUF, unwrap} from './protobuf.js'
@@ -47,9 +47,7 @@ export const isComputed = (path: ResourcePath): boolean => isReview(path.resourc
 async function readSpec(req: IncomingMessage, kind: string): Promise<Spec> {
   const media = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase()
   if (media === PROTOBUF) {
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    return PROTOBUF_SPECS[kind](unwrap(Buffer.concat(chunks)).object.message(2) ?? new Fields(Buffer.alloc(0)))
+    return PROTOBUF_SPECS[kind](unwrap(await readBytes(req)).object.message(2) ?? new Fields(Buffer.alloc(0)))
   }
   let body: unknown
   try {
