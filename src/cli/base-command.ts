@@ -41,7 +41,7 @@ export abstract class BaseCommand extends Command {
   }
 
   protected override async catch(err: Error & {exitCode?: number}): Promise<unknown> {
-    const error = toRedisctlError(err, this.jsonEnabled(), this.id)
+    const error = toRedisctlError(err, this.id)
     if (!error) return super.catch(err)
     if (this.jsonEnabled()) {
       process.exitCode = error.exitCode
@@ -56,11 +56,11 @@ export abstract class BaseCommand extends Command {
 
 type OclifError = Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown}
 
-function toRedisctlError(err: OclifError, json: boolean, id: string | undefined): RedisctlError | undefined {
+function toRedisctlError(err: OclifError, id: string | undefined): RedisctlError | undefined {
   if (err instanceof RedisctlError) return err
-  // A command line oclif could not parse: as text, oclif's own message and usage; as JSON, the same shape as every
-  // other error rather than oclif's dump of its parser state.
-  if (err.parse !== undefined || err.oclif?.exit === ExitCode.usage) return json ? parseUsageError(err, id) : undefined
+  // A command line oclif could not parse: one error and where the flags are listed, as kubectl says it, rather than
+  // oclif's message wrapped at 80 columns and the whole help after it; under --json the same shape as every other error.
+  if (err.parse !== undefined || err.oclif?.exit === ExitCode.usage) return parseUsageError(err, id)
   // oclif's own exits keep their codes and messages.
   if (err instanceof Errors.CLIError || err.oclif) return undefined
   if (err.name === 'ExitError') return undefined

@@ -103,7 +103,7 @@ describe('bad input to every command: a clear message, the documented exit code,
     sandbox = await startE2eSandbox({podIpOctet: 254})
     const open = await sandbox.cli(['cluster', 'create', '--json'])
     if (open.code !== 0) throw new Error(`create failed: ${open.stdout}${open.stderr}`)
-    // Through apply: `kubectl create secret` posts protobuf, which the sandbox refuses.
+    // Through apply: the three Secrets in one manifest.
     const secrets = `apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {password: "${PASSWORD}"}\n---\n` +
       `apiVersion: v1\nkind: Secret\nmetadata: {name: wrong}\nstringData: {password: "${WRONG_PASSWORD}"}\n---\n` +
       'apiVersion: v1\nkind: Secret\nmetadata: {name: nokey}\nstringData: {other: "x"}\n'

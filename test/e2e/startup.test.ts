@@ -40,6 +40,19 @@ describe('how redisctl starts and ends', () => {
     expect(lines).toHaveLength(2)
   })
 
+  it('a command line that does not parse is one error and where the flags are listed, not the whole help', async () => {
+    const failed = await run(process.execPath, [CLI, 'status', '--timeout', 'abc'])
+    expect(failed.code).toBe(2)
+    expect(failed.stderr.trimEnd().split('\n')).toEqual([
+      ' ›   Error: Parsing --timeout "abc" is not a duration: use seconds (300), or a number with a unit: 1500ms, 30s, 5m, 1h, 1m30s.',
+      ' ›   Try this: redisctl status --help lists the flags and arguments.',
+    ])
+    const unknown = await run(process.execPath, [CLI, 'status', '--bogus'])
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain('Error: Nonexistent flag: --bogus')
+    expect(unknown.stderr).not.toContain('USAGE')
+  })
+
   it('a command that moves keys re-executes itself once with the memory flags; status keeps the flags it started with', async () => {
     const env = {...process.env, KUBECONFIG: sandbox.kubeconfig, CI: 'true'}
     const rebalance = await runWatchingCommandLine(process.execPath, [CLI, 'slots', 'rebalance', '--dry-run'], env)
