@@ -18,7 +18,7 @@ export {PASSWORD_ENV} from '../util/child-env.js'
 export async function resolveCredentials(kube: Kube, secretName: string | undefined): Promise<Credentials | undefined> {
   if (!secretName) {
     const password = process.env[PASSWORD_ENV]
-    return password ? {password} : undefined
+    return password ? {password, source: PASSWORD_ENV} : undefined
   }
   const secret = await readSecret(kube, secretName)
   if (!secret) {
@@ -26,11 +26,11 @@ export async function resolveCredentials(kube: Kube, secretName: string | undefi
       `Create it: kubectl -n ${kube.namespace} create secret generic ${secretName} --from-file=password=/dev/stdin, then type the password and press Ctrl-D twice (a final Enter would be part of it), or pipe it in; never put it on the command line.`,
     ]))
   }
-  return credentialsOf(secret, secretName, kube.namespace)
+  return credentialsOf(secret, secretName, kube.namespace, `the Secret "${secretName}" (--password-secret)`)
 }
 
 /** A Secret's credentials: its key "password", as its key "username" when it names one. */
-export function credentialsOf(secret: V1Secret, secretName: string, namespace: string): Credentials {
+export function credentialsOf(secret: V1Secret, secretName: string, namespace: string, source: string): Credentials {
   const passwords = readPasswords(secret)
   if (!passwords) {
     throw new UsageError(`The Secret "${secretName}" has no key "password".`, [
@@ -38,7 +38,7 @@ export function credentialsOf(secret: V1Secret, secretName: string, namespace: s
     ])
   }
   const username = secretValue(secret, SECRET_KEYS.username)
-  return {...(username ? {username} : {}), password: passwords.password}
+  return {...(username ? {username} : {}), password: passwords.password, source}
 }
 
 export const readSecret = (kube: Kube, name: string): Promise<V1Secret | undefined> =>

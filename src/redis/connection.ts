@@ -106,7 +106,7 @@ export class RedisConnector {
       client.disconnect()
       // Without reconnection, a connect timeout rejects connect() with "Connection is closed"; the event says why.
       const cause = isAuthError(lastError) || TIMED_OUT.test(String(lastError)) ? lastError : error
-      throw connectionError(addr, cause, /ETIMEDOUT/.test(String(cause)) ? connectTimeout : commandTimeout)
+      throw connectionError(addr, cause, /ETIMEDOUT/.test(String(cause)) ? connectTimeout : commandTimeout, this.options.credentials?.source)
     }
     this.clients.set(key, client)
     return client
@@ -163,14 +163,15 @@ const isAuthError = (error: unknown): boolean => error instanceof Error && AUTH_
 
 /**
  * A failure to reach a node as a typed error naming it. `timeoutMs` is the bound the client had (ioredis's own
- * message does not say), for "did not answer within N s".
+ * message does not say), for "did not answer within N s"; `credentialSource` says where a refused password came from.
  */
-export function connectionError(addr: NodeAddress, error: unknown, timeoutMs?: number): Error {
+export function connectionError(addr: NodeAddress, error: unknown, timeoutMs?: number, credentialSource?: string): Error {
   const message = error instanceof Error ? error.message : String(error)
   if (AUTH_FAILURE.test(message)) {
     const what = /NOAUTH/.test(message) ? 'requires a password, and none was given' :
       /without any password/i.test(message) ? 'has no password, but one was given' : 'refused the password'
-    return new AuthFailedError(`Redis at ${addressKey(addr)} ${what} (${firstLine(message)}).`, [AUTH_HINT])
+    const from = credentialSource && !/NOAUTH/.test(message) ? `, which came from ${credentialSource}` : ''
+    return new AuthFailedError(`${describeNode(addr)} ${what}${from} (${firstLine(message)}).`, [AUTH_HINT])
   }
   const silent = timeoutMs !== undefined && TIMED_OUT.test(message)
   return new RedisUnreachableError(silent ? `${describeNode(addr)} did not answer within ${timeoutMs / 1000} s.` :

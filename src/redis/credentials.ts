@@ -6,6 +6,8 @@
 export interface Credentials {
   username?: string
   password: string
+  /** Where the password came from (a Secret's name, REDISCTL_PASSWORD), for the error when a node refuses it. */
+  source?: string
 }
 
 /** MIGRATE's authentication for the target node: AUTH2 names the user, AUTH is the default user's password. */

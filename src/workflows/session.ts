@@ -207,5 +207,5 @@ export async function rememberedCredentials(kube: Kube, secretName: string): Pro
       'Give the password with --password-secret (a Secret with the key "password", and "username" for an ACL user).',
     ])
   }
-  return credentialsOf(secret, secretName, kube.namespace)
+  return credentialsOf(secret, secretName, kube.namespace, `the Secret "${secretName}" the pods name`)
 }

@@ -182,11 +182,12 @@ describe('bad input to every command: a clear message, the documented exit code,
     it.each(CLUSTER_COMMANDS.filter((c) => c !== 'teardown'))('%s with a wrong REDISCTL_PASSWORD, which wins over the Secret the pods name', async (command) => {
       const error = await expectRefused({input: 'wrong password', command, args: COMMANDS[command](SECURED), env: {REDISCTL_PASSWORD: WRONG_PASSWORD}, code: 8, kind: 'authFailed', says: 'refused the password'})
       expect(JSON.stringify(error)).not.toContain(WRONG_PASSWORD)
+      expect(error.message).toMatch(new RegExp(`^${SECURED}-\\d+ \\(\\S+\\) refused the password, which came from REDISCTL_PASSWORD`))
       expect(error.suggestions.join(' ')).toContain('--password-secret')
     })
 
     it.each(['status', 'scale out', 'node del-replica'])('%s with a wrong --password-secret, which wins over the Secret the pods name', async (command) => {
-      const error = await expectRefused({input: 'wrong Secret', command, args: [...COMMANDS[command](SECURED), '--password-secret', 'wrong'], code: 8, kind: 'authFailed', says: 'refused the password'})
+      const error = await expectRefused({input: 'wrong Secret', command, args: [...COMMANDS[command](SECURED), '--password-secret', 'wrong'], code: 8, kind: 'authFailed', says: 'refused the password, which came from the Secret "wrong" (--password-secret)'})
       expect(JSON.stringify(error)).not.toContain(WRONG_PASSWORD)
     })
 
