@@ -1,7 +1,7 @@
 import type {PlacementViolation} from '../topology/placement.js'
 import {formatRanges, slotsToRanges, type SlotRange} from '../topology/slots.js'
 import type {ScaleOutPlanPreview} from '../workflows/scale-out.js'
-import {plural} from '../util/words.js'
+import {agree, plural} from '../util/words.js'
 
 /** A replica that would go down with its master, in words. */
 export const violationWarning = (v: PlacementViolation): string =>
@@ -33,7 +33,7 @@ export function formatScaleOutPreview(statefulSet: string, preview: ScaleOutPlan
 /** Every master once the scale is done: its slots before and after, and its replicas. Both directions' dry runs end with it. */
 export function mastersAfterwards(masters: ReadonlyArray<{pod: string; slotsBefore: number; slotsAfter: number; slots: readonly SlotRange[]; replicas: readonly string[]}>): string[] {
   return ['Masters afterwards:', ...masters.map((m) =>
-    `  ${m.pod}: ${m.slotsBefore} -> ${plural(m.slotsAfter, 'slot')} (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, replicas ${m.replicas.join(', ')}` : ''}`)]
+    `  ${m.pod}: ${m.slotsBefore} -> ${plural(m.slotsAfter, 'slot')} (${formatRanges(m.slots) || 'none'})${m.replicas.length > 0 ? `, ${agree(m.replicas.length, 'replica', 'replicas')} ${m.replicas.join(', ')}` : ''}`)]
 }
 
 /** Slots an interrupted move left open, as the line that says they are (or would be) closed first. */

@@ -17,7 +17,7 @@ import {openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
 import {followPods} from './tls-cluster-client.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
-import {sentences} from '../util/words.js'
+import {agree, sentences} from '../util/words.js'
 
 /** What `drill failover` measured; times in seconds from the moment the pod was deleted. */
 export interface DrillReport {
@@ -99,7 +99,7 @@ export function drillTasks(): ListrTask<DrillContext>[] {
             ['Run it where the pod IPs answer (a pod in the cluster, a CI job), with --connect direct.'])
         }
         ctx.drill = planDrill(await ctx.cluster.observe(), ctx.pod)
-        task.title = `Chose ${ctx.drill.master.name} (replicas ${ctx.drill.replicas.join(', ')})`
+        task.title = `Chose ${ctx.drill.master.name} (${agree(ctx.drill.replicas.length, 'replica', 'replicas')} ${ctx.drill.replicas.join(', ')})`
       },
     },
     {

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../../cli/base-command.js'
 import {actionFlags, kubeFlags, redisFlags} from '../../cli/flags.js'
 import type {DrillContext, DrillReport} from '../../workflows/drill.js'
-import {plural} from '../../util/words.js'
+import {agree, plural} from '../../util/words.js'
 
 export interface DrillFailoverResult extends Partial<DrillReport> {
   namespace: string
@@ -46,7 +46,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
       await runTasks(tasks.slice(0, 1), ctx, this)
       const pod = ctx.drill!.master.name
       if (flags['dry-run']) {
-        this.log(`Would delete ${pod} (a master; its replicas ${ctx.drill!.replicas.join(', ')}) under a writer on its slots.`)
+        this.log(`Would delete ${pod} (a master; its ${agree(ctx.drill!.replicas.length, 'replica', 'replicas')} ${ctx.drill!.replicas.join(', ')}) under a writer on its slots.`)
         return this.withSessionWarnings<DrillFailoverResult>({namespace: target.kube.namespace, dryRun: true, pod, warnings: []}, target.kube.warnings.all)
       }
       if (!await confirm(`Delete pod ${pod}, a master, to measure its failover?`, {yes: flags.yes, action: `delete pod ${pod}`})) {
