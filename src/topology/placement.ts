@@ -31,7 +31,7 @@ export interface Placement {
  * a master's replicas on different nodes, and prefers the lowest ordinals. Where the pods cannot satisfy this,
  * the placement is still made and every remaining violation is listed.
  */
-export function placeShards(pods: readonly PodRef[], masters: number, replicasPerMaster: number): Placement {
+export function placeShards(pods: readonly PodRef[], masters: number, replicasPerMaster: number, options: {besideMasters?: readonly PodRef[]} = {}): Placement {
   const needed = masters * (1 + replicasPerMaster)
   if (pods.length < needed) {
     throw new PreconditionError(`${shapeWords({masters, replicasPerMaster})} need ${plural(needed, 'pod')}, but there are ${pods.length}.`)
@@ -42,7 +42,7 @@ export function placeShards(pods: readonly PodRef[], masters: number, replicasPe
     shared: violationLowerBound(sorted, masters, replicasPerMaster, (p) => p.zone),
   }
   const optimal = (c: Candidate): boolean => score(c).sameNode <= bound.sameNode && c.placement.violations.length <= bound.shared
-  let best = evaluate(sorted, greedyMasters(sorted, masters), replicasPerMaster)
+  let best = evaluate(sorted, greedyMasters(sorted, masters, options.besideMasters ?? []), replicasPerMaster)
   // Spreading masters first is right unless a crowded node or zone then has too many masters for its
   // replicas to go elsewhere; a few swaps of violating masters for pods elsewhere fix that.
   for (let round = 0; round < masters * replicasPerMaster && !optimal(best); round++) {
@@ -78,10 +78,16 @@ export function placementViolations(shards: readonly Shard[]): PlacementViolatio
 
 const byOrdinal = (a: PodRef, b: PodRef): number => a.ordinal - b.ordinal || a.pod.localeCompare(b.pod)
 
-function greedyMasters(pods: readonly PodRef[], count: number): PodRef[] {
+/** `beside`: masters the cluster already has (a scale out), whose nodes and zones count as taken. */
+function greedyMasters(pods: readonly PodRef[], count: number, beside: readonly PodRef[]): PodRef[] {
   const chosen: PodRef[] = []
   const perZone = new Map<string, number>()
   const perNode = new Map<string, number>()
+  const take = (master: PodRef): void => {
+    if (master.zone) perZone.set(master.zone, (perZone.get(master.zone) ?? 0) + 1)
+    if (master.k8sNode) perNode.set(master.k8sNode, (perNode.get(master.k8sNode) ?? 0) + 1)
+  }
+  for (const master of beside) take(master)
   const rest = [...pods]
   while (chosen.length < count) {
     const load = (p: PodRef): [number, number] => [perZone.get(p.zone ?? '') ?? 0, perNode.get(p.k8sNode ?? '') ?? 0]
@@ -93,8 +99,7 @@ function greedyMasters(pods: readonly PodRef[], count: number): PodRef[] {
     }
     const [master] = rest.splice(pick, 1)
     chosen.push(master)
-    if (master.zone) perZone.set(master.zone, (perZone.get(master.zone) ?? 0) + 1)
-    if (master.k8sNode) perNode.set(master.k8sNode, (perNode.get(master.k8sNode) ?? 0) + 1)
+    take(master)
   }
   return chosen
 }

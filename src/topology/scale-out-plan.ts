@@ -31,7 +31,7 @@ export function planScaleOut(topology: Topology, masters: number, replicasPerMas
     }))
   const taken = new Set(joined.flatMap((s) => [s.master.pod, ...s.replicas.map((r) => r.pod)]))
   const rest = free.filter((p) => !taken.has(p.pod))
-  const chosen = newMasters > joined.length ? placeShards(rest, newMasters - joined.length, 0).shards.map((s) => s.master) : []
+  const chosen = newMasters > joined.length ? placeShards(rest, newMasters - joined.length, 0, {besideMasters: [...shards, ...joined].map((s) => s.master)}).shards.map((s) => s.master) : []
   const chosenNames = new Set(chosen.map((p) => p.pod))
   const all: Shard[] = [...shards, ...joined, ...chosen.map((master) => ({master, replicas: []}))]
   const placement = placeReplicas(all, rest.filter((p) => !chosenNames.has(p.pod)), replicasPerMaster)

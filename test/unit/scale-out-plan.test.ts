@@ -27,6 +27,15 @@ describe('planning a scale out', () => {
     expect(layout.shards[3]).toMatchObject({slots: [], replicas: [expect.anything()]})
   })
 
+  it('makes the new pod on the Kubernetes node with the fewest masters the new master, not the lowest ordinal', () => {
+    // Masters redis-0 and redis-1 on a, redis-2 on c; redis-6 on a, redis-7 on b.
+    const states = withNewPods({pod: pod(6, 'a'), id: nodeId('n6')}, {pod: pod(7, 'b'), id: nodeId('n7')})
+    states[1].pod = {...states[1].pod, k8sNode: 'a'}
+    const {layout} = planScaleOut(buildTopology(states.map((s) => s.pod), observe(states)), 4, 1)
+    expect(layout.shards[3].master.pod).toBe('redis-7')
+    expect(layout.shards[3].replicas.map((r) => r.pod)).toEqual(['redis-6'])
+  })
+
   it('after an interrupted run made redis-7 an empty master with redis-6 its replica, growing further keeps redis-7 the master', () => {
     const n6 = nodeId('n6')
     const n7 = nodeId('n7')
