@@ -269,10 +269,18 @@ export function createTasks(): ListrTask<CreateContext>[] {
       },
     },
     {
+      title: 'Read the pods to adopt and the shape they allow',
+      enabled: (ctx) => ctx.input.adopt,
+      task: async (ctx, task) => {
+        const {kube, selector} = ctx.target
+        ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
+        task.title = `The pods allow ${shapeWords(ctx.shape)}`
+      },
+    },
+    {
       title: 'Wait for the pods to be Ready',
       task: async (ctx, task) => {
         const {kube, selector} = ctx.target
-        if (ctx.input.adopt) ctx.shape = await adoptedShape(ctx, await listRedisPods(kube, selector))
         const count = podCount(ctx.shape!)
         ctx.pods = (await waitForReadyPods(kube, selector, count, ctx.input.timeoutMs, {onWaiting: progress(task)})).slice(0, count)
         task.title = `${plural(ctx.pods.length, 'pod')} ${agree(ctx.pods.length, 'is', 'are')} Ready`
