@@ -4,6 +4,7 @@ import type {ListrTask} from 'listr2'
 import {NotFoundError, PreconditionError, UsageError} from '../errors.js'
 import {createObjects, planObjects, type AppliedObject} from '../kube/apply.js'
 import {notFoundIn} from '../kube/context.js'
+import {listNames} from '../kube/delete.js'
 import {listRedisPods, type RedisPod} from '../kube/pods.js'
 import {readStatefulSet} from '../kube/statefulset.js'
 import {ACL_USERS, ADMIN_USER, generatePassword, readPasswords, userSecret, userSecretName, type ClusterAuth, type UserPasswords} from '../manifests/auth.js'
@@ -235,8 +236,13 @@ export async function planDryRun(ctx: CreateContext): Promise<CreateDryRun> {
     const placement = placeShards(unscheduled, ctx.shape!.masters, ctx.shape!.replicasPerMaster)
     const ranges = splitEvenly(ctx.shape!.masters)
     ctx.plan = {kind: 'form', placement, layout: {shards: placement.shards.map((s, i) => ({...s, slots: [ranges[i]]}))}}
-    lines.push(`Would form ${shapeWords(ctx.shape!)} once the ${plural(count, 'pod')} are Ready: masters ${placement.shards.map((s) => s.master.pod).join(', ')}` +
-      ' as placed by ordinal; chosen again once the pods are scheduled, to spread masters and replicas over Kubernetes nodes and zones.')
+    // A teardown that kept the volumes: the pods come back on them, and their nodes.conf decides the layout.
+    const kept = ctx.input.adopt ? [] : await listNames(kube, 'PersistentVolumeClaim', selector)
+    lines.push(kept.length > 0
+      ? `Would form ${shapeWords(ctx.shape!)} once the ${plural(count, 'pod')} are Ready. The volumes ${kept.join(', ')} of an earlier cluster are still there: ` +
+        'the pods start on them with their data, and the run brings back the cluster they held, its masters and slots as they were, at the pods\' new IPs.'
+      : `Would form ${shapeWords(ctx.shape!)} once the ${plural(count, 'pod')} are Ready: masters ${placement.shards.map((s) => s.master.pod).join(', ')}` +
+        ' as placed by ordinal; chosen again once the pods are scheduled, to spread masters and replicas over Kubernetes nodes and zones.')
     return {lines, manifests: ctx.spec ? clusterManifests(ctx.spec) : []}
   }
   ctx.pods = pods.slice(0, count)
