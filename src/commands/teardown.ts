@@ -28,7 +28,7 @@ export default class Teardown extends BaseCommand {
   static override flags = {
     ...kubeFlags,
     ...actionFlags,
-    'with-pvcs': Flags.boolean({description: 'Also delete the PersistentVolumeClaims, and so the Redis data.', default: false}),
+    'with-pvcs': Flags.boolean({description: 'Also delete the PersistentVolumeClaims, and so the Redis data.', default: false, aliases: ['delete-pvcs']}),
   }
 
   async run(): Promise<TeardownOutput> {
