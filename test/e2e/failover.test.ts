@@ -4,8 +4,8 @@ import type {CheckResult} from '../../src/commands/check.js'
 import type {DrillFailoverResult} from '../../src/commands/drill/failover.js'
 import type {FailoverResult} from '../../src/commands/failover.js'
 import {json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, startClusterWithKeys, statusNodes} from './cluster-data.js'
-import {redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys, statusNodes} from './cluster-data.js'
+import {pods, redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 20_000
 
@@ -93,6 +93,7 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
   }, 300_000)
 
   it('drill failover --connect port-forward: the writer reaches every node, and the deleted master at its new IP, through port-forwards to their pods; no acknowledged write lost, check clean, every key there', async () => {
+    const before = await pods(sandbox, SELECTOR)
     const drill = await sandbox.cli(['drill', 'failover', '--pod', 'redis-cluster-1', '--connect', 'port-forward', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
 
     expect(drill.code, drill.stdout + drill.stderr).toBe(0)
@@ -100,6 +101,8 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
     console.log(`drill failover of redis-cluster-1 through port-forward: ${JSON.stringify(report)}`)
     expect(report).toMatchObject({pod: 'redis-cluster-1', connect: 'port-forward', writesLost: 0, staleReads: 0})
     expect(report.writesAcknowledged).toBeGreaterThan(50)
+    const ipOf = (list: typeof before): string | undefined => list.find((p) => p.name === 'redis-cluster-1')?.ip
+    expect(ipOf(await pods(sandbox, SELECTOR))).not.toBe(ipOf(before))
     const after = await statusNodes(sandbox)
     expect(after.find((n) => n.pod === 'redis-cluster-1')).toMatchObject({membership: 'in-cluster', role: report.returnedAs})
     const check = await sandbox.cli(['check', '--json'])
