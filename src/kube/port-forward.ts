@@ -85,7 +85,8 @@ export async function openPortForwards(kube: Kube, pods: readonly RedisPod[]): P
       const key = addressKey({host: pod.ip, port: pod.port})
       if (podByAddress.get(key) === pod.name) continue
       const before = addressOfPod.get(pod.name)
-      if (before) podByAddress.delete(before)
+      // Its old address leads nowhere now, unless another pod has been given it since.
+      if (before && podByAddress.get(before) === pod.name) podByAddress.delete(before)
       podByAddress.set(key, pod.name)
       addressOfPod.set(pod.name, key)
       changed = true
