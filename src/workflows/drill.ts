@@ -1,6 +1,5 @@
 import type {ListrTask} from 'listr2'
 
-import {PreconditionError} from '../errors.js'
 import {deletePod} from '../kube/delete.js'
 import {listRedisPods} from '../kube/pods.js'
 import type {RedisConnector} from '../redis/connection.js'
@@ -13,9 +12,9 @@ import type {NodeAddress} from '../topology/observation.js'
 import {rangesToSlots} from '../topology/slots.js'
 import {caughtUp, offsetsByAddress} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
-import {openCluster, type OpenCluster} from './inspect.js'
+import {clusterOver, openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
-import {followPods} from './tls-cluster-client.js'
+import {followPods} from './cluster-client.js'
 import type {KubeTargetSession, TargetOptions} from './session.js'
 import {agree, sentences} from '../util/words.js'
 
@@ -23,6 +22,8 @@ import {agree, sentences} from '../util/words.js'
 export interface DrillReport {
   pod: string
   masterId: string
+  /** How the writer (and redisctl) reached the nodes: at their pod IPs, or through port-forwards to their pods. */
+  connect: 'direct' | 'port-forward'
   /** The replica that took over the slots; absent when the pod came back and kept them first (within cluster-node-timeout). */
   promoted?: string
   promotionSeconds?: number
@@ -92,12 +93,6 @@ export function drillTasks(): ListrTask<DrillContext>[] {
       title: 'Read every node and choose the master',
       task: async (ctx, task) => {
         ctx.cluster = await openCluster(ctx.options, ctx.target)
-        // The writer is a cluster client that follows the nodes to their pod IPs (the ones they announce, or those of
-        // the DNS names TLS nodes announce), which only direct access reaches.
-        if (ctx.cluster.access.mode !== 'direct') {
-          throw new PreconditionError('drill failover writes through a cluster client to the pod IPs, and they do not answer from here.',
-            ['Run it where the pod IPs answer (a pod in the cluster, a CI job), with --connect direct.'])
-        }
         ctx.drill = planDrill(await ctx.cluster.observe(), ctx.pod)
         task.title = `Chose ${ctx.drill.master.name} (${agree(ctx.drill.replicas.length, 'replica', 'replicas')} ${ctx.drill.replicas.join(', ')})`
       },
@@ -108,10 +103,9 @@ export function drillTasks(): ListrTask<DrillContext>[] {
         const {master} = ctx.drill!
         const {access, pods} = ctx.cluster!
         const keys = await keysInSlots(access.connector, podAddress(master.pod), ctx.drill!, 200)
-        const follow = access.tls && followPods(access.tls, () => listRedisPods(ctx.target.kube, ctx.target.selector))
-        const seeds = pods.map(podAddress).map((addr) => follow?.seed(addr) ?? addr)
+        const follow = followPods(access, () => listRedisPods(ctx.target.kube, ctx.target.selector))
         const redisOptions = {username: ctx.target.credentials?.username, password: ctx.target.credentials?.password}
-        ctx.traffic = startTraffic(seeds, {keyNames: keys, removeKeys: true, connection: {...follow?.connection, redisOptions},
+        ctx.traffic = startTraffic(pods.map(podAddress).map(follow.seed), {keyNames: keys, removeKeys: true, connection: {...follow.connection, redisOptions},
           maxMs: ctx.timeoutMs, maxOps: Math.ceil((ctx.timeoutMs / 1000) * 400)})
         await waitUntil('the writer\'s first writes', async () => (ctx.traffic!.writesAcknowledged() >= 50
           ? {done: true, value: undefined} : {done: false, missing: `${ctx.traffic!.writesAcknowledged()} of 50 writes acknowledged`}), {timeoutMs: 30_000, intervalMs: 50, signal: ctx.cluster!.access.connector.signal})
@@ -141,9 +135,10 @@ export function drillTasks(): ListrTask<DrillContext>[] {
       title: 'Wait until the pod is back in the cluster and every replica in sync',
       task: async (ctx, task) => {
         const {master} = ctx.drill!
-        await waitForReadyPods(ctx.target.kube, ctx.target.selector, ctx.cluster!.pods.length, ctx.timeoutMs)
-        await ctx.cluster!.access.close()
-        ctx.cluster = await openCluster(ctx.options, ctx.target)
+        const pods = await waitForReadyPods(ctx.target.kube, ctx.target.selector, ctx.cluster!.pods.length, ctx.timeoutMs)
+        // The same access, which the writer goes on using (its port-forwards), taught where the pod is now.
+        await ctx.cluster!.access.learn(pods)
+        ctx.cluster = clusterOver(ctx.target, ctx.cluster!.access, pods)
         let earlier = new Map<string, number>()
         const topology = await waitUntil('every node to agree and every replica to be in sync', async () => {
           const seen = await ctx.cluster!.observe()
@@ -172,8 +167,8 @@ async function backAsMaster(ctx: DrillContext): Promise<number | undefined> {
   const pods = await listRedisPods(ctx.target.kube, ctx.target.selector)
   const pod = pods.find((p) => p.name === master.name)
   if (!pod?.ip || pod.terminating || pod.ip === master.pod.ip) return undefined
-  // A TLS node is verified by its pod's DNS name, which the connector knows by IP: the new one from this listing.
-  ctx.cluster!.access.tls?.addresses.learn(pods)
+  // The connector reaches a pod (its port-forward) and verifies a TLS node (its pod's DNS name) by the pod's IP: the new one from this listing.
+  await ctx.cluster!.access.learn(pods)
   const node = await observeNode(ctx.cluster!.access.connector, {host: pod.ip, port: pod.port})
   return node.ok && node.view.id === master.id && node.view.myself.role === 'master' && node.view.myself.slots.length > 0 ? Date.now() : undefined
 }
@@ -196,6 +191,7 @@ export function drillReport(ctx: DrillContext, traffic: TrafficReport, startedAt
   return {
     pod: ctx.drill!.master.name,
     masterId: ctx.drill!.master.id,
+    connect: ctx.cluster!.access.mode,
     ...(ctx.promoted ? {promoted: ctx.promoted.pod, promotionSeconds: seconds(ctx.promoted.at - deletedAt)} : {}),
     writesResumedSeconds: gap.to > deletedAt ? seconds(gap.to - deletedAt) : 0,
     longestWriteGapSeconds: seconds(gap.ms),

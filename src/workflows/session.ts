@@ -9,7 +9,7 @@ import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../ku
 import {ADMIN_SECRET_ANNOTATION, PASSWORD_SECRET_ANNOTATION} from '../manifests/auth.js'
 import {TLS_SECRET_ANNOTATION} from '../manifests/cluster.js'
 import {clusterSelector} from '../manifests/labels.js'
-import {RedisConnector} from '../redis/connection.js'
+import {RedisConnector, type NodeAddress} from '../redis/connection.js'
 import type {Credentials} from '../redis/credentials.js'
 import {tcpOpen} from '../redis/probe.js'
 import {readCaFile, readTlsSecret, type ConnectorTls, type TlsMaterial} from '../tls/client.js'
@@ -141,6 +141,13 @@ export interface RedisAccess {
   mode: 'direct' | 'port-forward'
   /** How the nodes are verified, when they serve TLS. */
   tls?: PodsTls
+  /** Where the pod at this address is reached from here: there, or the local end of its port-forward (undefined while none leads there). */
+  reach(addr: NodeAddress): NodeAddress | undefined
+  /**
+   * Takes a newer listing of the pods, from which a pod recreated at a new IP is reached and verified (its TLS name,
+   * its port-forward), and a new pod gets a forward. True when an address changed.
+   */
+  learn(pods: readonly RedisPod[]): Promise<boolean>
   /** Port-forwarding only: the API server's refusal of a forward, which is why the nodes behind it were unreachable. */
   refusal?(): RedisctlError | undefined
   close(): Promise<void>
@@ -158,7 +165,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   const connection = {credentials, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
   if (direct) {
     const connector = new RedisConnector({...connection, tls})
-    return {connector, mode: 'direct', tls, close: () => connector.closeAll()}
+    return {connector, mode: 'direct', tls, reach: (addr) => addr, learn: async (listed) => tls?.addresses.learn(listed) ?? false, close: () => connector.closeAll()}
   }
   if (mode === 'auto' && target.forwardingDenied) {
     throw await permissionRefusal(target.kube, target.forwardingDenied, ' (the pod IPs do not answer from here, so --connect auto would port-forward)')
@@ -170,6 +177,11 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
     connector,
     mode: 'port-forward',
     tls,
+    reach: forwards.forwardTo,
+    async learn(listed) {
+      const renamed = tls?.addresses.learn(listed) ?? false
+      return (await forwards.learn(listed)) || renamed
+    },
     refusal: forwards.refusal,
     async close() {
       await connector.closeAll()

@@ -4,8 +4,8 @@ import type {CheckResult} from '../../src/commands/check.js'
 import type {DrillFailoverResult} from '../../src/commands/drill/failover.js'
 import type {FailoverResult} from '../../src/commands/failover.js'
 import {json} from '../support/cli.js'
-import {missingKeys, redisCliCheckPasses, startClusterWithKeys, statusNodes} from './cluster-data.js'
-import {redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
+import {missingKeys, redisCliCheckPasses, SELECTOR, startClusterWithKeys, statusNodes} from './cluster-data.js'
+import {pods, redisCli, waitFor, type E2eSandbox} from './e2e-support.js'
 
 const KEYS = 20_000
 
@@ -78,7 +78,7 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
     expect(drill.code, drill.stdout + drill.stderr).toBe(0)
     const report = json<DrillFailoverResult>(drill)
     console.log(`drill failover of redis-cluster-2: ${JSON.stringify(report)}`)
-    expect(report).toMatchObject({pod: 'redis-cluster-2', writesLost: 0, staleReads: 0})
+    expect(report).toMatchObject({pod: 'redis-cluster-2', connect: 'direct', writesLost: 0, staleReads: 0})
     expect(report.writesAcknowledged).toBeGreaterThan(50)
     expect(report.longestWriteGapSeconds).toBeGreaterThan(0)
     const after = await statusNodes(sandbox)
@@ -90,5 +90,23 @@ describe('redisctl failover, on 3x1 with 20,000 keys', () => {
     const drillKeysLeft = await Promise.all(after.filter((n) => n.role === 'master').map(async (n) =>
       (await redisCli(['-h', n.ip, '-p', String(n.port), '--scan', '--pattern', 'redisctl-drill:*'])).stdout.trim()))
     expect(drillKeysLeft.filter(Boolean)).toEqual([])
+  }, 300_000)
+
+  it('drill failover --connect port-forward: the writer reaches every node, and the deleted master at its new IP, through port-forwards to their pods; no acknowledged write lost, check clean, every key there', async () => {
+    const before = await pods(sandbox, SELECTOR)
+    const drill = await sandbox.cli(['drill', 'failover', '--pod', 'redis-cluster-1', '--connect', 'port-forward', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
+
+    expect(drill.code, drill.stdout + drill.stderr).toBe(0)
+    const report = json<DrillFailoverResult>(drill)
+    console.log(`drill failover of redis-cluster-1 through port-forward: ${JSON.stringify(report)}`)
+    expect(report).toMatchObject({pod: 'redis-cluster-1', connect: 'port-forward', writesLost: 0, staleReads: 0})
+    expect(report.writesAcknowledged).toBeGreaterThan(50)
+    const ipOf = (list: typeof before): string | undefined => list.find((p) => p.name === 'redis-cluster-1')?.ip
+    expect(ipOf(await pods(sandbox, SELECTOR))).not.toBe(ipOf(before))
+    const after = await statusNodes(sandbox)
+    expect(after.find((n) => n.pod === 'redis-cluster-1')).toMatchObject({membership: 'in-cluster', role: report.returnedAs})
+    const check = await sandbox.cli(['check', '--json'])
+    expect(json<CheckResult>(check).findings.filter((f) => f.severity === 'error')).toEqual([])
+    expect(await missingKeys(sandbox, KEYS)).toBe(0)
   }, 300_000)
 })

@@ -10,7 +10,7 @@ import {newRepairContext, repairTasks, type RepairCluster, type RepairContext} f
 export function repairTarget(pods: PodRef[], connector = new RedisConnector()): RepairCluster {
   return {
     pods,
-    access: {connector, mode: 'direct', close: () => connector.closeAll()},
+    access: {connector, mode: 'direct', reach: (addr) => addr, learn: async () => false, close: () => connector.closeAll()},
     observe: async () => buildTopology(pods, await observeCluster(connector, pods.map((p) => ({host: p.ip, port: p.port})))),
   }
 }

@@ -17,7 +17,7 @@ export default class DrillFailover extends BaseCommand {
   static override summary = 'Measure a master\'s failure under writes: delete its pod and time until its slots take writes again.'
   static override description = `A bounded cluster client writes to the master's slots while its pod is deleted, then reads its keys back and deletes them (200 keys named redisctl-drill:N, in the master's slots). The report says when a replica took over (promotion), when writes succeeded again, the longest gap between two acknowledged writes, the write errors the client saw, and the writes lost: acknowledged writes that do not read back. The drill then waits until the pod is back in the cluster (as a replica, or as the master when it returned within cluster-node-timeout) and every replica is in sync, so it leaves the cluster healthy.
 
-It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer from where it runs (the writer is a cluster client; on a TLS cluster it maps the DNS names the nodes announce to their pods' IPs and verifies each node by its name), and refuses a cluster check finds errors in or a master without a replica in sync.`
+It deletes a pod: it asks first (--yes answers). The writer is a cluster client that reaches the nodes as redisctl does (--connect): at their pod IPs, or through a port-forward to each pod, following the deleted pod to where it comes back; on a TLS cluster it maps the DNS names the nodes announce to their pods and verifies each node by its name. It refuses a cluster check finds errors in or a master without a replica in sync.`
   static override examples = [
     '<%= config.bin %> drill failover --yes',
     '<%= config.bin %> drill failover --pod redis-cluster-1 --yes --json',
@@ -71,6 +71,7 @@ It deletes a pod: it asks first (--yes answers). It needs the pod IPs to answer 
       `Writes to its slots succeeded again after ${r.writesResumedSeconds} s; longest write gap ${r.longestWriteGapSeconds} s.`,
       `${r.writesAcknowledged} writes acknowledged, ${plural(r.errors, 'error')} ${JSON.stringify(r.errorKinds)}, ${r.writesLost} acknowledged writes lost, ${r.staleReads} stale reads.`,
       `${r.pod} is back as a ${r.returnedAs}; the cluster was healthy again after ${r.healthySeconds} s.`,
+      `The writer reached the nodes ${r.connect === 'direct' ? 'at their pod IPs' : 'through port-forwards to their pods'}.`,
       ...r.lost.map((l) => `lost: ${l}`),
     ].join('\n'))
     return this.withSessionWarnings<DrillFailoverResult>({namespace: target.kube.namespace, dryRun: false, ...r, warnings: []}, target.kube.warnings.all)
