@@ -321,29 +321,16 @@ describe('redisctl on a TLS cluster (cluster create --tls, 3x1)', () => {
     expect((await secretMaterial(sandbox, files)).cert).toBe(material.cert)
   }, 300_000)
 
-  it('drill failover runs on a TLS cluster: its writer follows the deleted master to its new IP by the DNS name the node announces; exit 0, no acknowledged write lost, every key there', async () => {
+  it.each([
+    {connect: 'direct', how: 'its writer follows the deleted master to its new IP by the DNS name the node announces'},
+    {connect: 'port-forward', how: 'its writer reaches each node through a port-forward to the pod whose DNS name it announces, verified by that name, and the deleted master again at its new IP'},
+  ])('drill failover --connect $connect on a TLS cluster: $how; exit 0, no acknowledged write lost, every key there', async ({connect}) => {
     const before = await pods(sandbox, SELECTOR)
-    const drill = await sandbox.cli(['drill', 'failover', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
+    const drill = await sandbox.cli(['drill', 'failover', '--connect', connect, '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
     expect(drill.code, drill.stdout + drill.stderr).toBe(0)
     const report = json<DrillFailoverResult>(drill)
-    console.log(`drill failover on TLS of ${report.pod}: ${JSON.stringify(report)}`)
-    expect(report).toMatchObject({writesLost: 0, staleReads: 0})
-    expect(report.writesAcknowledged).toBeGreaterThan(50)
-    const ipOf = (list: typeof before): string | undefined => list.find((p) => p.name === report.pod)?.ip
-    expect(ipOf(await pods(sandbox, SELECTOR))).not.toBe(ipOf(before))
-    expect((await statusNodes(sandbox)).find((n) => n.pod === report.pod)).toMatchObject({membership: 'in-cluster', role: report.returnedAs})
-    expect(await missingKeys(sandbox, material)).toBe(0)
-    const check = await redisCliTlsCheck(sandbox, material)
-    expect(check.ok, check.output).toBe(true)
-  }, 300_000)
-
-  it('drill failover --connect port-forward on a TLS cluster: its writer reaches each node through a port-forward to the pod whose DNS name it announces, verified by that name, and the deleted master again at its new IP; exit 0, no acknowledged write lost, every key there', async () => {
-    const before = await pods(sandbox, SELECTOR)
-    const drill = await sandbox.cli(['drill', 'failover', '--connect', 'port-forward', '--yes', '--json', '--timeout', '180s'], {timeoutMs: 240_000})
-    expect(drill.code, drill.stdout + drill.stderr).toBe(0)
-    const report = json<DrillFailoverResult>(drill)
-    console.log(`drill failover on TLS through port-forward of ${report.pod}: ${JSON.stringify(report)}`)
-    expect(report).toMatchObject({connect: 'port-forward', writesLost: 0, staleReads: 0})
+    console.log(`drill failover on TLS (${connect}) of ${report.pod}: ${JSON.stringify(report)}`)
+    expect(report).toMatchObject({connect, writesLost: 0, staleReads: 0})
     expect(report.writesAcknowledged).toBeGreaterThan(50)
     const ipOf = (list: typeof before): string | undefined => list.find((p) => p.name === report.pod)?.ip
     expect(ipOf(await pods(sandbox, SELECTOR))).not.toBe(ipOf(before))
