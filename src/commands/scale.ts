@@ -65,7 +65,7 @@ Refused, with nothing changed: fewer than 3 masters, an unhealthy cluster (unles
     ...redisFlags,
     ...actionFlags,
     masters: Flags.integer({description: 'Number of masters wanted (at least 3; default: as many as now).'}),
-    'replicas-per-master': Flags.integer({description: 'Replicas for each master (default: as many as now).', min: 0}),
+    'replicas-per-master': Flags.integer({description: 'Replicas for each master (default: as many as now).', min: 0, aliases: ['replicas']}),
     force: Flags.boolean({description: 'Scale even when check finds errors in the cluster.', default: false}),
     'delete-pvcs': Flags.boolean({description: 'Scaling in: delete the PersistentVolumeClaims of the removed pods (asks first; --yes without a TTY).', default: false, aliases: ['with-pvcs']}),
   }

@@ -45,7 +45,7 @@ With --password-secret the pods require that Secret's password and name the Secr
     ...redisFlags,
     ...actionFlags,
     masters: Flags.integer({description: 'Number of masters (at least 3). With --selector, derived from the pod count when not given.', default: 3}),
-    'replicas-per-master': Flags.integer({description: 'Replicas for each master.', default: 1, min: 0}),
+    'replicas-per-master': Flags.integer({description: 'Replicas for each master.', default: 1, min: 0, aliases: ['replicas']}),
     image: Flags.string({description: 'Redis container image.', default: 'redis:7.0'}),
     storage: Flags.string({description: 'Size of each pod\'s data volume.', default: '1Gi'}),
     'storage-class': Flags.string({description: 'StorageClass of the data volumes (default: the cluster\'s default).'}),
