@@ -12,6 +12,9 @@
  * --tls (with --on sandbox): every contender runs on a plaintext cluster and on one made with `cluster create --tls`
  * (redis-cli with --tls and the cluster's certificates), to report the ratio under TLS and what TLS costs each tool.
  *
+ * --baseline DIR (with --on sandbox): one more contender, the CLI built in another checkout (e.g. /work/main), on the
+ * same sandbox, for a before/after in one run.
+ *
  * Each contender runs as a child process under /usr/bin/time, which reports its peak RSS.
  */
 import {spawn, spawnSync} from 'node:child_process'
@@ -70,13 +73,16 @@ interface Result {
 async function main(): Promise<void> {
   const {values} = parseArgs({options: {'keys': {type: 'string', default: '200000'}, 'value-bytes': {type: 'string', default: '100'},
     'on': {type: 'string', default: 'nodes'}, 'pod-ip-range': {type: 'string', default: '127.244.0.0/16'}, 'as-redisctl': {type: 'string'},
-    'tls': {type: 'boolean', default: false}}})
+    'tls': {type: 'boolean', default: false}, 'baseline': {type: 'string'}}})
   if (values['as-redisctl']) return rebalanceAsRedisctl(values['as-redisctl'])
   const keys = Number(values.keys)
   const valueBytes = Number(values['value-bytes'])
   if (values.on !== 'nodes' && values.on !== 'sandbox') throw new Error(`--on takes nodes or sandbox, got ${values.on}`)
   if (values.tls && values.on !== 'sandbox') throw new Error('--tls needs --on sandbox: the TLS clusters are made by cluster create --tls')
+  if (values.baseline && values.on !== 'sandbox') throw new Error('--baseline needs --on sandbox: it runs another checkout\'s built CLI')
   const modes = values.tls ? [false, true] : [false]
+  const baseline = values.baseline
+  if (baseline) contenders.push({name: `redisctl at ${baseline}`, command: (bed) => bed.redisctl.map((arg) => (arg === 'bin/run.js' ? join(baseline, 'bin/run.js') : arg))})
   const sandbox = values.on === 'sandbox' ? startSandbox(values['pod-ip-range']!) : undefined
   if (!sandbox) compile()
   const results: Result[] = []

@@ -25,6 +25,11 @@ export interface PlanProgress {
   keysPerSecond: number
 }
 
+/** A plan's run: its last progress, and the keys each move of the plan carried, in plan order. */
+export interface PlanResult extends PlanProgress {
+  keysPerMove: number[]
+}
+
 /**
  * Runs a plan of moves, as many at once as may run side by side (movesClash), then waits until every master names
  * the new owner of every moved slot. Filling an empty master thus takes from every giving master at once. Moves that
@@ -32,13 +37,13 @@ export interface PlanProgress {
  * the new owners too).
  */
 export async function executeMoves(connector: RedisConnector, moves: readonly SlotMove[], masters: ReadonlyMap<string, NodeAddress>,
-  options: ExecuteOptions = {}): Promise<PlanProgress> {
+  options: ExecuteOptions = {}): Promise<PlanResult> {
   const ref = (id: string): MasterRef => {
     const address = masters.get(id)
     if (!address) throw new UsageError(`The plan names master ${id}, which is not among the cluster's masters.`)
     return {id, address}
   }
-  const work = moves.filter((m) => countSlots(m.slots) > 0).map((m) => ({from: ref(m.from), to: ref(m.to), slots: rangesToSlots(m.slots)}))
+  const work = moves.flatMap((m, index) => (countSlots(m.slots) > 0 ? [{index, from: ref(m.from), to: ref(m.to), slots: rangesToSlots(m.slots)}] : []))
   // One failing move stops the others between batches, so that nothing is still moving when this throws.
   const stop = new AbortController()
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal
@@ -103,7 +108,9 @@ export async function executeMoves(connector: RedisConnector, moves: readonly Sl
   for (const w of work) for (const s of w.slots) owners.set(s, w.to.id)
   await waitForOwners(connector, [...masters.values()], owners, options.convergeTimeoutMs ?? 30_000, options.signal)
   options.onProgress?.(progress())
-  return progress()
+  const keysPerMove = moves.map(() => 0)
+  for (const [i, w] of work.entries()) keysPerMove[w.index] = done[i].keys
+  return {...progress(), keysPerMove}
 }
 
 /** Polls every master's CLUSTER NODES until each one names the expected owner of every slot given. */

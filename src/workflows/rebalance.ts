@@ -37,7 +37,7 @@ export interface RebalanceContext {
   topology?: Topology
   closedSlots: number[]
   moves: SlotMove[]
-  /** The keys each of `moves` carries, counted on its giver when planned. */
+  /** The keys each of `moves` carries: counted on its giver when a dry run plans, as moved when the moves run. */
   moveKeys?: number[]
   /** Masters in the cluster that own no slots and that an even spread left out (without --use-empty-masters). */
   leftOut?: string[]
@@ -103,8 +103,6 @@ export async function countMoveKeys(connector: RedisConnector, moves: readonly S
 export const countKeysOf = (connector: RedisConnector, topology: Topology, moves: readonly SlotMove[]): Promise<number[]> =>
   countMoveKeys(connector, moves, (id) => topology.nodes.find((n) => n.id === id)?.address)
 
-const sumKeys = (keys: readonly number[]): number => keys.reduce((sum, n) => sum + n, 0)
-
 /** A node lost in the middle of a move (a pod deleted or restarted) leaves slots open: say how to resume. */
 function interruptedMove(error: RedisUnreachableError): RedisUnreachableError {
   return new RedisUnreachableError(error.message, [
@@ -162,10 +160,9 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
       title: 'Plan the moves',
       task: async (ctx, task) => {
         ctx.moves = planMoves(ctx, ctx.topology!)
-        ctx.moveKeys = await countKeysOf(ctx.cluster.access.connector, ctx.topology!, ctx.moves)
+        // The keys are not counted first (a round trip per slot on each giver): the moves report what they carried.
         const slots = ctx.moves.reduce((n, m) => n + countSlots(m.slots), 0)
-        task.title = ctx.moves.length === 0 ? 'Nothing to move'
-          : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')} and ${plural(sumKeys(ctx.moveKeys), 'key')}`
+        task.title = ctx.moves.length === 0 ? 'Nothing to move' : `Planned ${plural(ctx.moves.length, 'move')} of ${plural(slots, 'slot')}`
       },
     },
     {
@@ -177,11 +174,13 @@ export function rebalanceTasks(): ListrTask<RebalanceContext>[] {
         const everyPod = ctx.cluster.pods.map(podAddress)
         if (ctx.holdReplicaMigration) await setReplicaMigration(connector, everyPod, false)
         try {
-          ctx.progress = await executeMoves(connector, ctx.moves, masters, {
+          const result = await executeMoves(connector, ctx.moves, masters, {
             convergeTimeoutMs: ctx.input.timeoutMs,
             signal: connector.signal,
             onProgress: movesProgress(task),
           })
+          ctx.progress = result
+          ctx.moveKeys = result.keysPerMove
         } catch (error) {
           throw error instanceof RedisUnreachableError ? interruptedMove(error) : error
         }
