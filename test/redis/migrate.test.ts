@@ -2,6 +2,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {RedisConnector} from '../../src/redis/connection.js'
 import {executeMoves} from '../../src/redis/execute-moves.js'
+import {keysPerSlot} from '../../src/redis/migrate-keys.js'
 import {migrateSlots} from '../../src/redis/migrate-slots.js'
 import {planDrain, planRebalance, type SlotMove} from '../../src/topology/rebalance.js'
 import {countSlots, rangesToSlots, SLOT_COUNT} from '../../src/topology/slots.js'
@@ -38,6 +39,22 @@ describe('rebalancing onto an empty master', () => {
     expect(await openSlots(c)).toEqual([])
     const check = redisCliCheck(c)
     expect(check.ok, check.output).toBe(true)
+  })
+
+  it('reports the keys each move carried, in plan order: what its giver held in those slots', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    await fillEverySlot(c, 5_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    const held = await Promise.all(moves.map(async (m) => {
+      const giver = c.masters.findIndex((master) => master.id === m.from)
+      const counts = await keysPerSlot(c.clients[giver], c.masters[giver].address, rangesToSlots(m.slots))
+      return counts.reduce((n, k) => n + k, 0)
+    }))
+
+    const result = await executeMoves(connector!, moves, addressesById(c))
+
+    expect(result.keysPerMove).toEqual(held)
+    expect(held.reduce((n, k) => n + k, 0)).toBe(result.keysMoved)
   })
 
   it('reports progress: slots done of total, keys moved, keys per second', async () => {
