@@ -2,7 +2,7 @@
  * Forming a cluster with redisctl vs `redis-cli --cluster create`, on the same redis-server processes in the same
  * run, and `redisctl cluster create` end to end on the sandbox.
  *
- *   node --import tsx bench/form.ts [--rounds 3] [--baseline DIR] [--only library|sandbox]
+ *   node --import tsx bench/form.ts [--rounds 3] [--baseline DIR] [--only library|sandbox] [--masters 3,30]
  *
  * library: the forming steps (src/redis/form.ts) as `cluster create` runs them, on plain redis-server processes
  * (cluster-node-timeout 5000, as redisctl's redis.conf), reset with FLUSHALL + CLUSTER RESET HARD between runs,
@@ -10,7 +10,8 @@
  * formed (every node knows every node, the slot map agreed, replicas attached), `cluster_state:ok` on every node,
  * and the tool's own end (redisctl's waits for every replica in sync). After each redisctl run the bench checks
  * that nothing was failed over: every master is the planned one and no node's current epoch went past the
- * distinct config epochs set before the nodes met (an election raises it).
+ * distinct config epochs set before the nodes met (an election raises it). Above 30 masters (--masters 100: 200
+ * processes, on 127.61.x) only redisctl runs: redis-cli's MEETs to one node do not converge at that size.
  * sandbox: `redisctl cluster create --masters 3 --replicas-per-master 1` through the built CLI on a fresh sandbox
  * (`sandbox up --dir` in a temporary folder), then teardown; with --baseline also DIR/bin/run.js (another checkout,
  * built), runs alternating. Needs `npm run build` first.
@@ -31,7 +32,7 @@ import {placeShards} from '../src/topology/placement.js'
 import {splitEvenly} from '../src/topology/slots.js'
 import {type RedisNodes, startRedisNodes} from '../test/support/redis-nodes.js'
 
-const {values} = parseArgs({options: {rounds: {type: 'string', default: '3'}, baseline: {type: 'string'}, only: {type: 'string'}}})
+const {values} = parseArgs({options: {rounds: {type: 'string', default: '3'}, baseline: {type: 'string'}, only: {type: 'string'}, masters: {type: 'string', default: '3,30'}}})
 const ROUNDS = Number(values.rounds)
 const NODE_TIMEOUT_MS = 5000
 
@@ -70,7 +71,7 @@ async function watchFinish(connector: RedisConnector, nodes: RedisNodes, masters
     if (formedAt === undefined && isFormed(views, nodes.nodes.length, masters)) formedAt = performance.now() - started
     if (formedAt !== undefined && views.every((v) => v.info.state === 'ok')) return {done: true, value: undefined}
     return {done: false, missing: formedAt === undefined ? 'not formed' : 'cluster_state is not ok everywhere'}
-  }, {timeoutMs: 60_000, intervalMs: 10})
+  }, {timeoutMs: 60_000 + 2000 * masters, intervalMs: 10})
   return {formed: formedAt!, ok: performance.now() - started}
 }
 
@@ -102,8 +103,10 @@ let failovers = 0
 
 async function redisctl(connector: RedisConnector, nodes: RedisNodes, masters: number, shorten: boolean): Promise<Finish> {
   const layout = layoutFor(nodes, masters)
+  const started = performance.now()
   const finish = await timed(connector, nodes, masters, async () => {
-    await formCluster(connector, layout, {intervalMs: 10, configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined})
+    await formCluster(connector, layout, {intervalMs: 10, configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined, timeoutMs: 60_000 + 1000 * masters,
+      onProgress: process.env.BENCH_DEBUG ? (p) => console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s ${p.step}: ${p.message}`) : undefined})
   })
   const {views} = await observeCluster(connector, nodes.nodes)
   const planned = new Set(layout.shards.map((s) => s.master.ip))
@@ -139,7 +142,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const ms = (x: number): string => `${x.toFixed(0)} ms`.padStart(9)
 
 async function compare(masters: number, contenders: Contender[]): Promise<void> {
-  const nodes = await startRedisNodes(masters * 2, {extraConfig: [`cluster-node-timeout ${NODE_TIMEOUT_MS}`]})
+  const nodes = await startRedisNodes(masters * 2, {extraConfig: [`cluster-node-timeout ${NODE_TIMEOUT_MS}`], subnet: masters > 30 ? '127.61.0' : undefined})
   const connector = new RedisConnector()
   try {
     // A fresh master holds cluster_state:fail for its first 2 s (CLUSTER_WRITABLE_DELAY); no tool should pay that here.
@@ -206,7 +209,8 @@ function sandboxCreate(): void {
 }
 
 if (values.only !== 'sandbox') {
-  await compare(3, CONTENDERS)
-  await compare(30, CONTENDERS.filter((c) => c.label === 'redisctl' || c.label === 'redisctl, timeout kept'))
+  for (const masters of values.masters.split(',').map(Number)) {
+    await compare(masters, masters <= 3 ? CONTENDERS : CONTENDERS.filter((c) => c.label === 'redisctl' || (masters <= 30 && c.label === 'redisctl, timeout kept')))
+  }
 }
 if (values.only !== 'library') sandboxCreate()
