@@ -17,7 +17,7 @@
  * built), runs alternating. Needs `npm run build` first.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs} from 'node:util'
@@ -63,7 +63,13 @@ interface Finish {
   done: number
 }
 
-/** Polls the two finish lines for every tool every 10 ms, from `started` on, while the tool runs. */
+/**
+ * Polls the two finish lines for every tool every 10 ms, from `started` on, while the tool runs; at 100 masters
+ * every 500 ms: 200 nodes asked for CLUSTER NODES every 10 ms took the 2 cores (load average 213) and the cluster
+ * never reached cluster_state:ok.
+ */
+const watchIntervalMs = (masters: number): number => (masters <= 30 ? 10 : 500)
+
 async function watchFinish(connector: RedisConnector, nodes: RedisNodes, masters: number, started: number): Promise<Omit<Finish, 'done'>> {
   let formedAt: number | undefined
   await waitUntil('the cluster to be formed', async () => {
@@ -71,7 +77,7 @@ async function watchFinish(connector: RedisConnector, nodes: RedisNodes, masters
     if (formedAt === undefined && isFormed(views, nodes.nodes.length, masters)) formedAt = performance.now() - started
     if (formedAt !== undefined && views.every((v) => v.info.state === 'ok')) return {done: true, value: undefined}
     return {done: false, missing: formedAt === undefined ? 'not formed' : 'cluster_state is not ok everywhere'}
-  }, {timeoutMs: 60_000 + 2000 * masters, intervalMs: 10})
+  }, {timeoutMs: 60_000 + 2000 * masters, intervalMs: watchIntervalMs(masters)})
   return {formed: formedAt!, ok: performance.now() - started}
 }
 
@@ -105,7 +111,7 @@ async function redisctl(connector: RedisConnector, nodes: RedisNodes, masters: n
   const layout = layoutFor(nodes, masters)
   const started = performance.now()
   const finish = await timed(connector, nodes, masters, async () => {
-    await formCluster(connector, layout, {intervalMs: 10, configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined, timeoutMs: 60_000 + 1000 * masters,
+    await formCluster(connector, layout, {intervalMs: watchIntervalMs(masters), configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined, timeoutMs: 60_000 + 1000 * masters,
       onProgress: process.env.BENCH_DEBUG ? (p) => console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s ${p.step}: ${p.message}`) : undefined})
   })
   const {views} = await observeCluster(connector, nodes.nodes)
@@ -160,10 +166,23 @@ async function compare(masters: number, contenders: Contender[]): Promise<void> 
     console.log(`\nform ${masters} masters x 1 replica, ${masters * 2} redis-server processes, cluster-node-timeout ${NODE_TIMEOUT_MS}; ` +
       `${ROUNDS} rounds, medians; load average ${load.toFixed(1)} -> ${loadavg()[0].toFixed(1)}; redisctl runs with a failover: ${failovers}`)
     printTable(runs)
+    if (masters > 30) console.log(`redis-server CPU with the cluster formed and nobody asking (10 s): ${(await restingCpu(nodes)).toFixed(2)} cores`)
   } finally {
     await connector.closeAll()
     await nodes.stop()
   }
+}
+
+/** Cores the nodes' own heartbeats take: each node pings every other one at least every cluster-node-timeout / 2. */
+async function restingCpu(nodes: RedisNodes): Promise<number> {
+  // utime + stime, in clock ticks of 10 ms, fields 14 and 15 of /proc/PID/stat (11 and 12 after the command name).
+  const ticks = (): number => nodes.nodes.reduce((sum, n) => {
+    const fields = readFileSync(`/proc/${n.process.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return sum + Number(fields[11]) + Number(fields[12])
+  }, 0)
+  const before = ticks()
+  await new Promise((r) => setTimeout(r, 10_000))
+  return (ticks() - before) / 100 / 10
 }
 
 function printTable(runs: Map<Contender, Finish[]>): void {

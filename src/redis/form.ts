@@ -169,15 +169,16 @@ export async function setConfigEpochs(connector: RedisConnector, layout: Cluster
 }
 
 /**
- * Handshakes started at once across the cluster (MEET_WINDOW, measured in bench/README.md "100 masters"): up to 60
- * nodes every pair meets at once, as before; 200 nodes meeting all at once (19,900 handshakes) overran 2 cores, the
+ * Handshakes started at once across the cluster while it forms (measured in bench/README.md "100 masters"). Each
+ * handshake's MEET, PING and PONG carry gossip about a tenth of the nodes, so its cost grows with the cluster: 60
+ * nodes meet all at once (1,770 handshakes) as before; 200 nodes meeting all at once (19,900) overran 2 cores, the
  * slowest node took 21.7 s to answer its MEETs and dropped handshakes older than the node timeout.
  */
-export const MEET_WINDOW = 2000
+export const meetWindow = (nodes: number): number => Math.floor(120_000 / Math.max(1, nodes))
 
 /**
- * Each pair of nodes that do not know each other meets once (by pod IP and bus port), at most MEET_WINDOW pairs in
- * flight (planMeets): the next pairs go out as earlier ones know each other, and a pair whose handshake Redis dropped
+ * Each pair of nodes that do not know each other meets once (by pod IP and bus port), at most meetWindow pairs in
+ * flight (planMeets, meetWindow): the next pairs go out as earlier ones know each other, and a pair whose handshake Redis dropped
  * (after max(cluster-node-timeout, 1 s)) is introduced again. Returns once every pair of strangers has been
  * introduced; the next step waits for the last ones. Meeting one node and letting gossip spread the rest is enough
  * in the end, but gossip carries only a few nodes per ping and pings each node about once per second: 6 nodes took
@@ -185,6 +186,7 @@ export const MEET_WINDOW = 2000
  */
 export async function meetNodes(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const pods = podsOf(layout)
+  const window = meetWindow(pods.length)
   const sentAt = new Map<string, number>()
   const met = new Map<number, PodRef[]>()
   await waitUntil('every pair of nodes to be introduced', async () => {
@@ -197,7 +199,7 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
       const [a, b] = key.split('-').map(Number)
       if ((knowsPeer(a, b) && knowsPeer(b, a)) || Date.now() - at > retryMs) sentAt.delete(key)
     }
-    const picks = planMeets(pods.length, strangers, new Set(sentAt.keys()), MEET_WINDOW - sentAt.size)
+    const picks = planMeets(pods.length, strangers, new Set(sentAt.keys()), window - sentAt.size)
     const bySender = Map.groupBy(picks, (p) => p.from)
     await Promise.all([...bySender].map(([from, pairs]) => meetAll(connector, pods[from], pairs.map((p) => pods[p.to]), views)))
     for (const {from, to} of picks) {
@@ -206,7 +208,7 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
     }
     const waiting = planMeets(pods.length, strangers, new Set(sentAt.keys()), 1).length
     if (waiting === 0) return {done: true, value: undefined}
-    return {done: false, missing: `${plural(sentAt.size, 'handshake')} under way (at most ${MEET_WINDOW} at once), more pairs of nodes still to introduce`}
+    return {done: false, missing: `${plural(sentAt.size, 'handshake')} under way (at most ${window} at once), more pairs of nodes still to introduce`}
   }, {
     timeoutMs: options.timeoutMs ?? 60_000,
     intervalMs: options.intervalMs,
@@ -239,7 +241,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
   const handshakes = announcements.reduce((sum, {unaware}) => sum + unaware.length, 0)
   // Each announcing MEET is a whole handshake, even between nodes that know each other: more than a window of them
   // would cost more than the pings they save.
-  const announced = handshakes <= MEET_WINDOW ? announcements : []
+  const announced = handshakes <= meetWindow(podsOf(layout).length) ? announcements : []
   const actions = await Promise.all(announced.map(async ({master, unaware}) => {
     await meetAll(connector, master, unaware, views)
     return `${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`
@@ -320,7 +322,7 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
   // A node's new role reaches the others with its next ping to each, about once per node timeout / 2. A MEET
   // carries the role in its header right away, and to a node that already knows the sender it changes nothing but
   // costs a whole handshake: beyond a window of them, the pings carry the role.
-  const announce = attach.length * (pods.length - 1) <= MEET_WINDOW
+  const announce = attach.length * (pods.length - 1) <= meetWindow(pods.length)
   const actions = await Promise.all(attach.map(async ({master, replica, masterId}) => {
     if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
     await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
