@@ -26,6 +26,7 @@ import {RedisConnector} from '../src/redis/connection.js'
 import {formCluster} from '../src/redis/form.js'
 import {observeCluster} from '../src/redis/observe.js'
 import {isTentative, type NodeView, slotMapSignature} from '../src/topology/observation.js'
+import {redisCommandTimeoutMs} from '../src/util/call-bounds.js'
 import {waitUntil} from '../src/util/wait.js'
 import type {ClusterLayout, PodRef} from '../src/topology/model.js'
 import {placeShards} from '../src/topology/placement.js'
@@ -149,7 +150,7 @@ const ms = (x: number): string => `${x.toFixed(0)} ms`.padStart(9)
 
 async function compare(masters: number, contenders: Contender[]): Promise<void> {
   const nodes = await startRedisNodes(masters * 2, {extraConfig: [`cluster-node-timeout ${NODE_TIMEOUT_MS}`], subnet: masters > 30 ? '127.61.0' : undefined})
-  const connector = new RedisConnector()
+  const connector = new RedisConnector({commandTimeoutMs: redisCommandTimeoutMs(masters * 2)})
   try {
     // A fresh master holds cluster_state:fail for its first 2 s (CLUSTER_WRITABLE_DELAY); no tool should pay that here.
     await new Promise((resolve) => setTimeout(resolve, 2100))
