@@ -323,15 +323,44 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
   // carries the role in its header right away, and to a node that already knows the sender it changes nothing but
   // costs a whole handshake: beyond a window of them, the pings carry the role.
   const announce = attach.length * (pods.length - 1) <= meetWindow(pods.length)
-  const actions = await Promise.all(attach.map(async ({master, replica, masterId}) => {
-    if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
-    await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
-    if (announce) await meetAll(connector, replica, pods.filter((p) => p !== replica), views)
-    return [`${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`]
-  }))
-  const attached = actions.flat().length
+  const actions: string[] = []
+  for (let start = 0; start < attach.length; start += REPLICAS_AT_ONCE) {
+    const batch = attach.slice(start, start + REPLICAS_AT_ONCE)
+    if (start > 0) await firstSyncsDone(connector, attach.slice(start - REPLICAS_AT_ONCE, start), options)
+    actions.push(...await Promise.all(batch.map(async ({master, replica, masterId}) => {
+      if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
+      await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
+      if (announce) await meetAll(connector, replica, pods.filter((p) => p !== replica), views)
+      return `${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`
+    })))
+  }
+  const attached = actions.length
   if (attached > 0) options.onProgress?.({step: 'replicate', message: `${plural(attached, 'replica')} now ${agree(attached, 'follows its master', 'follow their masters')}`})
-  return actions.flat()
+  return actions
+}
+
+/**
+ * Replicas attached at once. Each first sync forks its master: 100 at once on 2 cores (100 masters) kept the
+ * syncs going for over 40 s and delayed the nodes' pings until a master was taken for failed and failed over.
+ */
+export const REPLICAS_AT_ONCE = 30
+
+/** Waits until each replica of the batch has its link to its master up and no sync under way. */
+async function firstSyncsDone(connector: RedisConnector, batch: readonly {master: PodRef; replica: PodRef}[], options: FormOptions): Promise<void> {
+  const layout: ClusterLayout = {shards: batch.map(({master, replica}) => ({master, slots: [], replicas: [replica]}))}
+  await waitUntil(`the first sync of ${plural(batch.length, 'replica')} before the next ones attach`, async () => {
+    const views = await observeAll(connector, layout)
+    const syncing = batch.filter(({master, replica}) => {
+      const state = syncState(viewOf(views, replica), viewOf(views, master))?.state
+      return state === undefined || state === 'syncing' || state === 'link-down'
+    }).map(({replica}) => replica.pod)
+    return syncing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${summarize(syncing)} still in ${agree(syncing.length, 'its', 'their')} first sync`}
+  }, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    signal: connector.signal,
+    onWaiting: (missing) => options.onProgress?.({step: 'replicate', message: missing}),
+  })
 }
 
 /**
