@@ -27,6 +27,10 @@ export interface FormOptions {
    * and any node running below it gets it back; unknown (pods someone else configured), nothing is changed.
    */
   configuredNodeTimeoutMs?: number
+  /** Handshakes under way at once while the nodes meet; meetWindow(nodes) when absent. */
+  meetWindow?: number
+  /** Replicas attached at once; REPLICAS_AT_ONCE when absent. */
+  replicasAtOnce?: number
 }
 
 export interface FormReport {
@@ -186,7 +190,7 @@ export const meetWindow = (nodes: number): number => Math.floor(120_000 / Math.m
  */
 export async function meetNodes(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const pods = podsOf(layout)
-  const window = meetWindow(pods.length)
+  const window = options.meetWindow ?? meetWindow(pods.length)
   const sentAt = new Map<string, number>()
   const met = new Map<number, PodRef[]>()
   await waitUntil('every pair of nodes to be introduced', async () => {
@@ -241,7 +245,7 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
   const handshakes = announcements.reduce((sum, {unaware}) => sum + unaware.length, 0)
   // Each announcing MEET is a whole handshake, even between nodes that know each other: more than a window of them
   // would cost more than the pings they save.
-  const announced = handshakes <= meetWindow(podsOf(layout).length) ? announcements : []
+  const announced = handshakes <= (options.meetWindow ?? meetWindow(podsOf(layout).length)) ? announcements : []
   const actions = await Promise.all(announced.map(async ({master, unaware}) => {
     await meetAll(connector, master, unaware, views)
     return `${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`
@@ -322,11 +326,12 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
   // A node's new role reaches the others with its next ping to each, about once per node timeout / 2. A MEET
   // carries the role in its header right away, and to a node that already knows the sender it changes nothing but
   // costs a whole handshake: beyond a window of them, the pings carry the role.
-  const announce = attach.length * (pods.length - 1) <= meetWindow(pods.length)
+  const announce = attach.length * (pods.length - 1) <= (options.meetWindow ?? meetWindow(pods.length))
+  const atOnce = options.replicasAtOnce ?? REPLICAS_AT_ONCE
   const actions: string[] = []
-  for (let start = 0; start < attach.length; start += REPLICAS_AT_ONCE) {
-    const batch = attach.slice(start, start + REPLICAS_AT_ONCE)
-    if (start > 0) await firstSyncsDone(connector, attach.slice(start - REPLICAS_AT_ONCE, start), options)
+  for (let start = 0; start < attach.length; start += atOnce) {
+    const batch = attach.slice(start, start + atOnce)
+    if (start > 0) await firstSyncsDone(connector, attach.slice(start - atOnce, start), options)
     actions.push(...await Promise.all(batch.map(async ({master, replica, masterId}) => {
       if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
       await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
