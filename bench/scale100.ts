@@ -82,10 +82,10 @@ async function watchCreate(started: number, count: number, stop: Promise<unknown
   }
 }
 
-/** RSS of this sandbox's redis-server processes (by their pod IPs). */
+/** RSS of this sandbox's redis-server processes (by the pod IP in their process title, `redis-server IP:6379 [cluster]`). */
 function redisServersRssMb(): number {
   const lines = execFileSync('ps', ['-eo', 'rss=,args='], {encoding: 'utf8'}).split('\n')
-  return lines.filter((l) => l.includes('redis-server') && l.includes(`--bind ${POD_PREFIX}`)).reduce((kb, l) => kb + Number(l.trim().split(/\s+/)[0]), 0) / 1024
+  return lines.filter((l) => /redis-server \S+:\d+/.test(l) && l.includes(` ${POD_PREFIX}`)).reduce((kb, l) => kb + Number(l.trim().split(/\s+/)[0]), 0) / 1024
 }
 
 const rows: string[] = []
