@@ -91,7 +91,8 @@ function redisServersRssMb(): number {
 const rows: string[] = []
 const row = (what: string, run: Run, note = ''): void => {
   rows.push(`| ${what} | ${run.seconds.toFixed(1)} s | ${run.peakRssMb.toFixed(0)} MB | ${note} |`)
-  console.error(`${what}: ${run.seconds.toFixed(1)} s`)
+  // Each row as it comes: a run stopped halfway keeps its figures.
+  console.error(rows.at(-1))
 }
 
 const load = loadavg()[0]
