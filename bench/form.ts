@@ -2,7 +2,7 @@
  * Forming a cluster with redisctl vs `redis-cli --cluster create`, on the same redis-server processes in the same
  * run, and `redisctl cluster create` end to end on the sandbox.
  *
- *   node --import tsx bench/form.ts [--rounds 3] [--baseline DIR] [--only library|sandbox]
+ *   node --import tsx bench/form.ts [--rounds 3] [--baseline DIR] [--only library|sandbox] [--masters 3,30]
  *
  * library: the forming steps (src/redis/form.ts) as `cluster create` runs them, on plain redis-server processes
  * (cluster-node-timeout 5000, as redisctl's redis.conf), reset with FLUSHALL + CLUSTER RESET HARD between runs,
@@ -10,13 +10,14 @@
  * formed (every node knows every node, the slot map agreed, replicas attached), `cluster_state:ok` on every node,
  * and the tool's own end (redisctl's waits for every replica in sync). After each redisctl run the bench checks
  * that nothing was failed over: every master is the planned one and no node's current epoch went past the
- * distinct config epochs set before the nodes met (an election raises it).
+ * distinct config epochs set before the nodes met (an election raises it). Above 30 masters (--masters 100: 200
+ * processes, on 127.61.x) only redisctl runs: redis-cli's MEETs to one node do not converge at that size.
  * sandbox: `redisctl cluster create --masters 3 --replicas-per-master 1` through the built CLI on a fresh sandbox
  * (`sandbox up --dir` in a temporary folder), then teardown; with --baseline also DIR/bin/run.js (another checkout,
  * built), runs alternating. Needs `npm run build` first.
  */
 import {execFileSync, spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs} from 'node:util'
@@ -25,13 +26,14 @@ import {RedisConnector} from '../src/redis/connection.js'
 import {formCluster} from '../src/redis/form.js'
 import {observeCluster} from '../src/redis/observe.js'
 import {isTentative, type NodeView, slotMapSignature} from '../src/topology/observation.js'
+import {redisCommandTimeoutMs} from '../src/util/call-bounds.js'
 import {waitUntil} from '../src/util/wait.js'
 import type {ClusterLayout, PodRef} from '../src/topology/model.js'
 import {placeShards} from '../src/topology/placement.js'
 import {splitEvenly} from '../src/topology/slots.js'
 import {type RedisNodes, startRedisNodes} from '../test/support/redis-nodes.js'
 
-const {values} = parseArgs({options: {rounds: {type: 'string', default: '3'}, baseline: {type: 'string'}, only: {type: 'string'}}})
+const {values} = parseArgs({options: {rounds: {type: 'string', default: '3'}, baseline: {type: 'string'}, only: {type: 'string'}, masters: {type: 'string', default: '3,30'}}})
 const ROUNDS = Number(values.rounds)
 const NODE_TIMEOUT_MS = 5000
 
@@ -62,7 +64,13 @@ interface Finish {
   done: number
 }
 
-/** Polls the two finish lines for every tool every 10 ms, from `started` on, while the tool runs. */
+/**
+ * Polls the two finish lines for every tool every 10 ms, from `started` on, while the tool runs; at 100 masters
+ * every 500 ms: 200 nodes asked for CLUSTER NODES every 10 ms took the 2 cores (load average 213) and the cluster
+ * never reached cluster_state:ok.
+ */
+const watchIntervalMs = (masters: number): number => (masters <= 30 ? 10 : 500)
+
 async function watchFinish(connector: RedisConnector, nodes: RedisNodes, masters: number, started: number): Promise<Omit<Finish, 'done'>> {
   let formedAt: number | undefined
   await waitUntil('the cluster to be formed', async () => {
@@ -70,7 +78,7 @@ async function watchFinish(connector: RedisConnector, nodes: RedisNodes, masters
     if (formedAt === undefined && isFormed(views, nodes.nodes.length, masters)) formedAt = performance.now() - started
     if (formedAt !== undefined && views.every((v) => v.info.state === 'ok')) return {done: true, value: undefined}
     return {done: false, missing: formedAt === undefined ? 'not formed' : 'cluster_state is not ok everywhere'}
-  }, {timeoutMs: 60_000, intervalMs: 10})
+  }, {timeoutMs: 60_000 + 2000 * masters, intervalMs: watchIntervalMs(masters)})
   return {formed: formedAt!, ok: performance.now() - started}
 }
 
@@ -102,8 +110,10 @@ let failovers = 0
 
 async function redisctl(connector: RedisConnector, nodes: RedisNodes, masters: number, shorten: boolean): Promise<Finish> {
   const layout = layoutFor(nodes, masters)
+  const started = performance.now()
   const finish = await timed(connector, nodes, masters, async () => {
-    await formCluster(connector, layout, {intervalMs: 10, configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined})
+    await formCluster(connector, layout, {intervalMs: watchIntervalMs(masters), configuredNodeTimeoutMs: shorten ? NODE_TIMEOUT_MS : undefined, timeoutMs: 60_000 + 1000 * masters,
+      onProgress: process.env.BENCH_DEBUG ? (p) => console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s ${p.step}: ${p.message}`) : undefined})
   })
   const {views} = await observeCluster(connector, nodes.nodes)
   const planned = new Set(layout.shards.map((s) => s.master.ip))
@@ -139,8 +149,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const ms = (x: number): string => `${x.toFixed(0)} ms`.padStart(9)
 
 async function compare(masters: number, contenders: Contender[]): Promise<void> {
-  const nodes = await startRedisNodes(masters * 2, {extraConfig: [`cluster-node-timeout ${NODE_TIMEOUT_MS}`]})
-  const connector = new RedisConnector()
+  const nodes = await startRedisNodes(masters * 2, {extraConfig: [`cluster-node-timeout ${NODE_TIMEOUT_MS}`], subnet: masters > 30 ? '127.61.0' : undefined})
+  const connector = new RedisConnector({commandTimeoutMs: redisCommandTimeoutMs(masters * 2)})
   try {
     // A fresh master holds cluster_state:fail for its first 2 s (CLUSTER_WRITABLE_DELAY); no tool should pay that here.
     await new Promise((resolve) => setTimeout(resolve, 2100))
@@ -157,10 +167,23 @@ async function compare(masters: number, contenders: Contender[]): Promise<void> 
     console.log(`\nform ${masters} masters x 1 replica, ${masters * 2} redis-server processes, cluster-node-timeout ${NODE_TIMEOUT_MS}; ` +
       `${ROUNDS} rounds, medians; load average ${load.toFixed(1)} -> ${loadavg()[0].toFixed(1)}; redisctl runs with a failover: ${failovers}`)
     printTable(runs)
+    if (masters > 30) console.log(`redis-server CPU with the cluster formed and nobody asking (10 s): ${(await restingCpu(nodes)).toFixed(2)} cores`)
   } finally {
     await connector.closeAll()
     await nodes.stop()
   }
+}
+
+/** Cores the nodes' own heartbeats take: each node pings every other one at least every cluster-node-timeout / 2. */
+async function restingCpu(nodes: RedisNodes): Promise<number> {
+  // utime + stime, in clock ticks of 10 ms, fields 14 and 15 of /proc/PID/stat (11 and 12 after the command name).
+  const ticks = (): number => nodes.nodes.reduce((sum, n) => {
+    const fields = readFileSync(`/proc/${n.process.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return sum + Number(fields[11]) + Number(fields[12])
+  }, 0)
+  const before = ticks()
+  await new Promise((r) => setTimeout(r, 10_000))
+  return (ticks() - before) / 100 / 10
 }
 
 function printTable(runs: Map<Contender, Finish[]>): void {
@@ -206,7 +229,8 @@ function sandboxCreate(): void {
 }
 
 if (values.only !== 'sandbox') {
-  await compare(3, CONTENDERS)
-  await compare(30, CONTENDERS.filter((c) => c.label === 'redisctl' || c.label === 'redisctl, timeout kept'))
+  for (const masters of values.masters.split(',').map(Number)) {
+    await compare(masters, masters <= 3 ? CONTENDERS : CONTENDERS.filter((c) => c.label === 'redisctl' || (masters <= 30 && c.label === 'redisctl, timeout kept')))
+  }
 }
 if (values.only !== 'library') sandboxCreate()

@@ -1,11 +1,12 @@
 import {pipelined} from './commands.js'
 import {addressKey, type RedisConnector} from './connection.js'
 import {observeCluster} from './observe.js'
-import {type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
+import {type ClusterNodeLine, type ClusterObservation, isTentative, type NodeView, observationError, slotMapSignature} from '../topology/observation.js'
 import {waitUntil, type Probe, type WaitOptions} from '../util/wait.js'
 import {BugError, PreconditionError, TimeoutError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
+import {pairKey, planMeets} from '../topology/meet-plan.js'
 import {syncProblem, syncState} from '../topology/sync.js'
 import {agree, plural} from '../util/words.js'
 
@@ -26,6 +27,10 @@ export interface FormOptions {
    * and any node running below it gets it back; unknown (pods someone else configured), nothing is changed.
    */
   configuredNodeTimeoutMs?: number
+  /** Handshakes under way at once while the nodes meet; meetWindow(nodes) when absent. */
+  meetWindow?: number
+  /** Replicas attached at once; REPLICAS_AT_ONCE when absent. */
+  replicasAtOnce?: number
 }
 
 export interface FormReport {
@@ -168,26 +173,55 @@ export async function setConfigEpochs(connector: RedisConnector, layout: Cluster
 }
 
 /**
- * Each pair of nodes that do not know each other meets once, all pairs at once (by pod IP and bus port).
- * Meeting one node and letting gossip spread the rest is enough in the end, but gossip carries only a few
- * nodes per ping and pings each node about once per second: 6 nodes took 2 s, 60 nodes much longer.
+ * Handshakes started at once across the cluster while it forms (measured in bench/README.md "100 masters"). Each
+ * handshake's MEET, PING and PONG carry gossip about a tenth of the nodes, so its cost grows with the cluster: 60
+ * nodes meet all at once (1,770 handshakes) as before; 200 nodes meeting all at once (19,900) overran 2 cores, the
+ * slowest node took 21.7 s to answer its MEETs and dropped handshakes older than the node timeout.
+ */
+export const meetWindow = (nodes: number): number => Math.floor(120_000 / Math.max(1, nodes))
+
+/**
+ * Each pair of nodes that do not know each other meets once (by pod IP and bus port), at most meetWindow pairs in
+ * flight (planMeets, meetWindow): the next pairs go out as earlier ones know each other, and a pair whose handshake Redis dropped
+ * (after max(cluster-node-timeout, 1 s)) is introduced again. Returns once every pair of strangers has been
+ * introduced; the next step waits for the last ones. Meeting one node and letting gossip spread the rest is enough
+ * in the end, but gossip carries only a few nodes per ping and pings each node about once per second: 6 nodes took
+ * 2 s, 60 nodes much longer.
  */
 export async function meetNodes(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
-  const views = await observeAll(connector, layout)
   const pods = podsOf(layout)
-  const actions = await Promise.all(pods.map(async (pod, i) => {
-    const view = viewOf(views, pod)
-    const strangers = pods.slice(i + 1).filter((other) => {
-      const peer = viewOf(views, other)
-      return !knows(view, peer.id) && !knows(peer, view.id)
-    })
-    if (strangers.length === 0) return []
-    await meetAll(connector, pod, strangers, views)
-    return [`${pod.pod}: CLUSTER MEET ${strangers.map((o) => o.pod).join(', ')}`]
-  }))
-  const met = actions.flat().length
-  if (met > 0) options.onProgress?.({step: 'meet', message: `${plural(met, 'node')} met the nodes ${agree(met, 'it', 'they')} did not know`})
-  return actions.flat()
+  const window = options.meetWindow ?? meetWindow(pods.length)
+  const sentAt = new Map<string, number>()
+  const met = new Map<number, PodRef[]>()
+  await waitUntil('every pair of nodes to be introduced', async () => {
+    const views = await observeAll(connector, layout)
+    const nodes = pods.map((p) => viewOf(views, p))
+    const knowsPeer = (a: number, b: number): boolean => knows(nodes[a], nodes[b].id)
+    const strangers = (a: number, b: number): boolean => !knowsPeer(a, b) && !knowsPeer(b, a)
+    const retryMs = Math.max(1000, ...nodes.map((n) => n.nodeTimeoutMs ?? 0)) + 1000
+    for (const [key, at] of sentAt) {
+      const [a, b] = key.split('-').map(Number)
+      if ((knowsPeer(a, b) && knowsPeer(b, a)) || Date.now() - at > retryMs) sentAt.delete(key)
+    }
+    const picks = planMeets(pods.length, strangers, new Set(sentAt.keys()), window - sentAt.size)
+    const bySender = Map.groupBy(picks, (p) => p.from)
+    await Promise.all([...bySender].map(([from, pairs]) => meetAll(connector, pods[from], pairs.map((p) => pods[p.to]), views)))
+    for (const {from, to} of picks) {
+      sentAt.set(pairKey(from, to), Date.now())
+      met.set(from, [...met.get(from) ?? [], pods[to]])
+    }
+    const waiting = planMeets(pods.length, strangers, new Set(sentAt.keys()), 1).length
+    if (waiting === 0) return {done: true, value: undefined}
+    return {done: false, missing: `${plural(sentAt.size, 'handshake')} under way (at most ${window} at once), more pairs of nodes still to introduce`}
+  }, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    signal: connector.signal,
+    onWaiting: (missing) => options.onProgress?.({step: 'meet', message: missing}),
+  })
+  const actions = [...met].sort(([a], [b]) => a - b).map(([from, peers]) => `${pods[from].pod}: CLUSTER MEET ${peers.map((o) => o.pod).join(', ')}`)
+  if (actions.length > 0) options.onProgress?.({step: 'meet', message: `${plural(actions.length, 'node')} met the nodes ${agree(actions.length, 'it', 'they')} did not know`})
+  return actions
 }
 
 /**
@@ -204,16 +238,25 @@ export async function waitForAgreement(connector: RedisConnector, layout: Cluste
     onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
   }
   const views = await acquainted(connector, layout, waitOptions)
-  const actions = await Promise.all(layout.shards.map(async ({master}) => {
+  const announcements = layout.shards.map(({master}) => {
     const own = viewOf(views, master)
-    const unaware = podsOf(layout).filter((p) => p !== master && !seesSlotsOf(viewOf(views, p), own))
-    if (unaware.length === 0) return []
+    return {master, unaware: podsOf(layout).filter((p) => p !== master && !seesSlotsOf(viewOf(views, p), own))}
+  }).filter(({unaware}) => unaware.length > 0)
+  const handshakes = announcements.reduce((sum, {unaware}) => sum + unaware.length, 0)
+  // Each announcing MEET is a whole handshake, even between nodes that know each other: more than a window of them
+  // would cost more than the pings they save.
+  const announced = handshakes <= (options.meetWindow ?? meetWindow(podsOf(layout).length)) ? announcements : []
+  const actions = await Promise.all(announced.map(async ({master, unaware}) => {
     await meetAll(connector, master, unaware, views)
-    return [`${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`]
+    return `${master.pod}: CLUSTER MEET ${unaware.map((p) => p.pod).join(', ')} (to announce its slots)`
   }))
-  await waitUntil('every node to agree on the slots', async () => agreementProbe(layout, await observeAll(connector, layout)), waitOptions)
+  const byPings = announced.length === 0 && handshakes > 0 ? `, slots spread by each master's pings (${handshakes} MEETs to announce them would be too many handshakes at once)` : ''
+  await waitUntil('every node to agree on the slots', async () => {
+    const probe = agreementProbe(layout, await observeAll(connector, layout))
+    return probe.done ? probe : {done: false, missing: probe.missing + byPings}
+  }, waitOptions)
   options.onProgress?.({step: 'converge', message: `${plural(podsOf(layout).length, 'node')} know each other and agree on the slots`})
-  return actions.flat()
+  return actions
 }
 
 /** Waits until each of the pods knows every other one by id, as MEETs and then gossip make them; changes nothing. */
@@ -230,7 +273,7 @@ async function acquainted(connector: RedisConnector, layout: ClusterLayout, opti
 }
 
 function seesSlotsOf(view: NodeView, master: NodeView): boolean {
-  const line = view.nodes.find((n) => n.id === master.id)
+  const line = lineOf(view, master.id)
   return line !== undefined && formatRanges(line.slots) === formatRanges(master.myself.slots)
 }
 
@@ -274,20 +317,55 @@ export function clusterOkProgress(nodes: number, waitingFor: readonly string[]):
 /** CLUSTER REPLICATE needs the replica to know its master ("No such master ID"), hence after waitForAgreement. */
 export async function replicate(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const views = await observeAll(connector, layout)
-  const actions = await Promise.all(layout.shards.flatMap(({master, replicas}) => replicas.map(async (replica) => {
-    const masterId = viewOf(views, master).id
-    const view = viewOf(views, replica)
-    if (view.myself.role === 'replica' && view.myself.masterId === masterId) return []
-    if (!knows(view, masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
-    // A node's new role reaches the others with its next ping to each, about once per node timeout / 2. A MEET
-    // carries the role in its header right away, and to a node that already knows the sender it changes nothing.
-    await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
-    await meetAll(connector, replica, podsOf(layout).filter((p) => p !== replica), views)
-    return [`${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`]
-  })))
-  const attached = actions.flat().length
+  const pods = podsOf(layout)
+  const attach = layout.shards.flatMap(({master, replicas}) => replicas.map((replica) => ({master, replica, masterId: viewOf(views, master).id})))
+    .filter(({replica, masterId}) => {
+      const view = viewOf(views, replica)
+      return view.myself.role !== 'replica' || view.myself.masterId !== masterId
+    })
+  // A node's new role reaches the others with its next ping to each, about once per node timeout / 2. A MEET
+  // carries the role in its header right away, and to a node that already knows the sender it changes nothing but
+  // costs a whole handshake: beyond a window of them, the pings carry the role.
+  const announce = attach.length * (pods.length - 1) <= (options.meetWindow ?? meetWindow(pods.length))
+  const atOnce = options.replicasAtOnce ?? REPLICAS_AT_ONCE
+  const actions: string[] = []
+  for (let start = 0; start < attach.length; start += atOnce) {
+    const batch = attach.slice(start, start + atOnce)
+    if (start > 0) await firstSyncsDone(connector, attach.slice(start - atOnce, start), options)
+    actions.push(...await Promise.all(batch.map(async ({master, replica, masterId}) => {
+      if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
+      await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
+      if (announce) await meetAll(connector, replica, pods.filter((p) => p !== replica), views)
+      return `${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`
+    })))
+  }
+  const attached = actions.length
   if (attached > 0) options.onProgress?.({step: 'replicate', message: `${plural(attached, 'replica')} now ${agree(attached, 'follows its master', 'follow their masters')}`})
-  return actions.flat()
+  return actions
+}
+
+/**
+ * Replicas attached at once. Each first sync forks its master: 100 at once on 2 cores (100 masters) kept the
+ * syncs going for over 40 s and delayed the nodes' pings until a master was taken for failed and failed over.
+ */
+export const REPLICAS_AT_ONCE = 30
+
+/** Waits until each replica of the batch has its link to its master up and no sync under way. */
+async function firstSyncsDone(connector: RedisConnector, batch: readonly {master: PodRef; replica: PodRef}[], options: FormOptions): Promise<void> {
+  const layout: ClusterLayout = {shards: batch.map(({master, replica}) => ({master, slots: [], replicas: [replica]}))}
+  await waitUntil(`the first sync of ${plural(batch.length, 'replica')} before the next ones attach`, async () => {
+    const views = await observeAll(connector, layout)
+    const syncing = batch.filter(({master, replica}) => {
+      const state = syncState(viewOf(views, replica), viewOf(views, master))?.state
+      return state === undefined || state === 'syncing' || state === 'link-down'
+    }).map(({replica}) => replica.pod)
+    return syncing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${summarize(syncing)} still in ${agree(syncing.length, 'its', 'their')} first sync`}
+  }, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    signal: connector.signal,
+    onWaiting: (missing) => options.onProgress?.({step: 'replicate', message: missing}),
+  })
 }
 
 /**
@@ -313,7 +391,7 @@ export async function waitForReplicas(connector: RedisConnector, layout: Cluster
         if (sync?.state === 'syncing') missing.push(`${replica.pod} ${syncProblem(sync, master.pod)} (Redis starts a diskless sync after repl-diskless-sync-delay, 5 s by default)`)
         else if (sync?.state !== 'in-sync') missing.push(`${replica.pod} ${sync ? syncProblem(sync, master.pod) : `does not replicate from ${master.pod} yet`}`)
         const unaware = [...views.values()].filter((v) => {
-          const line = v.nodes.find((n) => n.id === replicaView.id)
+          const line = lineOf(v, replicaView.id)
           return line?.role !== 'replica' || line.masterId !== masterView.id
         })
         if (unaware.length > 0) missing.push(`${plural(unaware.length, 'node')} ${agree(unaware.length, 'does', 'do')} not yet see ${replica.pod} as a replica of ${master.pod}`)
@@ -354,8 +432,23 @@ const summarize = (missing: string[]): string =>
   missing.length <= 3 ? missing.join('; ') : `${missing.slice(0, 3).join('; ')}; and ${missing.length - 3} more`
 
 function knows(view: NodeView, id: string): boolean {
-  const line = view.nodes.find((n) => n.id === id)
+  const line = lineOf(view, id)
   return line !== undefined && !isTentative(line)
+}
+
+const linesById = new WeakMap<NodeView, Map<string, ClusterNodeLine>>()
+
+/**
+ * A node's line for a peer, through an index made once per view: every probe asks each node about every other one,
+ * and a search of its lines each time made a probe grow with the cube of the nodes (8 million comparisons at 200).
+ */
+function lineOf(view: NodeView, id: string): ClusterNodeLine | undefined {
+  let lines = linesById.get(view)
+  if (!lines) {
+    lines = new Map(view.nodes.map((n) => [n.id, n]))
+    linesById.set(view, lines)
+  }
+  return lines.get(id)
 }
 
 /** Sends the commands to one node in one pipeline; a refused command becomes a typed error naming pod and command. */

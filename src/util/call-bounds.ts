@@ -15,5 +15,12 @@ export const REDIS_TIMEOUTS = {
   migrationMs: 120_000,
 } as const
 
+/**
+ * The bound of one admin command on a cluster of `nodes` nodes, when no --timeout says otherwise. Where the nodes
+ * share a few cores, a node answers when its turn comes among all of them: forming 200 nodes on 2 cores, nodes took
+ * over 15 s to answer CLUSTER NODES, while the forming was still making progress.
+ */
+export const redisCommandTimeoutMs = (nodes: number): number => Math.max(REDIS_TIMEOUTS.commandMs, 200 * nodes)
+
 /** One Kubernetes API request. */
 export const KUBE_REQUEST_TIMEOUT_MS = 30_000

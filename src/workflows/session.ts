@@ -13,6 +13,7 @@ import {RedisConnector, type NodeAddress} from '../redis/connection.js'
 import type {Credentials} from '../redis/credentials.js'
 import {tcpOpen} from '../redis/probe.js'
 import {readCaFile, readTlsSecret, type ConnectorTls, type TlsMaterial} from '../tls/client.js'
+import {redisCommandTimeoutMs} from '../util/call-bounds.js'
 
 export type ConnectMode = 'auto' | 'direct' | 'port-forward'
 
@@ -162,7 +163,7 @@ export async function openRedis(target: KubeTargetSession, pods: RedisPod[], mod
   const tls = await podsTls(target, pods)
   const credentials = await clusterCredentials(target, pods)
   const direct = mode === 'direct' || (mode === 'auto' && (await answersDirectly(reachable)))
-  const connection = {credentials, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs}
+  const connection = {credentials, signal: target.kube.signal, commandTimeoutMs: target.answerTimeoutMs ?? redisCommandTimeoutMs(pods.length)}
   if (direct) {
     const connector = new RedisConnector({...connection, tls})
     return {connector, mode: 'direct', tls, reach: (addr) => addr, learn: async (listed) => tls?.addresses.learn(listed) ?? false, close: () => connector.closeAll()}

@@ -155,6 +155,23 @@ describe('forming a cluster from real redis-server processes', () => {
     expect(check.stdout).toContain('[OK] All 16384 slots covered.')
   })
 
+  it('introduces the nodes a few handshakes at a time when the window is smaller than the pairs, and forms the cluster', async () => {
+    const pods = await start(8)
+    const underWay: number[] = []
+    const onProgress = ({step, message}: FormProgress): void => {
+      const handshakes = /^(\d+) handshakes? under way/.exec(message)
+      if (step === 'meet' && handshakes) underWay.push(Number(handshakes[1]))
+    }
+    await formCluster(connector!, (await plan(pods, 4)).layout, {timeoutMs: 30_000, meetWindow: 5, replicasAtOnce: 2, onProgress})
+
+    expect(underWay.length).toBeGreaterThan(0)
+    expect(Math.max(...underWay)).toBeLessThanOrEqual(5)
+    const check = await run('redis-cli', ['--cluster', 'check', `${pods[0].ip}:6379`])
+    expect(check.stdout).toContain('[OK] All nodes agree about slots configuration.')
+    expect(check.stdout).toContain('[OK] All 16384 slots covered.')
+    expect(check.stdout.match(/^S: /gm)).toHaveLength(4)
+  })
+
   it('refuses pods where a node holds keys, and changes nothing', async () => {
     const pods = await start(6, undefined, ['enable-debug-command yes'])
     const holder = await connector!.client({host: pods[4].ip, port: 6379})

@@ -30,8 +30,9 @@ function nextSubnet(): string {
   return `127.${200 + worker}.${(process.pid + subnet) % 250}`
 }
 
-export async function startRedisNodes(count: number, options: {cluster?: boolean; password?: string; extraConfig?: string[]} = {}): Promise<RedisNodes> {
-  const base = nextSubnet()
+/** `subnet` ("127.a.b") for benches that run beside tests, on a range the tests do not use. */
+export async function startRedisNodes(count: number, options: {cluster?: boolean; password?: string; extraConfig?: string[]; subnet?: string} = {}): Promise<RedisNodes> {
+  const base = options.subnet ?? nextSubnet()
   const root = await mkdtemp(join(tmpdir(), 'redisctl-test-'))
   const nodes: RedisNode[] = []
   for (let i = 0; i < count; i++) {
