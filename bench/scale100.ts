@@ -88,6 +88,12 @@ function redisServersRssMb(): number {
   return lines.filter((l) => /redis-server \S+:\d+/.test(l) && l.includes(` ${POD_PREFIX}`)).reduce((kb, l) => kb + Number(l.trim().split(/\s+/)[0]), 0) / 1024
 }
 
+/** Each pod's role and master as status reports them: what a failover changes. */
+async function roles(): Promise<Map<string, string>> {
+  const status = JSON.parse((await timed(['status', '--json'])).stdout) as {nodes: Array<{pod?: string; role?: string; masterPod?: string}>}
+  return new Map(status.nodes.flatMap((n) => (n.pod ? [[n.pod, n.role === 'replica' ? `replica of ${n.masterPod}` : String(n.role)] as const] : [])))
+}
+
 const rows: string[] = []
 const row = (what: string, run: Run, note = ''): void => {
   rows.push(`| ${what} | ${run.seconds.toFixed(1)} s | ${run.peakRssMb.toFixed(0)} MB | ${note} |`)
@@ -106,7 +112,16 @@ try {
   for (let i = 0; i < 3; i++) row('status', await timed(['status', '--json']))
   const check = await timed(['check', '--json'])
   row('check', check, `${(JSON.parse(check.stdout) as {findings: unknown[]}).findings.length} findings`)
-  row(`scale --masters ${MASTERS + 1}`, await timed(['scale', '--masters', String(MASTERS + 1), '--timeout', '1800', '--yes', '--json']))
+  const rolesBefore = await roles()
+  // A scale that fails says which nodes changed role meanwhile (a failover the scale did not plan), then stops the bench.
+  row(`scale --masters ${MASTERS + 1}`, await timed(['scale', '--masters', String(MASTERS + 1), '--timeout', '1800', '--yes', '--json'])
+    .catch(async (error: unknown) => {
+      const after = await roles()
+      const changed = [...after].filter(([pod, role]) => rolesBefore.has(pod) && rolesBefore.get(pod) !== role)
+      console.error(`roles changed during the scale: ${changed.map(([pod, role]) => `${pod} ${rolesBefore.get(pod)} -> ${role}`).join(', ') || 'none'}`)
+      console.error(`new pods: ${[...after].filter(([pod]) => !rolesBefore.has(pod)).map(([pod, role]) => `${pod} ${role}`).join(', ')}`)
+      throw error
+    }))
   row(`scale --masters ${MASTERS}`, await timed(['scale', '--masters', String(MASTERS), '--timeout', '1800', '--yes', '--json']))
   const after = await timed(['check', '--json'])
   row('check after scaling back', after, `${(JSON.parse(after.stdout) as {findings: unknown[]}).findings.length} findings`)

@@ -8,7 +8,7 @@ import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
 import {pairKey, planMeets} from '../topology/meet-plan.js'
 import {syncProblem, syncState} from '../topology/sync.js'
-import {agree, plural} from '../util/words.js'
+import {agree, firstFew, plural} from '../util/words.js'
 
 export type FormStep = 'shorten-timeout' | 'assign-slots' | 'config-epochs' | 'meet' | 'converge' | 'restore-timeout' | 'replicate' | 'attach' | 'ready'
 
@@ -310,8 +310,7 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
  */
 export function clusterOkProgress(nodes: number, waitingFor: readonly string[]): string {
   const ok = nodes - waitingFor.length
-  const named = waitingFor.length <= 4 ? waitingFor.join(', ') : `${waitingFor.slice(0, 3).join(', ')} and ${waitingFor.length - 3} more`
-  return `${ok} of ${plural(nodes, 'node')} ${agree(ok, 'reports', 'report')} cluster_state:ok, waiting for ${named}`
+  return `${ok} of ${plural(nodes, 'node')} ${agree(ok, 'reports', 'report')} cluster_state:ok, waiting for ${firstFew(waitingFor)}`
 }
 
 /** CLUSTER REPLICATE needs the replica to know its master ("No such master ID"), hence after waitForAgreement. */

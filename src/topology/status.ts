@@ -2,7 +2,7 @@ import {isTlsFailure, RedisUnreachableError, TLS_HINT} from '../errors.js'
 import {podName, type Topology, type TopologyNode} from './model.js'
 import {formatRanges} from './slots.js'
 import type {SyncState} from './sync.js'
-import {agree, plural} from '../util/words.js'
+import {agree, firstFew, plural} from '../util/words.js'
 
 /**
  * Where a node stands: in the cluster; answering but in no cluster (never met, or removed by `node del`);
@@ -112,8 +112,8 @@ export function summarize(topology: Topology): ClusterSummary {
 export function describeAgreement(summary: ClusterSummary): string {
   const {answered, agreeing, nodes, silent, withoutPod} = summary
   const unasked = withoutPod.length === 0 ? '' : `; ${plural(withoutPod.length, 'node')} the cluster lists ${agree(withoutPod.length, 'has', 'have')} no pod among those selected (not asked)`
-  const unanswered = `${silent.length === 0 ? '' : `; ${names(silent)} did not answer`}${unasked}`
-  if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node of the cluster answered (${names(silent)}), so nothing is known of the slot map`
+  const unanswered = `${silent.length === 0 ? '' : `; ${firstFew(silent)} did not answer`}${unasked}`
+  if (answered === 0) return silent.length === 0 ? 'no node is in a cluster yet (redisctl cluster create forms one)' : `no node of the cluster answered (${firstFew(silent)}), so nothing is known of the slot map`
   if (!summary.slotsAgreed) return `slot map NOT agreed: ${agreeing} of the ${answered} nodes that answered share one${unanswered}`
   return silent.length + withoutPod.length === 0 ? `slot map agreed by all ${nodes} nodes` : `slot map agreed by ${answered} of ${plural(nodes, 'node')}${unanswered}`
 }
@@ -130,4 +130,3 @@ export function requireSomeAnswer(topology: Topology): void {
   ])
 }
 
-const names = (list: readonly string[]): string => (list.length <= 3 ? list.join(', ') : `${list.slice(0, 3).join(', ')} and ${list.length - 3} more`)

@@ -12,5 +12,12 @@ export const agree = (count: number, one: string, many: string): string => (coun
 export const shapeWords = (shape: {masters: number; replicasPerMaster: number}): string =>
   `${plural(shape.masters, 'master')} with ${plural(shape.replicasPerMaster, 'replica')} each`
 
+/**
+ * A list short enough for one line: the first three and how many more, so that a wait over 200 pods prints a line,
+ * not a page; four are named rather than three and "1 more".
+ */
+export const firstFew = (items: readonly string[]): string =>
+  items.length <= 4 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`
+
 /** Names in the order people count them: redis-cluster-6 before redis-cluster-10. */
 export const naturalOrder = (a: string, b: string): number => a.localeCompare(b, 'en', {numeric: true})

@@ -6,7 +6,7 @@ import {podAndOwner} from '../kube/ownership.js'
 import {listRedisPods, requireRedisPods, type RedisPod} from '../kube/pods.js'
 import type {PodRef} from '../topology/model.js'
 import {waitUntil} from '../util/wait.js'
-import {plural} from '../util/words.js'
+import {firstFew, plural} from '../util/words.js'
 import type {KubeTargetSession} from './session.js'
 
 const isUsable = (p: RedisPod): boolean => p.phase === 'Running' && p.ready && Boolean(p.ip) && !p.terminating
@@ -53,7 +53,7 @@ export async function waitForReadyPods(kube: Kube, selector: string, count: numb
       // A pod being deleted is not ready, whatever its status says last.
       return `${p.name} (${pending(p)}${!isUsable(p) && !p.ready && !p.terminating ? ', not ready' : ''}${why ? `: ${why}` : ''})`
     }), ...notCreated(listed, count)]
-    return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${waiting.join(', ')}` : ''}`}
+    return {done: false, missing: `${ready.length} of ${wanted ?? pods.length} ready${waiting.length > 0 ? `; waiting for ${firstFew(waiting)}` : ''}`}
   }, {timeoutMs, intervalMs: 50, onWaiting: options.onWaiting, signal: kube.signal})
 }
 

@@ -7,6 +7,7 @@ import type {ScaleInPlan} from '../../src/topology/scale-in-plan.js'
 import {refuseUnhealthy} from '../../src/workflows/preconditions.js'
 import {describePlan} from '../../src/workflows/scale-in.js'
 import type {ScaleOutPlanPreview} from '../../src/workflows/scale-out.js'
+import {firstFew} from '../../src/util/words.js'
 import {formedCluster, observe} from '../support/observations.js'
 
 /** A count of one meets a singular noun (and verb) in what the commands print. */
@@ -49,5 +50,13 @@ describe('messages put one after another', () => {
     const findings = checkTopology(buildTopology(states.map((s) => s.pod), observe(states))).filter((f) => f.severity === 'error')
     expect(() => refuseUnhealthy([...findings.map((f) => f.message), 'The cluster marks redis-9 as failed.'], false))
       .toThrow(/know it as a replica\. The cluster marks redis-9 as failed\.$/)
+  })
+})
+
+describe('a list of names in one line', () => {
+  it('names up to four, and beyond that the first three and how many more: a wait over 200 pods prints a line, not a page', () => {
+    const pods = Array.from({length: 200}, (_, i) => `redis-cluster-${i}`)
+    expect(firstFew(pods.slice(0, 4))).toBe('redis-cluster-0, redis-cluster-1, redis-cluster-2, redis-cluster-3')
+    expect(firstFew(pods)).toBe('redis-cluster-0, redis-cluster-1, redis-cluster-2 and 197 more')
   })
 })
