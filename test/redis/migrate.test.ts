@@ -169,9 +169,9 @@ function movedKeyIndexes(count: number, moves: readonly SlotMove[]): number[] {
 
 describe('running a plan', () => {
   /** slotsDone when the first move completes: equal to that move's size unless another move progressed meanwhile. */
-  async function slotsDoneAtFirstFinish(c: TestCluster, moves: readonly SlotMove[]): Promise<number> {
+  async function slotsDoneAtFirstFinish(c: TestCluster, moves: readonly SlotMove[], options: {movesAtOnce?: number} = {}): Promise<number> {
     let atFirst = -1
-    await executeMoves(connector!, moves, addressesById(c), {slotsPerBatch: 64, onProgress: (p) => {
+    await executeMoves(connector!, moves, addressesById(c), {...options, slotsPerBatch: 64, onProgress: (p) => {
       if (p.movesDone === 1 && atFirst < 0) atFirst = p.slotsDone
     }})
     return atFirst
@@ -200,6 +200,18 @@ describe('running a plan', () => {
     const atFirst = await slotsDoneAtFirstFinish(c, moves)
 
     expect(atFirst).toBeGreaterThan(Math.max(...moves.map((m) => countSlots(m.slots))))
+    expect(await missingOrWrong(c, data)).toEqual([])
+  })
+
+  it('runs no more moves at once than it is allowed, even into one empty master', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    const data = await fillEverySlot(c, 5_000)
+    const moves = planRebalance(await observedMasters(c), {useEmptyMasters: true})
+    expect(moves).toHaveLength(3)
+
+    const atFirst = await slotsDoneAtFirstFinish(c, moves, {movesAtOnce: 1})
+
+    expect(moves.map((m) => countSlots(m.slots))).toContain(atFirst)
     expect(await missingOrWrong(c, data)).toEqual([])
   })
 
