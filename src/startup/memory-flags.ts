@@ -1,13 +1,12 @@
 /**
- * Moving slots allocates fast, and a young generation of Node's default size (32 MB semi-spaces here) then holds
- * tens of MB of garbage: 235 MB RSS moving 250k of 1M keys with Node's defaults, 186 MB with 4 MB semi-spaces,
- * for the same CPU. --optimize-for-size took it to 128 MB but spent a third of the command's time collecting garbage
- * (bench/README.md#memory), so it is not used. A command that moves no keys only pays for the flag (more
- * collections while it loads), so only commands marked `movesKeys` get it. V8 sizes the young generation only at
- * start-up (v8.setFlagsFromString comes too late), so the process re-executes itself once with it, keeping its
- * pid, stdio and signals.
+ * Moving slots allocates fast, and V8 then lets promoted garbage pile up in a generous heap: 205-225 MB RSS moving
+ * 250k of 1M keys with Node's defaults or with small semi-spaces alone, 139-148 MB with these flags, no slower
+ * (bench/README.md). A command that moves no keys only pays for them (more garbage collection while it loads), so
+ * only commands marked `movesKeys` get them. V8 reads them only at start-up (v8.setFlagsFromString comes too late,
+ * and NODE_OPTIONS refuses --optimize-for-size), so the process re-executes itself once with them, keeping its pid,
+ * stdio and signals.
  */
-export const MEMORY_FLAGS = ['--max-semi-space-size=4'] as const
+export const MEMORY_FLAGS = ['--max-semi-space-size=4', '--optimize-for-size'] as const
 
 export interface ProcessStart {
   execPath: string
@@ -24,7 +23,7 @@ export type CommandManifest = Record<string, {movesKeys?: boolean}>
 
 /**
  * The argv to re-execute with the memory flags, or undefined to run as started: the command moves no keys, or
- * the user chose the flag already.
+ * the user chose either flag already.
  */
 export function memoryFlagsArgv(start: ProcessStart, commands: CommandManifest): string[] | undefined {
   if (!commands[commandId(start.argv.slice(2), commands) ?? '']?.movesKeys) return undefined

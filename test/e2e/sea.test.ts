@@ -69,7 +69,7 @@ describe('the standalone redisctl executable', () => {
   it('a command that moves keys re-executes the executable with the memory flags as --node-options', async () => {
     const rebalance = await runWatchingCommandLine(redisctl, ['slots', 'rebalance', '--dry-run'], env)
     expect(rebalance.code).toBe(0)
-    expect(rebalance.commandLines.at(-1)).toEqual([redisctl, '--node-options=--max-semi-space-size=4', 'slots', 'rebalance', '--dry-run'])
+    expect(rebalance.commandLines.at(-1)).toEqual([redisctl, '--node-options=--max-semi-space-size=4 --optimize-for-size', 'slots', 'rebalance', '--dry-run'])
   })
 
   it('teardown deletes what create made', async () => {

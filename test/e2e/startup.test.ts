@@ -4,7 +4,7 @@ import {CLI} from '../support/cli.js'
 import {runWatchingCommandLine} from '../support/command-lines.js'
 import {type E2eSandbox, run, startE2eSandbox} from './e2e-support.js'
 
-const MEMORY_FLAGS = ['--max-semi-space-size=4']
+const MEMORY_FLAGS = ['--max-semi-space-size=4', '--optimize-for-size']
 
 describe('how redisctl starts and ends', () => {
   let sandbox: E2eSandbox
