@@ -41,8 +41,9 @@ export interface PlanResult extends PlanProgress {
 }
 
 /**
- * Runs a plan of moves, as many at once as may run side by side (movesClash), MOVES_AT_ONCE at most, then waits until every master names
- * the new owner of every moved slot. Filling an empty master thus takes from every giving master at once. Moves that
+ * Runs a plan of moves, as many at once as may run side by side (movesClash) up to MOVES_AT_ONCE, then waits until
+ * every master names the new owner of every moved slot. Filling an empty master thus takes from every giving master
+ * at once. Moves that
  * clash keep their plan order. `masters` holds every master of the cluster by ID (the ones outside the plan are told
  * the new owners too).
  */

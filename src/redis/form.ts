@@ -6,7 +6,7 @@ import {waitUntil, type Probe, type WaitOptions} from '../util/wait.js'
 import {BugError, PreconditionError, TimeoutError} from '../errors.js'
 import {type ClusterLayout, podAddress, type PodRef} from '../topology/model.js'
 import {formatRanges, rangesToSlots, slotsToRanges} from '../topology/slots.js'
-import {pairKey, planMeets} from '../topology/meet-plan.js'
+import {type MeetPair, pairKey, planMeets} from '../topology/meet-plan.js'
 import {syncProblem, syncState} from '../topology/sync.js'
 import {agree, firstFew, plural} from '../util/words.js'
 
@@ -182,8 +182,8 @@ export const meetWindow = (nodes: number): number => Math.floor(120_000 / Math.m
 
 /**
  * Each pair of nodes that do not know each other meets once (by pod IP and bus port), at most meetWindow pairs in
- * flight (planMeets, meetWindow): the next pairs go out as earlier ones know each other, and a pair whose handshake Redis dropped
- * (after max(cluster-node-timeout, 1 s)) is introduced again. Returns once every pair of strangers has been
+ * flight (planMeets): the next pairs go out as earlier ones know each other, and a pair whose handshake Redis
+ * dropped (after max(cluster-node-timeout, 1 s)) is introduced again. Returns once every pair of strangers has been
  * introduced; the next step waits for the last ones. Meeting one node and letting gossip spread the rest is enough
  * in the end, but gossip carries only a few nodes per ping and pings each node about once per second: 6 nodes took
  * 2 s, 60 nodes much longer.
@@ -192,7 +192,7 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
   const pods = podsOf(layout)
   const window = options.meetWindow ?? meetWindow(pods.length)
   const sentAt = new Map<string, number>()
-  const met = new Map<number, PodRef[]>()
+  const introduced: MeetPair[] = []
   await waitUntil('every pair of nodes to be introduced', async () => {
     const views = await observeAll(connector, layout)
     const nodes = pods.map((p) => viewOf(views, p))
@@ -206,20 +206,14 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
     const picks = planMeets(pods.length, strangers, new Set(sentAt.keys()), window - sentAt.size)
     const bySender = Map.groupBy(picks, (p) => p.from)
     await Promise.all([...bySender].map(([from, pairs]) => meetAll(connector, pods[from], pairs.map((p) => pods[p.to]), views)))
-    for (const {from, to} of picks) {
-      sentAt.set(pairKey(from, to), Date.now())
-      met.set(from, [...met.get(from) ?? [], pods[to]])
-    }
+    for (const {from, to} of picks) sentAt.set(pairKey(from, to), Date.now())
+    introduced.push(...picks)
     const waiting = planMeets(pods.length, strangers, new Set(sentAt.keys()), 1).length
     if (waiting === 0) return {done: true, value: undefined}
     return {done: false, missing: `${plural(sentAt.size, 'handshake')} under way (at most ${window} at once), more pairs of nodes still to introduce`}
-  }, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: options.intervalMs,
-    signal: connector.signal,
-    onWaiting: (missing) => options.onProgress?.({step: 'meet', message: missing}),
-  })
-  const actions = [...met].sort(([a], [b]) => a - b).map(([from, peers]) => `${pods[from].pod}: CLUSTER MEET ${peers.map((o) => o.pod).join(', ')}`)
+  }, stepWait(connector, options, 'meet'))
+  const actions = [...Map.groupBy(introduced, (p) => p.from)].sort(([a], [b]) => a - b)
+    .map(([from, pairs]) => `${pods[from].pod}: CLUSTER MEET ${pairs.map((p) => pods[p.to].pod).join(', ')}`)
   if (actions.length > 0) options.onProgress?.({step: 'meet', message: `${plural(actions.length, 'node')} met the nodes ${agree(actions.length, 'it', 'they')} did not know`})
   return actions
 }
@@ -231,12 +225,7 @@ export async function meetNodes(connector: RedisConnector, layout: ClusterLayout
  * each other, changes nothing else.
  */
 export async function waitForAgreement(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
-  const waitOptions = {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: options.intervalMs,
-    signal: connector.signal,
-    onWaiting: (missing: string) => options.onProgress?.({step: 'converge' as const, message: missing}),
-  }
+  const waitOptions = stepWait(connector, options, 'converge')
   const views = await acquainted(connector, layout, waitOptions)
   const announcements = layout.shards.map(({master}) => {
     const own = viewOf(views, master)
@@ -293,12 +282,7 @@ export async function waitForClusterOk(connector: RedisConnector, layout: Cluste
     if (!agreement.done) return agreement
     const failing = podsOf(layout).filter((p) => viewOf(views, p).info.state !== 'ok').map((p) => p.pod)
     return failing.length === 0 ? {done: true, value: undefined} : {done: false, missing: clusterOkProgress(podsOf(layout).length, failing)}
-  }, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: options.intervalMs,
-    signal: connector.signal,
-    onWaiting: (missing) => options.onProgress?.({step: 'ready', message: missing}),
-  })
+  }, stepWait(connector, options, 'ready'))
   options.onProgress?.({step: 'ready', message: 'cluster_state:ok on every node'})
   return []
 }
@@ -359,12 +343,7 @@ async function firstSyncsDone(connector: RedisConnector, batch: readonly {master
       return state === undefined || state === 'syncing' || state === 'link-down'
     }).map(({replica}) => replica.pod)
     return syncing.length === 0 ? {done: true, value: undefined} : {done: false, missing: `${summarize(syncing)} still in ${agree(syncing.length, 'its', 'their')} first sync`}
-  }, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: options.intervalMs,
-    signal: connector.signal,
-    onWaiting: (missing) => options.onProgress?.({step: 'replicate', message: missing}),
-  })
+  }, stepWait(connector, options, 'replicate'))
 }
 
 /**
@@ -398,12 +377,7 @@ export async function waitForReplicas(connector: RedisConnector, layout: Cluster
     }
     offsetsBefore = new Map(layout.shards.map(({master}) => [master.pod, viewOf(views, master).replication.offset]))
     return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
-  }, {
-    timeoutMs: options.timeoutMs ?? 60_000,
-    intervalMs: options.intervalMs,
-    signal: connector.signal,
-    onWaiting: (missing) => options.onProgress?.({step: 'attach', message: missing}),
-  })
+  }, stepWait(connector, options, 'attach'))
   options.onProgress?.({step: 'attach', message: 'every replica is in sync with its master'})
   return []
 }
@@ -425,6 +399,16 @@ function agreementProbe(layout: ClusterLayout, views: Map<string, NodeView>): Pr
   const disagreeing = podsOf(layout).filter((p) => slotMapSignature(viewOf(views, p)) !== expected)
   if (disagreeing.length > 0) missing.push(`${plural(disagreeing.length, 'node')} ${agree(disagreeing.length, 'does', 'do')} not yet see the planned slot map`)
   return missing.length === 0 ? {done: true, value: undefined} : {done: false, missing: summarize(missing)}
+}
+
+/** How a forming step waits: within its bound (60 s unless given), stopped by the command, its progress under its name. */
+function stepWait(connector: RedisConnector, options: FormOptions, step: FormStep): WaitOptions {
+  return {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    intervalMs: options.intervalMs,
+    signal: connector.signal,
+    onWaiting: (missing) => options.onProgress?.({step, message: missing}),
+  }
 }
 
 const summarize = (missing: string[]): string =>
