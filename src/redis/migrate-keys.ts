@@ -5,6 +5,7 @@ import {type Arg, commandFailed, isReplyError, pipelined, pipelinedOk} from './c
 import {forEachConcurrently} from './concurrency.js'
 import {addressKey, type NodeAddress} from './connection.js'
 import {type Credentials, migrateAuth} from './credentials.js'
+import {DRAIN, DRAIN_BUDGET_US, runScript} from './slot-scripts.js'
 
 export interface DrainOptions {
   source: NodeAddress
@@ -28,13 +29,15 @@ export interface DrainOptions {
 const MAX_PASSES = 10
 
 /**
- * Moves every key of the slots from source to target. Keys pass through the CLI a wave at a time (at most
- * slotsInFlight x keysPerCall of them); values never do, MIGRATE carries them node to node. A slot is done
- * when a GETKEYSINSLOT comes back short; one pipelined COUNTKEYSINSLOT per pass then confirms every slot empty.
+ * Moves every key of the slots from source to target; values never pass through the CLI, MIGRATE carries them
+ * node to node. The source runs the moves itself (DRAIN, slot-scripts.ts); for any slot the script leaves over,
+ * and on a node that refuses scripts, keys pass through the CLI a wave at a time (at most slotsInFlight x
+ * keysPerCall of them): a slot is done when a GETKEYSINSLOT comes back short, and one pipelined COUNTKEYSINSLOT
+ * per pass then confirms every slot empty.
  */
 export async function drainSlots(client: Redis, slots: readonly number[], options: DrainOptions): Promise<void> {
   const perWave = Math.max(1, Math.ceil(options.slotsInFlight / 2))
-  let pending = [...slots]
+  let pending = await drainByScript(client, slots, perWave, options)
   for (let pass = 0; pending.length > 0; pass++) {
     if (pass === MAX_PASSES) {
       throw new PreconditionError(`Keys keep appearing in ${pending.length} slot(s) of ${addressKey(options.source)} while they are being moved.`, [
@@ -48,6 +51,45 @@ export async function drainSlots(client: Redis, slots: readonly number[], option
     const counts = await keysPerSlot(client, options.source, pending)
     pending = pending.filter((_, i) => counts[i] > 0)
   }
+}
+
+/**
+ * Drains the slots with the DRAIN script, two calls queued on the source so that it never waits for the CLI.
+ * Returns the slots left to the commands: all of them on a node that refuses scripts, else those whose MIGRATE
+ * the script could not complete (BUSYKEY, an I/O error, keys that vanished, a target that wants a password).
+ *
+ * The script's MIGRATE carries no password: a script's arguments show unredacted in SLOWLOG and MONITOR, where
+ * MIGRATE's own AUTH is hidden. On a cluster with a password, the script's first MIGRATE is refused (NOAUTH); the
+ * CLI moves that slot at once with MIGRATE ... AUTH2, and the source keeps that connection to the target,
+ * authenticated, for its next MIGRATEs (Redis caches it while it is used and closes it after 10 s idle). Should it
+ * be closed, the next refusal sends one more slot through the CLI, which authenticates a new one.
+ */
+async function drainByScript(client: Redis, slots: readonly number[], perCall: number, options: DrainOptions): Promise<number[]> {
+  const left: number[] = []
+  const calls: number[][] = []
+  for (let i = 0; i < slots.length; i += perCall) calls.push(slots.slice(i, i + perCall))
+  const {host, port} = options.target
+  await forEachConcurrently(calls, 2, async (call) => {
+    let rest = call
+    while (rest.length > 0) {
+      const reply = await runScript(client, options.source, DRAIN, [host, port, options.timeoutMs, options.keysPerCall, DRAIN_BUDGET_US, ...rest]) as
+        [number, number, number?] | undefined
+      if (!reply) {
+        left.push(...rest)
+        return
+      }
+      const [moved, finished, stuck] = reply
+      if (moved > 0) options.onKeysMoved?.(moved)
+      if (stuck) {
+        // Moved by the CLI right away, so that its MIGRATE ... AUTH2 authenticates the connection the script's
+        // next MIGRATEs take; the count pass in drainSlots then confirms the slot empty.
+        left.push(rest[finished])
+        await drainWave(client, [rest[finished]], options)
+      }
+      rest = rest.slice(finished + (stuck ? 1 : 0))
+    }
+  })
+  return left
 }
 
 /** Slots counted per pipeline: COUNTKEYSINSLOT costs the node nothing, but one pipeline of every slot would be 16384 replies at once. */

@@ -2,9 +2,9 @@ import type {Redis} from 'ioredis'
 
 import {PreconditionError} from '../errors.js'
 import {throwIfInterrupted} from '../util/interrupt.js'
-import {type Arg, pipelined, pipelinedOk} from './commands.js'
 import {addressKey, type NodeAddress, type RedisConnector} from './connection.js'
 import {drainSlots} from './migrate-keys.js'
+import {setSlots} from './slot-scripts.js'
 
 /** A master by its cluster ID and the address the cluster knows it by. */
 export interface MasterRef {
@@ -93,16 +93,16 @@ interface Move {
 /** Opens the slots of a batch on both sides; returns the ones to drain (the target may own some already). */
 async function openBatch({source, target, sourceClient, targetClient}: Move, batch: readonly number[]): Promise<number[]> {
   // The target imports before the source migrates, so no client is sent (ASK) to a node not yet importing.
-  const importing = await pipelined(targetClient, target.address, batch.map((s) => setSlot(s, 'IMPORTING', source.id)))
+  const importing = await setSlots(targetClient, target.address, batch, 'IMPORTING', source.id)
   const open: number[] = []
   for (const [i, reply] of importing.entries()) {
     if (reply.ok) open.push(batch[i])
     else if (!/already the owner/.test(reply.error.message)) throw refused(target, `SETSLOT ${batch[i]} IMPORTING`, reply.error)
   }
-  const migrating = await pipelined(sourceClient, source.address, open.map((s) => setSlot(s, 'MIGRATING', target.id)))
+  const migrating = await setSlots(sourceClient, source.address, open, 'MIGRATING', target.id)
   const notOwned = open.filter((_, i) => !migrating[i].ok)
   if (notOwned.length > 0) {
-    await pipelined(targetClient, target.address, notOwned.map((s) => ['CLUSTER', 'SETSLOT', s, 'STABLE']))
+    await setSlots(targetClient, target.address, notOwned, 'STABLE')
     const reply = migrating.find((r) => !r.ok) as {error: Error}
     throw new PreconditionError(`${addressKey(source.address)} cannot hand over ${notOwned.length} slot(s) (first: ${notOwned[0]}): ${reply.error.message}`, [
       'Observe the cluster again (redisctl status) and plan from what each master owns now.',
@@ -126,20 +126,22 @@ async function drainBatch({connector, source, target, sourceClient, settings, op
 }
 
 async function closeBatch({connector, source, target, sourceClient, targetClient, options, progress}: Move, batch: readonly number[]): Promise<void> {
-  const owned = batch.map((s) => setSlot(s, 'NODE', target.id))
+  const owned = async (client: Redis, node: MasterRef): Promise<void> => {
+    for (const reply of await setSlots(client, node.address, batch, 'NODE', target.id)) if (!reply.ok) throw refused(node, 'CLUSTER SETSLOT NODE', reply.error)
+  }
   // The target learns first: if it crashed before owning the slot while others already pointed at it, the slot
   // would have no owner and clients would loop between redirections (redis#7116).
-  await pipelinedOk(targetClient, target.address, owned, 'CLUSTER SETSLOT NODE')
+  await owned(targetClient, target)
   await Promise.all([
     (async () => {
       // A source that has just given away its last slot may already have turned itself into a replica of the
       // target (cluster-allow-replica-migration); it then refuses SETSLOT, and gossip brings it the news anyway.
-      for (const reply of await pipelined(sourceClient, source.address, owned)) {
+      for (const reply of await setSlots(sourceClient, source.address, batch, 'NODE', target.id)) {
         if (!reply.ok && !/only with masters/.test(reply.error.message)) throw refused(source, 'CLUSTER SETSLOT NODE', reply.error)
       }
     })(),
     // The others are told too, so that clients are not redirected through a master that has not heard yet.
-    ...(options.otherMasters ?? []).map(async (m) => pipelinedOk(await connector.client(m.address), m.address, owned, 'CLUSTER SETSLOT NODE')),
+    ...(options.otherMasters ?? []).map(async (m) => owned(await connector.client(m.address), m)),
   ])
   progress.slotsDone += batch.length
   options.onProgress?.({...progress})
@@ -152,8 +154,6 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: {[K in ke
   if (failed) throw failed.reason
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T
 }
-
-const setSlot = (slot: number, state: 'IMPORTING' | 'MIGRATING' | 'NODE', nodeId: string): Arg[] => ['CLUSTER', 'SETSLOT', slot, state, nodeId]
 
 function refused(node: MasterRef, what: string, error: Error): PreconditionError {
   return new PreconditionError(`Redis at ${addressKey(node.address)} refused ${what}: ${error.message}`, [

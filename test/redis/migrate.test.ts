@@ -167,6 +167,50 @@ function movedKeyIndexes(count: number, moves: readonly SlotMove[]): number[] {
   return Array.from({length: count}, (_, i) => i).filter((i) => moved.has(i % SLOT_COUNT))
 }
 
+describe('moving keys on the nodes themselves (Lua scripts)', () => {
+  const PASSWORD = 'migrate-test-secret'
+
+  it('on a cluster with a password, moves every key while the password shows in no command MONITOR or SLOWLOG sees', async () => {
+    const c = cluster = await startTestCluster({masters: 3, emptyMasters: 1, password: PASSWORD})
+    connector = new RedisConnector({credentials: {password: PASSWORD}})
+    const data = await fillEverySlot(c, 5_000)
+    await Promise.all(c.clients.map((node) => node.config('SET', 'slowlog-log-slower-than', '0')))
+    const monitors = await Promise.all(c.clients.slice(0, 3).map((node) => node.monitor()))
+    const seen: {args: string[]; source: string}[] = []
+    for (const m of monitors) m.on('monitor', (_time: string, args: string[], source: string) => seen.push({args, source}))
+    try {
+      await executeMoves(connector, planRebalance(await observedMasters(c), {useEmptyMasters: true}), addressesById(c))
+    } finally {
+      monitors.forEach((m) => m.disconnect())
+    }
+
+    expect(await missingOrWrong(c, data)).toEqual([])
+    const slowlogs = await Promise.all(c.clients.map(async (node) => JSON.stringify(await node.call('SLOWLOG', 'GET', 128))))
+    expect(slowlogs.join('\n')).toContain('EVALSHA')
+    expect(slowlogs.filter((log) => log.includes(PASSWORD))).toEqual([])
+    expect(seen.filter((e) => e.args.join(' ').includes(PASSWORD))).toEqual([])
+    // The CLI moves the first slot of each source with AUTH; the scripts' MIGRATEs then ride on that connection.
+    const migrates = seen.filter((e) => e.args[0]?.toUpperCase() === 'MIGRATE')
+    const fromScripts = migrates.filter((e) => e.source === 'lua').length
+    expect(fromScripts).toBeGreaterThan(10 * (migrates.length - fromScripts))
+  })
+
+  it('on nodes that refuse scripts, moves every key one command at a time', async () => {
+    const c = await threeMastersAndAnEmptyOne()
+    const data = await fillEverySlot(c, 5_000)
+    await Promise.all(c.clients.map((node) => node.call('ACL', 'SETUSER', 'default', '-@scripting')))
+
+    const result = await executeMoves(connector!, planRebalance(await observedMasters(c), {useEmptyMasters: true}), addressesById(c))
+
+    expect(result.keysMoved).toBe(await c.clients[3].dbsize())
+    expect(await missingOrWrong(c, data)).toEqual([])
+    expect(await openSlots(c)).toEqual([])
+    const stats = await Promise.all(c.clients.map(async (node) => String(await node.info('commandstats'))))
+    expect(stats.join('\n')).toMatch(/cmdstat_migrate:calls=[1-9]/)
+    expect(stats.join('\n')).toMatch(/cmdstat_evalsha:calls=\d+,usec=\d+,usec_per_call=[\d.]+,rejected_calls=[1-9]/)
+  })
+})
+
 describe('running a plan', () => {
   /** slotsDone when the first move completes: equal to that move's size unless another move progressed meanwhile. */
   async function slotsDoneAtFirstFinish(c: TestCluster, moves: readonly SlotMove[], options: {movesAtOnce?: number} = {}): Promise<number> {

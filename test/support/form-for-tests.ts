@@ -21,20 +21,23 @@ export interface TestCluster {
   masters: MasterRef[]
   /** A plain client per node (masters first, then replicas), for assertions. */
   clients: Redis[]
+  /** The nodes' requirepass, when they were started with one. */
+  password?: string
   stop(): Promise<void>
 }
 
 /** `replicasOf[j]` is the index of the master that the j-th node after the masters follows. */
-export async function startTestCluster(options: {masters: number; emptyMasters?: number; replicasOf?: number[]; extraConfig?: string[]}): Promise<TestCluster> {
+export async function startTestCluster(options: {masters: number; emptyMasters?: number; replicasOf?: number[]; extraConfig?: string[]; password?: string}): Promise<TestCluster> {
   const masterCount = options.masters + (options.emptyMasters ?? 0)
   const replicasOf = options.replicasOf ?? []
-  const servers = await startRedisNodes(masterCount + replicasOf.length, {extraConfig: options.extraConfig})
-  const clients = servers.nodes.map((n) => new Redis({host: n.host, port: n.port, protocol: 2, maxRetriesPerRequest: 1}))
+  const {password} = options
+  const servers = await startRedisNodes(masterCount + replicasOf.length, {extraConfig: options.extraConfig, password})
+  const clients = servers.nodes.map((n) => new Redis({host: n.host, port: n.port, password, protocol: 2, maxRetriesPerRequest: 1}))
   try {
     const ids = await Promise.all(clients.map(async (c) => String(await c.call('CLUSTER', 'MYID'))))
     const ranges = splitEvenly(options.masters)
     const pods = testPods(servers)
-    const connector = new RedisConnector()
+    const connector = new RedisConnector(password ? {credentials: {password}} : {})
     try {
       const replicas = pods.slice(masterCount)
       await formCluster(connector, {shards: pods.slice(0, masterCount).map((master, i) => ({
@@ -45,7 +48,7 @@ export async function startTestCluster(options: {masters: number; emptyMasters?:
     }
     const masters = servers.nodes.slice(0, masterCount).map((n, i) => ({id: ids[i], address: {host: n.host, port: n.port}}))
     return {
-      servers, masters, clients,
+      servers, masters, clients, password,
       async stop() {
         clients.forEach((c) => c.disconnect())
         await servers.stop()
@@ -154,7 +157,7 @@ export async function missingOrWrong(cluster: TestCluster, data: TestData, only?
  */
 export function clusterClient(cluster: TestCluster): Cluster {
   const [first] = cluster.servers.nodes
-  return new Cluster([{host: first.host, port: first.port}], {redisOptions: {protocol: 2}})
+  return new Cluster([{host: first.host, port: first.port}], {redisOptions: {protocol: 2, password: cluster.password}})
 }
 
 /** Each master's slots as node 0 sees them, for the planners. */
@@ -179,7 +182,9 @@ export async function openSlots(cluster: TestCluster): Promise<number[]> {
 export function redisCliCheck(cluster: TestCluster | Pick<TestCluster, 'masters'>, connectArgs: string[] = []): {ok: boolean; output: string} {
   // A whole test cluster is asked at its current addresses (its nodes may have restarted elsewhere).
   const {host, port} = 'servers' in cluster ? cluster.servers.nodes[0] : cluster.masters[0].address
-  const run = spawnSync('redis-cli', [...connectArgs, '--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000})
+  const password = 'password' in cluster ? cluster.password : undefined
+  const run = spawnSync('redis-cli', [...connectArgs, '--cluster', 'check', `${host}:${port}`], {encoding: 'utf8', timeout: 30_000,
+    env: password ? {...process.env, REDISCLI_AUTH: password} : process.env})
   const output = `${run.stdout}${run.stderr}`
   return {ok: run.status === 0 && !/\[ERR\]|\[WARNING\]/.test(output) && output.includes('[OK] All 16384 slots covered.'), output}
 }
