@@ -13,7 +13,10 @@ export interface DrainOptions {
   credentials?: Credentials
   /** Keys fetched by one GETKEYSINSLOT and carried by one MIGRATE. */
   keysPerCall: number
-  /** Slots drained at once, in two waves whose GETKEYSINSLOT and MIGRATE calls are pipelined on the source's connection. */
+  /**
+   * Slots drained at once: two DRAIN calls of half as many slots queued on the source, or, on the command path,
+   * two waves whose GETKEYSINSLOT and MIGRATE calls are pipelined on the source's connection.
+   */
   slotsInFlight: number
   /** MIGRATE's timeout for a full batch; doubled on each retry after an I/O error, up to 16 times this value. */
   timeoutMs: number
@@ -82,7 +85,7 @@ async function drainByScript(client: Redis, slots: readonly number[], perCall: n
       if (moved > 0) options.onKeysMoved?.(moved)
       if (stuck) {
         // Moved by the CLI right away, so that its MIGRATE ... AUTH2 authenticates the connection the script's
-        // next MIGRATEs take; the count pass in drainSlots then confirms the slot empty.
+        // next MIGRATEs take; drainSlots then passes over the slot once more and counts it empty.
         left.push(rest[finished])
         await drainWave(client, [rest[finished]], options)
       }
