@@ -54,6 +54,9 @@ export async function openPortForwards(kube: Kube, pods: readonly RedisPod[]): P
     const server = createServer((socket) => {
       sockets.add(socket)
       socket.once('close', () => sockets.delete(socket))
+      // A client that hung up before its reply came back: client-node still writes the reply to this socket, which
+      // then fails (EPIPE). That connection is over; left unhandled, the error would end the whole command.
+      socket.on('error', () => socket.destroy())
       forwarder.portForward(kube.namespace, pod.name, [pod.port], socket, null, socket).then((ws) => {
         // When the pod's end goes (its redis-server stopped, the pod was deleted), ours must too: a client on a
         // socket that stays open would wait for its reply forever.

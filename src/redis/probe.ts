@@ -22,8 +22,10 @@ function talk(host: string, port: number, timeoutMs: number, judge?: (reply: str
       socket.destroy()
       resolve(ok)
     }
-    const timer = setTimeout(() => finish(false), timeoutMs)
-    socket.once('error', () => finish(false))
+    // Timers run before the poll phase in which a connection that completed meanwhile is seen: a process starved
+    // of CPU (a loaded CI runner) would call an open port closed. setImmediate lets that poll phase come first.
+    const timer = setTimeout(() => setImmediate(() => finish(false)), timeoutMs)
+    socket.on('error', () => finish(false))
     socket.once('connect', () => {
       if (!judge) return finish(true)
       socket.write('PING\r\n')

@@ -1,11 +1,17 @@
+import {once} from 'node:events'
 import {writeFile} from 'node:fs/promises'
+import {connect} from 'node:net'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 import {Cluster} from 'ioredis'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CreateResult} from '../../src/commands/cluster/create.js'
 import type {StatusResult} from '../../src/commands/status.js'
+import {connectKube} from '../../src/kube/context.js'
+import type {RedisPod} from '../../src/kube/pods.js'
+import {openPortForwards} from '../../src/kube/port-forward.js'
 import {json, type CliResult} from '../support/cli.js'
 import {
   clusterInfo, type E2eSandbox, freePort, names, pods, redisCli, redisServerProcesses, startE2eSandbox, waitForReadyPods,
@@ -175,6 +181,29 @@ describe('redisctl cluster create', () => {
     const check = await sandbox.cli(['check', '--connect', 'port-forward', '--json'])
     expect(check.code, check.stdout + check.stderr).toBe(0)
     expect(json(check)).toMatchObject({healthy: true, errors: 0})
+  })
+
+  it('a port-forwarded connection whose client hangs up before the reply comes back is closed, not a crash', async () => {
+    const kube = connectKube({kubeconfig: sandbox.kubeconfig})
+    const [pod] = (await pods(sandbox, SELECTOR)).filter((p) => p.ip)
+    const forwards = await openPortForwards(kube, [{name: pod.name, ip: pod.ip, port: 6379} as RedisPod])
+    const local = forwards.forwardTo({host: pod.ip!, port: 6379})!
+    const uncaught: unknown[] = []
+    const keep = (error: unknown): void => void uncaught.push(error)
+    process.on('uncaughtException', keep)
+    try {
+      for (let i = 0; i < 10; i++) {
+        const socket = connect(local.port, local.host)
+        await once(socket, 'connect')
+        socket.end('CLUSTER NODES\r\nINFO\r\n')
+        await once(socket, 'close')
+      }
+      await sleep(1000)
+    } finally {
+      process.off('uncaughtException', keep)
+      await forwards.close()
+    }
+    expect(uncaught).toEqual([])
   })
 
   it('--dry-run -o yaml prints a StatefulSet manifest and creates nothing', async () => {
