@@ -17,7 +17,7 @@ export interface MigrateOptions {
   otherMasters?: readonly MasterRef[]
   /** Keys per GETKEYSINSLOT/MIGRATE (redis-cli uses 10). */
   keysPerMigrate?: number
-  /** Slots opened, drained and closed together: their SETSLOTs share one pipeline and one config save per node. */
+  /** Slots opened, drained and closed together: their SETSLOTs share one script and one config save per node. */
   slotsPerBatch?: number
   /** Slots drained at once within a batch. */
   slotsInFlight?: number
