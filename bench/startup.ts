@@ -8,12 +8,12 @@
  * compile cache). Needs `npm run build` first, /usr/bin/time, kubectl and redis-cli.
  */
 import {execFile, execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:http'
-import {request} from 'node:https'
+import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {loadavg, tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 import {parseArgs, promisify} from 'node:util'
+
+import {logKubeRequests} from '../test/support/kube-requests.js'
 
 const {values} = parseArgs({options: {
   runs: {type: 'string', default: '9'}, baseline: {type: 'string'}, sea: {type: 'string'},
@@ -100,26 +100,14 @@ function measure(contender: Contender, kubeconfig: string): Sample {
 
 /** Runs status once through a proxy in front of the API server that notes each request. */
 async function kubernetesRequests(kubeconfig: string): Promise<string[]> {
-  const config = readFileSync(kubeconfig, 'utf8')
-  const upstream = new URL(/server: (\S+)/.exec(config)![1])
-  const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(config)![1], 'base64')
-  const seen: string[] = []
-  const proxy = createServer((req, res) => {
-    seen.push(`${req.method} ${decodeURIComponent(req.url ?? '')}`)
-    const forward = request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, ca}, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
-    req.pipe(forward)
-  })
-  await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done))
-  const address = proxy.address() as {port: number}
-  const proxied = join(dir, 'kubeconfig-proxied')
-  writeFileSync(proxied, config.replace(upstream.origin, `http://127.0.0.1:${address.port}`))
-  // Asynchronously: the proxy answers from this process's event loop.
-  await promisify(execFile)(process.execPath, [CLI, 'status'], {env: {...process.env, KUBECONFIG: proxied}})
-  await new Promise((done) => proxy.close(done))
-  return seen
+  const requests = await logKubeRequests(kubeconfig)
+  try {
+    // Asynchronously: the proxy answers from this process's event loop.
+    await promisify(execFile)(process.execPath, [CLI, 'status'], {env: {...process.env, KUBECONFIG: requests.kubeconfig}})
+  } finally {
+    await requests.close()
+  }
+  return requests.seen
 }
 
 /** The commands status sends one node, from that node's command statistics. */

@@ -38,6 +38,8 @@ export interface Kube {
   find<T>(doing: string, call: () => Promise<T>): Promise<T | undefined>
   /** What this command should tell the user once, e.g. that zones are unknown. */
   warnings: Warnings
+  /** How many requests that may change something (any but a GET) this client has sent: what was read before may be stale. */
+  readonly writes: number
 }
 
 export function loadKubeConfig(target: KubeTarget): KubeConfig {
@@ -82,7 +84,8 @@ export function connectKube(target: KubeTarget): Kube {
   const kc = loadKubeConfig(target)
   const server = kc.getCurrentCluster()?.server ?? ''
   const contextNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace
-  const configuration = withDeadline(kc, server, target.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS, target.signal)
+  const sent = {writes: 0}
+  const configuration = withDeadline(kc, server, target.requestTimeoutMs ?? KUBE_REQUEST_TIMEOUT_MS, target.signal, sent)
   const api = <T>(type: new (c: Configuration) => T): T => new type(configuration)
   const objects = new ObjectApi(configuration, kc)
   return {
@@ -98,6 +101,9 @@ export function connectKube(target: KubeTarget): Kube {
     call: (doing, call) => kubeCall(doing, call, server),
     find: (doing, call) => kubeFind(doing, call, server),
     warnings: new Warnings(),
+    get writes() {
+      return sent.writes
+    },
   }
 }
 
@@ -111,14 +117,16 @@ class ObjectApi extends KubernetesObjectApi {
 
 /**
  * What KubeConfig.makeApiClient builds, plus a middleware giving every request a deadline and the command's stop
- * signal (client-node passes the request's signal to fetch). A request past its deadline fails with KubeDeadline.
+ * signal (client-node passes the request's signal to fetch), and counting in `sent` the requests that may write. A
+ * request past its deadline fails with KubeDeadline.
  */
-function withDeadline(kc: KubeConfig, server: string, timeoutMs: number, stop: AbortSignal | undefined): Configuration {
+function withDeadline(kc: KubeConfig, server: string, timeoutMs: number, stop: AbortSignal | undefined, sent: {writes: number}): Configuration {
   return createConfiguration({
     baseServer: new ServerConfiguration(server, {}),
     authMethods: {default: kc},
     promiseMiddleware: [{
       pre: async (request) => {
+        if (request.getHttpMethod() !== 'GET') sent.writes++
         const deadline = new AbortController()
         setTimeout(() => deadline.abort(new KubeDeadline(timeoutMs)), timeoutMs).unref()
         request.setSignal(stop ? AbortSignal.any([stop, deadline.signal]) : deadline.signal)

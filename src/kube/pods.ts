@@ -37,17 +37,33 @@ export interface RedisPod {
   claims: string[]
 }
 
-const listPods = (kube: Kube, selector: string) => kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
-  () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector}))
+/** The last listing of a client's pods, until the next listing takes it (see listRedisPodsWithoutZones). */
+const kept = new WeakMap<Kube, {selector: string; writes: number; pods: V1Pod[]}>()
+
+/** The pods matching `selector`: the kept listing when it is of them and nothing was written since, else asked anew. */
+async function listPods(kube: Kube, selector: string): Promise<V1Pod[]> {
+  const last = kept.get(kube)
+  kept.delete(kube)
+  if (last?.selector === selector && last.writes === kube.writes) return last.pods
+  const listed = await kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
+    () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector}))
+  return listed.items
+}
 
 export async function listRedisPods(kube: Kube, selector: string): Promise<RedisPod[]> {
   const [pods, zones] = await Promise.all([listPods(kube, selector), nodeZones(kube)])
-  return pods.items.map((pod) => toRedisPod(pod, zones)).sort(byOrdinalThenName)
+  return pods.map((pod) => toRedisPod(pod, zones)).sort(byOrdinalThenName)
 }
 
-/** Like listRedisPods without reading the Nodes for zones: for who owns the pods, not where they run. */
+/**
+ * Like listRedisPods without reading the Nodes for zones: for who owns the pods, not where they run. This listing
+ * comes before the command acts (openTarget names the cluster by it), so it is kept for the command's own first
+ * listing of the same pods, which would otherwise ask again for the same answer; a write in between makes it stale.
+ */
 export async function listRedisPodsWithoutZones(kube: Kube, selector: string): Promise<RedisPod[]> {
-  return (await listPods(kube, selector)).items.map((pod) => toRedisPod(pod)).sort(byOrdinalThenName)
+  const pods = await listPods(kube, selector)
+  kept.set(kube, {selector, writes: kube.writes, pods})
+  return pods.map((pod) => toRedisPod(pod)).sort(byOrdinalThenName)
 }
 
 /** Like listRedisPods, but no match is a NotFoundError that says how to fix the selector. */

@@ -3,7 +3,7 @@ import {connectKube, type Kube} from '../kube/context.js'
 import {PodAddresses} from '../kube/pod-addresses.js'
 import {PORT_FORWARD, permissionsFor, type Operation, type Permission} from '../kube/permissions.js'
 import {clusterNameOf, DEFAULT_CLUSTER_NAME} from '../kube/ownership.js'
-import {listRedisPodsWithoutZones, toRedisPod, type RedisPod} from '../kube/pods.js'
+import {listRedisPodsWithoutZones, type RedisPod} from '../kube/pods.js'
 import {missingPermissions, permissionRefusal} from '../kube/preflight.js'
 import {credentialsOf, PASSWORD_ENV, readSecret, resolveCredentials} from '../kube/secrets.js'
 import {ADMIN_SECRET_ANNOTATION, PASSWORD_SECRET_ANNOTATION} from '../manifests/auth.js'
@@ -125,9 +125,7 @@ export async function checkPermissions(kube: Kube, selector: string, options: Ta
 
 /** Whether --connect auto will forward: the pods' IPs do not answer from here. Undefined while no pod has an IP. */
 async function forwardingNeeded(kube: Kube, selector: string): Promise<boolean | undefined> {
-  const pods = await kube.call(`listing pods with selector "${selector}" in namespace ${kube.namespace}`,
-    () => kube.core.listNamespacedPod({namespace: kube.namespace, labelSelector: selector}))
-  const withIp = pods.items.map((p) => toRedisPod(p)).filter((p) => p.ip)
+  const withIp = (await listRedisPodsWithoutZones(kube, selector)).filter((p) => p.ip)
   return withIp.length > 0 ? !(await answersDirectly(withIp)) : undefined
 }
 

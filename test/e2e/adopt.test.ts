@@ -4,6 +4,7 @@ import type {CreateResult} from '../../src/commands/cluster/create.js'
 import type {ScaleResult} from '../../src/commands/scale.js'
 import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
+import {logKubeRequests} from '../support/kube-requests.js'
 import {missingKeys, writeKeys} from './cluster-data.js'
 import {names, startE2eSandbox, waitForReadyPods, type E2eSandbox} from './e2e-support.js'
 import {handWrittenStatefulSet} from './hand-written.js'
@@ -78,6 +79,20 @@ describe('a cluster adopted with -l/--selector alone is named after the Stateful
     expect(body.nodes.filter((n) => n.role === 'master')).toHaveLength(3)
     const text = await sandbox.cli(['status', '-l', LEGACY])
     expect(text.stdout).toContain('The cluster legacy in namespace default, cluster_state: ok')
+  })
+
+  it.each([
+    ['status', ['status']],
+    ['check', ['check']],
+  ])('%s -l app=legacy asks Kubernetes for the pods once, as it does without -l', async (_, args) => {
+    const requests = await logKubeRequests(sandbox.kubeconfig)
+    try {
+      const run = await sandbox.cli([...args, '-l', LEGACY], {env: {KUBECONFIG: requests.kubeconfig}})
+      expect(run.code, run.stdout + run.stderr).toBe(0)
+    } finally {
+      await requests.close()
+    }
+    expect(requests.seen.filter((r) => r.startsWith('GET /api/v1/namespaces/default/pods?'))).toEqual([`GET /api/v1/namespaces/default/pods?labelSelector=${LEGACY}`])
   })
 
   it('scale -l app=legacy --masters 4 (no --name) grows StatefulSet legacy to 8 pods, names legacy and keeps every key written before', async () => {
