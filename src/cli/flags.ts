@@ -61,9 +61,15 @@ export const thresholdFlags = {
   }),
 }
 
-/** Commands that only read (status, check): a pod that says nothing is reported, not waited for. */
+/** Commands that only read (check): a pod that says nothing is reported, not waited for. */
 export const answerFlags = {
   timeout: timeoutFlag('Bounds each answer, from the Kubernetes API and from each pod: a pod that does not answer in time is reported as not answering', 10),
+}
+
+/** status: what a user running it by hand expects, done within --timeout however many pods are slow. */
+export const wholeCommandTimeoutFlags = {
+  timeout: timeoutFlag('Bounds the whole command: pods that have not answered by then are shown as not answering (exit 7 when none did), ' +
+    'and a Kubernetes API that has not answered by then is exit 6', 10),
 }
 
 

@@ -1,9 +1,10 @@
 import {BaseCommand} from '../cli/base-command.js'
-import {answerFlags, kubeFlags, redisFlags} from '../cli/flags.js'
+import {kubeFlags, redisFlags, wholeCommandTimeoutFlags} from '../cli/flags.js'
 import {clusterWords, humanBytes} from '../cli/format.js'
 import {renderTable} from '../cli/table.js'
 import {describeAgreement, nodeStatuses, type NodeStatus, requireSomeAnswer, summarize, type ClusterSummary} from '../topology/status.js'
 import type {SyncState} from '../topology/sync.js'
+import {deadlineSignal} from '../util/call-bounds.js'
 
 export interface StatusResult {
   namespace: string
@@ -19,12 +20,15 @@ export default class Status extends BaseCommand {
   static override summary = 'Show who is where: pod, Kubernetes node, zone, IP, role, master, slots, keys, memory, cluster link and replica sync.'
   static override description = `Agreement and cluster_state are said only of the nodes that answered, naming those that did not. A pod that answers but belongs to no cluster shows as outside; a pod that says nothing within --timeout (a stopped process, a blackholed IP) shows as unreachable and nothing is claimed from it. Exit code 0 when at least one node answered, 7 when none did.`
   static override examples = ['<%= config.bin %> status', '<%= config.bin %> status -n redis --json', '<%= config.bin %> status --timeout 3s']
-  static override flags = {...kubeFlags, ...redisFlags, ...answerFlags}
+  static override flags = {...kubeFlags, ...redisFlags, ...wholeCommandTimeoutFlags}
 
   async run(): Promise<StatusResult> {
     const {flags} = await this.parse(Status)
     const {inspectCluster} = await import('../workflows/inspect.js')
-    const {namespace, name, selector, topology, warnings} = await inspectCluster({...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000})
+    const timeoutMs = flags.timeout * 1000
+    // One deadline, on every Kubernetes request and Redis answer: what has not answered by then is reported as such.
+    const signal = AbortSignal.any([this.stop.signal, deadlineSignal(timeoutMs)])
+    const {namespace, name, selector, topology, warnings} = await inspectCluster({...this.targetOptions(flags), signal, answerTimeoutMs: timeoutMs})
     requireSomeAnswer(topology)
     const nodes = nodeStatuses(topology)
     const summary = summarize(topology)

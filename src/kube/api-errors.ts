@@ -1,15 +1,8 @@
 import {ApiException} from '@kubernetes/client-node'
 
 import {ForbiddenError, KubeUnreachableError, NotFoundError, PreconditionError, RedisctlError, UnauthorizedError} from '../errors.js'
+import {DeadlinePassed} from '../util/call-bounds.js'
 import {describePermission, type Permission, type Verb} from './permissions.js'
-
-/** Why a request was abandoned: the API server did not answer within its deadline (src/kube/context.ts). */
-export class KubeDeadline extends Error {
-  constructor(readonly timeoutMs: number) {
-    super(`no answer within ${timeoutMs / 1000} s`)
-    this.name = 'KubeDeadline'
-  }
-}
 
 /** The HTTP status of a failed Kubernetes API call, or undefined when the API was not reached at all. */
 export function httpStatus(error: unknown): number | undefined {
@@ -96,7 +89,7 @@ export function kubeError(error: unknown, doing: string, server?: string): Redis
         return new KubeUnreachableError(`The Kubernetes API failed while ${doing}: ${message} (HTTP ${error.code}).`)
     }
   }
-  if (error instanceof KubeDeadline) {
+  if (error instanceof DeadlinePassed) {
     return new KubeUnreachableError(`The Kubernetes API${server ? ` at ${server}` : ''} did not answer within ${error.timeoutMs / 1000} s while ${doing}.`, [
       'Check that the API server is up and not overloaded (kubectl get --raw /readyz), then run the same command again.',
     ], {cause: error})

@@ -5,9 +5,9 @@ import {AppsV1Api, type Configuration, CoreV1Api, createConfiguration, KubeConfi
   ServerConfiguration} from '@kubernetes/client-node'
 
 import {NotFoundError, type RedisctlError} from '../errors.js'
-import {KUBE_REQUEST_TIMEOUT_MS} from '../util/call-bounds.js'
+import {deadlineSignal, KUBE_REQUEST_TIMEOUT_MS} from '../util/call-bounds.js'
 import {Warnings} from '../util/warnings.js'
-import {httpStatus, kubeCall, KubeDeadline, kubeFind, namespaceNotFound} from './api-errors.js'
+import {httpStatus, kubeCall, kubeFind, namespaceNotFound} from './api-errors.js'
 
 export interface KubeTarget {
   kubeconfig?: string
@@ -118,7 +118,7 @@ class ObjectApi extends KubernetesObjectApi {
 /**
  * What KubeConfig.makeApiClient builds, plus a middleware giving every request a deadline and the command's stop
  * signal (client-node passes the request's signal to fetch), and counting in `sent` the requests that may write. A
- * request past its deadline fails with KubeDeadline.
+ * request past its deadline, or the command's (status --timeout), fails with DeadlinePassed.
  */
 function withDeadline(kc: KubeConfig, server: string, timeoutMs: number, stop: AbortSignal | undefined, sent: {writes: number}): Configuration {
   return createConfiguration({
@@ -127,9 +127,8 @@ function withDeadline(kc: KubeConfig, server: string, timeoutMs: number, stop: A
     promiseMiddleware: [{
       pre: async (request) => {
         if (request.getHttpMethod() !== 'GET') sent.writes++
-        const deadline = new AbortController()
-        setTimeout(() => deadline.abort(new KubeDeadline(timeoutMs)), timeoutMs).unref()
-        request.setSignal(stop ? AbortSignal.any([stop, deadline.signal]) : deadline.signal)
+        const deadline = deadlineSignal(timeoutMs)
+        request.setSignal(stop ? AbortSignal.any([stop, deadline]) : deadline)
         return request
       },
       post: async (response) => response,

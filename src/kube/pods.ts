@@ -3,7 +3,7 @@ import type {V1Container, V1Pod} from '@kubernetes/client-node'
 import {NotFoundError} from '../errors.js'
 import {redisContainer} from '../manifests/rollout.js'
 import {podDnsName} from '../manifests/cluster.js'
-import {httpStatus} from './api-errors.js'
+import {httpStatus, kubeError} from './api-errors.js'
 import {notFoundIn, type Kube} from './context.js'
 import {describePermission, NODE_ZONES} from './permissions.js'
 
@@ -94,6 +94,8 @@ async function nodeZones(kube: Kube): Promise<Map<string, string>> {
       if (node.metadata?.name && zone) zones.set(node.metadata.name, zone)
     }
   } catch (error) {
+    // Stopped, or past the command's deadline: the command ends, and zones are not what went wrong.
+    if (kube.signal?.aborted) throw kubeError(error, 'listing the Kubernetes nodes for their zones', kube.server)
     const code = httpStatus(error)
     const why = code === 403 ? `${describePermission(NODE_ZONES)} is not allowed at the cluster scope` : `listing them failed (${code ? `HTTP ${code}` : String(error)})`
     kube.warnings.add(ZONES_UNKNOWN, `Kubernetes nodes cannot be read (${why}), so zones are unknown: replicas are kept off their master's node, but not spread over zones, and ZONE shows -. ` +

@@ -37,6 +37,8 @@ export class RedisConnector {
   private readonly clients = new Map<string, Redis>()
   /** Connections being opened: concurrent callers share one, or the extra clients would leak and keep the process alive. */
   private readonly connecting = new Map<string, Promise<Redis>>()
+  /** Their clients, which closeAll drops at once: a node that took the connection and says nothing would hold the exit. */
+  private readonly opening = new Set<Redis>()
 
   constructor(private readonly options: ConnectorOptions = {}) {}
 
@@ -91,6 +93,9 @@ export class RedisConnector {
       connectTimeout,
       commandTimeout,
       retryStrategy: () => null,
+      // How long closing waits for the node to close its side too: a live node does at once, a stopped one never
+      // (ioredis's 2 s would be added to every command that met one).
+      disconnectTimeout: 100,
       ...(this.options.tls ? {tls: tlsConnectOptions(this.options.tls, addr)} : {}),
     })
     // A refused AUTH during connect arrives only as an 'error' event and the next command just sees a closed
@@ -99,6 +104,7 @@ export class RedisConnector {
     client.on('error', (error: unknown) => {
       lastError = error
     })
+    this.opening.add(client)
     try {
       await client.connect()
       await client.ping()
@@ -107,6 +113,8 @@ export class RedisConnector {
       // Without reconnection, a connect timeout rejects connect() with "Connection is closed"; the event says why.
       const cause = isAuthError(lastError) || TIMED_OUT.test(String(lastError)) ? lastError : error
       throw connectionError(addr, cause, /ETIMEDOUT/.test(String(cause)) ? connectTimeout : commandTimeout, this.options.credentials?.source)
+    } finally {
+      this.opening.delete(client)
     }
     this.clients.set(key, client)
     return client
@@ -135,6 +143,7 @@ export class RedisConnector {
   }
 
   async closeAll(): Promise<void> {
+    for (const client of this.opening) client.disconnect()
     await Promise.allSettled(this.connecting.values())
     const clients = [...this.clients.values()]
     this.clients.clear()
@@ -173,13 +182,21 @@ export function connectionError(addr: NodeAddress, error: unknown, timeoutMs?: n
     const from = credentialSource && !/NOAUTH/.test(message) ? `, which came from ${credentialSource}` : ''
     return new AuthFailedError(`${describeNode(addr)} ${what}${from} (${firstLine(message)}).`, [AUTH_HINT])
   }
-  const silent = timeoutMs !== undefined && TIMED_OUT.test(message)
-  return new RedisUnreachableError(silent ? `${describeNode(addr)} did not answer within ${timeoutMs / 1000} s.` :
-    `${describeNode(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
+  if (timeoutMs !== undefined && TIMED_OUT.test(message)) return silentNodeError(addr, timeoutMs, error)
+  return new RedisUnreachableError(`${describeNode(addr)} did not answer: ${firstLine(message).replace(/\.+$/, '')}.`, [
     ...(isTlsFailure(message) ? [TLS_HINT] : []),
-    'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
-    'Outside the cluster network, use --connect port-forward.',
+    ...UNREACHABLE_HINTS,
   ], {cause: error})
 }
+
+/** A node that took the connection and said nothing within `timeoutMs` (its own bound, or the command's). */
+export function silentNodeError(addr: NodeAddress, timeoutMs: number, cause?: unknown): RedisUnreachableError {
+  return new RedisUnreachableError(`${describeNode(addr)} did not answer within ${timeoutMs / 1000} s.`, UNREACHABLE_HINTS, {cause})
+}
+
+const UNREACHABLE_HINTS = [
+  'Check that the pod is Running and Ready (redisctl status, kubectl get pods -o wide).',
+  'Outside the cluster network, use --connect port-forward.',
+]
 
 const firstLine = (s: string): string => s.split('\n')[0]

@@ -1,4 +1,5 @@
-import {connectionError, type RedisConnector} from './connection.js'
+import {DeadlinePassed} from '../util/call-bounds.js'
+import {connectionError, silentNodeError, type RedisConnector} from './connection.js'
 import {parseClusterInfo, parseClusterNodes, parseInfoFields, parseReplication} from './cluster-nodes.js'
 import {type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
   type NodeView, summarizeObservation} from '../topology/observation.js'
@@ -6,10 +7,33 @@ import {type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type No
 // INFO with several sections needs Redis >= 7.0, which redisctl requires anyway (CLUSTER ADDSLOTSRANGE).
 const INFO_SECTIONS = ['keyspace', 'memory', 'replication'] as const
 
-/** Asks every node concurrently, one pipelined round trip each (after the connection exists). */
+/**
+ * Asks every node concurrently, one pipelined round trip each (after the connection exists). When the command's
+ * deadline passes (status --timeout bounds the whole command), the nodes that have not answered yet are reported
+ * as not answering rather than waited for.
+ */
 export async function observeCluster(connector: RedisConnector, addresses: readonly NodeAddress[]): Promise<ClusterObservation> {
-  const nodes = await Promise.all(addresses.map((address) => observeNode(connector, address)))
+  const nodes = await Promise.all(addresses.map((address) => byDeadline(observeNode(connector, address), address, connector.signal)))
   return summarizeObservation(nodes)
+}
+
+/** The node's observation, or the node as silent once `signal` aborts for a DeadlinePassed. A stop (Ctrl-C) is the steps' to handle. */
+async function byDeadline(observing: Promise<NodeObservation>, address: NodeAddress, signal: AbortSignal | undefined): Promise<NodeObservation> {
+  if (!signal) return observing
+  let passed: (() => void) | undefined
+  const late = new Promise<NodeObservation>((resolve) => {
+    passed = () => {
+      const reason: unknown = signal.reason
+      if (reason instanceof DeadlinePassed) resolve({address, ok: false, error: {kind: 'unreachable', message: silentNodeError(address, reason.timeoutMs).message}})
+    }
+    if (signal.aborted) passed()
+    else signal.addEventListener('abort', passed, {once: true})
+  })
+  try {
+    return await Promise.race([observing, late])
+  } finally {
+    signal.removeEventListener('abort', passed!)
+  }
 }
 
 export async function observeNode(connector: RedisConnector, address: NodeAddress): Promise<NodeObservation> {

@@ -24,3 +24,18 @@ export const redisCommandTimeoutMs = (nodes: number): number => Math.max(REDIS_T
 
 /** One Kubernetes API request. */
 export const KUBE_REQUEST_TIMEOUT_MS = 30_000
+
+/** Why a call, or a whole command, was abandoned: its time ran out (a Kubernetes request's bound, status --timeout). */
+export class DeadlinePassed extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs / 1000} s`)
+    this.name = 'DeadlinePassed'
+  }
+}
+
+/** AbortSignal.timeout, aborting with a DeadlinePassed: what was cut short can say how long it had. */
+export function deadlineSignal(timeoutMs: number): AbortSignal {
+  const controller = new AbortController()
+  setTimeout(() => controller.abort(new DeadlinePassed(timeoutMs)), timeoutMs).unref()
+  return controller.signal
+}

@@ -3,6 +3,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import type {CheckResult} from '../../src/commands/check.js'
 import type {StatusResult} from '../../src/commands/status.js'
 import {json} from '../support/cli.js'
+import {logKubeRequests} from '../support/kube-requests.js'
 import {startClusterWithKeys, statusNodes} from './cluster-data.js'
 import {redisServerProcesses, waitFor, type E2eSandbox} from './e2e-support.js'
 
@@ -58,6 +59,22 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
     expect(node).toMatchObject({membership: 'did-not-answer', error: expect.stringMatching(/did not answer within 3 s/)})
     expect(node?.keys).toBeUndefined()
     expect(node?.usedMemoryBytes).toBeUndefined()
+  }, 120_000)
+
+  it('status -l --timeout 3s, against a Kubernetes API that takes 2 s over each answer, stops at 3 s with exit 6 naming the request it waited for', async () => {
+    // -l: the pods are listed to name the cluster, then the Nodes for their zones; each answer within 3 s, both not.
+    const slowApi = await logKubeRequests(sandbox.kubeconfig, {delayMs: 2000})
+    try {
+      const status = await sandbox.cli(['status', '-l', 'app.kubernetes.io/instance=redis-cluster', '--timeout', '3s', '--json'],
+        {env: {KUBECONFIG: slowApi.kubeconfig}, timeoutMs: ANSWERS_WITHIN_MS})
+
+      expect(status.code, status.stdout + status.stderr).toBe(6)
+      expect(json<{error: {kind: string; message: string}}>(status).error).toMatchObject({
+        kind: 'kubeUnreachable', message: expect.stringMatching(/did not answer within 3 s while listing the Kubernetes nodes/),
+      })
+    } finally {
+      await slowApi.close()
+    }
   }, 120_000)
 
   it('check --timeout 3s answers with an error naming the pod and what it was given, and exits 10', async () => {

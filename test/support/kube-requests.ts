@@ -5,8 +5,9 @@ import {dirname, join} from 'node:path'
 
 /**
  * A plain-HTTP proxy in front of a kubeconfig's API server that notes every request, and a copy of the kubeconfig
- * that goes through it: what a command asks Kubernetes, counted from outside the command. The proxy answers from
- * the caller's event loop, so the command must run asynchronously (runCli, execFile).
+ * that goes through it: what a command asks Kubernetes, counted from outside the command; with `delayMs`, an API
+ * server that takes that long over every answer. The proxy answers from the caller's event loop, so the command must
+ * run asynchronously (runCli, execFile).
  */
 export interface KubeRequestLog {
   /** The kubeconfig to hand the command (written beside the original). */
@@ -16,7 +17,7 @@ export interface KubeRequestLog {
   close(): Promise<void>
 }
 
-export async function logKubeRequests(kubeconfig: string): Promise<KubeRequestLog> {
+export async function logKubeRequests(kubeconfig: string, options: {delayMs?: number} = {}): Promise<KubeRequestLog> {
   const config = await readFile(kubeconfig, 'utf8')
   const upstream = new URL(/server: (\S+)/.exec(config)![1])
   const ca = Buffer.from(/certificate-authority-data: (\S+)/.exec(config)![1], 'base64')
@@ -24,8 +25,10 @@ export async function logKubeRequests(kubeconfig: string): Promise<KubeRequestLo
   const proxy: Server = createServer((req, res) => {
     seen.push(`${req.method} ${decodeURIComponent(req.url ?? '')}`)
     const forward = request({host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, ca}, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
+      setTimeout(() => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      }, options.delayMs ?? 0)
     })
     forward.on('error', () => res.destroy())
     req.pipe(forward)
