@@ -1,7 +1,7 @@
 import {addressKey, type ClusterNodeLine, type ClusterObservation, hasSayInSlotMap, isTentative, type NodeAddress, type NodeErrorKind, type NodeFlag, type OpenSlot,
   type ReplicationInfo, slotMapSignature} from './observation.js'
 import {countSlots, rangesToSlots, type SlotRange, slotsToRanges} from './slots.js'
-import {replicationMaster, syncState, type SyncState} from './sync.js'
+import {replicaSync, type SyncState} from './sync.js'
 
 /** A pod as the planners need it: where its Redis listens (the pod IP) and where Kubernetes put it. */
 export interface PodRef {
@@ -110,7 +110,7 @@ export function buildTopology(pods: readonly PodRef[], observation: ClusterObser
       configEpoch: view.myself.configEpoch,
       clusterState: view.info.state,
       replication: view.replication,
-      sync: syncState(view, replicationMaster(view, observation.views)),
+      sync: replicaSync(view, observation.views),
       replicaMigration: view.replicaMigration,
       nodeTimeoutMs: view.nodeTimeoutMs,
       flags: [],

@@ -30,7 +30,11 @@ export interface SyncOptions {
   masterOffsetBefore?: number
 }
 
-/** The replica's sync state against the master it replicates from (by INFO's master_host/master_port); undefined for a master. */
+/**
+ * The replica's sync state against the master it replicates from (by INFO's master_host/master_port); undefined for
+ * a master. The one rule of "in sync": the link is up, no sync is in progress and the replica's offset has caught
+ * up, with its master's offset now or with `masterOffsetBefore`.
+ */
 export function syncState(replica: ReplicationSide, master: ReplicationSide | undefined, options: SyncOptions = {}): SyncState | undefined {
   const link = replica.replication.master
   if (replica.replication.role !== 'replica' || !link) return undefined
@@ -48,24 +52,28 @@ export function offsetsByAddress(nodes: Iterable<{address: NodeAddress; replicat
   return new Map([...nodes].flatMap((n) => (n.replication ? [[addressKey(n.address), n.replication.offset] as const] : [])))
 }
 
-/**
- * In sync, or lagging in this observation but past the offset its master had at an earlier one (`offsetsByAddress`):
- * it then holds every write acknowledged before that. A wait that runs while clients write needs this, because the
- * two offsets, read one after the other, are seldom equal.
- */
-export function caughtUp(replica: {sync?: SyncState; replication?: ReplicationInfo}, earlier: ReadonlyMap<string, number>): boolean {
-  if (replica.sync?.state === 'in-sync') return true
-  const link = replica.replication?.master
-  if (replica.sync?.state !== 'lagging' || !link) return false
-  const then = earlier.get(addressKey(link))
-  return then !== undefined && link.offset >= then
+/** A node as an observation holds it: replication is missing when it did not answer. */
+interface ObservedSide {
+  address: NodeAddress
+  replication?: ReplicationInfo
 }
 
-/** The master a replica replicates from, among the nodes observed: by the address its INFO names. */
-export function replicationMaster<T extends ReplicationSide>(replica: ReplicationSide, nodes: Iterable<T>): T | undefined {
-  const link = replica.replication.master
-  if (!link) return undefined
-  for (const node of nodes) if (node.address.host === link.host && node.address.port === link.port) return node
+/**
+ * A replica's sync state among the nodes of one observation, its master found by the address its INFO names, and
+ * (`earlier`, from offsetsByAddress) caught up with the offset its master had at an earlier observation: a wait that
+ * runs while clients write needs that, because the two offsets, read one after the other, are seldom equal.
+ * Undefined for a master, and for a node that did not answer.
+ */
+export function replicaSync(replica: ObservedSide, nodes: Iterable<ObservedSide>, earlier?: ReadonlyMap<string, number>): SyncState | undefined {
+  const {replication} = replica
+  if (!replication?.master) return undefined
+  const master = replicationMaster(replication.master, nodes)
+  return syncState({address: replica.address, replication}, master, {masterOffsetBefore: earlier?.get(addressKey(replication.master))})
+}
+
+/** The answering node at `link`, the address a replica's INFO names as its master's. */
+function replicationMaster(link: NodeAddress, nodes: Iterable<ObservedSide>): ReplicationSide | undefined {
+  for (const {address, replication} of nodes) if (replication && address.host === link.host && address.port === link.port) return {address, replication}
   return undefined
 }
 

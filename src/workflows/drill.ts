@@ -10,7 +10,7 @@ import {type DrillTarget, planDrill} from '../topology/failover-plan.js'
 import {podAddress, type PodRef, type Topology} from '../topology/model.js'
 import type {NodeAddress} from '../topology/observation.js'
 import {rangesToSlots} from '../topology/slots.js'
-import {caughtUp, offsetsByAddress} from '../topology/sync.js'
+import {offsetsByAddress, replicaSync} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
 import {clusterOver, openCluster, type OpenCluster} from './inspect.js'
 import {waitForReadyPods} from './pods.js'
@@ -180,7 +180,7 @@ function unhealthy(topology: Topology, masterId: string, earlier: ReadonlyMap<st
   if (findings.length > 0) return sentences(findings.map((f) => f.message))
   const returned = topology.nodes.find((n) => n.id === masterId)
   if (!returned?.reachable || !returned.inCluster) return 'the deleted pod\'s node is not back in the cluster'
-  const lagging = topology.nodes.filter((n) => n.role === 'replica' && !caughtUp(n, earlier))
+  const lagging = topology.nodes.filter((n) => n.role === 'replica' && replicaSync(n, topology.nodes, earlier)?.state !== 'in-sync')
   return lagging.length > 0 ? `${lagging.map((n) => n.pod?.pod).join(', ')} not yet in sync` : undefined
 }
 

@@ -13,7 +13,7 @@ import {changedConfig, changedTemplate, confChanges, type ConfLineChange, type T
 import {failOver} from '../redis/failover.js'
 import type {Topology, TopologyNode} from '../topology/model.js'
 import {describeRefusal, describeStep, planRollout, type RolloutPlan, type RolloutStep} from '../topology/rollout-plan.js'
-import {caughtUp, offsetsByAddress, syncProblem, syncState} from '../topology/sync.js'
+import {offsetsByAddress, replicaSync, syncProblem, syncState} from '../topology/sync.js'
 import {waitUntil} from '../util/wait.js'
 import {clusterOver} from './inspect.js'
 import {toPodRefs, waitForReadyPods} from './pods.js'
@@ -193,10 +193,11 @@ function unsettled(observed: Observed, revision: string, linkGrace: boolean, ear
   const missing: string[] = []
   for (const node of observed.topology.nodes) {
     if (!node.pod || (outdated.has(node.pod.pod) && !node.reachable)) continue
+    const sync = replicaSync(node, observed.topology.nodes, earlier)
     if (!node.reachable) missing.push(`${node.pod.pod} does not answer (${node.error?.message ?? 'not observed'})`)
-    else if (node.sync && !caughtUp(node, earlier) && (node.sync.state !== 'link-down' || linkGrace)) {
+    else if (sync && sync.state !== 'in-sync' && (sync.state !== 'link-down' || linkGrace)) {
       const master = observed.topology.nodes.find((m) => m.id === node.masterId)
-      missing.push(`${node.pod.pod} ${syncProblem(node.sync, master?.pod?.pod ?? node.masterId ?? '?')}`)
+      missing.push(`${node.pod.pod} ${syncProblem(sync, master?.pod?.pod ?? node.masterId ?? '?')}`)
     }
   }
   if (observed.topology.staleAddresses.length > 0) missing.push(`${observed.topology.staleAddresses.length} nodes still known at an old address`)

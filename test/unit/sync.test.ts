@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseInfoFields, parseReplication} from '../../src/redis/cluster-nodes.js'
-import {caughtUp, offsetsByAddress, syncProblem, syncState} from '../../src/topology/sync.js'
+import {offsetsByAddress, replicaSync, syncProblem, syncState} from '../../src/topology/sync.js'
 
 /** The lines INFO replication ends with on masters and replicas alike: this node's own replication stream. */
 const backlog = (offset: number): string => `master_failover_state:no-failover
@@ -82,20 +82,38 @@ describe('the sync state of a replica, from its INFO and its master\'s', () => {
 })
 
 describe('a replica caught up under writes, across two looks', () => {
-  const lagging = (replicaOffset: number, masterOffset: number) => {
+  /** The replica's sync state in an observation of it at `replicaOffset` and its master at `masterOffset`. */
+  const lookAt = (replicaOffset: number, masterOffset: number, earlier: ReadonlyMap<string, number>) => {
     const r = replica('up', 0, replicaOffset)
-    return {...r, sync: syncState(r, master(masterOffset, {state: 'online', offset: replicaOffset}))}
+    return replicaSync(r, [master(masterOffset, {state: 'online', offset: replicaOffset}), r], earlier)
   }
 
   it('counts a replica that lags now but has passed what its master had sent at the look before', () => {
     const earlier = offsetsByAddress([master(5_012, {state: 'online', offset: 5_000})])
-    expect(caughtUp(lagging(5_012, 5_400), earlier)).toBe(true)
-    expect(caughtUp(lagging(5_011, 5_400), earlier)).toBe(false)
+    expect(lookAt(5_012, 5_400, earlier)).toEqual({state: 'in-sync'})
+    expect(lookAt(5_011, 5_400, earlier)).toEqual({state: 'lagging', bytes: 389})
   })
 
   it('does not count a lagging replica on the first look, nor one whose link is down', () => {
-    expect(caughtUp(lagging(5_012, 5_400), new Map())).toBe(false)
+    expect(lookAt(5_012, 5_400, new Map())).toEqual({state: 'lagging', bytes: 388})
     const down = replica('down', 0, 5_012, 3)
-    expect(caughtUp({...down, sync: syncState(down, undefined)}, offsetsByAddress([master(5_000, {state: 'online', offset: 5_000})]))).toBe(false)
+    expect(replicaSync(down, [down], offsetsByAddress([master(5_000, {state: 'online', offset: 5_000})]))).toEqual({state: 'link-down'})
+  })
+
+  it('is in sync only with all three: its link up, no sync in progress, and its offset caught up', () => {
+    const earlier = offsetsByAddress([master(5_012, {state: 'online', offset: 5_012})])
+    const now = master(5_012, {state: 'online', offset: 5_012})
+    const inSync = (r: ReturnType<typeof replica>) => replicaSync(r, [now, r], earlier)?.state === 'in-sync'
+    expect(inSync(replica('up', 0, 5_012))).toBe(true)
+    expect(inSync(replica('down', 0, 5_012, 3))).toBe(false)
+    expect(inSync(replica('up', 1, 5_012))).toBe(false)
+    expect(inSync(replica('up', 0, 5_011))).toBe(false)
+  })
+
+  it('cannot be confirmed when its master did not answer, and does not apply to a master', () => {
+    const r = replica('up', 0, 5_012)
+    expect(replicaSync(r, [r, {address: {host: '10.0.0.1', port: 6379}}], new Map())).toEqual({state: 'unconfirmed'})
+    const m = master(5_012, {state: 'online', offset: 5_012})
+    expect(replicaSync(m, [m, r])).toBeUndefined()
   })
 })
