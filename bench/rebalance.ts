@@ -5,7 +5,7 @@
  *   node --import tsx bench/rebalance.ts [--keys 200000] [--value-bytes 100] [--on nodes|sandbox] [--tls]
  *
  * --on nodes (default): plain redis-server processes formed by redisctl's forming code; redisctl is the rebalance
- * library (observe, plan, executeMoves) compiled into a small program of its own.
+ * library (observe, plan, executeMoves) compiled into a small program of its own, with --max-semi-space-size=4.
  * --on sandbox: `redisctl sandbox up`, and for each contender `redisctl cluster create --masters 3
  * --replicas-per-master 0` + `redisctl node add`; redisctl is the built CLI itself, `bin/run.js slots rebalance
  * --use-empty-masters --connect direct`, Kubernetes API calls and start-up included (run `npm run build` first).
@@ -124,8 +124,8 @@ async function nodesBed(keys: number, valueBytes: number): Promise<Bed> {
   return {
     seed,
     cliArgs: [],
-    // Compiled as the CLI is (tsx alone weighs ~60 MB and 0.3 s).
-    redisctl: [process.execPath, `${BUILD_DIR}/bench/rebalance.js`, '--as-redisctl', seed],
+    // Compiled as the CLI is (tsx alone weighs ~60 MB and 0.3 s); the flag is the one bin/run.js sets.
+    redisctl: [process.execPath, '--max-semi-space-size=4', `${BUILD_DIR}/bench/rebalance.js`, '--as-redisctl', seed],
     sizes: () => Promise.all(cluster.clients.map((c) => c.dbsize())),
     check: () => redisCliCheck(cluster),
     stop: () => cluster.stop(),

@@ -42,6 +42,9 @@ const config = {
   // The launcher imports the package with import(), which an embedded code cache rules out; the package's modules get
   // the compile cache from dist/main.js instead.
   useCodeCache: false,
+  // Node's flags come as --node-options="..." on the command line: how the CLI re-executes itself with the memory
+  // flags (src/startup/memory-flags.ts), which NODE_OPTIONS would refuse.
+  execArgvExtension: 'cli',
   assets: Object.fromEntries([['sea-files.json', join(work, 'sea-files.json')], ...files.map((f) => [f, resolve(f)])]),
 }
 writeFileSync(join(work, 'sea-config.json'), JSON.stringify(config))

@@ -5,13 +5,15 @@
 import {readFileSync} from 'node:fs'
 import {enableCompileCache} from 'node:module'
 import {join} from 'node:path'
+import {isSea} from 'node:sea'
 import {fileURLToPath} from 'node:url'
 
 import {userCacheDir} from './startup/cache-dir.js'
 import {dropOutputOnClosedPipe} from './startup/closed-pipe.js'
+import {memoryFlagsArgv, type CommandManifest} from './startup/memory-flags.js'
 import {versionLine} from './startup/version.js'
 
-/** The package root (package.json, oclif.manifest.json), with this file in dist/. */
+/** The package root: package.json and oclif.manifest.json, with this file in dist/. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 export async function main(): Promise<void> {
@@ -21,6 +23,7 @@ export async function main(): Promise<void> {
     return
   }
   enableCompiledCodeCache()
+  reexecWithMemoryFlags()
   dropOutputOnClosedPipe(process.stdout)
   dropOutputOnClosedPipe(process.stderr)
   const {runOclif} = await import('./startup/oclif.js')
@@ -41,6 +44,24 @@ function enableCompiledCodeCache(): void {
   enableCompileCache(dir)
 }
 
+/** Without process.execve (Windows) the defaults stay. */
+function reexecWithMemoryFlags(): void {
+  if (typeof process.execve !== 'function') return
+  const argv = memoryFlagsArgv(
+    {execPath: process.execPath, argv: process.argv, execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS, sea: isSea()},
+    manifestCommands(),
+  )
+  if (argv) process.execve(process.execPath, argv, process.env)
+}
+
 function readPackage(): {name: string; version: string} {
   return JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {name: string; version: string}
+}
+
+function manifestCommands(): CommandManifest {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8')) as {commands: CommandManifest}).commands
+  } catch {
+    return {}
+  }
 }

@@ -10,6 +10,8 @@ import {StopOnSignal} from './stop.js'
  */
 export abstract class BaseCommand extends Command {
   static override enableJsonFlag = true
+  /** Moves keys between masters: runs with V8's memory flags (src/startup/memory-flags.ts), read from the manifest. */
+  static movesKeys = false
 
   /** Ctrl-C and SIGTERM: workflows and their I/O get `stop.signal`, task lists run under `stop.cleanly`. */
   readonly stop = new StopOnSignal()

@@ -22,6 +22,7 @@ export interface RepairResult {
 }
 
 export default class Repair extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Bring a damaged cluster back to health: stale pod IPs, nodes whose pod is gone, open slots, uncovered slots, masters without a replica, replica migration left off.'
   static override description = `Reads every pod and node, then repairs, in this order, and waits until check finds no errors:
 - nodes known at old IPs (all pods restarted at once): each is introduced again at its pod's current IP (CLUSTER MEET);

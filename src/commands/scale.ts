@@ -43,6 +43,7 @@ interface Run {
 }
 
 export default class Scale extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Scale the cluster to N masters with R replicas each, out or in, data kept.'
   static override description = `Out: scales the StatefulSet up, waits for the new pods, introduces them to the cluster, makes the chosen ones masters and the others replicas (on another Kubernetes node and zone than their master whenever the pods allow it), then moves slots onto the new masters with the fewest moves.
 

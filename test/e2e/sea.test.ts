@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {StatusResult} from '../../src/commands/status.js'
 import {json, type CliResult} from '../support/cli.js'
+import {runWatchingCommandLine} from '../support/command-lines.js'
 import {podIpRange, run} from './e2e-support.js'
 
 /**
@@ -63,6 +64,12 @@ describe('the standalone redisctl executable', () => {
     const status = await sea(['status', '--json'])
     expect(status.code).toBe(0)
     expect(json<StatusResult>(status)).toMatchObject({summary: {clusterState: 'ok'}, nodes: [{role: 'master'}, {role: 'master'}, {role: 'master'}]})
+  })
+
+  it('a command that moves keys re-executes the executable with the memory flags as --node-options', async () => {
+    const rebalance = await runWatchingCommandLine(redisctl, ['slots', 'rebalance', '--dry-run'], env)
+    expect(rebalance.code).toBe(0)
+    expect(rebalance.commandLines.at(-1)).toEqual([redisctl, '--node-options=--max-semi-space-size=4 --optimize-for-size', 'slots', 'rebalance', '--dry-run'])
   })
 
   it('teardown deletes what create made', async () => {

@@ -81,7 +81,7 @@ describe('secrets stay out of argv, environments and output', () => {
     for (const s of servers) expect(leaks(s.cmdline + s.environ), `redis-server ${s.pid}`).toEqual([])
   })
 
-  it('no command has a password in its own arguments, nor any process it started in its arguments or environment', () => {
+  it('no command has a password in its own arguments (also once it re-executed itself to move keys), nor any process it started in its arguments or environment', () => {
     for (const run of runs) {
       expect(run.ownCmdlines.length, run.args.join(' ')).toBeGreaterThan(0)
       for (const cmdline of run.ownCmdlines) expect(leaks(cmdline), `${run.args.join(' ')}: ${cmdline}`).toEqual([])

@@ -1,7 +1,10 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {CLI} from '../support/cli.js'
+import {runWatchingCommandLine} from '../support/command-lines.js'
 import {type E2eSandbox, run, startE2eSandbox} from './e2e-support.js'
+
+const MEMORY_FLAGS = ['--max-semi-space-size=4', '--optimize-for-size']
 
 describe('how redisctl starts and ends', () => {
   let sandbox: E2eSandbox
@@ -48,5 +51,15 @@ describe('how redisctl starts and ends', () => {
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toContain('Error: Nonexistent flag: --bogus')
     expect(unknown.stderr).not.toContain('USAGE')
+  })
+
+  it('a command that moves keys re-executes itself once with the memory flags; status keeps the flags it started with', async () => {
+    const env = {...process.env, KUBECONFIG: sandbox.kubeconfig, CI: 'true'}
+    const rebalance = await runWatchingCommandLine(process.execPath, [CLI, 'slots', 'rebalance', '--dry-run'], env)
+    expect(rebalance.code).toBe(0)
+    expect(rebalance.commandLines.at(-1)).toEqual([process.execPath, ...MEMORY_FLAGS, CLI, 'slots', 'rebalance', '--dry-run'])
+    const status = await runWatchingCommandLine(process.execPath, [CLI, 'status'], env)
+    expect(status.code).toBe(0)
+    expect(status.commandLines).toEqual([[process.execPath, CLI, 'status']])
   })
 })

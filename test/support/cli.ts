@@ -51,8 +51,8 @@ export interface ProcessSeen {
 }
 
 /**
- * Runs the built CLI like runCli and, while it runs, records its own command lines (should anything rewrite them) and
- * every process it starts and theirs in turn (polling /proc for descendants of its pid).
+ * Runs the built CLI like runCli and, while it runs, records its own command lines (it re-executes itself, keeping its
+ * pid, when it moves keys) and every process it starts and theirs in turn (polling /proc for descendants of its pid).
  */
 export async function runCliWatchingChildren(args: string[], options: CliOptions = {}): Promise<CliResult & {ownCmdlines: string[]; children: ProcessSeen[]}> {
   const {child, output, closed} = spawnCli(args, options)

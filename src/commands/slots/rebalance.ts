@@ -9,6 +9,7 @@ import type {RebalanceContext} from '../../workflows/rebalance.js'
 export type RebalanceResult = MoveSlotsResult
 
 export default class SlotsRebalance extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Even out the slots between masters with the fewest moves, keys and all.'
   static override description = 'Like redis-cli --cluster rebalance, but many slots per round trip, hundreds of keys per MIGRATE, and an empty master filled by every giving master at once. Slots left open by an interrupted move are finished first, so running it again resumes. Masters that own no slots are left out unless --use-empty-masters, and named.'
   static override examples = [

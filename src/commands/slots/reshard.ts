@@ -9,6 +9,7 @@ import type {RebalanceContext} from '../../workflows/rebalance.js'
 export type ReshardResult = MoveSlotsResult
 
 export default class SlotsReshard extends BaseCommand {
+  static override movesKeys = true
   static override summary = 'Move slots, keys and all, from one master to another or to all the others.'
   static override description = `Like redis-cli --cluster reshard, with the batched migration of slots rebalance. Without --slots every slot of --from moves, which empties it for redisctl node del. Slots left open by an interrupted move are finished first; a source that owns no slots any more has nothing to move, so running the same command again after it finished changes nothing. A --from or --to naming a replica is refused (exit 2) before anything changes.`
   static override examples = [
