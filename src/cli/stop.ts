@@ -39,7 +39,10 @@ export class StopOnSignal {
 
   private readonly onSignal = (signal: StopSignal): void => {
     if (this.signal.aborted || this.finishing === 0) {
-      process.stderr.write(`\n${signal}: stopped at once.${this.signal.aborted ? ' Run the same command again: it finishes the job.' : ''}\n`)
+      // A second signal cuts the work in flight: slots being moved may be left open, which the same command, run
+      // again, closes first (check reports them as open-slots meanwhile).
+      process.stderr.write(`\n${signal}: stopped at once.${this.signal.aborted
+        ? ' Slots being moved may be left open (redisctl check lists them): run the same command again, it closes them first and finishes the job.' : ''}\n`)
       process.exit(signalExitCode(signal))
     }
     process.stderr.write(`\n${signal}: starting nothing new; letting the work in flight land and closing open slots (${signal} again stops at once).\n`)

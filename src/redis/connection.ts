@@ -42,7 +42,7 @@ export class RedisConnector {
 
   constructor(private readonly options: ConnectorOptions = {}) {}
 
-  /** What node-to-node commands carry (MIGRATE ... AUTH2); never log it. */
+  /** What node-to-node commands carry (MIGRATE ... AUTH or AUTH2); never log it. */
   get credentials(): Credentials | undefined {
     return this.options.credentials
   }

@@ -63,7 +63,7 @@ export async function drainSlots(client: Redis, slots: readonly number[], option
  *
  * The script's MIGRATE carries no password: a script's arguments show unredacted in SLOWLOG and MONITOR, where
  * MIGRATE's own AUTH is hidden. On a cluster with a password, the script's first MIGRATE is refused (NOAUTH); the
- * CLI moves that slot at once with MIGRATE ... AUTH2, and the source keeps that connection to the target,
+ * CLI moves that slot at once with MIGRATE ... AUTH (or AUTH2), and the source keeps that connection to the target,
  * authenticated, for its next MIGRATEs (Redis caches it while it is used and closes it after 10 s idle). Should it
  * be closed, the next refusal sends one more slot through the CLI, which authenticates a new one.
  */
@@ -84,7 +84,7 @@ async function drainByScript(client: Redis, slots: readonly number[], perCall: n
       const [moved, finished, stuck] = reply
       if (moved > 0) options.onKeysMoved?.(moved)
       if (stuck) {
-        // Moved by the CLI right away, so that its MIGRATE ... AUTH2 authenticates the connection the script's
+        // Moved by the CLI right away, so that its MIGRATE ... AUTH authenticates the connection the script's
         // next MIGRATEs take; drainSlots then passes over the slot once more and counts it empty.
         left.push(rest[finished])
         await drainWave(client, [rest[finished]], options)

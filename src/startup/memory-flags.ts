@@ -1,8 +1,9 @@
 /**
- * Moving slots allocates fast, and V8 then lets promoted garbage pile up in a generous heap: 205-225 MB RSS moving
- * 250k of 1M keys with Node's defaults or with small semi-spaces alone, 139-148 MB with these flags, no slower
- * (bench/README.md). A command that moves no keys only pays for them (more garbage collection while it loads), so
- * only commands marked `movesKeys` get them. V8 reads them only at start-up (v8.setFlagsFromString comes too late,
+ * A command that moves keys observes the cluster again and again while it waits (pods, nodes agreeing, replicas in
+ * sync), and V8 lets that garbage pile up in a generous heap: `scale --masters 3` from 4x1 peaked at 198 MB RSS with
+ * Node's defaults and 127 MB with these flags, moving no key at all (bench/README.md "Rebalance"; the keys themselves
+ * move inside Redis, slot-scripts.ts). A command that moves no keys only pays for them (more garbage collection
+ * while it loads), so only commands marked `movesKeys` get them. V8 reads them only at start-up (v8.setFlagsFromString comes too late,
  * and NODE_OPTIONS refuses --optimize-for-size), so the process re-executes itself once with them, keeping its pid,
  * stdio and signals.
  */
