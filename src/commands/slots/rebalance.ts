@@ -11,7 +11,7 @@ export type RebalanceResult = MoveSlotsResult
 export default class SlotsRebalance extends BaseCommand {
   static override movesKeys = true
   static override summary = 'Even out the slots between masters with the fewest moves, keys and all.'
-  static override description = 'Like redis-cli --cluster rebalance, but many slots per round trip, hundreds of keys per MIGRATE, and an empty master filled by every giving master at once. Slots left open by an interrupted move are finished first, so running it again resumes. Masters that own no slots are left out unless --use-empty-masters, and named.'
+  static override description = 'Like redis-cli --cluster rebalance, but each giving master moves its own keys (a Lua script: GETKEYSINSLOT and MIGRATE of up to 500 keys, slot after slot), the slot changes go 256 slots to a script, and an empty master is filled by every giving master at once. Where the Redis user may not run scripts the moves go command by command. Slots left open by an interrupted move are finished first, so running it again resumes. Masters that own no slots are left out unless --use-empty-masters, and named.'
   static override examples = [
     '<%= config.bin %> slots rebalance --use-empty-masters',
     '<%= config.bin %> slots rebalance --weight redis-cluster-0=2 --threshold 1',
