@@ -69,21 +69,22 @@ export const FORM_STEPS: readonly FormStepSpec[] = [
   {step: 'ready', title: 'Wait until every node reports cluster_state:ok', run: waitForClusterOk},
 ]
 
-const AFTER_CONVERGE = FORM_STEPS.findIndex((s) => s.step === 'converge') + 1
+const CONVERGE = FORM_STEPS.findIndex((s) => s.step === 'converge')
 
 /**
  * Forming a new cluster: FORM_STEPS, with cluster-node-timeout shortened once every node knows every node until
- * every node reports cluster_state:ok, and restored before any replica is attached (options.configuredNodeTimeoutMs).
+ * every master reports cluster_state:ok, and restored before any replica is attached (options.configuredNodeTimeoutMs).
  * Not before the nodes have met: a handshake that takes longer than the timeout (at least 1 s) is dropped, which a
- * busy machine makes likely.
+ * busy machine makes likely. Before the slots are agreed on, so that the masters' rejoin delay has run out by then.
  */
 export const CREATE_STEPS: readonly FormStepSpec[] = [
-  ...FORM_STEPS.slice(0, AFTER_CONVERGE),
+  ...FORM_STEPS.slice(0, CONVERGE),
   {step: 'shorten-timeout', title: 'Shorten cluster-node-timeout until the new cluster reports cluster_state:ok', run: shortenNodeTimeout,
     idle: 'not a new, empty cluster on a longer timeout'},
+  FORM_STEPS[CONVERGE],
   {step: 'restore-timeout', title: 'Restore the configured cluster-node-timeout', run: restoreNodeTimeout, evenWhenFormed: true,
     idle: 'every node runs the configured cluster-node-timeout'},
-  ...FORM_STEPS.slice(AFTER_CONVERGE),
+  ...FORM_STEPS.slice(CONVERGE + 1),
 ]
 
 /**
@@ -94,19 +95,20 @@ export const CREATE_STEPS: readonly FormStepSpec[] = [
  */
 export const formingNodeTimeoutMs = (nodes: number): number => Math.max(1000, 20 * nodes)
 
-/** How long the shortened timeout is given to bring cluster_state:ok before it is restored anyway. */
+/** How long the shortened timeout is given to bring cluster_state:ok to the masters before it is restored anyway. */
 const SHORT_WAIT_MS = 10_000
 
 /**
  * Only while nothing can be lost: no node holds keys and none is a replica yet, so a node wrongly taken for
  * failed has no replica to fail over to and no data to protect. Only in memory (no CONFIG REWRITE): a pod that
- * restarts comes back with its redis.conf value.
+ * restarts comes back with its redis.conf value. Waits until every node knows every node first: from then on no
+ * handshake is needed, and a MEET that only announces slots may be dropped (the pings carry them too).
  */
 export async function shortenNodeTimeout(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const configured = options.configuredNodeTimeoutMs
   const short = formingNodeTimeoutMs(podsOf(layout).length)
   if (configured === undefined || configured <= short) return []
-  const views = await observeAll(connector, layout)
+  const views = await acquainted(connector, layout, stepWait(connector, options, 'shorten-timeout'))
   if ([...views.values()].some((v) => v.keys > 0 || v.myself.role === 'replica')) return []
   const longer = podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? 0) > short)
   if (longer.length === 0) return []
@@ -115,19 +117,30 @@ export async function shortenNodeTimeout(connector: RedisConnector, layout: Clus
   return [`CONFIG SET cluster-node-timeout ${short} on ${plural(longer.length, 'node')} (${configured} again once cluster_state:ok)`]
 }
 
-/** Waits for cluster_state:ok if a node runs below the configured cluster-node-timeout, then sets it back on those nodes. */
+/**
+ * Waits for cluster_state:ok on every master if a node runs below the configured cluster-node-timeout, then sets
+ * it back on those nodes. The masters only: Redis's rejoin delay holds masters, and the other nodes turn ok as
+ * soon as they replicate, whatever their timeout (a node without slots counts itself in a minority until it has
+ * learned the masters' slots, so its delay would run from later than theirs).
+ */
 export async function restoreNodeTimeout(connector: RedisConnector, layout: ClusterLayout, options: FormOptions = {}): Promise<string[]> {
   const configured = options.configuredNodeTimeoutMs
   if (configured === undefined) return []
   const shortened = (views: Map<string, NodeView>): PodRef[] => podsOf(layout).filter((p) => (viewOf(views, p).nodeTimeoutMs ?? configured) < configured)
-  if (shortened(await observeAll(connector, layout)).length === 0) return []
-  // Nodes a busy machine keeps taking for failed may not get there on the short timeout: then the last step waits
+  const masters = layout.shards.map((s) => s.master)
+  // Masters a busy machine keeps taking for failed may not get there on the short timeout: then the last step waits
   // on the configured one, as it would have without shortening.
-  await waitForClusterOk(connector, layout, {...options, timeoutMs: Math.min(options.timeoutMs ?? SHORT_WAIT_MS, SHORT_WAIT_MS)})
-    .catch((error: unknown) => {
+  const views = await waitUntil('every master to report cluster_state:ok', async () => {
+    const current = await observeAll(connector, layout)
+    const failing = masters.filter((p) => viewOf(current, p).info.state !== 'ok').map((p) => p.pod)
+    if (shortened(current).length === 0 || failing.length === 0) return {done: true, value: current}
+    return {done: false, missing: clusterOkProgress(masters.length, failing)}
+  }, {...stepWait(connector, options, 'restore-timeout'), timeoutMs: Math.min(options.timeoutMs ?? SHORT_WAIT_MS, SHORT_WAIT_MS)})
+    .catch(async (error: unknown) => {
       if (!(error instanceof TimeoutError)) throw error
+      return observeAll(connector, layout)
     })
-  const lowered = shortened(await observeAll(connector, layout))
+  const lowered = shortened(views)
   if (lowered.length === 0) return []
   await Promise.all(lowered.map((p) => send(connector, p, [['CONFIG', 'SET', 'cluster-node-timeout', configured]])))
   options.onProgress?.({step: 'restore-timeout', message: `cluster-node-timeout ${configured} ms again on ${plural(lowered.length, 'node')}`})
@@ -267,8 +280,11 @@ function seesSlotsOf(view: NodeView, master: NodeView): boolean {
 }
 
 async function meetAll(connector: RedisConnector, from: PodRef, to: readonly PodRef[], views: Map<string, NodeView>): Promise<void> {
-  await send(connector, from, to.map((other) => ['CLUSTER', 'MEET', other.ip, other.port, viewOf(views, other).myself.busPort]))
+  await send(connector, from, meets(to, views))
 }
+
+const meets = (to: readonly PodRef[], views: Map<string, NodeView>): (string | number)[][] =>
+  to.map((other) => ['CLUSTER', 'MEET', other.ip, other.port, viewOf(views, other).myself.busPort])
 
 /**
  * The last wait, not the first: a master turns cluster_state:ok only once it has not been in a minority (for a
@@ -317,8 +333,8 @@ export async function replicate(connector: RedisConnector, layout: ClusterLayout
     if (start > 0) await firstSyncsDone(connector, attach.slice(start - atOnce, start), options)
     actions.push(...await Promise.all(batch.map(async ({master, replica, masterId}) => {
       if (!knows(viewOf(views, replica), masterId)) throw new PreconditionError(`${replica.pod} does not know its master ${master.pod} (${masterId}) yet.`)
-      await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId]])
-      if (announce) await meetAll(connector, replica, pods.filter((p) => p !== replica), views)
+      // One pipeline: a MEET queued behind the REPLICATE goes out once the node is a replica, with that role.
+      await send(connector, replica, [['CLUSTER', 'REPLICATE', masterId], ...(announce ? meets(pods.filter((p) => p !== replica), views) : [])])
       return `${replica.pod}: CLUSTER REPLICATE ${masterId} (${master.pod})`
     })))
   }

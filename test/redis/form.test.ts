@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 
 import {PreconditionError, TimeoutError} from '../../src/errors.js'
 import {RedisConnector} from '../../src/redis/connection.js'
-import {assignSlots, formCluster, type FormProgress, shortenNodeTimeout, waitForAgreement} from '../../src/redis/form.js'
+import {CREATE_STEPS, formCluster, type FormProgress, waitForAgreement} from '../../src/redis/form.js'
 import {observeCluster} from '../../src/redis/observe.js'
 import {waitUntil} from '../../src/util/wait.js'
 import {planCreate, type CreatePlan} from '../../src/topology/create-plan.js'
@@ -80,7 +80,7 @@ describe('forming a cluster from real redis-server processes', () => {
     const {layout} = await plan(pods)
     const steps = new Set<string>()
     const {actions} = await formCluster(connector!, layout, {timeoutMs: 20_000, configuredNodeTimeoutMs: 5000, onProgress: (p) => steps.add(p.step)})
-    expect([...steps]).toEqual(['assign-slots', 'config-epochs', 'meet', 'converge', 'shorten-timeout', 'ready', 'restore-timeout', 'replicate', 'attach'])
+    expect([...steps]).toEqual(['assign-slots', 'config-epochs', 'meet', 'shorten-timeout', 'converge', 'restore-timeout', 'replicate', 'attach', 'ready'])
     expect(actions).toContain('CONFIG SET cluster-node-timeout 1000 on 6 nodes (5000 again once cluster_state:ok)')
 
     const {views} = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
@@ -95,8 +95,8 @@ describe('forming a cluster from real redis-server processes', () => {
   it('gives cluster-node-timeout back when run again after a forming stopped while it was short', async () => {
     const pods = await start(6)
     const {layout} = await plan(pods)
-    await shortenNodeTimeout(connector!, layout, {configuredNodeTimeoutMs: 5000})
-    await assignSlots(connector!, layout)
+    const untilShort = CREATE_STEPS.slice(0, CREATE_STEPS.findIndex((s) => s.step === 'shorten-timeout') + 1)
+    for (const step of untilShort) await step.run(connector!, layout, {timeoutMs: 20_000, configuredNodeTimeoutMs: 5000})
     const short = await observeCluster(connector!, pods.map((p) => ({host: p.ip, port: p.port})))
     expect(short.views.map((v) => v.nodeTimeoutMs)).toEqual([1000, 1000, 1000, 1000, 1000, 1000])
 
