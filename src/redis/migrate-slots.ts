@@ -126,20 +126,18 @@ async function drainBatch({connector, source, target, sourceClient, settings, op
 }
 
 async function closeBatch({connector, source, target, sourceClient, targetClient, options, progress}: Move, batch: readonly number[]): Promise<void> {
-  const owned = async (client: Redis, node: MasterRef): Promise<void> => {
-    for (const reply of await setSlots(client, node.address, batch, 'NODE', target.id)) if (!reply.ok) throw refused(node, 'CLUSTER SETSLOT NODE', reply.error)
+  const owned = async (client: Redis, node: MasterRef, tolerated?: RegExp): Promise<void> => {
+    for (const reply of await setSlots(client, node.address, batch, 'NODE', target.id)) {
+      if (!reply.ok && !tolerated?.test(reply.error.message)) throw refused(node, 'CLUSTER SETSLOT NODE', reply.error)
+    }
   }
   // The target learns first: if it crashed before owning the slot while others already pointed at it, the slot
   // would have no owner and clients would loop between redirections (redis#7116).
   await owned(targetClient, target)
   await Promise.all([
-    (async () => {
-      // A source that has just given away its last slot may already have turned itself into a replica of the
-      // target (cluster-allow-replica-migration); it then refuses SETSLOT, and gossip brings it the news anyway.
-      for (const reply of await setSlots(sourceClient, source.address, batch, 'NODE', target.id)) {
-        if (!reply.ok && !/only with masters/.test(reply.error.message)) throw refused(source, 'CLUSTER SETSLOT NODE', reply.error)
-      }
-    })(),
+    // A source that has just given away its last slot may already have turned itself into a replica of the
+    // target (cluster-allow-replica-migration); it then refuses SETSLOT, and gossip brings it the news anyway.
+    owned(sourceClient, source, /only with masters/),
     // The others are told too, so that clients are not redirected through a master that has not heard yet.
     ...(options.otherMasters ?? []).map(async (m) => owned(await connector.client(m.address), m)),
   ])

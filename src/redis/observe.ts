@@ -1,4 +1,5 @@
 import {DeadlinePassed} from '../util/call-bounds.js'
+import {onAbort} from '../util/wait.js'
 import {connectionError, silentNodeError, type RedisConnector} from './connection.js'
 import {parseClusterInfo, parseClusterNodes, parseInfoFields, parseReplication} from './cluster-nodes.js'
 import {type ClusterInfo, type ClusterNodeLine, type ClusterObservation, type NodeAddress, type NodeErrorKind, type NodeObservation,
@@ -20,20 +21,16 @@ export async function observeCluster(connector: RedisConnector, addresses: reado
 /** The node's observation, or the node as silent once `signal` aborts for a DeadlinePassed. A stop (Ctrl-C) is the steps' to handle. */
 async function byDeadline(observing: Promise<NodeObservation>, address: NodeAddress, signal: AbortSignal | undefined): Promise<NodeObservation> {
   if (!signal) return observing
-  let passed: (() => void) | undefined
-  const late = new Promise<NodeObservation>((resolve) => {
-    passed = () => {
-      const reason: unknown = signal.reason
-      if (reason instanceof DeadlinePassed) resolve({address, ok: false, error: {kind: 'unreachable', message: silentNodeError(address, reason.timeoutMs).message}})
-    }
-    if (signal.aborted) passed()
-    else signal.addEventListener('abort', passed, {once: true})
-  })
+  const cleanups: Array<() => void> = []
   try {
-    return await Promise.race([observing, late])
+    const first = await Promise.race([observing, onAbort(signal, cleanups)])
+    if (first !== 'stopped') return first
   } finally {
-    signal.removeEventListener('abort', passed!)
+    for (const cleanup of cleanups) cleanup()
   }
+  const reason: unknown = signal.reason
+  if (!(reason instanceof DeadlinePassed)) return observing
+  return {address, ok: false, error: {kind: 'unreachable', message: silentNodeError(address, reason.timeoutMs).message}}
 }
 
 export async function observeNode(connector: RedisConnector, address: NodeAddress): Promise<NodeObservation> {

@@ -81,7 +81,8 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<'paus
   }
 }
 
-function onAbort(signal: AbortSignal, cleanups: Array<() => void>): Promise<'stopped'> {
+/** Settles with 'stopped' once the signal aborts; pushes onto `cleanups` what removes its listener. */
+export function onAbort(signal: AbortSignal, cleanups: Array<() => void>): Promise<'stopped'> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve('stopped')
     const listener = (): void => resolve('stopped')
