@@ -18,7 +18,9 @@ export abstract class BaseCommand extends Command {
 
   protected override async init(): Promise<void> {
     await super.init()
-    this.stop.listen()
+    this.stop.listen((error) => {
+      if (this.jsonEnabled()) this.logJson(errorJson(error))
+    })
   }
 
   protected override async finally(err: Error | undefined): Promise<unknown> {
@@ -45,7 +47,7 @@ export abstract class BaseCommand extends Command {
     if (!error) return super.catch(err)
     if (this.jsonEnabled()) {
       process.exitCode = error.exitCode
-      this.logJson({error: {kind: error.kind, message: error.message, suggestions: error.suggestions, exitCode: error.exitCode}})
+      this.logJson(errorJson(error))
       return
     }
     if (process.stderr.isTTY) this.error(error.message, {exit: error.exitCode, suggestions: error.suggestions})
@@ -53,6 +55,10 @@ export abstract class BaseCommand extends Command {
     this.exit(error.exitCode)
   }
 }
+
+/** How --json says an error, on stdout. */
+const errorJson = (error: RedisctlError): {error: {kind: string; message: string; suggestions: string[]; exitCode: number}} =>
+  ({error: {kind: error.kind, message: error.message, suggestions: error.suggestions, exitCode: error.exitCode}})
 
 type OclifError = Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown}
 

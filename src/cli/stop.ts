@@ -14,12 +14,15 @@ export const signalExitCode = (signal: StopSignal): number => (signal === 'SIGTE
 export class StopOnSignal {
   private readonly controller = new AbortController()
   private finishing = 0
+  private report: (error: InterruptedError) => void = () => {}
 
   get signal(): AbortSignal {
     return this.controller.signal
   }
 
-  listen(): void {
+  /** `report` says a stop at once the way the command's errors are said (under --json, on stdout) before it exits. */
+  listen(report: (error: InterruptedError) => void): void {
+    this.report = report
     for (const s of SIGNALS) process.on(s, this.onSignal)
   }
 
@@ -41,8 +44,11 @@ export class StopOnSignal {
     if (this.signal.aborted || this.finishing === 0) {
       // A second signal cuts the work in flight: slots being moved may be left open, which the same command, run
       // again, closes first (check reports them as open-slots meanwhile).
-      process.stderr.write(`\n${signal}: stopped at once.${this.signal.aborted
-        ? ' Slots being moved may be left open (redisctl check lists them): run the same command again, it closes them first and finishes the job.' : ''}\n`)
+      const stopped = new InterruptedError(signal, `${signal}: stopped at once.`, this.signal.aborted
+        ? ['Slots being moved may be left open (redisctl check lists them): run the same command again, it closes them first and finishes the job.']
+        : undefined)
+      process.stderr.write(`\n${stopped.message} ${stopped.suggestions.join(' ')}\n`)
+      this.report(stopped)
       process.exit(signalExitCode(signal))
     }
     process.stderr.write(`\n${signal}: starting nothing new; letting the work in flight land and closing open slots (${signal} again stops at once).\n`)

@@ -2,7 +2,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import type {CheckResult} from '../../src/commands/check.js'
 import type {StatusResult} from '../../src/commands/status.js'
-import {json} from '../support/cli.js'
+import {json, runCliSignalledAfter} from '../support/cli.js'
 import {logKubeRequests} from '../support/kube-requests.js'
 import {startClusterWithKeys, statusNodes} from './cluster-data.js'
 import {redisServerProcesses, waitFor, type E2eSandbox} from './e2e-support.js'
@@ -75,6 +75,16 @@ describe('one redis-server stopped with kill -STOP (3x1)', () => {
     } finally {
       await slowApi.close()
     }
+  }, 120_000)
+
+  it('Ctrl-C while status --json waits on the silent pod: exit 130 and the error as JSON on stdout, as every failure under --json', async () => {
+    await stopA()
+
+    // Well past the CLI's start-up at load, well before the 60 s it would wait for the silent pod.
+    const status = await runCliSignalledAfter(['status', '--timeout', '60s', '--json'], 8_000, 'SIGINT', {env: {KUBECONFIG: sandbox.kubeconfig}})
+
+    expect(status.code, status.stdout + status.stderr).toBe(130)
+    expect(json<{error: {kind: string; exitCode: number}}>(status).error).toMatchObject({kind: 'interrupted', exitCode: 130})
   }, 120_000)
 
   it('check --timeout 3s answers with an error naming the pod and what it was given, and exits 10', async () => {

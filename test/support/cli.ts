@@ -119,6 +119,15 @@ export async function runCliSignalledAt(args: string[], when: RegExp, signal: 'S
   return {...output, at, killed: endedBy === 'SIGKILL' && at !== undefined}
 }
 
+/** Runs the built CLI and sends it `signal` `afterMs` after it started: for a run that prints nothing while it works (--json). */
+export async function runCliSignalledAfter(args: string[], afterMs: number, signal: 'SIGINT' | 'SIGTERM', options: CliOptions = {}): Promise<CliResult> {
+  const {child, output, closed} = spawnCli(args, options)
+  const timer = setTimeout(() => child.kill(signal), afterMs)
+  await closed
+  clearTimeout(timer)
+  return output
+}
+
 /** runCliSignalledAt with SIGKILL. */
 export const runCliKilledAt = (args: string[], killWhen: RegExp, options: CliOptions = {}): Promise<KilledRun> =>
   runCliSignalledAt(args, killWhen, 'SIGKILL', options)
