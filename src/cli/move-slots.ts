@@ -7,6 +7,8 @@ import {plural} from '../util/words.js'
 /** What `slots rebalance` and `slots reshard` report. */
 export interface MoveSlotsResult {
   namespace: string
+  /** The cluster's StatefulSet: --name, or with -l/--selector the one that owns the pods (absent when none does). */
+  name?: string
   dryRun: boolean
   /** Each move with the keys it carries, counted on the giver when planned: what the run moves when nothing writes meanwhile. */
   moves: MoveWords[]
@@ -42,6 +44,7 @@ export async function moveSlots(command: BaseCommand, ctx: RebalanceContext, dry
   }
   return command.withSessionWarnings({
     namespace: ctx.cluster.target.kube.namespace,
+    name: ctx.cluster.target.name,
     dryRun,
     moves,
     slotsMoved: ctx.progress?.slotsDone ?? 0,

@@ -7,6 +7,8 @@ import {type ClusterSummary, describeAgreement, summarize} from '../topology/sta
 
 export interface CheckResult {
   namespace: string
+  /** The cluster's StatefulSet: --name, or with -l/--selector the one that owns the pods (absent when none does). */
+  name?: string
   healthy: boolean
   errors: number
   warnings: number
@@ -37,7 +39,7 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
     const {flags} = await this.parse(Check)
     const [{inspectCluster}, {configuredNodeTimeoutMs}] = await Promise.all([import('../workflows/inspect.js'), import('../manifests/cluster.js')])
     const options = {...this.targetOptions(flags), answerTimeoutMs: flags.timeout * 1000}
-    const {namespace, topology, redisConf, security = [], configDrift = [], warnings: unseen} =
+    const {namespace, name, topology, redisConf, security = [], configDrift = [], warnings: unseen} =
       await inspectCluster(options, undefined, {redisConf: true, security: true, configDrift: true})
     const findings: Finding[] = [...checkTopology(topology, {
       balanceThresholdPercent: flags.threshold,
@@ -58,7 +60,7 @@ Health is claimed only from the nodes that answered: a pod that did not answer w
       this.log(`\n${capitalize(describeAgreement(summary))}. ${verdict}${insecure}`)
     }
     if (security.length > 0) this.log(`\nSecurity:\n${findingsTable(security)}`)
-    return {namespace, healthy: errors === 0, errors, warnings, findings, security, summary}
+    return {namespace, name, healthy: errors === 0, errors, warnings, findings, security, summary}
   }
 }
 

@@ -82,6 +82,15 @@ describe('a cluster adopted with -l/--selector alone is named after the Stateful
   })
 
   it.each([
+    ['check', ['check']],
+    ['slots rebalance --dry-run', ['slots', 'rebalance', '--dry-run']],
+  ])('%s -l app=legacy --json names the cluster legacy, as status and scale do', async (_, args) => {
+    const run = await sandbox.cli([...args, '-l', LEGACY, '--json'])
+    expect(run.code, run.stdout + run.stderr).toBe(0)
+    expect(json<{name?: string}>(run).name).toBe('legacy')
+  })
+
+  it.each([
     ['status', ['status']],
     ['check', ['check']],
   ])('%s -l app=legacy asks Kubernetes for the pods once, as it does without -l', async (_, args) => {
